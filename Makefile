@@ -1,0 +1,46 @@
+# Household sounds on Kubeflow. `make help` lists the targets.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+RUN    ?= runs/demo
+DEMO_DATA ?= data/demo
+
+.DEFAULT_GOAL := help
+.PHONY: help install lock demo demo-data test test-fast lint compile benchmarks image image-smoke kind-up kind-run kind-serve kind-down clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/household-sounds: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet "pip==26.3" "setuptools==80.9.0" "wheel==0.45.1"
+	$(BIN)/pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+install: $(BIN)/household-sounds ## Create .venv/ and install runtime + dev tools from requirements.lock
+	@$(BIN)/python -c "import tensorflow, tensorflow_transform, apache_beam, kfp; print('installed: tf', tensorflow.__version__, '| tft', tensorflow_transform.__version__, '| beam', apache_beam.__version__, '| kfp', kfp.__version__)"
+
+lock: ## Re-resolve pyproject.toml into requirements.lock (needs network)
+	bash scripts/lock.sh
+
+demo: install ## Generate the demo dataset and run the whole pipeline locally into runs/demo/
+	$(BIN)/household-sounds demo --data-root $(DEMO_DATA) --output $(RUN)
+
+test: install ## The full test suite (what CI runs)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+test-fast: install ## Unit tests only
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: install ## ruff over the code
+	$(BIN)/ruff check components pipelines serving tests benchmarks
+
+compile: install ## Compile the pipeline to build/pipeline.yaml
+	$(BIN)/household-sounds compile --output build/pipeline.yaml
+
+benchmarks: install ## Run every benchmark script (prints measured tables)
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean: ## Remove runs/, build/ and caches (keeps .venv/)
+	rm -rf runs build .pytest_cache

@@ -1,0 +1,124 @@
+"""The featurizer: log-mel, MFCC and mean-MFCC of 5 s clips, as TensorFlow ops.
+
+This is the single implementation of the study's three feature sets. The Beam job calls
+``compute`` on batches of prepared waveforms and the exported serving signature calls the very
+same function, so training and serving cannot drift. The parameters are librosa's as the study
+used them (22,050 Hz, ``n_fft`` 2048, hop 512, centred frames padded with zeros, periodic Hann
+window, 128 Slaney mel bands, ``power_to_db`` with ``ref=1``, ``amin=1e-10``, ``top_db=80``,
+32 orthonormal DCT-II coefficients); librosa is the reference in the parity tests, not a runtime
+dependency. Shapes follow librosa: bands first, frames second (128×216, 32×216).
+"""
+
+import functools
+
+import numpy as np
+import tensorflow as tf
+
+from components.audio.waveform import CLIP_SAMPLES, SAMPLE_RATE
+
+N_FFT = 2048
+HOP_LENGTH = 512
+N_MELS = 128
+N_MFCC = 32
+NUM_FRAMES = 1 + CLIP_SAMPLES // HOP_LENGTH  # 216: centred frames
+AMIN = 1e-10
+TOP_DB = 80.0
+
+LOG_MEL = "log_mel"
+MFCC = "mfcc"
+MEAN_MFCC = "mean_mfcc"
+FEATURE_SHAPES: dict[str, tuple[int, ...]] = {
+    LOG_MEL: (N_MELS, NUM_FRAMES),
+    MFCC: (N_MFCC, NUM_FRAMES),
+    MEAN_MFCC: (N_MFCC,),
+}
+
+
+def _hz_to_slaney_mel(hz: np.ndarray) -> np.ndarray:
+    linear_step = 200.0 / 3
+    min_log_hz, min_log_mel = 1000.0, 1000.0 / linear_step
+    log_step = np.log(6.4) / 27.0
+    hz = np.asarray(hz, dtype=np.float64)
+    mel = hz / linear_step
+    above = hz >= min_log_hz
+    mel[above] = min_log_mel + np.log(hz[above] / min_log_hz) / log_step
+    return mel
+
+
+def _slaney_mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    linear_step = 200.0 / 3
+    min_log_hz, min_log_mel = 1000.0, 1000.0 / linear_step
+    log_step = np.log(6.4) / 27.0
+    hz = mel * linear_step
+    above = mel >= min_log_mel
+    hz[above] = min_log_hz * np.exp(log_step * (mel[above] - min_log_mel))
+    return hz
+
+
+@functools.lru_cache(maxsize=None)
+def mel_filterbank(
+    sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS
+) -> np.ndarray:
+    """Slaney-style, area-normalised triangular mel filters, ``[n_mels, 1 + n_fft // 2]``.
+
+    The construction of ``librosa.filters.mel`` with its defaults (``htk=False``,
+    ``norm="slaney"``, 0 Hz to Nyquist); a test holds the two equal.
+    """
+    fft_hz = np.linspace(0.0, sample_rate / 2.0, 1 + n_fft // 2)
+    edges_mel = np.linspace(
+        _hz_to_slaney_mel(np.array([0.0]))[0],
+        _hz_to_slaney_mel(np.array([sample_rate / 2.0]))[0],
+        n_mels + 2,
+    )
+    edges_hz = _slaney_mel_to_hz(edges_mel)
+    widths = np.diff(edges_hz)
+    ramps = edges_hz[:, None] - fft_hz[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+def power_to_db(power: tf.Tensor) -> tf.Tensor:
+    """``librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=80)`` per example (axis 0)."""
+    db = 10.0 * tf.math.log(tf.maximum(power, AMIN)) / tf.math.log(10.0)
+    peak = tf.reduce_max(db, axis=list(range(1, len(power.shape))), keepdims=True)
+    return tf.maximum(db, peak - TOP_DB)
+
+
+def log_mel_spectrogram(waveforms: tf.Tensor) -> tf.Tensor:
+    """Log-mel spectrograms in dB, ``[batch, N_MELS, NUM_FRAMES]``, of ``[batch, CLIP_SAMPLES]``."""
+    centred = tf.pad(waveforms, [[0, 0], [N_FFT // 2, N_FFT // 2]])
+    spectrum = tf.signal.stft(
+        centred,
+        frame_length=N_FFT,
+        frame_step=HOP_LENGTH,
+        fft_length=N_FFT,
+        window_fn=tf.signal.hann_window,  # periodic, as scipy's get_window("hann")
+        pad_end=False,
+    )
+    power = tf.math.square(tf.math.real(spectrum)) + tf.math.square(tf.math.imag(spectrum))
+    mel = tf.matmul(power, tf.constant(mel_filterbank().T))  # [batch, frames, mels]
+    return tf.transpose(power_to_db(mel), [0, 2, 1])
+
+
+def mfcc_from_log_mel(log_mel: tf.Tensor) -> tf.Tensor:
+    """First ``N_MFCC`` orthonormal DCT-II coefficients over the mel axis, ``[batch, 32, frames]``."""
+    coefficients = tf.signal.dct(tf.transpose(log_mel, [0, 2, 1]), type=2, norm="ortho")
+    return tf.transpose(coefficients[..., :N_MFCC], [0, 2, 1])
+
+
+def compute(waveforms: tf.Tensor) -> dict[str, tf.Tensor]:
+    """All three feature sets for a batch of prepared clips.
+
+    Args:
+        waveforms: ``[batch, CLIP_SAMPLES]`` float32 clips at ``SAMPLE_RATE``.
+
+    Returns:
+        ``{LOG_MEL: [batch, 128, 216], MFCC: [batch, 32, 216], MEAN_MFCC: [batch, 32]}``.
+    """
+    waveforms = tf.ensure_shape(tf.convert_to_tensor(waveforms, tf.float32), [None, CLIP_SAMPLES])
+    log_mel = log_mel_spectrogram(waveforms)
+    mfcc = mfcc_from_log_mel(log_mel)
+    return {LOG_MEL: log_mel, MFCC: mfcc, MEAN_MFCC: tf.reduce_mean(mfcc, axis=-1)}

@@ -1,0 +1,125 @@
+"""The ``household-sounds`` command line: one subcommand per thing a user does.
+
+Each subcommand parses its flags here and then imports the module that does the work, so
+``--help`` answers instantly without loading TensorFlow. Subcommands call the same pure step
+cores and the same pipeline function that Kubeflow runs; nothing here is a second code path.
+"""
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+Handler = Callable[[argparse.Namespace], int]
+_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler]] = {}
+
+
+def command(name: str, configure: Callable[[argparse.ArgumentParser], None]):
+    """Registers ``handler`` as subcommand ``name`` whose flags ``configure`` adds."""
+
+    def register(handler: Handler) -> Handler:
+        _COMMANDS[name] = (configure, handler)
+        return handler
+
+    return register
+
+
+def _print_json(payload: object) -> None:
+    json.dump(payload, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _beam_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runner",
+        default="FnApiRunner",
+        help="Beam runner: FnApiRunner (local, default), DirectRunner, DataflowRunner, "
+        "FlinkRunner, SparkRunner",
+    )
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        default=[],
+        metavar="FLAG",
+        help="extra Beam pipeline option, repeatable, e.g. --beam-arg=--direct_num_workers=2",
+    )
+
+
+def _ingest_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", required=True, help="dataset root (local path or gs://)")
+    parser.add_argument(
+        "--data-format", required=True, choices=["fsd50k", "esc50", "manifest"], help="layout"
+    )
+    parser.add_argument("--output", required=True, help="output directory")
+    parser.add_argument("--taxonomy", default="", help="taxonomy JSON (default: the seed's)")
+    parser.add_argument("--seed", type=int, default=0, help="split seed")
+
+
+@command("ingest", _ingest_flags)
+def _ingest(args: argparse.Namespace) -> int:
+    """Read a dataset layout and write the labelled, split manifest."""
+    from components.ingest import core
+
+    config = core.IngestConfig(
+        data_format=args.data_format, taxonomy_path=args.taxonomy, seed=args.seed
+    )
+    _print_json(core.run(args.data_root, args.output, config).summary())
+    return 0
+
+
+def _demo_data_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", required=True, help="directory to write the dataset into")
+    parser.add_argument("--seed", type=int, default=0, help="generator seed")
+
+
+@command("demo-data", _demo_data_flags)
+def _demo_data(args: argparse.Namespace) -> int:
+    """Generate the embedded FSD50K-shaped demo dataset."""
+    from components.ingest import demo_dataset
+
+    _print_json(demo_dataset.generate(args.output, demo_dataset.DemoConfig(seed=args.seed)))
+    return 0
+
+
+def _featurize_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--manifest", required=True, help="manifest.jsonl from ingest")
+    parser.add_argument("--output", required=True, help="output directory")
+    parser.add_argument("--num-shards", type=int, default=4, help="TFRecord shards per split")
+    _beam_flags(parser)
+
+
+@command("featurize", _featurize_flags)
+def _featurize(args: argparse.Namespace) -> int:
+    """Featurize a manifest with Beam + tf.Transform into TFRecords."""
+    from components.featurize import core
+
+    config = core.FeaturizeConfig(
+        num_shards=args.num_shards, runner=args.runner, beam_args=tuple(args.beam_arg)
+    )
+    _print_json(core.run(args.manifest, args.output, config).summary())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="household-sounds",
+        description="Household sound classification on Kubeflow Pipelines.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (configure, handler) in _COMMANDS.items():
+        summary = (handler.__doc__ or "").strip().splitlines()[0]
+        sub = subparsers.add_parser(name, help=summary, description=summary)
+        configure(sub)
+        sub.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``household-sounds`` console script."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Re-resolves the dependency set into requirements.lock.
+# tensorflow-transform, tfx-bsl, tf_keras and tensorflow-serving-api declare a dependency on the
+# full `tensorflow` wheel (tfx-bsl also on tensorflow-serving-api<2.20); we run the identical
+# `tensorflow-cpu` build and the 2.21 serving protos that match it, so those four are installed
+# without their declared dependencies and everything else is resolved normally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+python3.11 -m venv "$tmp/venv"
+"$tmp/venv/bin/pip" install --quiet "pip==26.3" "setuptools==80.9.0" "wheel==0.45.1"
+no_deps='tensorflow-transform|tfx-bsl|tf_keras|tensorflow-serving-api'
+python3.11 - "$no_deps" > "$tmp/direct.txt" <<'PY'
+import re, sys, tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+skip = re.compile(rf"^({sys.argv[1]})\b")
+for req in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    if not skip.match(req):
+        print(req)
+PY
+"$tmp/venv/bin/pip" install --quiet -r "$tmp/direct.txt"
+grep -E "^($no_deps)==" <(python3.11 - <<'PY'
+import tomllib
+for req in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]:
+    print(req)
+PY
+) | xargs "$tmp/venv/bin/pip" install --quiet --no-deps
+{
+  echo "# Exact, tested dependency set for Python 3.11 (installed with --no-deps by 'make install')."
+  echo "# Regenerate with 'make lock' after changing pyproject.toml; see README 'Dependencies'."
+  "$tmp/venv/bin/pip" freeze --all | grep -vE '^(pip|setuptools|wheel)=='
+} > requirements.lock
+echo "wrote requirements.lock ($(grep -vc '^#' requirements.lock) packages)"
