@@ -9,6 +9,7 @@ zero-length, silent, non-finite samples, an unsupported rate, too large) raises
 """
 
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,9 @@ def decode_bytes(data: bytes) -> DecodedAudio:
             samples = sound.read(dtype="float32", always_2d=True)
             sample_rate, subtype = int(sound.samplerate), str(sound.subtype)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        raise AudioDecodeError("undecodable", str(error).strip() or type(error).__name__) from None
+        # libsndfile names the in-memory buffer ("Error opening <_io.BytesIO ...>: "); drop it.
+        detail = re.sub(r"^Error opening <[^>]*>: ", "", str(error).strip())
+        raise AudioDecodeError("undecodable", detail or type(error).__name__) from None
     if samples.shape[0] == 0:
         raise AudioDecodeError("no_samples", "file decodes to zero audio frames")
     if not np.all(np.isfinite(samples)):

@@ -55,7 +55,7 @@ def _slaney_mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return hz
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mel_filterbank(
     sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS
 ) -> np.ndarray:
@@ -104,7 +104,7 @@ def log_mel_spectrogram(waveforms: tf.Tensor) -> tf.Tensor:
 
 
 def mfcc_from_log_mel(log_mel: tf.Tensor) -> tf.Tensor:
-    """First ``N_MFCC`` orthonormal DCT-II coefficients over the mel axis, ``[batch, 32, frames]``."""
+    """First ``N_MFCC`` orthonormal DCT-II coefficients over mel bands: ``[batch, 32, frames]``."""
     coefficients = tf.signal.dct(tf.transpose(log_mel, [0, 2, 1]), type=2, norm="ortho")
     return tf.transpose(coefficients[..., :N_MFCC], [0, 2, 1])
 

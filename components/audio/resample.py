@@ -31,7 +31,7 @@ def rate_ratio(source_rate: int, target_rate: int) -> tuple[int, int]:
     return target_rate // g, source_rate // g
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def phase_matrix(source_rate: int, target_rate: int) -> tuple[np.ndarray, int]:
     """Builds the polyphase filter matrix for one rate pair.
 

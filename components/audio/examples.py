@@ -1,0 +1,43 @@
+"""The ``tf.train.Example`` schema of featurized clips and its encoder.
+
+Raw examples (featurizer output, before tf.Transform) and transformed examples (after scaling)
+share one layout: ``clip_id``, ``label`` and the three feature sets flattened row-major
+(bands × frames). Training input, the transform graph and the serving signature all take their
+feature spec from here.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from components.audio.features import FEATURE_SHAPES, LOG_MEL, MEAN_MFCC, MFCC
+
+CLIP_ID = "clip_id"
+LABEL = "label"
+FEATURE_KEYS: tuple[str, ...] = (LOG_MEL, MFCC, MEAN_MFCC)
+
+
+def flat_size(key: str) -> int:
+    """Number of floats feature ``key`` occupies in an example."""
+    return int(np.prod(FEATURE_SHAPES[key]))
+
+
+def feature_spec() -> dict[str, tf.io.FixedLenFeature]:
+    """Parsing spec shared by the raw and the transformed examples."""
+    spec = {
+        CLIP_ID: tf.io.FixedLenFeature([], tf.string),
+        LABEL: tf.io.FixedLenFeature([], tf.int64),
+    }
+    spec.update({key: tf.io.FixedLenFeature([flat_size(key)], tf.float32) for key in FEATURE_KEYS})
+    return spec
+
+
+def encode(clip_id: str, label: int, features: dict[str, np.ndarray]) -> bytes:
+    """Serializes one clip's features as a ``tf.train.Example``."""
+    fields = {
+        CLIP_ID: tf.train.Feature(bytes_list=tf.train.BytesList(value=[clip_id.encode()])),
+        LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
+    }
+    for key in FEATURE_KEYS:
+        values = np.asarray(features[key], dtype=np.float32).reshape(-1)
+        fields[key] = tf.train.Feature(float_list=tf.train.FloatList(value=values))
+    return tf.train.Example(features=tf.train.Features(feature=fields)).SerializeToString()

@@ -1,0 +1,1 @@
+"""featurize: Beam + tf.Transform from manifest to scaled TFRecords (see core.py)."""

@@ -1,0 +1,121 @@
+"""Beam DoFns that turn manifest records into raw feature examples, one clip at a time.
+
+``DecodeClip`` reads a clip's bytes (local or ``gs://``), decodes them, applies the rebalance
+step's augmentation when the record asks for it, and prepares the 5 s, 22,050 Hz waveform with
+the shared TF ops; anything unusable leaves through the ``dead_letter`` output with its reason,
+and facts about every good clip (duration, rate, loudness...) leave through ``clip_stats``.
+``ComputeFeatures`` runs the shared featurizer on batches of waveforms. Both DoFns hold no state
+beyond compiled TF functions, so memory stays flat however many clips flow through.
+"""
+
+import logging
+import math
+
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+
+from components.audio import examples, features, waveform
+from components.audio.decode import AudioDecodeError, decode_bytes
+
+DEAD_LETTER = "dead_letter"
+CLIP_STATS = "clip_stats"
+_PROGRESS_EVERY = 200
+
+
+def clip_stats(record: dict, decoded, mono: np.ndarray) -> dict:
+    """Facts about a decoded clip before pad/trim, for slicing the evaluation."""
+    rms = float(np.sqrt(np.mean(np.square(mono, dtype=np.float64))))
+    return {
+        "clip_id": record["clip_id"],
+        "split": record["split"],
+        "duration_s": round(decoded.duration_s, 4),
+        "sample_rate": decoded.sample_rate,
+        "channels": decoded.channels,
+        "subtype": decoded.subtype,
+        "padded": decoded.duration_s < waveform.CLIP_SECONDS,
+        "trimmed": decoded.duration_s > waveform.CLIP_SECONDS,
+        "rms_dbfs": round(20 * math.log10(max(rms, 1e-10)), 2),
+        "peak": round(float(np.max(np.abs(mono))), 5),
+    }
+
+
+class DecodeClip(beam.DoFn):
+    """Manifest record → ``{clip_id, label, split, waveform}``; failures go to ``dead_letter``."""
+
+    def setup(self) -> None:
+        """Starts with no traced graphs; one is traced per source rate on first use."""
+        self._prepare = {}  # one traced graph per source rate
+        self._seen = 0
+
+    def _prepared(self, mono: np.ndarray, rate: int) -> np.ndarray:
+        if rate not in self._prepare:
+            self._prepare[rate] = tf.function(
+                lambda x, rate=rate: waveform.prepare(x, rate),
+                input_signature=[tf.TensorSpec([None], tf.float32)],
+            )
+        return self._prepare[rate](mono).numpy()
+
+    def process(self, record: dict):
+        """Yields the prepared clip, or a tagged dead-letter record."""
+        try:
+            with tf.io.gfile.GFile(record["uri"], "rb") as handle:
+                data = handle.read()
+            decoded = decode_bytes(data)
+        except AudioDecodeError as error:
+            yield self._reject(record, error.reason, error.detail)
+            return
+        except (tf.errors.OpError, OSError) as error:
+            yield self._reject(record, "unreadable", str(error).splitlines()[0])
+            return
+        mono = decoded.mono()
+        spec = record.get("augment")
+        if spec:
+            from components.rebalance import augment  # only oversampled training copies
+
+            mono = augment.apply(mono, decoded.sample_rate, spec)
+        yield beam.pvalue.TaggedOutput(CLIP_STATS, clip_stats(record, decoded, mono))
+        self._seen += 1
+        if self._seen % _PROGRESS_EVERY == 0:
+            logging.info("featurize: decoded %d clips in this worker", self._seen)
+        beam.metrics.Metrics.counter("featurize", f"clips_{record['split']}").inc()
+        yield {
+            "clip_id": record["clip_id"],
+            "label": int(record["label_index"]),
+            "split": record["split"],
+            "waveform": self._prepared(mono, decoded.sample_rate),
+        }
+
+    @staticmethod
+    def _reject(record: dict, reason: str, detail: str):
+        beam.metrics.Metrics.counter("featurize", f"dead_letter_{reason}").inc()
+        logging.warning("featurize: dead-letter %s (%s: %s)", record.get("clip_id"), reason, detail)
+        return beam.pvalue.TaggedOutput(
+            DEAD_LETTER,
+            {
+                "clip_id": record.get("clip_id"),
+                "uri": record.get("uri"),
+                "split": record.get("split"),
+                "reason": reason,
+                "detail": detail,
+            },
+        )
+
+
+class ComputeFeatures(beam.DoFn):
+    """Batch of prepared clips → ``(split, serialized raw tf.train.Example)`` per clip."""
+
+    def setup(self) -> None:
+        """Traces the featurizer once per worker."""
+        self._compute = tf.function(
+            features.compute,
+            input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)],
+        )
+
+    def process(self, batch: list[dict]):
+        """Yields one keyed example per clip of the batch."""
+        computed = self._compute(np.stack([clip["waveform"] for clip in batch]))
+        computed = {key: value.numpy() for key, value in computed.items()}
+        for row, clip in enumerate(batch):
+            values = {key: computed[key][row] for key in examples.FEATURE_KEYS}
+            yield clip["split"], examples.encode(clip["clip_id"], clip["label"], values)

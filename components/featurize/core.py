@@ -1,0 +1,200 @@
+"""featurize: manifest → sharded TFRecords of scaled log-mel, MFCC, mean-MFCC, and a dead letter.
+
+Two Beam pipelines run back to back with the same runner and options. The first streams every
+manifest record through decode → mono → 22,050 Hz → 5 s → features (``clips.py``) and writes
+raw example shards per split, ``clip_stats.jsonl`` and ``dead_letter.jsonl``; bad clips are
+reported there and the job continues. The second analyses the raw training shards with
+tf.Transform (``transform.py``), writes the transform graph and the transformed shards of every
+split. Splitting the work at files means no stage ever holds the dataset: each read streams from
+disk and the analysers are combiners. Runner and options pass straight through, so the same code
+runs on FnApiRunner here and on Dataflow, Flink or Spark (``--beam-arg`` flags).
+"""
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+
+import apache_beam as beam
+import tensorflow as tf
+import tensorflow_transform.beam as tft_beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from components.featurize import clips, transform
+
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+EXAMPLES_DIR = "examples"
+RAW_DIR = "raw"
+
+
+@dataclass(frozen=True)
+class FeaturizeConfig:
+    """How to run the featurization.
+
+    Attributes:
+        num_shards: Transformed shards per split; 0 lets the runner choose (streams best).
+        batch_size: Clips per featurizer call (TF is faster on batches).
+        runner: Beam runner name. FnApiRunner is pinned locally because Beam's DirectRunner first
+            tries to download the Prism binary, which an offline machine cannot do.
+        beam_args: Extra Beam pipeline options passed through unchanged.
+        keep_raw: Keep the unscaled example shards (``raw/``) after the transform.
+    """
+
+    num_shards: int = 0
+    batch_size: int = 32
+    runner: str = "FnApiRunner"
+    beam_args: tuple[str, ...] = ()
+    keep_raw: bool = False
+
+
+@dataclass(frozen=True)
+class FeaturizeResult:
+    """Counts of what the featurization produced."""
+
+    clips_per_split: dict[str, int]
+    dead_letter_per_reason: dict[str, int]
+    seconds: float
+    output_dir: str
+    transform_graph_dir: str
+    dead_letter_examples: list[dict] = field(default_factory=list)
+
+    @property
+    def dead_letter_total(self) -> int:
+        """Clips that could not be featurized."""
+        return sum(self.dead_letter_per_reason.values())
+
+    def summary(self) -> dict:
+        """JSON-serialisable summary for logs and KFP metadata."""
+        return {**asdict(self), "dead_letter_total": self.dead_letter_total}
+
+
+def _read_manifest(pipeline: beam.Pipeline, manifest_path: str) -> beam.PCollection:
+    return (
+        pipeline
+        | "ReadManifest" >> beam.io.ReadFromText(manifest_path)
+        | "ParseManifest" >> beam.Map(json.loads)
+        # Spread clips over workers: a single small manifest file is otherwise one bundle.
+        | "Distribute" >> beam.Reshuffle()
+    )
+
+
+def build_featurize(pipeline: beam.Pipeline, manifest_path: str, output_dir: str, cfg) -> None:
+    """Attaches decode → features → raw shards, clip stats and dead letter to ``pipeline``."""
+    decoded = (
+        _read_manifest(pipeline, manifest_path)
+        | "Decode"
+        >> beam.ParDo(clips.DecodeClip()).with_outputs(
+            clips.DEAD_LETTER, clips.CLIP_STATS, main="clips"
+        )
+    )
+    keyed = (
+        decoded.clips
+        | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=cfg.batch_size)
+        | "Features" >> beam.ParDo(clips.ComputeFeatures())
+    )
+    by_split = keyed | "BySplit" >> beam.Partition(lambda kv, _: SPLITS.index(kv[0]), len(SPLITS))
+    for split, examples in zip(SPLITS, by_split, strict=True):
+        _ = (
+            examples
+            | f"Values{split}" >> beam.Values()
+            | f"WriteRaw{split}"
+            >> beam.io.WriteToTFRecord(
+                os.path.join(output_dir, RAW_DIR, split, "part"), file_name_suffix=".tfrecord.gz"
+            )
+        )
+    for tag in (clips.DEAD_LETTER, clips.CLIP_STATS):
+        _ = (
+            decoded[tag]
+            | f"Json{tag}" >> beam.Map(json.dumps, sort_keys=True)
+            | f"Write{tag}"
+            >> beam.io.WriteToText(
+                os.path.join(output_dir, tag), file_name_suffix=".jsonl", shard_name_template=""
+            )
+        )
+
+
+def _options(cfg: FeaturizeConfig) -> PipelineOptions:
+    return PipelineOptions([f"--runner={cfg.runner}", *cfg.beam_args])
+
+
+def _counters(result: beam.runners.runner.PipelineResult, prefix: str) -> dict[str, int]:
+    query = result.metrics().query(beam.metrics.MetricsFilter().with_namespace("featurize"))
+    counts: dict[str, int] = {}
+    for counter in query["counters"]:
+        name = counter.key.metric.name
+        if name.startswith(prefix):
+            key = name[len(prefix) :]
+            counts[key] = counts.get(key, 0) + int(counter.committed or counter.attempted or 0)
+    return counts
+
+
+def run(
+    manifest_path: str,
+    output_dir: str,
+    cfg: FeaturizeConfig = FeaturizeConfig(),
+    transform_graph_dir: str | None = None,
+) -> FeaturizeResult:
+    """Featurizes every clip of a manifest.
+
+    Args:
+        manifest_path: ``manifest.jsonl`` written by ingest (or rebalance).
+        output_dir: Receives ``examples/<split>/part-*.tfrecord.gz``, ``clip_stats.jsonl``,
+            ``dead_letter.jsonl`` and ``featurize_report.json``.
+        cfg: Runner and sharding options.
+        transform_graph_dir: Where the tf.Transform graph goes (default
+            ``<output_dir>/transform_graph``).
+
+    Returns:
+        Counts per split and per dead-letter reason.
+
+    Raises:
+        ValueError: If no training clip could be featurized (nothing to fit scaling on).
+    """
+    started = time.monotonic()
+    transform_graph_dir = transform_graph_dir or os.path.join(output_dir, "transform_graph")
+    tf.io.gfile.makedirs(output_dir)
+    logging.info("featurize: decoding and featurizing %s with %s", manifest_path, cfg.runner)
+    with beam.Pipeline(options=_options(cfg)) as pipeline:
+        build_featurize(pipeline, manifest_path, output_dir, cfg)
+    first = pipeline.result
+    clips_per_split = {split: _counters(first, "clips_").get(split, 0) for split in SPLITS}
+    dead_letter = _counters(first, "dead_letter_")
+    if clips_per_split["train"] == 0:
+        raise ValueError(
+            f"no training clip could be featurized ({dead_letter or 'empty manifest'}); "
+            f"see {os.path.join(output_dir, 'dead_letter.jsonl')}"
+        )
+    logging.info("featurize: fitting tf.Transform on %d training clips", clips_per_split["train"])
+    raw_patterns = {
+        split: os.path.join(output_dir, RAW_DIR, split, "*.tfrecord.gz") for split in SPLITS
+    }
+    prefixes = {split: os.path.join(output_dir, EXAMPLES_DIR, split, "part") for split in SPLITS}
+    with tempfile.TemporaryDirectory() as scratch:
+        with beam.Pipeline(options=_options(cfg)) as pipeline:
+            with tft_beam.Context(temp_dir=scratch):
+                transform.build(
+                    pipeline, raw_patterns, prefixes, transform_graph_dir, cfg.num_shards
+                )
+    if not cfg.keep_raw:
+        tf.io.gfile.rmtree(os.path.join(output_dir, RAW_DIR))
+    result = FeaturizeResult(
+        clips_per_split=clips_per_split,
+        dead_letter_per_reason=dead_letter,
+        seconds=round(time.monotonic() - started, 2),
+        output_dir=output_dir,
+        transform_graph_dir=transform_graph_dir,
+        dead_letter_examples=read_jsonl(os.path.join(output_dir, "dead_letter.jsonl"))[:20],
+    )
+    with tf.io.gfile.GFile(os.path.join(output_dir, "featurize_report.json"), "w") as handle:
+        json.dump(result.summary(), handle, indent=2)
+    return result
+
+
+def read_jsonl(path: str) -> list[dict]:
+    """Reads a JSON-lines file (local or ``gs://``); a missing file reads as empty."""
+    if not tf.io.gfile.exists(path):
+        return []
+    with tf.io.gfile.GFile(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]

@@ -1,0 +1,78 @@
+"""tf.Transform: full-pass feature scaling analysed on the training split only.
+
+The study min-max scaled its spectrogram images to [0, 1] and standardised mean-MFCC. Here those
+statistics come from one full pass over the (rebalanced) training examples: a single global
+min/max per image feature (as an image rescale would) and a per-coefficient mean/variance for
+mean-MFCC. The resulting transform graph is applied unchanged to validation and test here and
+inside the served model, so nothing computed on evaluation data leaks into training.
+"""
+
+import apache_beam as beam
+import tensorflow as tf
+import tensorflow_transform as tft
+import tensorflow_transform.beam as tft_beam
+from tensorflow_transform.tf_metadata import schema_utils
+from tfx_bsl.public import tfxio
+
+from components.audio import examples
+from components.audio.features import LOG_MEL, MEAN_MFCC, MFCC
+
+
+def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """Scales the three feature sets; ``clip_id`` and ``label`` pass through unchanged."""
+    return {
+        examples.CLIP_ID: inputs[examples.CLIP_ID],
+        examples.LABEL: inputs[examples.LABEL],
+        LOG_MEL: tft.scale_to_0_1(inputs[LOG_MEL]),
+        MFCC: tft.scale_to_0_1(inputs[MFCC]),
+        MEAN_MFCC: tft.scale_to_z_score(inputs[MEAN_MFCC], elementwise=True),
+    }
+
+
+def raw_tfxio(file_pattern: str) -> tfxio.TFExampleRecord:
+    """A TFXIO source over raw example shards."""
+    schema = schema_utils.schema_from_feature_spec(examples.feature_spec())
+    return tfxio.TFExampleRecord(
+        file_pattern=file_pattern, schema=schema, telemetry_descriptors=["household_sounds"]
+    )
+
+
+def build(
+    pipeline: beam.Pipeline,
+    raw_patterns: dict[str, str],
+    output_prefixes: dict[str, str],
+    transform_graph_dir: str,
+    num_shards: int,
+) -> None:
+    """Attaches analyse (train) + transform (every split) + write to ``pipeline``.
+
+    Args:
+        pipeline: The Beam pipeline, inside a ``tft_beam.Context``.
+        raw_patterns: Split name → glob of raw example shards (must contain ``train``).
+        output_prefixes: Split name → path prefix for transformed shards.
+        transform_graph_dir: Where ``WriteTransformFn`` puts the transform graph.
+        num_shards: Shards per split; 0 lets the runner decide (and never buffers a split).
+    """
+    train_source = raw_tfxio(raw_patterns["train"])
+    train_records = pipeline | "ReadTrainForAnalysis" >> train_source.BeamSource()
+    transform_fn = (
+        train_records,
+        train_source.TensorAdapterConfig(),
+    ) | "Analyze" >> tft_beam.AnalyzeDataset(preprocessing_fn)
+    _ = transform_fn | "WriteTransformGraph" >> tft_beam.WriteTransformFn(transform_graph_dir)
+    for split, pattern in raw_patterns.items():
+        source = raw_tfxio(pattern)
+        records = pipeline | f"Read{split}" >> source.BeamSource()
+        transformed, metadata = (
+            (records, source.TensorAdapterConfig()),
+            transform_fn,
+        ) | f"Transform{split}" >> tft_beam.TransformDataset()
+        coder = tft.coders.ExampleProtoCoder(metadata.schema)
+        _ = (
+            transformed
+            | f"Encode{split}" >> beam.Map(coder.encode)
+            | f"Write{split}"
+            >> beam.io.WriteToTFRecord(
+                output_prefixes[split], file_name_suffix=".tfrecord.gz", num_shards=num_shards
+            )
+        )
