@@ -1,0 +1,145 @@
+"""featurize end to end on a small synthetic manifest: outputs, dead letter, train-only scaling."""
+
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from components.audio import examples
+from components.featurize import core
+from tests.conftest import tone
+
+RATES = [8000, 16000, 22050, 44100, 48000]
+
+
+def write_manifest(root, broken: bool = True) -> str:
+    rows = []
+    for i in range(16):
+        split = ["train", "train", "validation", "test"][i % 4]
+        rate = RATES[i % len(RATES)]
+        samples = tone(150.0 + 120 * (i % 8), [0.4, 3.0, 7.5][i % 3], rate, amplitude=0.1 + 0.05 * i)
+        path = root / f"{i}.wav"
+        soundfile.write(path, samples, rate, subtype=["PCM_16", "PCM_24", "FLOAT"][i % 3])
+        rows.append({"clip_id": f"c{i}", "uri": str(path), "split": split, "label_index": i % 8})
+    if broken:
+        (root / "empty.wav").write_bytes(b"")
+        (root / "text.wav").write_text("not a wav file")
+        soundfile.write(root / "silent.wav", np.zeros(8000, np.float32), 16000)
+        for name in ("empty", "text", "silent", "missing"):
+            rows.append(
+                {"clip_id": name, "uri": str(root / f"{name}.wav"), "split": "train", "label_index": 0}
+            )
+    manifest = root / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return str(manifest)
+
+
+def read_split(directory, split) -> list[dict]:
+    files = sorted(glob.glob(os.path.join(directory, "examples", split, "*.tfrecord.gz")))
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(
+        lambda record: tf.io.parse_single_example(record, examples.feature_spec())
+    )
+    return [{k: v.numpy() for k, v in example.items()} for example in dataset]
+
+
+@pytest.fixture(scope="module")
+def featurized(tmp_path_factory):
+    root = tmp_path_factory.mktemp("featurize")
+    manifest = write_manifest(root)
+    out = root / "out"
+    result = core.run(manifest, str(out), core.FeaturizeConfig(num_shards=2, keep_raw=True))
+    return result, out
+
+
+def test_counts_and_dead_letter_reasons(featurized):
+    result, out = featurized
+    assert result.clips_per_split == {"train": 8, "validation": 4, "test": 4}
+    assert result.dead_letter_per_reason == {
+        "empty_file": 1, "undecodable": 1, "silent": 1, "unreadable": 1
+    }
+    dead = core.read_jsonl(str(out / "dead_letter.jsonl"))
+    assert {row["clip_id"]: row["reason"] for row in dead} == {
+        "empty": "empty_file", "text": "undecodable", "silent": "silent", "missing": "unreadable"
+    }
+    assert json.loads((out / "featurize_report.json").read_text())["dead_letter_total"] == 4
+
+
+def test_examples_are_sharded_and_parse(featurized):
+    _, out = featurized
+    assert len(glob.glob(str(out / "examples" / "train" / "*.tfrecord.gz"))) == 2
+    train = read_split(out, "train")
+    assert {row["clip_id"].decode() for row in train} == {f"c{i}" for i in range(16) if i % 4 < 2}
+    assert train[0]["log_mel"].shape == (128 * 216,)
+    assert train[0]["mfcc"].shape == (32 * 216,)
+    assert train[0]["mean_mfcc"].shape == (32,)
+
+
+def test_clip_stats_describe_the_original_audio(featurized):
+    _, out = featurized
+    stats = {row["clip_id"]: row for row in core.read_jsonl(str(out / "clip_stats.jsonl"))}
+    assert len(stats) == 16
+    assert stats["c0"]["sample_rate"] == 8000 and stats["c0"]["padded"] is True
+    assert stats["c2"]["trimmed"] is True and stats["c2"]["duration_s"] == pytest.approx(7.5)
+    assert stats["c1"]["subtype"] == "PCM_24"
+
+
+def test_scaling_is_fit_on_train_only(featurized):
+    _, out = featurized
+    raw_train = read_split_from(out / "raw", "train")
+    low = min(row["log_mel"].min() for row in raw_train)
+    high = max(row["log_mel"].max() for row in raw_train)
+    mean = np.mean([row["mean_mfcc"] for row in raw_train], axis=0)
+    std = np.std([row["mean_mfcc"] for row in raw_train], axis=0)
+    raw_test = {row["clip_id"]: row for row in read_split_from(out / "raw", "test")}
+    for row in read_split(out, "test"):
+        raw = raw_test[row["clip_id"]]
+        np.testing.assert_allclose(row["log_mel"], (raw["log_mel"] - low) / (high - low), atol=1e-5)
+        np.testing.assert_allclose(row["mean_mfcc"], (raw["mean_mfcc"] - mean) / std, atol=1e-3)
+    train = read_split(out, "train")
+    assert min(r["log_mel"].min() for r in train) == pytest.approx(0.0, abs=1e-6)
+    assert max(r["log_mel"].max() for r in train) == pytest.approx(1.0, abs=1e-6)
+
+
+def read_split_from(raw_dir, split) -> list[dict]:
+    files = sorted(glob.glob(os.path.join(raw_dir, split, "*.tfrecord.gz")))
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(
+        lambda record: tf.io.parse_single_example(record, examples.feature_spec())
+    )
+    return [{k: v.numpy() for k, v in example.items()} for example in dataset]
+
+
+def test_transform_graph_loads(featurized):
+    result, _ = featurized
+    output = tft.TFTransformOutput(result.transform_graph_dir)
+    assert set(output.transformed_feature_spec()) == set(examples.feature_spec())
+
+
+def test_no_trainable_clip_is_a_clear_error(tmp_path):
+    (tmp_path / "bad.wav").write_bytes(b"")
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(
+        json.dumps({"clip_id": "x", "uri": str(tmp_path / "bad.wav"), "split": "train",
+                    "label_index": 0}) + "\n"
+    )
+    with pytest.raises(ValueError, match="no training clip could be featurized"):
+        core.run(str(manifest), str(tmp_path / "out"))
+
+
+@pytest.mark.slow
+def test_multi_process_runner_gives_the_same_examples(tmp_path, featurized):
+    _, single_out = featurized
+    manifest = write_manifest(tmp_path, broken=False)
+    config = core.FeaturizeConfig(
+        beam_args=("--direct_running_mode=multi_processing", "--direct_num_workers=2")
+    )
+    core.run(manifest, str(tmp_path / "out"), config)
+    multi = {row["clip_id"]: row["log_mel"] for row in read_split(tmp_path / "out", "test")}
+    single = {row["clip_id"]: row["log_mel"] for row in read_split(single_out, "test")}
+    assert multi.keys() == single.keys()
+    for key in multi:
+        np.testing.assert_allclose(multi[key], single[key], atol=1e-5)
