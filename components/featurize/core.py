@@ -82,13 +82,9 @@ def _read_manifest(pipeline: beam.Pipeline, manifest_path: str) -> beam.PCollect
 
 def build_featurize(pipeline: beam.Pipeline, manifest_path: str, output_dir: str, cfg) -> None:
     """Attaches decode → features → raw shards, clip stats and dead letter to ``pipeline``."""
-    decoded = (
-        _read_manifest(pipeline, manifest_path)
-        | "Decode"
-        >> beam.ParDo(clips.DecodeClip()).with_outputs(
-            clips.DEAD_LETTER, clips.CLIP_STATS, main="clips"
-        )
-    )
+    decoded = _read_manifest(pipeline, manifest_path) | "Decode" >> beam.ParDo(
+        clips.DecodeClip()
+    ).with_outputs(clips.DEAD_LETTER, clips.CLIP_STATS, main="clips")
     keyed = (
         decoded.clips
         | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=cfg.batch_size)

@@ -22,7 +22,9 @@ def write_manifest(root, broken: bool = True) -> str:
     for i in range(16):
         split = ["train", "train", "validation", "test"][i % 4]
         rate = RATES[i % len(RATES)]
-        samples = tone(150.0 + 120 * (i % 8), [0.4, 3.0, 7.5][i % 3], rate, amplitude=0.1 + 0.05 * i)
+        samples = tone(
+            150.0 + 120 * (i % 8), [0.4, 3.0, 7.5][i % 3], rate, amplitude=0.1 + 0.05 * i
+        )
         path = root / f"{i}.wav"
         soundfile.write(path, samples, rate, subtype=["PCM_16", "PCM_24", "FLOAT"][i % 3])
         rows.append({"clip_id": f"c{i}", "uri": str(path), "split": split, "label_index": i % 8})
@@ -32,7 +34,12 @@ def write_manifest(root, broken: bool = True) -> str:
         soundfile.write(root / "silent.wav", np.zeros(8000, np.float32), 16000)
         for name in ("empty", "text", "silent", "missing"):
             rows.append(
-                {"clip_id": name, "uri": str(root / f"{name}.wav"), "split": "train", "label_index": 0}
+                {
+                    "clip_id": name,
+                    "uri": str(root / f"{name}.wav"),
+                    "split": "train",
+                    "label_index": 0,
+                }
             )
     manifest = root / "manifest.jsonl"
     manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -60,11 +67,17 @@ def test_counts_and_dead_letter_reasons(featurized):
     result, out = featurized
     assert result.clips_per_split == {"train": 8, "validation": 4, "test": 4}
     assert result.dead_letter_per_reason == {
-        "empty_file": 1, "undecodable": 1, "silent": 1, "unreadable": 1
+        "empty_file": 1,
+        "undecodable": 1,
+        "silent": 1,
+        "unreadable": 1,
     }
     dead = core.read_jsonl(str(out / "dead_letter.jsonl"))
     assert {row["clip_id"]: row["reason"] for row in dead} == {
-        "empty": "empty_file", "text": "undecodable", "silent": "silent", "missing": "unreadable"
+        "empty": "empty_file",
+        "text": "undecodable",
+        "silent": "silent",
+        "missing": "unreadable",
     }
     assert json.loads((out / "featurize_report.json").read_text())["dead_letter_total"] == 4
 
@@ -123,8 +136,10 @@ def test_no_trainable_clip_is_a_clear_error(tmp_path):
     (tmp_path / "bad.wav").write_bytes(b"")
     manifest = tmp_path / "manifest.jsonl"
     manifest.write_text(
-        json.dumps({"clip_id": "x", "uri": str(tmp_path / "bad.wav"), "split": "train",
-                    "label_index": 0}) + "\n"
+        json.dumps(
+            {"clip_id": "x", "uri": str(tmp_path / "bad.wav"), "split": "train", "label_index": 0}
+        )
+        + "\n"
     )
     with pytest.raises(ValueError, match="no training clip could be featurized"):
         core.run(str(manifest), str(tmp_path / "out"))

@@ -35,7 +35,9 @@ def test_bit_depths_decode_to_the_same_signal(subtype):
 
 
 def test_real_ogg_and_wav_files_decode(shared_audio):
-    for path in [*sorted((shared_audio / "librosa-data").glob("*.ogg"))[:2],
-                 *sorted((shared_audio / "fsdd").glob("*.wav"))[:2]]:
+    for path in [
+        *sorted((shared_audio / "librosa-data").glob("*.ogg"))[:2],
+        *sorted((shared_audio / "fsdd").glob("*.wav"))[:2],
+    ]:
         decoded = decode.decode_bytes(path.read_bytes())
         assert decoded.duration_s > 0.1
