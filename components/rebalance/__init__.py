@@ -1,0 +1,1 @@
+"""rebalance: per-class under/oversampling of the training split, with augmented copies."""

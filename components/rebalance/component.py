@@ -1,0 +1,38 @@
+"""KFP wrapper of the rebalance step: per-class resampling of the training split (see core.py)."""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Markdown, Metrics, Output
+
+from components import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def rebalance(
+    manifest: Input[Dataset],
+    balanced_manifest: Output[Dataset],
+    class_table: Output[Markdown],
+    metrics: Output[Metrics],
+    target_per_class: int = 5000,
+    seed: int = 0,
+):
+    """Under/oversamples training clips to a per-class target; copies get augmentation specs.
+
+    Args:
+        manifest: Directory holding manifest.jsonl (from ingest).
+        balanced_manifest: Directory with the rebalanced manifest.jsonl, rebalance_report.json
+            and class_table.{md,csv}; validation and test records are unchanged.
+        class_table: Per-class training counts before and after, as Markdown.
+        metrics: Training clips before/after and augmented copies, per class.
+        target_per_class: Training clips per class after rebalancing (the study used 5,000).
+        seed: Seed of the sampling and of each copy's noise SNR and pitch shift.
+    """
+    from components.rebalance import core
+
+    config = core.RebalanceConfig(target_per_class=target_per_class, seed=seed)
+    result = core.run(f"{manifest.path}/manifest.jsonl", balanced_manifest.path, config)
+    with open(class_table.path, "w") as handle:
+        handle.write(core.class_table_markdown(result))
+    for name in result.before:
+        metrics.log_metric(f"before_{name}", result.before[name])
+        metrics.log_metric(f"after_{name}", result.after[name])
+    metrics.log_metric("augmented_copies", sum(result.augmented.values()))

@@ -1,0 +1,228 @@
+"""rebalance: manifest → manifest whose training split has the same number of clips per class.
+
+Runs before featurize, on the manifest written by ingest. Classes with more training clips than
+the target are randomly undersampled; classes with fewer keep every clip and are topped up with
+randomly drawn copies, each a new record (``<clip_id>__aug<k>``) with the source's ``source_id``
+and an ``augment`` spec (SNR, semitones, seed) that featurize applies to the waveform
+(``augment.py``). Validation and test records pass through untouched, and a training
+``source_id`` that also appears in another split stops the step, so no source leaks. Outputs:
+``manifest.jsonl``, ``rebalance_report.json`` and the per-class before/after table
+(``class_table.md``, ``class_table.csv``). Everything is drawn from one seeded generator.
+"""
+
+import json
+import logging
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from components.audio.labels import CLASS_NAMES
+
+TRAIN = "train"
+# Shifts smaller than this are inaudible, so a copy would be a near-duplicate of its source.
+MIN_SEMITONES = 0.25
+PRESETS: dict[str, dict] = {"full": {"target_per_class": 5000}, "demo": {"target_per_class": 60}}
+
+
+@dataclass(frozen=True)
+class RebalanceConfig:
+    """How to rebalance the training split.
+
+    Attributes:
+        target_per_class: Training clips every class ends with (the study used 5,000).
+        snr_db_range: Uniform range of the noise SNR given to each augmented copy, in dB.
+        semitone_range: Uniform range of each copy's pitch shift; shifts with magnitude below
+            ``MIN_SEMITONES`` are redrawn so every copy is audibly shifted.
+        seed: Seed of the sampling and of every copy's augmentation.
+    """
+
+    target_per_class: int = 5000
+    snr_db_range: tuple[float, float] = (10.0, 30.0)
+    semitone_range: tuple[float, float] = (-2.0, 2.0)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RebalanceResult:
+    """Per-class training counts before and after, and where the outputs went."""
+
+    before: dict[str, int]
+    after: dict[str, int]
+    augmented: dict[str, int]
+    dropped: dict[str, int]
+    untouched_per_split: dict[str, int]
+    empty_classes: list[str]
+    manifest_path: str
+
+    def summary(self) -> dict:
+        """JSON-serialisable form, as written to ``rebalance_report.json``."""
+        return asdict(self)
+
+
+def _read_manifest(path: str) -> list[dict]:
+    with tf.io.gfile.GFile(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _write_text(path: str, text: str) -> None:
+    """Writes through a temporary name so a reader never sees a half-written file."""
+    partial = f"{path}.partial"
+    with tf.io.gfile.GFile(partial, "w") as handle:
+        handle.write(text)
+    tf.io.gfile.rename(partial, path, overwrite=True)
+
+
+def source_of(record: dict) -> str:
+    """The grouping key that must never span two splits (the clip itself when absent)."""
+    return str(record.get("source_id") or record["clip_id"])
+
+
+def _check_no_leak(train: list[dict], others: list[dict]) -> None:
+    leaked = {source_of(r) for r in train} & {source_of(r) for r in others}
+    if leaked:
+        raise ValueError(
+            f"{len(leaked)} source_id(s) appear in train and in validation/test, e.g. "
+            f"{sorted(leaked)[:5]}; fix the splits before rebalancing"
+        )
+
+
+def _semitones(rng: np.random.Generator, low: float, high: float) -> float:
+    while True:
+        value = float(rng.uniform(low, high))
+        if abs(value) >= MIN_SEMITONES:
+            return value
+
+
+def _augmented_copies(
+    records: list[dict], count: int, rng: np.random.Generator, cfg: RebalanceConfig
+) -> list[dict]:
+    """Draws ``count`` sources with replacement and makes one augmented record per draw."""
+    copies, numbers = [], Counter()
+    for index in rng.choice(len(records), size=count, replace=True):
+        source = records[int(index)]
+        numbers[source["clip_id"]] += 1
+        spec = {
+            "source_clip_id": source["clip_id"],
+            "snr_db": round(float(rng.uniform(*cfg.snr_db_range)), 3),
+            "semitones": round(_semitones(rng, *cfg.semitone_range), 3),
+            "seed": int(rng.integers(0, 2**31 - 1)),
+        }
+        clip_id = f"{source['clip_id']}__aug{numbers[source['clip_id']]}"
+        copies.append({**source, "clip_id": clip_id, "augment": spec})
+    return copies
+
+
+def rebalance_train(
+    train: list[dict], cfg: RebalanceConfig
+) -> tuple[list[dict], dict[str, dict[str, int]]]:
+    """Under/oversamples training records to ``cfg.target_per_class`` per class.
+
+    Args:
+        train: Training manifest records (each with ``label``).
+        cfg: Target, augmentation ranges and seed.
+
+    Returns:
+        The balanced records (originals in manifest order, then copies, class by class) and
+        per-class counts ``{class: {before, after, augmented, dropped}}``.
+    """
+    rng = np.random.default_rng(cfg.seed)
+    by_class: dict[str, list[dict]] = {name: [] for name in CLASS_NAMES}
+    for record in train:
+        by_class[record["label"]].append(record)
+    balanced, counts = [], {}
+    for name in CLASS_NAMES:
+        records = by_class[name]
+        if len(records) >= cfg.target_per_class:
+            keep = np.sort(rng.choice(len(records), size=cfg.target_per_class, replace=False))
+            chosen, copies = [records[i] for i in keep], []
+        elif records:
+            chosen = records
+            copies = _augmented_copies(records, cfg.target_per_class - len(records), rng, cfg)
+        else:
+            chosen, copies = [], []
+        balanced.extend(chosen + copies)
+        counts[name] = {
+            "before": len(records),
+            "after": len(chosen) + len(copies),
+            "augmented": len(copies),
+            "dropped": len(records) - len(chosen),
+        }
+    return balanced, counts
+
+
+def class_table_markdown(result: RebalanceResult) -> str:
+    """The per-class before/after table as Markdown."""
+    lines = [
+        "| class | before | after | augmented copies | dropped |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in CLASS_NAMES:
+        lines.append(
+            f"| {name} | {result.before[name]} | {result.after[name]} | "
+            f"{result.augmented[name]} | {result.dropped[name]} |"
+        )
+    total = {key: sum(getattr(result, key).values()) for key in ("before", "after")}
+    lines.append(
+        f"| **total** | {total['before']} | {total['after']} | "
+        f"{sum(result.augmented.values())} | {sum(result.dropped.values())} |"
+    )
+    if result.empty_classes:
+        lines.append(f"\nNo training clip to oversample for: {', '.join(result.empty_classes)}.")
+    return "\n".join(lines) + "\n"
+
+
+def _class_table_csv(result: RebalanceResult) -> str:
+    rows = ["class,before,after,augmented,dropped"]
+    for name in CLASS_NAMES:
+        rows.append(
+            f"{name},{result.before[name]},{result.after[name]},"
+            f"{result.augmented[name]},{result.dropped[name]}"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def run(
+    manifest_path: str, output_dir: str, cfg: RebalanceConfig = RebalanceConfig()
+) -> RebalanceResult:
+    """Rebalances the training split of a manifest.
+
+    Args:
+        manifest_path: ``manifest.jsonl`` from ingest (local or ``gs://``).
+        output_dir: Receives ``manifest.jsonl``, ``rebalance_report.json``, ``class_table.md``
+            and ``class_table.csv``.
+        cfg: Target per class, augmentation ranges and seed.
+
+    Returns:
+        Per-class counts and the written manifest's path.
+
+    Raises:
+        ValueError: If a training ``source_id`` also appears in validation or test.
+    """
+    records = _read_manifest(manifest_path)
+    train = [r for r in records if r["split"] == TRAIN]
+    others = [r for r in records if r["split"] != TRAIN]
+    _check_no_leak(train, others)
+    balanced, counts = rebalance_train(train, cfg)
+    empty = [name for name in CLASS_NAMES if counts[name]["before"] == 0]
+    if empty:
+        logging.warning("rebalance: no training clip for %s; they stay empty", empty)
+    tf.io.gfile.makedirs(output_dir)
+    manifest_out = os.path.join(output_dir, "manifest.jsonl")
+    _write_text(manifest_out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in others + balanced))
+    result = RebalanceResult(
+        before={name: c["before"] for name, c in counts.items()},
+        after={name: c["after"] for name, c in counts.items()},
+        augmented={name: c["augmented"] for name, c in counts.items()},
+        dropped={name: c["dropped"] for name, c in counts.items()},
+        untouched_per_split=dict(Counter(r["split"] for r in others)),
+        empty_classes=empty,
+        manifest_path=manifest_out,
+    )
+    report = {**result.summary(), "config": asdict(cfg)}
+    _write_text(os.path.join(output_dir, "rebalance_report.json"), json.dumps(report, indent=2))
+    _write_text(os.path.join(output_dir, "class_table.md"), class_table_markdown(result))
+    _write_text(os.path.join(output_dir, "class_table.csv"), _class_table_csv(result))
+    return result
