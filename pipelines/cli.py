@@ -100,6 +100,80 @@ def _featurize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compile_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", default="build/pipeline.yaml", help="IR YAML path")
+
+
+@command("compile", _compile_flags)
+def _compile(args: argparse.Namespace) -> int:
+    """Compile the pipeline to KFP IR YAML for any KFP v2 backend."""
+    from pipelines.compile import compile_pipeline
+
+    print(compile_pipeline(args.output))
+    return 0
+
+
+def _run_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", required=True, help="dataset root (local path or gs://)")
+    parser.add_argument(
+        "--data-format", default="fsd50k", choices=["fsd50k", "esc50", "manifest"], help="layout"
+    )
+    parser.add_argument("--output", required=True, help="run directory")
+    parser.add_argument(
+        "--preset",
+        default="full",
+        choices=["full", "demo"],
+        help="parameter defaults: the study's full budgets, or the demo's small ones",
+    )
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="override a pipeline parameter"
+    )
+
+
+def _run_locally(data_root: str, output: str, arguments: dict) -> int:
+    from pathlib import Path
+
+    from pipelines import local
+    from pipelines.training import training_pipeline
+
+    arguments = {
+        "data_root": str(Path(data_root).resolve()),
+        "model_base": str(Path(output, "serving").resolve()),
+        **arguments,
+    }
+    _print_json(local.run(training_pipeline, output, arguments).__dict__)
+    return 0
+
+
+@command("run", _run_flags)
+def _run(args: argparse.Namespace) -> int:
+    """Run the whole pipeline locally (kfp.local) on your own data."""
+    from pipelines.submit import parse_params
+    from pipelines.training import DEMO_ARGUMENTS
+
+    arguments = dict(DEMO_ARGUMENTS) if args.preset == "demo" else {}
+    arguments.update({"data_format": args.data_format, **parse_params(args.param)})
+    return _run_locally(args.data_root, args.output, arguments)
+
+
+def _demo_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", default="data/demo", help="where the demo dataset goes")
+    parser.add_argument("--output", default="runs/demo", help="run directory")
+
+
+@command("demo", _demo_flags)
+def _demo(args: argparse.Namespace) -> int:
+    """Generate the demo dataset (if absent) and run the whole pipeline locally on it."""
+    from pathlib import Path
+
+    from components.ingest import demo_dataset
+    from pipelines.training import DEMO_ARGUMENTS
+
+    if not Path(args.data_root, "FSD50K.metadata").is_dir():
+        demo_dataset.generate(args.data_root, demo_dataset.DemoConfig())
+    return _run_locally(args.data_root, args.output, dict(DEMO_ARGUMENTS))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
