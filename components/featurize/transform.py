@@ -12,6 +12,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import schema_utils
+from tfx_bsl.coders import example_coder
 from tfx_bsl.public import tfxio
 
 from components.audio import examples
@@ -66,13 +67,27 @@ def build(
         transformed, metadata = (
             (records, source.TensorAdapterConfig()),
             transform_fn,
-        ) | f"Transform{split}" >> tft_beam.TransformDataset()
-        coder = tft.coders.ExampleProtoCoder(metadata.schema)
+        ) | f"Transform{split}" >> tft_beam.TransformDataset(output_record_batches=True)
         _ = (
             transformed
-            | f"Encode{split}" >> beam.Map(coder.encode)
+            | f"Encode{split}" >> beam.ParDo(EncodeRecordBatch(), metadata.schema)
             | f"Write{split}"
             >> beam.io.WriteToTFRecord(
                 output_prefixes[split], file_name_suffix=".tfrecord.gz", num_shards=num_shards
             )
         )
+
+
+class EncodeRecordBatch(beam.DoFn):
+    """Transformed Arrow record batches → serialized ``tf.train.Example``s (C++ encoder)."""
+
+    def setup(self) -> None:
+        """No encoder until the schema arrives with the first batch."""
+        self._encoder = None
+
+    def process(self, batch_and_passthrough, schema):
+        """Yields one serialized example per row of the record batch."""
+        if self._encoder is None:
+            self._encoder = example_coder.RecordBatchToExamplesEncoder(schema)
+        record_batch, _ = batch_and_passthrough
+        yield from self._encoder.encode(record_batch)
