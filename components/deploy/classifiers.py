@@ -1,0 +1,170 @@
+"""Trained models as TensorFlow modules that map transformed, flattened features to probabilities.
+
+The export wraps whichever model won the evaluation in the same interface: a ``tf.Module`` whose
+``__call__`` takes ``[batch, flat_size(feature)]`` float32 features (after the tf.Transform graph)
+and returns ``[batch, NUM_CLASSES]`` probabilities. Keras models (``model.keras``) are reshaped
+to their own input shape and called as they are. scikit-learn logistic regression
+(``model.joblib``, optionally behind a ``StandardScaler`` in a ``Pipeline``) is re-implemented
+exactly: the same standardisation, ``softmax(x·Wᵀ + b)`` (sigmoid for two classes), evaluated in
+float64 as scikit-learn does, with columns placed at the class indices the model was fitted on.
+Tree ensembles and kernel SVMs have no exact, reviewable TF form here, so they are refused with
+``UnsupportedModelError`` and ``core.choose_model`` falls back to the best exportable model.
+"""
+
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from components.audio.labels import NUM_CLASSES
+
+MODEL_JSON = "model.json"
+KERAS_FILE = "model.keras"
+SKLEARN_FILE = "model.joblib"
+
+
+class UnsupportedModelError(ValueError):
+    """A model that cannot be exported to a TF SavedModel faithfully."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``model.json`` says about a trained model.
+
+    Attributes:
+        name: Unique model name (e.g. ``cnn_log_mel_tuned``, ``logistic_regression``).
+        family: ``keras`` or ``sklearn``.
+        feature: The feature set it reads: ``log_mel``, ``mfcc`` or ``mean_mfcc``.
+        model_dir: Directory the model was read from.
+    """
+
+    name: str
+    family: str
+    feature: str
+    model_dir: str
+
+
+def read_info(model_dir: str) -> ModelInfo:
+    """Reads ``model.json`` of a model artifact directory (local or ``gs://``)."""
+    with tf.io.gfile.GFile(os.path.join(model_dir, MODEL_JSON)) as handle:
+        meta = json.load(handle)
+    return ModelInfo(meta["name"], meta["family"], meta["feature"], model_dir)
+
+
+class KerasClassifier(tf.Module):
+    """A Keras model fed with flattened features reshaped to the model's input shape."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self._input_shape = [-1, *model.input_shape[1:]]
+
+    def __call__(self, flat_features: tf.Tensor) -> tf.Tensor:
+        """Probabilities ``[batch, NUM_CLASSES]`` for ``[batch, n]`` transformed features."""
+        return self.model(tf.reshape(flat_features, self._input_shape), training=False)
+
+
+class LinearClassifier(tf.Module):
+    """scikit-learn's ``LogisticRegression.predict_proba`` (after optional standardisation)."""
+
+    def __init__(
+        self,
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        classes: np.ndarray,
+        mean: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+    ):
+        super().__init__()
+        num_features = coef.shape[1]
+        self._mean = tf.constant(np.zeros(num_features) if mean is None else mean, tf.float64)
+        self._scale = tf.constant(np.ones(num_features) if scale is None else scale, tf.float64)
+        self._coef = tf.constant(coef, tf.float64)
+        self._intercept = tf.constant(intercept, tf.float64)
+        # Column k of the model's output is class classes[k]; classes absent from training get 0.
+        placement = np.zeros((len(classes), NUM_CLASSES))
+        placement[np.arange(len(classes)), np.asarray(classes, dtype=np.int64)] = 1.0
+        self._placement = tf.constant(placement, tf.float64)
+
+    def __call__(self, flat_features: tf.Tensor) -> tf.Tensor:
+        """Probabilities ``[batch, NUM_CLASSES]`` for ``[batch, n]`` transformed features."""
+        x = (tf.cast(flat_features, tf.float64) - self._mean) / self._scale
+        logits = tf.matmul(x, self._coef, transpose_b=True) + self._intercept
+        if self._coef.shape[0] == 1:  # binary: sklearn returns [1 - sigmoid, sigmoid]
+            positive = tf.math.sigmoid(logits)
+            probabilities = tf.concat([1.0 - positive, positive], axis=1)
+        else:
+            probabilities = tf.nn.softmax(logits, axis=1)
+        return tf.cast(tf.matmul(probabilities, self._placement), tf.float32)
+
+
+def linear_from_sklearn(estimator) -> LinearClassifier:
+    """Builds the exact TF form of a fitted ``LogisticRegression`` or scaler+LR ``Pipeline``.
+
+    Raises:
+        UnsupportedModelError: For any other estimator (random forest, SVC, ...).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    steps = list(estimator.steps) if isinstance(estimator, Pipeline) else [("model", estimator)]
+    *before, (_, final) = [(name, step) for name, step in steps if step != "passthrough"]
+    scalers = [step for _, step in before]
+    if not isinstance(final, LogisticRegression) or len(scalers) > 1 or (
+        scalers and not isinstance(scalers[0], StandardScaler)
+    ):
+        raise UnsupportedModelError(
+            f"cannot export {type(final).__name__} ({' → '.join(n for n, _ in steps)}) to "
+            "TensorFlow exactly: only LogisticRegression, optionally after one StandardScaler, "
+            "is deployable; tree ensembles and kernel SVMs are served by deploying the best "
+            "Keras or linear model instead"
+        )
+    mean = scale = None
+    if scalers:
+        scaler = scalers[0]
+        mean = scaler.mean_ if scaler.with_mean else None
+        scale = scaler.scale_ if scaler.with_std else None
+    return LinearClassifier(final.coef_, final.intercept_, final.classes_, mean, scale)
+
+
+def load_classifier(info: ModelInfo) -> tf.Module:
+    """Loads a model artifact directory as a TF classifier module.
+
+    Raises:
+        UnsupportedModelError: If the family or the estimator cannot be exported.
+    """
+    if info.family == "keras":
+        import keras
+
+        local = _local_copy(os.path.join(info.model_dir, KERAS_FILE))
+        return KerasClassifier(keras.saving.load_model(local, compile=False))
+    if info.family == "sklearn":
+        import joblib
+
+        with tf.io.gfile.GFile(os.path.join(info.model_dir, SKLEARN_FILE), "rb") as handle:
+            return linear_from_sklearn(joblib.load(handle))
+    raise UnsupportedModelError(f"unknown model family {info.family!r} in {info.model_dir}")
+
+
+def is_exportable(info: ModelInfo) -> bool:
+    """Whether ``load_classifier`` can export this model (loads sklearn models to check)."""
+    try:
+        if info.family == "sklearn":
+            load_classifier(info)
+        return info.family in ("keras", "sklearn")
+    except UnsupportedModelError:
+        return False
+
+
+def _local_copy(path: str) -> str:
+    """Keras loads from the local file system only; ``gs://`` files are copied to a temp dir."""
+    if "://" not in path:
+        return path
+    import tempfile
+
+    local = os.path.join(tempfile.mkdtemp(prefix="deploy-"), os.path.basename(path))
+    tf.io.gfile.copy(path, local)
+    return local

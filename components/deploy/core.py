@@ -1,0 +1,173 @@
+"""deploy: export the blessed model as a raw-audio SavedModel and publish it for TF Serving.
+
+Input: a trained model artifact directory (``model.json`` + ``model.keras`` or ``model.joblib``,
+see docs/contracts.md), the featurize step's tf.Transform graph, and the evaluate step's blessing
+(``{"blessed": bool, "model": name, "reasons": [...], "ranking"?: [names, best first]}``).
+Output: ``<model_base>/<model_name>/<version>/`` (local path or ``gs://``) holding a SavedModel
+whose ``serving_default`` takes WAV bytes (``export.py``) and
+``assets.extra/tf_serving_warmup_requests`` (``warmup.py``), written atomically
+(``publish.py``). An unblessed evaluation deploys nothing unless ``force`` is set. Before
+publishing, the saved model is loaded back and the warmup requests are run through it, so a
+version TF Serving cannot execute is never published.
+"""
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+
+import tensorflow as tf
+
+from components.deploy import classifiers, export, publish, warmup
+
+BLESSING_FILE = "blessing.json"
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    """How to deploy.
+
+    Attributes:
+        model_name: Name TF Serving serves the model under (``models.config``).
+        force: Deploy even when the evaluation did not bless the model.
+        version: Version number to publish; ``None`` picks the Unix time (or one more than the
+            highest existing version).
+    """
+
+    model_name: str = "household_sounds"
+    force: bool = False
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """What the deploy step did.
+
+    Attributes:
+        deployed: Whether a version was published.
+        model: Name of the trained model considered (from ``model.json``).
+        model_name: Served model name.
+        version: Published version number, or ``None``.
+        uri: Published version directory, or ``""``.
+        reasons: Why it was (not) deployed, for logs and KFP metadata.
+    """
+
+    deployed: bool
+    model: str
+    model_name: str
+    version: int | None = None
+    uri: str = ""
+    reasons: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """JSON-serialisable form."""
+        return asdict(self)
+
+
+def read_blessing(blessing: str | dict) -> dict:
+    """The evaluate step's blessing as a dict.
+
+    Args:
+        blessing: The dict itself, a ``blessing.json`` path, or a directory holding one.
+    """
+    if isinstance(blessing, dict):
+        return blessing
+    path = blessing
+    if tf.io.gfile.isdir(path):
+        path = os.path.join(path, BLESSING_FILE)
+    with tf.io.gfile.GFile(path) as handle:
+        return json.load(handle)
+
+
+def choose_model(model_dirs: list[str], blessing: str | dict) -> tuple[str, list[str]]:
+    """Picks the model to export: the blessed winner, or the best exportable one if it cannot be.
+
+    Random forests and SVCs cannot be exported exactly (``classifiers.py``); then the first
+    exportable model in the blessing's ``ranking`` (best first) is chosen and the reason recorded.
+
+    Args:
+        model_dirs: Candidate model artifact directories (every trained model).
+        blessing: The evaluate step's blessing (see ``read_blessing``).
+
+    Returns:
+        ``(model_dir, reasons)``.
+
+    Raises:
+        ValueError: If the winner is not among ``model_dirs``.
+        classifiers.UnsupportedModelError: If no acceptable model can be exported.
+    """
+    blessing = read_blessing(blessing)
+    infos = {info.name: info for info in map(classifiers.read_info, model_dirs)}
+    winner = blessing["model"]
+    if winner not in infos:
+        raise ValueError(f"blessed model {winner!r} is not among the candidates {sorted(infos)}")
+    if classifiers.is_exportable(infos[winner]):
+        return infos[winner].model_dir, []
+    for rank, name in enumerate(blessing.get("ranking", []), start=1):
+        if name in infos and classifiers.is_exportable(infos[name]):
+            reason = (
+                f"winner {winner!r} cannot be exported to TensorFlow exactly; deploying "
+                f"{name!r}, the best exportable model (rank {rank} of the evaluation)"
+            )
+            logging.warning("deploy: %s", reason)
+            return infos[name].model_dir, [reason]
+    raise classifiers.UnsupportedModelError(
+        f"winner {winner!r} cannot be exported to TensorFlow exactly and the blessing ranks no "
+        "exportable (Keras or logistic-regression) model to deploy instead"
+    )
+
+
+def verify(export_dir: str) -> None:
+    """Loads a saved export and runs every warmup request through its signatures."""
+    loaded = tf.saved_model.load(export_dir)
+    for log in warmup.read(os.path.join(export_dir, warmup.WARMUP_DIR, warmup.WARMUP_FILE)):
+        request = log.predict_log.request
+        signature = loaded.signatures[request.model_spec.signature_name]
+        signature(**{key: tf.make_ndarray(value) for key, value in request.inputs.items()})
+
+
+def run(
+    model_dir: str,
+    transform_graph_dir: str,
+    model_base: str,
+    blessing: str | dict,
+    cfg: DeployConfig = DeployConfig(),
+) -> DeployResult:
+    """Exports and publishes one model version if the evaluation blessed it (or ``cfg.force``).
+
+    Args:
+        model_dir: Model artifact directory to export (see ``choose_model``).
+        transform_graph_dir: ``tft.TFTransformOutput`` directory of the same featurize run.
+        model_base: TF Serving model base: local path or ``gs://bucket/prefix``.
+        blessing: The evaluate step's blessing (dict, ``blessing.json`` path or its directory).
+        cfg: Served name, force flag and version.
+
+    Returns:
+        What was deployed, where, and why.
+
+    Raises:
+        classifiers.UnsupportedModelError: If the model cannot be exported.
+        publish.VersionExistsError: If ``cfg.version`` is already published.
+    """
+    blessing = read_blessing(blessing)
+    info = classifiers.read_info(model_dir)
+    reasons = [str(reason) for reason in blessing.get("reasons", [])]
+    if not blessing.get("blessed", False):
+        if not cfg.force:
+            logging.warning("deploy: %s is not blessed; nothing deployed", info.name)
+            return DeployResult(False, info.name, cfg.model_name, reasons=["not blessed", *reasons])
+        reasons = ["not blessed, deployed because force=True", *reasons]
+    elif blessing.get("model") != info.name:
+        reasons.append(f"blessing names {blessing.get('model')!r}; deploying {info.name!r}")
+    module = export.ServingModule(
+        classifiers.load_classifier(info), transform_graph_dir, info.feature
+    )
+    with tempfile.TemporaryDirectory(prefix="deploy-") as scratch:
+        export_dir = os.path.join(scratch, "export")
+        export.save(module, export_dir)
+        warmup.write(export_dir, cfg.model_name)
+        verify(export_dir)
+        uri, version = publish.publish(export_dir, model_base, cfg.model_name, cfg.version)
+    logging.info("deploy: published %s (%s) as %s", info.name, info.feature, uri)
+    return DeployResult(True, info.name, cfg.model_name, version, uri, reasons)

@@ -1,0 +1,119 @@
+"""Atomic publication of an exported model as ``<model_base>/<model_name>/<version>/``.
+
+TF Serving polls ``<model_base>/<model_name>/`` and loads the highest child whose name is an
+integer, so a half-written version directory must never carry an integer name. Locally the
+export is copied into a sibling ``.staging-…`` directory on the same file system and then
+``os.rename``-d to its version number: a POSIX rename is atomic, and TF Serving ignores the
+non-integer staging name. On ``gs://`` there is no rename and no multi-object transaction: GCS
+guarantees only that each single object write or copy is atomic and strongly consistent
+(read-after-write and list-after-write). So every file is first uploaded under a staging prefix
+TF Serving ignores, then copied server-side into ``<version>/`` with ``saved_model.pb`` copied
+last, then the staging objects are deleted. During the copy (seconds) the version prefix is
+visible without its graph; TF Serving cannot load a SavedModel without ``saved_model.pb`` and
+retries the load (``max_num_load_retries``), so it never serves a partial model, but a reader
+listing objects in that window does see some of them.
+"""
+
+import os
+import shutil
+import time
+import uuid
+
+SAVED_MODEL_PB = "saved_model.pb"
+
+
+class VersionExistsError(FileExistsError):
+    """The version directory to publish already exists (versions are immutable)."""
+
+
+def next_version(existing: list[int], now_s: int | None = None) -> int:
+    """A new version number: the current Unix time, or one more than the highest existing."""
+    now_s = int(time.time()) if now_s is None else now_s
+    return max([now_s, *(version + 1 for version in existing)])
+
+
+def publish(
+    local_dir: str, model_base: str, model_name: str, version: int | None = None
+) -> tuple[str, int]:
+    """Publishes the SavedModel in ``local_dir`` atomically under ``model_base``.
+
+    Args:
+        local_dir: Local directory of a complete export (``saved_model.pb``, ``variables/``...).
+        model_base: Local path or ``gs://bucket/prefix`` TF Serving reads.
+        model_name: Served model name (a folder under ``model_base``).
+        version: Version number; ``None`` picks ``next_version``.
+
+    Returns:
+        ``(version_uri, version)``.
+
+    Raises:
+        VersionExistsError: If that version already exists.
+    """
+    if model_base.startswith("gs://"):
+        return _publish_gcs(local_dir, model_base, model_name, version)
+    return _publish_local(local_dir, model_base, model_name, version)
+
+
+def _staging_name(version: int) -> str:
+    return f".staging-{version}-{uuid.uuid4().hex[:8]}"
+
+
+def _publish_local(
+    local_dir: str, model_base: str, model_name: str, version: int | None
+) -> tuple[str, int]:
+    model_root = os.path.join(model_base, model_name)
+    os.makedirs(model_root, exist_ok=True)
+    existing = [int(name) for name in os.listdir(model_root) if name.isdigit()]
+    version = next_version(existing) if version is None else version
+    final = os.path.join(model_root, str(version))
+    if os.path.exists(final):
+        raise VersionExistsError(f"{final} already exists; versions are immutable")
+    staging = os.path.join(model_root, _staging_name(version))
+    shutil.copytree(local_dir, staging)
+    try:
+        os.rename(staging, final)  # atomic; fails if another writer took the version meanwhile
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise VersionExistsError(f"cannot publish {final}: {error}") from error
+    return final, version
+
+
+def _split_gs(uri: str) -> tuple[str, str]:
+    bucket, _, prefix = uri[len("gs://") :].partition("/")
+    return bucket, prefix.strip("/")
+
+
+def _publish_gcs(
+    local_dir: str, model_base: str, model_name: str, version: int | None
+) -> tuple[str, int]:
+    from google.cloud import storage
+
+    client = storage.Client()
+    bucket_name, prefix = _split_gs(model_base)
+    bucket = client.bucket(bucket_name)
+    model_root = f"{prefix}/{model_name}" if prefix else model_name
+    listing = client.list_blobs(bucket_name, prefix=f"{model_root}/", delimiter="/")
+    list(listing)  # the iterator fills ``prefixes`` as it pages
+    children = [p[len(model_root) + 1 :].strip("/") for p in listing.prefixes]
+    version = next_version([int(c) for c in children if c.isdigit()]) if version is None else version
+    final = f"{model_root}/{version}"
+    if any(True for _ in client.list_blobs(bucket_name, prefix=f"{final}/", max_results=1)):
+        raise VersionExistsError(f"gs://{bucket_name}/{final}/ already exists")
+    staging = f"{model_root}/{_staging_name(version)}"
+    files = sorted(
+        os.path.relpath(os.path.join(root, name), local_dir)
+        for root, _, names in os.walk(local_dir)
+        for name in names
+    )
+    # The graph goes last: without it no reader can load the version (see module docstring).
+    files.sort(key=lambda relative: relative == SAVED_MODEL_PB)
+    staged = []
+    for relative in files:
+        blob = bucket.blob(f"{staging}/{relative}")
+        blob.upload_from_filename(os.path.join(local_dir, relative), checksum="crc32c")
+        staged.append((blob, relative))
+    for blob, relative in staged:
+        bucket.copy_blob(blob, bucket, f"{final}/{relative}")
+    for blob, _ in staged:
+        blob.delete()
+    return f"gs://{bucket_name}/{final}", version

@@ -1,0 +1,72 @@
+"""TF Serving warmup records: ``assets.extra/tf_serving_warmup_requests`` in every model version.
+
+TF Serving replays these ``PredictionLog`` records when it loads a version, before it reports the
+version available, so the first real request does not pay for lazy kernel and graph setup. The
+requests are built here from generated audio (a 5 s chirp encoded as 16-bit WAV with TF's own
+``encode_wav``): one ``serving_default`` request per supported sample rate, so every resampler
+branch runs once, one batch, and one ``waveform`` request.
+"""
+
+import numpy as np
+import tensorflow as tf
+from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+from components.audio import waveform
+from components.audio.resample import SUPPORTED_RATES
+from components.deploy import export
+
+WARMUP_DIR = "assets.extra"
+WARMUP_FILE = "tf_serving_warmup_requests"
+WARMUP_BATCH = 8
+
+
+def chirp(sample_rate: int, seconds: float = waveform.CLIP_SECONDS) -> np.ndarray:
+    """A quiet 100 Hz → 4 kHz linear chirp, float32 ``[samples]``."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    phase = 2 * np.pi * (100.0 * t + (4000.0 - 100.0) * t**2 / (2 * seconds))
+    return (0.25 * np.sin(phase)).astype(np.float32)
+
+
+def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    """Encodes ``[samples]`` float32 audio as a 16-bit PCM WAV file."""
+    return tf.audio.encode_wav(samples[:, None], sample_rate).numpy()
+
+
+def requests(model_name: str) -> list[predict_pb2.PredictRequest]:
+    """The warmup requests for a model served as ``model_name``."""
+
+    def request(signature: str, key: str, value) -> predict_pb2.PredictRequest:
+        spec = model_pb2.ModelSpec(name=model_name, signature_name=signature)
+        return predict_pb2.PredictRequest(
+            model_spec=spec, inputs={key: tf.make_tensor_proto(value)}
+        )
+
+    one_per_rate = [
+        request(export.DEFAULT_SIGNATURE, export.WAV_INPUT, [wav_bytes(chirp(rate), rate)])
+        for rate in SUPPORTED_RATES
+    ]
+    clip = wav_bytes(chirp(waveform.SAMPLE_RATE), waveform.SAMPLE_RATE)
+    batch = request(export.DEFAULT_SIGNATURE, export.WAV_INPUT, [clip] * WARMUP_BATCH)
+    clips = np.stack([chirp(waveform.SAMPLE_RATE)] * 2)
+    return [*one_per_rate, batch, request(export.WAVEFORM_SIGNATURE, export.WAVEFORM_INPUT, clips)]
+
+
+def write(export_dir: str, model_name: str) -> str:
+    """Writes the warmup file into ``export_dir/assets.extra/`` and returns its path."""
+    path = f"{export_dir}/{WARMUP_DIR}/{WARMUP_FILE}"
+    tf.io.gfile.makedirs(f"{export_dir}/{WARMUP_DIR}")
+    with tf.io.TFRecordWriter(path) as writer:
+        for request in requests(model_name):
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
+            writer.write(log.SerializeToString())
+    return path
+
+
+def read(path: str) -> list[prediction_log_pb2.PredictionLog]:
+    """Parses a warmup file back into ``PredictionLog`` records."""
+    return [
+        prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        for record in tf.data.TFRecordDataset(path)
+    ]

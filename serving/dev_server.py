@@ -1,0 +1,265 @@
+"""DEVELOPMENT SERVER: a stand-in for TF Serving's ``PredictionService`` over exported models.
+
+The TF Serving binary is not installable on development machines without Docker, so this module
+serves the exported SavedModels over the real wire protocol (the official
+``tensorflow-serving-api`` stubs) on 127.0.0.1, letting clients, the CLI, tests and benchmarks
+run unchanged against it. It is not a production server: it loads only the highest integer
+version under ``<model_base>/<model_name>/`` at start-up (no polling), has no batching and no
+monitoring. It implements ``Predict`` and ``GetModelMetadata`` (``Classify``, ``Regress`` and
+``MultiInference`` answer ``UNIMPLEMENTED``) and rejects requests as TF Serving does: an
+unknown model or version is ``NOT_FOUND``; a missing or unexpected input, a wrong dtype or
+shape, or an ``InvalidArgumentError`` raised by the model is ``INVALID_ARGUMENT`` with the
+message; and it keeps serving afterwards. ``serving/rest.py`` adds the REST ``:predict`` API.
+"""
+
+import logging
+import os
+import re
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow_serving.apis import (
+    get_model_metadata_pb2,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
+
+from serving.status import ServingError
+
+BANNER = "DEVELOPMENT SERVER (a stand-in for TF Serving, not for production)"
+DEFAULT_SIGNATURE = "serving_default"
+SIGNATURE_DEF_FIELD = "signature_def"
+_FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One loaded model version.
+
+    Attributes:
+        name: Served model name.
+        version: Integer version directory it was loaded from.
+        path: That directory.
+        loaded: The ``tf.saved_model.load`` result.
+        signature_defs: The SavedModel's ``SignatureDef`` protos by name (for metadata).
+    """
+
+    name: str
+    version: int
+    path: str
+    loaded: object
+    signature_defs: dict
+
+
+def latest_version(model_root: str) -> int:
+    """The highest integer-named child of ``model_root`` (what TF Serving serves by default).
+
+    Raises:
+        FileNotFoundError: If there is none.
+    """
+    versions = [int(name) for name in tf.io.gfile.listdir(model_root) if name.strip("/").isdigit()]
+    if not versions:
+        raise FileNotFoundError(f"no integer version directory under {model_root}")
+    return max(versions)
+
+
+def load_model(model_base: str, name: str) -> ServedModel:
+    """Loads the latest version of model ``name`` under ``model_base``."""
+    version = latest_version(os.path.join(model_base, name))
+    path = os.path.join(model_base, name, str(version))
+    graph = saved_model_pb2.SavedModel()
+    with tf.io.gfile.GFile(os.path.join(path, "saved_model.pb"), "rb") as handle:
+        graph.ParseFromString(handle.read())
+    signature_defs = dict(graph.meta_graphs[0].signature_def)
+    signature_defs.pop("__saved_model_init_op", None)
+    return ServedModel(name, version, path, tf.saved_model.load(path), signature_defs)
+
+
+def _clean(message: str) -> str:
+    """TF error text without the function-node prefix and the graph node trace."""
+    return _FUNCTION_NODE.sub("", message).split("\n\t [[", 1)[0].strip()
+
+
+class ModelRepository:
+    """The models one server instance serves, and the request semantics of TF Serving."""
+
+    def __init__(self, models: list[ServedModel]):
+        self.models = {model.name: model for model in models}
+
+    @classmethod
+    def from_base(cls, model_base: str, names: list[str] | None = None) -> "ModelRepository":
+        """Loads ``names`` (default: every folder with an integer version) under ``model_base``."""
+        if names is None:
+            names = [
+                name.strip("/")
+                for name in sorted(tf.io.gfile.listdir(model_base))
+                if tf.io.gfile.isdir(os.path.join(model_base, name))
+            ]
+            names = [n for n in names if _has_version(os.path.join(model_base, n))]
+        if not names:
+            raise FileNotFoundError(f"no <model_name>/<version>/ directory under {model_base}")
+        return cls([load_model(model_base, name) for name in names])
+
+    def model(self, name: str, version: int | None = None) -> ServedModel:
+        """The served model, or ``NOT_FOUND`` as TF Serving words it."""
+        model = self.models.get(name)
+        if model is None or (version is not None and version != model.version):
+            wanted = f"specific({version})" if version is not None else "Latest"
+            raise ServingError("NOT_FOUND", f"Servable not found for request: {wanted}({name})")
+        return model
+
+    def predict(
+        self,
+        name: str,
+        version: int | None,
+        signature_name: str,
+        inputs: dict[str, np.ndarray],
+        output_filter: tuple[str, ...] = (),
+    ) -> tuple[ServedModel, dict[str, np.ndarray]]:
+        """Runs one request through a signature.
+
+        Args:
+            name: Model name.
+            version: Version, or ``None`` for the latest.
+            signature_name: Signature, ``""`` meaning ``serving_default``.
+            inputs: Input name → array.
+            output_filter: Output names to return (all when empty).
+
+        Returns:
+            ``(model, outputs)``.
+
+        Raises:
+            ServingError: ``NOT_FOUND`` or ``INVALID_ARGUMENT`` with TF Serving's meaning.
+        """
+        model = self.model(name, version)
+        signature_name = signature_name or DEFAULT_SIGNATURE
+        if signature_name not in model.loaded.signatures:
+            raise ServingError(
+                "INVALID_ARGUMENT", f"Serving signature name: \"{signature_name}\" not found"
+            )
+        signature = model.loaded.signatures[signature_name]
+        specs = signature.structured_input_signature[1]
+        if set(inputs) != set(specs):
+            raise ServingError(
+                "INVALID_ARGUMENT",
+                f"signature {signature_name!r} takes inputs {sorted(specs)}, request has "
+                f"{sorted(inputs)}",
+            )
+        tensors = {key: _to_tensor(key, inputs[key], spec) for key, spec in specs.items()}
+        unknown = set(output_filter) - set(signature.structured_outputs)
+        if unknown:
+            raise ServingError("INVALID_ARGUMENT", f"output_filter names unknown outputs {unknown}")
+        try:
+            outputs = signature(**tensors)
+        except tf.errors.InvalidArgumentError as error:
+            raise ServingError("INVALID_ARGUMENT", _clean(error.message)) from None
+        keep = output_filter or tuple(outputs)
+        return model, {key: outputs[key].numpy() for key in keep}
+
+
+def _has_version(model_root: str) -> bool:
+    return any(name.strip("/").isdigit() for name in tf.io.gfile.listdir(model_root))
+
+
+def _to_tensor(key: str, value: np.ndarray, spec: tf.TensorSpec) -> tf.Tensor:
+    is_string = value.dtype.kind in "OSU"
+    if (spec.dtype == tf.string) != is_string or (
+        not is_string and tf.as_dtype(value.dtype) != spec.dtype
+    ):
+        got = "string" if is_string else tf.as_dtype(value.dtype).name
+        raise ServingError(
+            "INVALID_ARGUMENT", f"input {key!r} must be {spec.dtype.name}, got {got}"
+        )
+    if not spec.shape.is_compatible_with(value.shape):
+        raise ServingError(
+            "INVALID_ARGUMENT",
+            f"input {key!r} must have shape {spec.shape.as_list()}, got {list(value.shape)}",
+        )
+    return tf.constant(value, spec.dtype)
+
+
+class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
+    """``PredictionService`` over a ``ModelRepository`` (Predict and GetModelMetadata)."""
+
+    def __init__(self, repository: ModelRepository):
+        self.repository = repository
+
+    def Predict(self, request: predict_pb2.PredictRequest, context) -> predict_pb2.PredictResponse:  # noqa: N802
+        """Runs a ``PredictRequest``; failures abort the call with TF Serving's status."""
+        spec = request.model_spec
+        version = spec.version.value if spec.HasField("version") else None
+        try:
+            inputs = {key: tf.make_ndarray(proto) for key, proto in request.inputs.items()}
+            model, outputs = self.repository.predict(
+                spec.name, version, spec.signature_name, inputs, tuple(request.output_filter)
+            )
+        except ServingError as error:
+            context.abort(error.grpc_code, error.message)
+        response = predict_pb2.PredictResponse()
+        response.model_spec.name = model.name
+        response.model_spec.version.value = model.version
+        response.model_spec.signature_name = spec.signature_name or DEFAULT_SIGNATURE
+        for key, value in outputs.items():
+            response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
+        return response
+
+    def GetModelMetadata(  # noqa: N802
+        self, request: get_model_metadata_pb2.GetModelMetadataRequest, context
+    ) -> get_model_metadata_pb2.GetModelMetadataResponse:
+        """Returns the signature definitions (the only metadata field TF Serving knows)."""
+        spec = request.model_spec
+        version = spec.version.value if spec.HasField("version") else None
+        try:
+            model = self.repository.model(spec.name, version)
+            unsupported = set(request.metadata_field) - {SIGNATURE_DEF_FIELD}
+            if unsupported or not request.metadata_field:
+                raise ServingError(
+                    "INVALID_ARGUMENT",
+                    f"metadata_field must be [{SIGNATURE_DEF_FIELD!r}], got "
+                    f"{list(request.metadata_field)}",
+                )
+        except ServingError as error:
+            context.abort(error.grpc_code, error.message)
+        response = get_model_metadata_pb2.GetModelMetadataResponse()
+        response.model_spec.name = model.name
+        response.model_spec.version.value = model.version
+        signature_map = get_model_metadata_pb2.SignatureDefMap(signature_def=model.signature_defs)
+        response.metadata[SIGNATURE_DEF_FIELD].Pack(signature_map)
+        return response
+
+
+def serve(
+    repository: ModelRepository, port: int = 0, host: str = "127.0.0.1", workers: int = 4
+) -> tuple[grpc.Server, int]:
+    """Starts the gRPC server (returns immediately).
+
+    Args:
+        repository: The models to serve.
+        port: TCP port; 0 picks a free one.
+        host: Interface to bind; loopback by default.
+        workers: Request threads.
+
+    Returns:
+        ``(server, bound_port)``; stop it with ``server.stop(grace)``.
+    """
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+        PredictionServicer(repository), server
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    server.start()
+    for model in repository.models.values():
+        logging.warning(
+            "%s: serving %s version %d from %s on %s:%d (gRPC)",
+            BANNER,
+            model.name,
+            model.version,
+            model.path,
+            host,
+            bound,
+        )
+    return server, bound

@@ -1,0 +1,130 @@
+"""Session fixtures: a small featurized dataset, a tiny Keras model, a logistic regression, and
+one exported serving model that every serving test shares."""
+
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile
+import tensorflow as tf
+
+from components.audio import examples
+from components.audio.labels import CLASS_NAMES
+from components.deploy import core
+from components.featurize import core as featurize
+from tests.conftest import tone
+
+MODEL_NAME = "household_sounds"
+
+
+def write_manifest(root) -> str:
+    rows = []
+    for i in range(24):
+        label = i % 8
+        split = "train" if i < 16 else ("validation" if i < 20 else "test")
+        path = root / f"{i}.wav"
+        soundfile.write(path, tone(200.0 + 150 * label, 2.0, 22050, 0.1 + 0.02 * i), 22050)
+        rows.append(
+            {
+                "clip_id": f"c{i}",
+                "uri": str(path),
+                "split": split,
+                "label": CLASS_NAMES[label],
+                "label_index": label,
+            }
+        )
+    manifest = root / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return str(manifest)
+
+
+def read_examples(featurized: str, split: str) -> dict[str, np.ndarray]:
+    files = sorted(glob.glob(os.path.join(featurized, "examples", split, "*.tfrecord.gz")))
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(
+        lambda record: tf.io.parse_single_example(record, examples.feature_spec())
+    )
+    rows = [{k: v.numpy() for k, v in example.items()} for example in dataset]
+    return {key: np.stack([row[key] for row in rows]) for key in rows[0]}
+
+
+def write_model_json(model_dir, name: str, family: str, feature: str) -> None:
+    os.makedirs(model_dir, exist_ok=True)
+    meta = {"name": name, "family": family, "feature": feature, "class_names": list(CLASS_NAMES)}
+    with open(os.path.join(model_dir, "model.json"), "w") as handle:
+        json.dump(meta, handle)
+
+
+@pytest.fixture(scope="session")
+def featurized(tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp("serving-data")
+    out = root / "featurized"
+    featurize.run(write_manifest(root), str(out), featurize.FeaturizeConfig(num_shards=1))
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def transform_graph(featurized) -> str:
+    return os.path.join(featurized, "transform_graph")
+
+
+@pytest.fixture(scope="session")
+def keras_model_dir(featurized, tmp_path_factory) -> str:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    train = read_examples(featurized, "train")
+    model = keras.Sequential(
+        [
+            keras.Input((128, 216, 1)),
+            keras.layers.AveragePooling2D((4, 8)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(8, activation="softmax"),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    model.fit(train["log_mel"].reshape(-1, 128, 216, 1), train["label"], epochs=40, verbose=0)
+    model_dir = tmp_path_factory.mktemp("models") / "cnn_log_mel"
+    write_model_json(model_dir, "cnn_log_mel", "keras", "log_mel")
+    model.save(model_dir / "model.keras")
+    return str(model_dir)
+
+
+def fit_sklearn(featurized, model_dir, name: str, estimator) -> str:
+    import joblib
+
+    train = read_examples(featurized, "train")
+    estimator.fit(train["mean_mfcc"], train["label"])
+    write_model_json(model_dir, name, "sklearn", "mean_mfcc")
+    joblib.dump(estimator, os.path.join(model_dir, "model.joblib"))
+    return str(model_dir)
+
+
+@pytest.fixture(scope="session")
+def linear_model_dir(featurized, tmp_path_factory) -> str:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=500))
+    directory = tmp_path_factory.mktemp("models") / "logistic_regression"
+    return fit_sklearn(featurized, directory, "logistic_regression", model)
+
+
+@pytest.fixture(scope="session")
+def model_base(keras_model_dir, transform_graph, tmp_path_factory) -> str:
+    base = str(tmp_path_factory.mktemp("model-base"))
+    blessing = {"blessed": True, "model": "cnn_log_mel", "reasons": []}
+    core.run(keras_model_dir, transform_graph, base, blessing, core.DeployConfig(version=1))
+    return base
+
+
+@pytest.fixture(scope="session")
+def version_dir(model_base) -> str:
+    return os.path.join(model_base, MODEL_NAME, "1")
+
+
+@pytest.fixture(scope="session")
+def served(version_dir):
+    return tf.saved_model.load(version_dir)
