@@ -211,7 +211,8 @@ def run(
         logging.warning("rebalance: no training clip for %s; they stay empty", empty)
     tf.io.gfile.makedirs(output_dir)
     manifest_out = os.path.join(output_dir, "manifest.jsonl")
-    _write_text(manifest_out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in others + balanced))
+    lines = (json.dumps(record, sort_keys=True) + "\n" for record in others + balanced)
+    _write_text(manifest_out, "".join(lines))
     result = RebalanceResult(
         before={name: c["before"] for name, c in counts.items()},
         after={name: c["after"] for name, c in counts.items()},

@@ -1,0 +1,136 @@
+"""Training input: streaming ``tf.data`` pipelines over the featurizer's transformed TFRecords.
+
+Reads ``<examples_dir>/examples/<split>/*.tfrecord.gz`` (GZIP, already scaled by the
+tf.Transform graph, so training sees exactly what the transform graph gives serving), parses
+only the requested feature with ``components.audio.examples.feature_spec()``, reshapes it to
+``FEATURE_SHAPES`` (plus a channel axis for images) and one-hot encodes the label. Records
+stream from disk through a bounded shuffle buffer, so memory does not grow with the dataset.
+Only the 32-float mean-MFCC may be loaded whole (``load_arrays``, for scikit-learn).
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from components.audio import examples
+from components.audio.features import FEATURE_SHAPES
+from components.audio.labels import NUM_CLASSES
+
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+
+def split_files(examples_dir: str, split: str) -> list[str]:
+    """The shard files of one split, sorted.
+
+    Raises:
+        FileNotFoundError: If the split has no shard.
+    """
+    pattern = os.path.join(examples_dir, "examples", split, "*.tfrecord.gz")
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no TFRecord shard matches {pattern}")
+    return files
+
+
+def _parser(feature: str, channel_axis: bool):
+    full = examples.feature_spec()
+    spec = {key: full[key] for key in (examples.CLIP_ID, examples.LABEL, feature)}
+    shape = FEATURE_SHAPES[feature] + (
+        (1,) if channel_axis and len(FEATURE_SHAPES[feature]) > 1 else ()
+    )
+
+    def parse(records: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        parsed = tf.io.parse_example(records, spec)
+        x = tf.reshape(parsed[feature], (-1, *shape))
+        y = tf.one_hot(parsed[examples.LABEL], NUM_CLASSES)
+        return x, y, parsed[examples.CLIP_ID]
+
+    return parse
+
+
+def dataset(
+    examples_dir: str,
+    split: str,
+    feature: str,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    shuffle_buffer: int = 1024,
+    seed: int = 0,
+    with_ids: bool = False,
+    channel_axis: bool = True,
+) -> tf.data.Dataset:
+    """Batches of ``(features, one_hot_labels)`` (or ``+ clip_ids``) streamed from one split.
+
+    Args:
+        examples_dir: Featurize output directory (holding ``examples/<split>/``).
+        split: ``train``, ``validation`` or ``test``.
+        feature: ``log_mel``, ``mfcc`` or ``mean_mfcc``.
+        batch_size: Examples per batch (the last batch may be smaller).
+        shuffle: Shuffle shard order and examples (training); off keeps file order.
+        shuffle_buffer: Examples held by the shuffle buffer — the memory bound.
+        seed: Shuffle seed; each epoch reshuffles deterministically from it.
+        with_ids: Also yield the clip ids (for writing predictions).
+        channel_axis: Append a channel axis to 2-D features (CNN input).
+
+    Returns:
+        A prefetching ``tf.data.Dataset``.
+    """
+    files = split_files(examples_dir, split)
+    records = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle:
+        records = records.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    records = records.interleave(
+        lambda path: tf.data.TFRecordDataset(path, compression_type="GZIP"),
+        cycle_length=min(4, len(files)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    if shuffle:
+        records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    parsed = records.batch(batch_size).map(
+        _parser(feature, channel_axis), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
+    if not with_ids:
+        parsed = parsed.map(lambda x, y, ids: (x, y))
+    return parsed.prefetch(tf.data.AUTOTUNE)
+
+
+def class_counts(examples_dir: str, split: str = "train") -> np.ndarray:
+    """Examples per class in one split, counted by streaming the labels."""
+    spec = {examples.LABEL: examples.feature_spec()[examples.LABEL]}
+    labels = (
+        tf.data.TFRecordDataset(split_files(examples_dir, split), compression_type="GZIP")
+        .batch(512)
+        .map(lambda records: tf.io.parse_example(records, spec)[examples.LABEL])
+    )
+    counts = np.zeros(NUM_CLASSES, dtype=np.int64)
+    for batch in labels.as_numpy_iterator():
+        counts += np.bincount(batch, minlength=NUM_CLASSES)
+    return counts
+
+
+def class_weights(counts: np.ndarray) -> dict[int, float]:
+    """Inverse-frequency weights ``total / (classes_present * count)`` for present classes."""
+    present = counts > 0
+    total, n_present = float(counts.sum()), int(present.sum())
+    return {int(i): total / (n_present * float(counts[i])) for i in np.flatnonzero(present)}
+
+
+def load_arrays(
+    examples_dir: str, split: str, feature: str
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Loads a whole split of a small (1-D) feature: ``(clip_ids, x [n, d], labels [n])``.
+
+    Raises:
+        ValueError: For image features, which must be streamed with ``dataset``.
+    """
+    if len(FEATURE_SHAPES[feature]) != 1:
+        raise ValueError(f"{feature} is an image; stream it with dataset() instead")
+    ids, xs, ys = [], [], []
+    for x, y, clip_ids in dataset(examples_dir, split, feature, 512, with_ids=True):
+        xs.append(x.numpy())
+        ys.append(np.argmax(y.numpy(), axis=1))
+        ids.extend(clip_id.decode() for clip_id in clip_ids.numpy())
+    return ids, np.concatenate(xs), np.concatenate(ys)

@@ -1,0 +1,158 @@
+"""The four Keras model families of the study and their Keras Tuner search spaces, in one place.
+
+``build_model(family, hp)`` is the only architecture definition in the project. Every
+hyperparameter is declared on a Keras Tuner ``HyperParameters`` object whose *default* is the
+seed study's value, so ``build_model(family)`` (a fresh ``HyperParameters``, which answers every
+question with its default) reproduces the study's layer tables exactly, and a tuner calling
+``build_model(family, hp)`` searches around them. Families: ``cnn_log_mel`` (1a, 128×216),
+``cnn_mfcc`` (2a, 32×216), ``resnet50_mfcc`` (2b, MFCC image repeated to 3 channels — 32×216×3
+already meets ResNet50's 32×32 minimum, so no resizing — into ``keras.applications.ResNet50``
+without its top; the study froze the pretrained convolutions and left BatchNorm trainable, which
+the seed configuration does with ``weights="imagenet"``, while random weights train whole) and
+``dense_mean_mfcc`` (3a, 32 values). The study's tables give filters, kernels (3×3, from the
+parameter counts), pooling, BatchNorm and dense units, but not dropout rates (a Dropout layer
+has no parameters): the seed rates here (0.25 after convolutions, 0.5 in dense heads, 0.2 in
+3a) are ours. All use ReLU, softmax outputs, categorical cross-entropy and SGD (Keras's default
+learning rate 0.01) in the seed configuration.
+"""
+
+import keras
+import keras_tuner as kt
+
+from components.audio.features import FEATURE_SHAPES, LOG_MEL, MEAN_MFCC, MFCC
+from components.audio.labels import NUM_CLASSES
+
+CNN_LOG_MEL = "cnn_log_mel"
+CNN_MFCC = "cnn_mfcc"
+RESNET50_MFCC = "resnet50_mfcc"
+DENSE_MEAN_MFCC = "dense_mean_mfcc"
+FEATURE_OF: dict[str, str] = {
+    CNN_LOG_MEL: LOG_MEL,
+    CNN_MFCC: MFCC,
+    RESNET50_MFCC: MFCC,
+    DENSE_MEAN_MFCC: MEAN_MFCC,
+}
+FAMILIES: tuple[str, ...] = tuple(FEATURE_OF)
+
+
+def input_shape(family: str) -> tuple[int, ...]:
+    """Shape of one example as the family's model takes it (images get a channel axis)."""
+    shape = FEATURE_SHAPES[FEATURE_OF[family]]
+    return shape if len(shape) == 1 else (*shape, 1)
+
+
+def _conv(x, filters: int, kernel: int, name: str):
+    return keras.layers.Conv2D(filters, kernel, padding="same", activation="relu", name=name)(x)
+
+
+def _cnn_log_mel(hp: kt.HyperParameters, inputs):
+    """1a: 4 conv (16,16,32,32) with max pooling, BatchNorm, Dropout, Dense 64."""
+    base = hp.Choice("filters", [8, 16, 32], default=16)
+    kernel = hp.Choice("kernel_size", [3, 5], default=3)
+    x = inputs
+    for i, (scale, pool) in enumerate([(1, (1, 2)), (1, (2, 2)), (2, (2, 2)), (2, (2, 2))]):
+        x = _conv(x, base * scale, kernel, f"conv_{i}")
+        x = keras.layers.MaxPooling2D(pool, name=f"pool_{i}")(x)
+    x = keras.layers.BatchNormalization(name="batch_norm")(x)
+    x = keras.layers.Dropout(hp.Float("conv_dropout", 0.0, 0.5, step=0.05, default=0.25))(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(hp.Choice("dense_units", [32, 64, 128, 256], default=64), "relu")(x)
+    return keras.layers.Dropout(hp.Float("dense_dropout", 0.0, 0.6, step=0.05, default=0.5))(x)
+
+
+def _cnn_mfcc(hp: kt.HyperParameters, inputs):
+    """2a: 6 conv (8,8,16,16,32,32), pooling on time first, BatchNorm, Dropout, Dense 128."""
+    base = hp.Choice("filters", [4, 8, 16], default=8)
+    kernel = hp.Choice("kernel_size", [3, 5], default=3)
+    conv_dropout = hp.Float("conv_dropout", 0.0, 0.5, step=0.05, default=0.25)
+    x = inputs
+    for i, (scale, pool) in enumerate([(1, (1, 2)), (1, (1, 2)), (2, (1, 2)), (2, (2, 2))]):
+        x = _conv(x, base * scale, kernel, f"conv_{i}")
+        x = keras.layers.MaxPooling2D(pool, name=f"pool_{i}")(x)
+    x = _conv(x, base * 4, kernel, "conv_4")
+    x = keras.layers.Dropout(conv_dropout)(x)
+    x = _conv(x, base * 4, kernel, "conv_5")
+    x = keras.layers.BatchNormalization(name="batch_norm")(x)
+    x = keras.layers.Dropout(conv_dropout)(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(hp.Choice("dense_units", [64, 128, 256], default=128), "relu")(x)
+    return keras.layers.Dropout(hp.Float("dense_dropout", 0.0, 0.6, step=0.05, default=0.5))(x)
+
+
+def _resnet50_mfcc(hp: kt.HyperParameters, inputs, weights: str | None):
+    """2b: ResNet50 body on the MFCC image, then Dense 256/128/64 with Dropout."""
+    rgb = keras.layers.Concatenate(name="to_3_channels")([inputs, inputs, inputs])
+    backbone = keras.applications.ResNet50(
+        include_top=False, weights=weights, input_shape=tuple(rgb.shape[1:])
+    )
+    # The study fine-tuned ImageNet weights with only BatchNorm trainable; random weights have
+    # nothing to transfer, so without them the whole backbone trains.
+    frozen_default = "batch_norm" if weights else "all"
+    if (
+        hp.Choice("backbone_trainable", ["batch_norm", "all"], default=frozen_default)
+        == "batch_norm"
+    ):
+        for layer in backbone.layers:
+            layer.trainable = isinstance(layer, keras.layers.BatchNormalization)
+    x = keras.layers.Flatten()(backbone(rgb))
+    units = hp.Choice("dense_units", [64, 128, 256, 512], default=256)
+    dropout = hp.Float("dense_dropout", 0.0, 0.6, step=0.05, default=0.5)
+    for i in range(3):
+        x = keras.layers.Dense(units // 2**i, activation="relu", name=f"dense_{i}")(x)
+        x = keras.layers.Dropout(dropout)(x)
+    return x
+
+
+def _dense_mean_mfcc(hp: kt.HyperParameters, inputs):
+    """3a: Dense 32/64/128 with Dropout."""
+    units = hp.Choice("dense_units", [16, 32, 64, 128], default=32)
+    dropout = hp.Float("dense_dropout", 0.0, 0.5, step=0.05, default=0.2)
+    x = inputs
+    for i in range(3):
+        x = keras.layers.Dense(units * 2**i, activation="relu", name=f"dense_{i}")(x)
+        x = keras.layers.Dropout(dropout)(x)
+    return x
+
+
+def _optimizer(hp: kt.HyperParameters) -> keras.optimizers.Optimizer:
+    name = hp.Choice("optimizer", ["sgd", "adam"], default="sgd")
+    rate = hp.Float("learning_rate", 1e-4, 1e-1, sampling="log", default=0.01)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=rate)
+    return keras.optimizers.SGD(learning_rate=rate)
+
+
+def build_model(
+    family: str, hp: kt.HyperParameters | None = None, weights: str | None = None
+) -> keras.Model:
+    """Builds and compiles one family's model.
+
+    Args:
+        family: One of ``FAMILIES``.
+        hp: Hyperparameters to build with; None builds the seed study's configuration.
+            A tuner passes its trial's object, so this is also the search space.
+        weights: ResNet50 backbone weights for ``resnet50_mfcc``: ``"imagenet"`` where they can
+            be downloaded, or None (random initialisation; nothing is ever faked).
+
+    Returns:
+        A compiled model (categorical cross-entropy, accuracy) named after the family.
+
+    Raises:
+        ValueError: For an unknown family.
+    """
+    if family not in FEATURE_OF:
+        raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
+    hp = hp if hp is not None else kt.HyperParameters()
+    inputs = keras.Input(input_shape(family), name=FEATURE_OF[family])
+    if family == CNN_LOG_MEL:
+        x = _cnn_log_mel(hp, inputs)
+    elif family == CNN_MFCC:
+        x = _cnn_mfcc(hp, inputs)
+    elif family == RESNET50_MFCC:
+        x = _resnet50_mfcc(hp, inputs, weights)
+    else:
+        x = _dense_mean_mfcc(hp, inputs)
+    outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    model = keras.Model(inputs, outputs, name=family)
+    model.compile(optimizer=_optimizer(hp), loss="categorical_crossentropy", metrics=["accuracy"])
+    return model

@@ -1,0 +1,183 @@
+"""Keras Tuner search over a family's space (``build_model(family, hp)``), alone or distributed.
+
+Bayesian optimisation (``max_trials`` trials) or Hyperband (budget set by ``max_epochs`` and
+factor 3; ``max_trials`` does not apply) minimises validation loss, each trial with the same
+early stopping as final training. The result is the best ``HyperParameters`` and a trials summary
+(id, status, score, values, best epoch) sorted best first.
+
+Distributed tuning uses Keras Tuner's chief/worker mode: every process runs the same search with
+``KERASTUNER_ORACLE_IP``/``KERASTUNER_ORACLE_PORT`` pointing at the chief and a unique
+``KERASTUNER_TUNER_ID`` (``chief`` for the oracle process, ``tuner0``, ``tuner1``... for workers).
+The chief serves the oracle and blocks until the workers have run every trial; the workers train
+trials and exit. ``distributed_env`` sets those variables only for the search's duration, so a
+config (``tuner_id``, ``oracle_address``) rather than the ambient environment decides the role.
+"""
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import keras
+import keras_tuner as kt
+import tensorflow as tf
+
+from components.train.model import build_model
+
+CHIEF = "chief"
+
+
+def is_worker(tuner_id: str) -> bool:
+    """Whether ``tuner_id`` names a distributed worker (Keras Tuner's rule: no "chief" in it)."""
+    return bool(tuner_id) and CHIEF not in tuner_id
+
+
+@contextlib.contextmanager
+def distributed_env(tuner_id: str, oracle_address: str) -> Iterator[None]:
+    """Exports Keras Tuner's chief/worker variables while the block runs; no-op when unset.
+
+    Args:
+        tuner_id: ``chief`` for the oracle process, any other unique id for a worker.
+        oracle_address: ``host:port`` of the chief's oracle service.
+
+    Raises:
+        ValueError: If only one of the two is given, or the address has no port.
+    """
+    if not tuner_id and not oracle_address:
+        yield
+        return
+    host, _, port = oracle_address.rpartition(":")
+    if not (tuner_id and host and port.isdigit()):
+        raise ValueError("distributed tuning needs tuner_id and oracle_address as host:port")
+    values = {
+        "KERASTUNER_TUNER_ID": tuner_id,
+        "KERASTUNER_ORACLE_IP": host,
+        "KERASTUNER_ORACLE_PORT": port,
+    }
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class _WithoutTensorBoard:
+    """Skips Keras Tuner's TensorBoard hook, which we never use.
+
+    keras-tuner 1.4.8 imports ``tensorboard`` on every trial under the TensorFlow backend, even
+    without a TensorBoard callback, and tensorflow-cpu 2.21 no longer installs tensorboard; the
+    hook only rewrites TensorBoard callbacks, and none is ever passed here.
+    """
+
+    def _configure_tensorboard_dir(self, callbacks, trial, execution=0) -> None:
+        return None
+
+
+class _BayesianOptimization(_WithoutTensorBoard, kt.BayesianOptimization):
+    pass
+
+
+class _Hyperband(_WithoutTensorBoard, kt.Hyperband):
+    pass
+
+
+def _tuner(
+    family: str,
+    kind: str,
+    max_trials: int,
+    epochs: int,
+    seed: int,
+    directory: str,
+    weights: str | None,
+) -> kt.Tuner:
+    def hypermodel(hp: kt.HyperParameters) -> keras.Model:
+        return build_model(family, hp, weights=weights)
+
+    common = {
+        "objective": "val_loss",
+        "seed": seed,
+        "directory": directory,
+        "project_name": family,
+        "overwrite": True,
+    }
+    if kind == "bayesian":
+        return _BayesianOptimization(hypermodel, max_trials=max_trials, **common)
+    if kind == "hyperband":
+        return _Hyperband(hypermodel, max_epochs=epochs, factor=3, **common)
+    raise ValueError(f"unknown tuner {kind!r}; expected 'bayesian' or 'hyperband'")
+
+
+def summarize_trials(tuner: kt.Tuner) -> list[dict]:
+    """One row per trial, best (lowest validation loss) first; unscored trials last."""
+    rows = [
+        {
+            "trial_id": trial.trial_id,
+            "status": trial.status,
+            "val_loss": trial.score,
+            "best_epoch": trial.best_step,
+            "hyperparameters": dict(trial.hyperparameters.values),
+        }
+        for trial in tuner.oracle.trials.values()
+    ]
+    return sorted(rows, key=lambda row: (row["val_loss"] is None, row["val_loss"] or 0.0))
+
+
+def search(
+    family: str,
+    train: tf.data.Dataset,
+    validation: tf.data.Dataset,
+    *,
+    kind: str,
+    max_trials: int,
+    epochs: int,
+    patience: int,
+    seed: int,
+    directory: str,
+    weights: str | None = None,
+    class_weight: dict[int, float] | None = None,
+) -> tuple[kt.HyperParameters | None, list[dict]]:
+    """Runs one search (or this process's part of a distributed one).
+
+    Args:
+        family: Model family whose space is searched.
+        train: Training batches.
+        validation: Validation batches (the objective is their loss).
+        kind: ``bayesian`` or ``hyperband``.
+        max_trials: Trial budget (Bayesian).
+        epochs: Maximum epochs per trial (Hyperband's ``max_epochs``).
+        patience: Early-stopping patience on validation loss within a trial.
+        seed: Tuner seed.
+        directory: Where the tuner keeps trial state (shared storage when distributed).
+        weights: ResNet50 backbone weights, passed through to ``build_model``.
+        class_weight: Optional per-class loss weights.
+
+    Raises:
+        RuntimeError: If no trial completed.
+
+    Returns:
+        The best hyperparameters (None on a distributed worker, which does not see the whole
+        search) and the trials summary.
+    """
+    tuner = _tuner(family, kind, max_trials, epochs, seed, directory, weights)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
+    tuner.search(
+        train,
+        validation_data=validation,
+        epochs=epochs,
+        callbacks=[stop],
+        class_weight=class_weight,
+        shuffle=False,
+        verbose=0,
+    )
+    trials = summarize_trials(tuner)
+    if is_worker(os.environ.get("KERASTUNER_TUNER_ID", "")):
+        return None, trials
+    # Keras Tuner records a failing trial and moves on; a search with no completed trial must
+    # not hand back the first trial's hyperparameters as if they were the best.
+    if not any(row["status"] == "COMPLETED" for row in trials):
+        raise RuntimeError(f"every tuning trial of {family} failed; see the log above")
+    return tuner.get_best_hyperparameters(1)[0], trials
