@@ -174,6 +174,107 @@ def _demo(args: argparse.Namespace) -> int:
     return _run_locally(args.data_root, args.output, dict(DEMO_ARGUMENTS))
 
 
+def _export_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-dir", required=True, help="trained model directory (model.json)")
+    parser.add_argument("--transform-graph", required=True, help="featurize's transform_graph/")
+    parser.add_argument("--output", required=True, help="new local SavedModel directory")
+    parser.add_argument("--model-name", default="household_sounds", help="served model name")
+
+
+@command("export", _export_flags)
+def _export(args: argparse.Namespace) -> int:
+    """Export a trained model as a raw-audio serving SavedModel (no blessing check)."""
+    from components.deploy import core
+
+    info = core.export_model(args.model_dir, args.transform_graph, args.output, args.model_name)
+    _print_json({"model": info.name, "feature": info.feature, "export_dir": args.output})
+    return 0
+
+
+def _deploy_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-dir", required=True, help="trained model directory (model.json)")
+    parser.add_argument("--transform-graph", required=True, help="featurize's transform_graph/")
+    parser.add_argument("--model-base", required=True, help="TF Serving model base (or gs://)")
+    parser.add_argument("--blessing", required=True, help="blessing.json (or its directory)")
+    parser.add_argument("--model-name", default="household_sounds", help="served model name")
+    parser.add_argument("--version", type=int, default=None, help="version (default: Unix time)")
+    parser.add_argument("--force", action="store_true", help="deploy even if not blessed")
+
+
+@command("deploy", _deploy_flags)
+def _deploy(args: argparse.Namespace) -> int:
+    """Export a blessed model and publish it as a new TF Serving model version."""
+    from components.deploy import core
+
+    config = core.DeployConfig(model_name=args.model_name, force=args.force, version=args.version)
+    result = core.run(args.model_dir, args.transform_graph, args.model_base, args.blessing, config)
+    _print_json(result.summary())
+    return 0
+
+
+def _predict_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="16-bit PCM WAV files")
+    parser.add_argument("--target", default="localhost:8500", help="host:port of the server")
+    parser.add_argument("--rest", action="store_true", help="use the REST API (e.g. :8501)")
+    parser.add_argument("--model-name", default="household_sounds", help="served model name")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+
+
+@command("predict", _predict_flags)
+def _predict(args: argparse.Namespace) -> int:
+    """Classify WAV files with a served model; exits with the gRPC status code on rejection."""
+    from pathlib import Path
+
+    from components.audio.labels import CLASS_NAMES
+    from serving.client import GrpcClient, RestClient
+    from serving.status import ServingError
+
+    wavs = [Path(path).read_bytes() for path in args.files]
+    try:
+        if args.rest:
+            client = RestClient(f"http://{args.target}", args.model_name, args.timeout)
+            predictions = client.predict_wav(wavs)
+        else:
+            with GrpcClient(args.target, args.model_name, args.timeout) as client:
+                predictions = client.predict_wav(wavs)
+    except ServingError as error:
+        json.dump({"error": error.code, "message": error.message}, sys.stderr)
+        sys.stderr.write("\n")
+        return error.grpc_code.value[0]
+    _print_json(
+        [
+            {"file": path, **prediction.to_json(CLASS_NAMES)}
+            for path, prediction in zip(args.files, predictions, strict=True)
+        ]
+    )
+    return 0
+
+
+def _serve_dev_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-base", required=True, help="holds <model_name>/<version>/")
+    parser.add_argument("--port", type=int, default=8500, help="gRPC port")
+    parser.add_argument("--rest-port", type=int, default=0, help="REST port (0: no REST API)")
+
+
+@command("serve-dev", _serve_dev_flags)
+def _serve_dev(args: argparse.Namespace) -> int:
+    """Serve exported models on 127.0.0.1 with the DEVELOPMENT stand-in for TF Serving."""
+    import logging
+
+    from serving import dev_server, rest
+
+    logging.basicConfig(level=logging.INFO)
+    repository = dev_server.ModelRepository.from_base(args.model_base)
+    server, _ = dev_server.serve(repository, args.port)
+    if args.rest_port:
+        rest.serve(repository, args.rest_port)
+    try:
+        server.wait_for_termination()
+    except KeyboardInterrupt:
+        server.stop(grace=2)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(

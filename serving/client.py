@@ -62,9 +62,7 @@ def _predictions(names, indices, probabilities) -> list[Prediction]:
 class GrpcClient:
     """TF Serving's ``PredictionService`` over gRPC."""
 
-    def __init__(
-        self, target: str, model_name: str = DEFAULT_MODEL_NAME, timeout_s: float = 30.0
-    ):
+    def __init__(self, target: str, model_name: str = DEFAULT_MODEL_NAME, timeout_s: float = 30.0):
         """Opens an insecure channel.
 
         Args:

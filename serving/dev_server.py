@@ -80,8 +80,12 @@ def load_model(model_base: str, name: str) -> ServedModel:
 
 
 def _clean(message: str) -> str:
-    """TF error text without the function-node prefix and the graph node trace."""
-    return _FUNCTION_NODE.sub("", message).split("\n\t [[", 1)[0].strip()
+    """The op's own error text, without TF's "Graph execution error" preamble and node trace."""
+    lines = _FUNCTION_NODE.sub("", message).split("\n\t [[", 1)[0].splitlines()
+    preamble = ("Graph execution error:", "Detected at node", "  ", "<stack traces unavailable>")
+    while lines and (not lines[0].strip() or lines[0].startswith(preamble)):
+        lines.pop(0)
+    return "\n".join(lines).strip() or message
 
 
 class ModelRepository:
@@ -139,7 +143,7 @@ class ModelRepository:
         signature_name = signature_name or DEFAULT_SIGNATURE
         if signature_name not in model.loaded.signatures:
             raise ServingError(
-                "INVALID_ARGUMENT", f"Serving signature name: \"{signature_name}\" not found"
+                "INVALID_ARGUMENT", f'Serving signature name: "{signature_name}" not found'
             )
         signature = model.loaded.signatures[signature_name]
         specs = signature.structured_input_signature[1]

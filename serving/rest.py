@@ -26,6 +26,8 @@ _PATH = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?
 def _decode(value):
     if isinstance(value, dict) and set(value) == {"b64"}:
         return base64.b64decode(value["b64"])
+    if isinstance(value, dict):
+        return {key: _decode(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_decode(item) for item in value]
     return value
@@ -44,7 +46,7 @@ def parse_inputs(body: dict, input_names: list[str]) -> dict[str, np.ndarray]:
         ServingError: ``INVALID_ARGUMENT`` for a malformed body.
     """
     if ("instances" in body) == ("inputs" in body):
-        raise ServingError("INVALID_ARGUMENT", 'body must have exactly one of "instances", "inputs"')
+        raise ServingError("INVALID_ARGUMENT", 'body needs exactly one of "instances", "inputs"')
     if "instances" in body:
         rows = [_decode(row) for row in body["instances"]]
         if len(input_names) == 1 and not all(isinstance(row, dict) for row in rows):
@@ -102,9 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             signature = model.loaded.signatures.get(signature_name or "serving_default")
             names = sorted(signature.structured_input_signature[1]) if signature else [""]
             inputs = parse_inputs(body, names)
-            _, outputs = self.repository.predict(
-                match["name"], version, signature_name, inputs
-            )
+            _, outputs = self.repository.predict(match["name"], version, signature_name, inputs)
         except json.JSONDecodeError as error:
             self._reply(400, {"error": f"malformed JSON: {error}"})
             return
@@ -113,7 +113,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if "instances" in body:
             columns = {key: _encode(value) for key, value in outputs.items()}
-            rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values())]
+            rows = [
+                dict(zip(columns, values, strict=True))
+                for values in zip(*columns.values(), strict=True)
+            ]
             self._reply(200, {"predictions": rows})
         else:
             self._reply(200, {"outputs": {key: _encode(v) for key, v in outputs.items()}})

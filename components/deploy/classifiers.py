@@ -113,8 +113,10 @@ def linear_from_sklearn(estimator) -> LinearClassifier:
     steps = list(estimator.steps) if isinstance(estimator, Pipeline) else [("model", estimator)]
     *before, (_, final) = [(name, step) for name, step in steps if step != "passthrough"]
     scalers = [step for _, step in before]
-    if not isinstance(final, LogisticRegression) or len(scalers) > 1 or (
-        scalers and not isinstance(scalers[0], StandardScaler)
+    if (
+        not isinstance(final, LogisticRegression)
+        or len(scalers) > 1
+        or (scalers and not isinstance(scalers[0], StandardScaler))
     ):
         raise UnsupportedModelError(
             f"cannot export {type(final).__name__} ({' → '.join(n for n, _ in steps)}) to "

@@ -127,6 +127,31 @@ def verify(export_dir: str) -> None:
         signature(**{key: tf.make_ndarray(value) for key, value in request.inputs.items()})
 
 
+def export_model(
+    model_dir: str, transform_graph_dir: str, export_dir: str, model_name: str
+) -> classifiers.ModelInfo:
+    """Exports a model as a verified serving SavedModel with warmup records (no blessing check).
+
+    Args:
+        model_dir: Model artifact directory (``model.json`` + ``model.keras``/``model.joblib``).
+        transform_graph_dir: ``tft.TFTransformOutput`` directory of the same featurize run.
+        export_dir: New local directory for the SavedModel.
+        model_name: Served model name written into the warmup requests.
+
+    Returns:
+        What ``model.json`` says about the exported model.
+
+    Raises:
+        classifiers.UnsupportedModelError: If the model cannot be exported.
+    """
+    info = classifiers.read_info(model_dir)
+    classifier = classifiers.load_classifier(info)
+    export.save(export.ServingModule(classifier, transform_graph_dir, info.feature), export_dir)
+    warmup.write(export_dir, model_name)
+    verify(export_dir)
+    return info
+
+
 def run(
     model_dir: str,
     transform_graph_dir: str,
@@ -160,14 +185,9 @@ def run(
         reasons = ["not blessed, deployed because force=True", *reasons]
     elif blessing.get("model") != info.name:
         reasons.append(f"blessing names {blessing.get('model')!r}; deploying {info.name!r}")
-    module = export.ServingModule(
-        classifiers.load_classifier(info), transform_graph_dir, info.feature
-    )
     with tempfile.TemporaryDirectory(prefix="deploy-") as scratch:
         export_dir = os.path.join(scratch, "export")
-        export.save(module, export_dir)
-        warmup.write(export_dir, cfg.model_name)
-        verify(export_dir)
+        export_model(model_dir, transform_graph_dir, export_dir, cfg.model_name)
         uri, version = publish.publish(export_dir, model_base, cfg.model_name, cfg.version)
     logging.info("deploy: published %s (%s) as %s", info.name, info.feature, uri)
     return DeployResult(True, info.name, cfg.model_name, version, uri, reasons)

@@ -1,4 +1,4 @@
-"""The serving SavedModel: WAV bytes in, class probabilities out, with the training featurizer inside.
+"""The serving SavedModel: WAV bytes in, class probabilities out, the training featurizer inside.
 
 ``ServingModule`` is a ``tf.Module`` with two ``tf.function`` signatures. ``serving_default``
 takes a batch of whole WAV files (``audio_wav``, ``tf.string [None]``; 16-bit PCM, mono or

@@ -95,7 +95,8 @@ def _publish_gcs(
     listing = client.list_blobs(bucket_name, prefix=f"{model_root}/", delimiter="/")
     list(listing)  # the iterator fills ``prefixes`` as it pages
     children = [p[len(model_root) + 1 :].strip("/") for p in listing.prefixes]
-    version = next_version([int(c) for c in children if c.isdigit()]) if version is None else version
+    if version is None:
+        version = next_version([int(child) for child in children if child.isdigit()])
     final = f"{model_root}/{version}"
     if any(True for _ in client.list_blobs(bucket_name, prefix=f"{final}/", max_results=1)):
         raise VersionExistsError(f"gs://{bucket_name}/{final}/ already exists")

@@ -128,3 +128,17 @@ def version_dir(model_base) -> str:
 @pytest.fixture(scope="session")
 def served(version_dir):
     return tf.saved_model.load(version_dir)
+
+
+@pytest.fixture(scope="session")
+def dev_server(model_base):
+    """The development server over the exported model: ``(grpc_target, rest_base_url)``."""
+    from serving import dev_server as server_module
+    from serving import rest
+
+    repository = server_module.ModelRepository.from_base(model_base)
+    grpc_server, grpc_port = server_module.serve(repository)
+    http_server, http_port = rest.serve(repository)
+    yield f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{http_port}"
+    http_server.shutdown()
+    grpc_server.stop(grace=1)

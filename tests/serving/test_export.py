@@ -140,10 +140,8 @@ def test_signatures_declare_inputs_and_outputs(served):
     default = served.signatures["serving_default"]
     assert default.structured_input_signature[1]["audio_wav"].dtype == tf.string
     assert set(default.structured_outputs) == {"probabilities", "class_index", "class_name"}
-    assert served.signatures["waveform"].structured_input_signature[1]["waveform"].shape.as_list() == [
-        None,
-        waveform.CLIP_SAMPLES,
-    ]
+    waveform_spec = served.signatures["waveform"].structured_input_signature[1]["waveform"]
+    assert waveform_spec.shape.as_list() == [None, waveform.CLIP_SAMPLES]
 
 
 BAD_WAVS = {

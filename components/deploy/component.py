@@ -1,0 +1,45 @@
+"""KFP wrapper of the deploy step: export the blessed model and publish it for TF Serving."""
+
+from typing import List  # noqa: UP035 - KFP parses Input[List[Model]] from typing.List
+
+from kfp import dsl
+from kfp.dsl import Artifact, Input, Model, Output
+
+from components import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def deploy(
+    evaluation: Input[Artifact],
+    keras_models: Input[List[Model]],  # noqa: UP006
+    baseline_models: Input[List[Model]],  # noqa: UP006
+    transform_graph: Input[Artifact],
+    deployment: Output[Artifact],
+    model_base: str,
+    force: bool = False,
+    model_name: str = "household_sounds",
+):
+    """Exports the evaluation's winner with in-graph featurization and publishes a new version.
+
+    Args:
+        evaluation: Evaluate step output holding blessing.json (blessed, model, reasons, ranking).
+        keras_models: Every trained Keras model directory (model.json + model.keras).
+        baseline_models: Every scikit-learn model directory (model.json + model.joblib).
+        transform_graph: The featurize step's tf.Transform output directory.
+        deployment: deployment.json: what was published where, and why (or why not).
+        model_base: TF Serving model base, a local path or gs://bucket/prefix.
+        force: Deploy even if the evaluation did not bless the winner.
+        model_name: Name TF Serving serves the model under (<model_base>/<model_name>/<version>/).
+    """
+    import json
+
+    from components.deploy import core
+
+    candidates = [model.path for model in [*keras_models, *baseline_models]]
+    model_dir, reasons = core.choose_model(candidates, evaluation.path)
+    config = core.DeployConfig(model_name=model_name, force=force)
+    result = core.run(model_dir, transform_graph.path, model_base, evaluation.path, config)
+    summary = {**result.summary(), "reasons": [*reasons, *result.reasons]}
+    with open(deployment.path, "w") as handle:
+        json.dump(summary, handle, indent=2)
+    deployment.metadata.update(summary)

@@ -1,0 +1,73 @@
+"""``household-sounds predict`` and ``serve-dev``: JSON on success, the status code on rejection."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipelines import cli
+from tests.conftest import tone, wav_bytes
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_predict_prints_json_per_file(dev_server, tmp_path, capsys):
+    path = tmp_path / "clip.wav"
+    path.write_bytes(wav_bytes(tone(500.0, 2.0, 48000), 48000))
+    assert cli.main(["predict", str(path), str(path), "--target", dev_server[0]]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["file"] for row in rows] == [str(path)] * 2
+    assert rows[0]["class_name"] in rows[0]["probabilities"]
+    assert abs(sum(rows[0]["probabilities"].values()) - 1) < 1e-5
+
+
+def test_predict_over_rest(dev_server, tmp_path, capsys):
+    path = tmp_path / "clip.wav"
+    path.write_bytes(wav_bytes(tone(500.0, 2.0, 8000), 8000))
+    target = dev_server[1].removeprefix("http://")
+    assert cli.main(["predict", str(path), "--rest", "--target", target]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["class_index"] in range(8)
+
+
+@pytest.mark.parametrize("rest", [False, True])
+def test_rejected_request_exits_with_status_code_and_name(rest, dev_server, tmp_path, capsys):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(wav_bytes(tone(500.0, 1.0, 12000), 12000))
+    target = dev_server[1].removeprefix("http://") if rest else dev_server[0]
+    argv = ["predict", str(path), "--target", target] + (["--rest"] if rest else [])
+    assert cli.main(argv) == 3  # grpc.StatusCode.INVALID_ARGUMENT
+    error = json.loads(capsys.readouterr().err)
+    assert error["error"] == "INVALID_ARGUMENT" and "unsupported sample rate" in error["message"]
+
+
+def test_serve_dev_subprocess_serves_and_labels_itself(model_base, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "pipelines.cli", "serve-dev", "--model-base", model_base]
+    server = subprocess.Popen(
+        [*command, "--port", str(port)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        path = tmp_path / "clip.wav"
+        path.write_bytes(wav_bytes(tone(500.0, 2.0, 22050), 22050))
+        predict = [sys.executable, "-m", "pipelines.cli", "predict", str(path), "--timeout", "5"]
+        deadline = time.monotonic() + 60
+        while True:
+            done = subprocess.run(
+                [*predict, "--target", f"127.0.0.1:{port}"], cwd=ROOT, capture_output=True
+            )
+            if done.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout)[0]["file"] == str(path)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=30)
+    assert "DEVELOPMENT SERVER" in stderr

@@ -1,0 +1,147 @@
+"""The deploy step: blessing gate, model choice, versioning, atomic publish locally and on GCS."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.deploy import classifiers, core, publish
+from tests.serving.conftest import MODEL_NAME, fit_sklearn
+
+UNBLESSED = {"blessed": False, "model": "cnn_log_mel", "reasons": ["macro-F1 0.1 < 0.3"]}
+
+
+def test_unblessed_model_is_not_deployed(keras_model_dir, transform_graph, tmp_path):
+    result = core.run(keras_model_dir, transform_graph, str(tmp_path), UNBLESSED)
+    assert not result.deployed
+    assert result.reasons == ["not blessed", "macro-F1 0.1 < 0.3"]
+    assert os.listdir(tmp_path) == []
+
+
+def test_force_deploys_an_unblessed_model_and_says_so(keras_model_dir, transform_graph, tmp_path):
+    blessing_file = tmp_path / "evaluation" / "blessing.json"
+    blessing_file.parent.mkdir()
+    blessing_file.write_text('{"blessed": false, "model": "cnn_log_mel", "reasons": ["low"]}')
+    config = core.DeployConfig(model_name="forced", force=True)
+    result = core.run(
+        keras_model_dir, transform_graph, str(tmp_path / "base"), str(blessing_file.parent), config
+    )
+    assert result.deployed and result.reasons[0].startswith("not blessed, deployed")
+    assert result.version >= int(time.time()) - 600
+    assert os.listdir(tmp_path / "base" / "forced") == [str(result.version)]
+
+
+def test_versions_are_immutable_and_increase(tmp_path):
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "saved_model.pb").write_bytes(b"x")
+    base = str(tmp_path / "base")
+    _, first = publish.publish(str(export), base, MODEL_NAME, version=5)
+    with pytest.raises(publish.VersionExistsError):
+        publish.publish(str(export), base, MODEL_NAME, version=5)
+    assert publish.next_version([5], now_s=3) == 6
+    assert publish.next_version([5], now_s=1_800_000_000) == 1_800_000_000
+    assert sorted(os.listdir(os.path.join(base, MODEL_NAME))) == ["5"]
+
+
+@pytest.fixture(scope="module")
+def forest_model_dir(featurized, tmp_path_factory) -> str:
+    from sklearn.ensemble import RandomForestClassifier
+
+    directory = tmp_path_factory.mktemp("models") / "random_forest"
+    return fit_sklearn(featurized, directory, "random_forest", RandomForestClassifier(3))
+
+
+def test_random_forest_is_refused_with_a_clear_message(forest_model_dir):
+    with pytest.raises(classifiers.UnsupportedModelError, match="RandomForestClassifier"):
+        classifiers.load_classifier(classifiers.read_info(forest_model_dir))
+
+
+def test_unexportable_winner_falls_back_to_best_exportable_model(
+    forest_model_dir, keras_model_dir, linear_model_dir
+):
+    candidates = [forest_model_dir, keras_model_dir, linear_model_dir]
+    blessing = {
+        "blessed": True,
+        "model": "random_forest",
+        "reasons": [],
+        "ranking": ["random_forest", "logistic_regression", "cnn_log_mel"],
+    }
+    chosen, reasons = core.choose_model(candidates, blessing)
+    assert chosen == linear_model_dir
+    assert "'random_forest' cannot be exported" in reasons[0]
+    assert core.choose_model(candidates, {**blessing, "model": "cnn_log_mel"}) == (
+        keras_model_dir,
+        [],
+    )
+    with pytest.raises(classifiers.UnsupportedModelError, match="ranks no exportable"):
+        core.choose_model([forest_model_dir], {**blessing, "ranking": ["random_forest"]})
+
+
+@pytest.fixture(scope="module")
+def gcs_emulator():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1"]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--in-memory", "--default-bucket", "models"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(10)
+
+
+def test_deploy_to_gcs_publishes_a_complete_version(
+    gcs_emulator, keras_model_dir, transform_graph, tmp_path, monkeypatch
+):
+    from google.cloud import storage
+
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
+    blessing = {"blessed": True, "model": "cnn_log_mel", "reasons": []}
+    result = core.run(
+        keras_model_dir, transform_graph, "gs://models/serving", blessing, core.DeployConfig()
+    )
+    assert result.uri == f"gs://models/serving/{MODEL_NAME}/{result.version}"
+    client = storage.Client()
+    names = [blob.name for blob in client.list_blobs("models")]
+    root = f"serving/{MODEL_NAME}/{result.version}/"
+    assert all(name.startswith(root) for name in names), "no staging objects left behind"
+    for required in ("saved_model.pb", "variables/variables.index", "assets.extra/"):
+        assert any(name.startswith(root + required) for name in names), required
+    # A second deploy gets a higher version; the copy round-trips into a loadable model.
+    again = core.run(keras_model_dir, transform_graph, "gs://models/serving", blessing)
+    assert again.version > result.version
+    local = tmp_path / "download"
+    for blob in client.list_blobs("models", prefix=root):
+        target = local / blob.name[len(root) :]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        blob.download_to_filename(target)
+    served = tf.saved_model.load(str(local))
+    clip = np.zeros((1, 110250), np.float32)
+    assert served.signatures["waveform"](waveform=clip)["probabilities"].shape == (1, 8)
+
+
+def test_component_compiles_with_typed_artifacts(tmp_path):
+    from kfp import compiler
+
+    from components.deploy.component import deploy
+
+    path = tmp_path / "deploy.yaml"
+    compiler.Compiler().compile(deploy, str(path))
+    text = path.read_text()
+    assert "isArtifactList: true" in text and "model_base" in text
