@@ -78,6 +78,8 @@ class TrainResult:
     """What training produced."""
 
     name: str
+    feature: str
+    tuned: bool
     model_dir: str
     epochs_trained: int
     training_seconds: float
@@ -174,7 +176,9 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
         best, trials, tuning_seconds = _search(cfg, train, validation, class_weight)
         artifact.write_json(os.path.join(output_dir, "trials.json"), trials)
         if best is None:  # a distributed worker: the chief trains the best trial
-            return TrainResult(cfg.name, output_dir, 0, 0.0, 0.0, tuning_seconds, {}, {}, True)
+            return TrainResult(
+                cfg.name, feature, True, output_dir, 0, 0.0, 0.0, tuning_seconds, {}, {}, True
+            )
         hp = best
         artifact.write_json(os.path.join(output_dir, "best_hparams.json"), dict(hp.values))
     keras.utils.set_random_seed(cfg.seed)
@@ -201,6 +205,8 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
     best_epoch = int(np.argmin(history_rows["val_loss"]))
     result = TrainResult(
         name=cfg.name,
+        feature=feature,
+        tuned=cfg.tuned,
         model_dir=output_dir,
         epochs_trained=len(timer.seconds),
         training_seconds=round(training_seconds, 3),

@@ -16,14 +16,25 @@ def manifest_rows() -> list[dict]:
     for name, size in SIZES.items():
         for i in range(size):
             rows.append(
-                {"clip_id": f"{name}{i}", "uri": f"/a/{name}{i}.wav", "split": "train",
-                 "label": name, "label_index": CLASS_NAMES.index(name),
-                 "source_id": f"src-{name}-{i // 2}"}
+                {
+                    "clip_id": f"{name}{i}",
+                    "uri": f"/a/{name}{i}.wav",
+                    "split": "train",
+                    "label": name,
+                    "label_index": CLASS_NAMES.index(name),
+                    "source_id": f"src-{name}-{i // 2}",
+                }
             )
         for split in ("validation", "test"):
             rows.append(
-                {"clip_id": f"{name}-{split}", "uri": "/a/x.wav", "split": split, "label": name,
-                 "label_index": CLASS_NAMES.index(name), "source_id": f"held-{name}-{split}"}
+                {
+                    "clip_id": f"{name}-{split}",
+                    "uri": "/a/x.wav",
+                    "split": split,
+                    "label": name,
+                    "label_index": CLASS_NAMES.index(name),
+                    "source_id": f"held-{name}-{split}",
+                }
             )
     return rows
 

@@ -1,0 +1,36 @@
+"""KFP wrapper of the baselines step: one scikit-learn model on mean-MFCC (see core.py)."""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Metrics, Model, Output
+
+from components import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def baselines(
+    examples: Input[Dataset],
+    model: Output[Model],
+    metrics: Output[Metrics],
+    model_name: str,
+    search_iterations: int = 0,
+    seed: int = 0,
+):
+    """Fits one scikit-learn baseline with randomized search and 3-fold CV on mean-MFCC.
+
+    Args:
+        examples: Featurize output directory (examples/<split>/*.tfrecord.gz).
+        model: Model directory: model.joblib, model.json, search.json,
+            predictions/<split>.jsonl.
+        metrics: Best CV macro-F1, validation macro-F1/accuracy and search seconds.
+        model_name: logistic_regression, random_forest or svc.
+        search_iterations: Randomized-search candidates; 0 uses the study's budget
+            (50 random forest, 20 SVC, 10 logistic regression).
+        seed: Seed of the search and the estimators.
+    """
+    from components.baselines import core
+
+    config = core.BaselinesConfig(model_name=model_name, n_iter=search_iterations, seed=seed)
+    result = core.run(examples.path, model.path, config)
+    for key in ("cv_macro_f1", "validation_macro_f1", "validation_accuracy", "training_seconds"):
+        metrics.log_metric(key, getattr(result, key))
+    model.metadata.update({"name": result.name, "family": "sklearn", "feature": "mean_mfcc"})

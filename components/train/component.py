@@ -1,0 +1,60 @@
+"""KFP wrapper of the train step: one Keras family, seed or tuned configuration (see core.py)."""
+
+from kfp import dsl
+from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
+
+from components import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def train(
+    examples: Input[Dataset],
+    model: Output[Model],
+    metrics: Output[Metrics],
+    best_hparams: Output[Artifact],
+    family: str,
+    tuned: bool = False,
+    epochs: int = 40,
+    max_trials: int = 10,
+    tuner: str = "bayesian",
+    batch_size: int = 32,
+    class_weights: bool = False,
+    resnet_weights: str = "",
+    seed: int = 0,
+):
+    """Trains one Keras family (optionally Keras-Tuner-tuned first) with early stopping.
+
+    Args:
+        examples: Featurize output directory (examples/<split>/*.tfrecord.gz).
+        model: Model directory: model.keras, model.json, predictions/<split>.jsonl (and
+            best_hparams.json, trials.json when tuned).
+        metrics: Best-epoch validation loss/accuracy, training seconds, seconds per epoch.
+        best_hparams: Directory with best_hparams.json (the seed's values when not tuned) and
+            trials.json.
+        family: cnn_log_mel, cnn_mfcc, resnet50_mfcc or dense_mean_mfcc.
+        tuned: Search the family's space with Keras Tuner before training.
+        epochs: Maximum epochs for the final fit and each trial.
+        max_trials: Bayesian tuner trial budget.
+        tuner: bayesian or hyperband.
+        batch_size: Examples per batch.
+        class_weights: Weight the loss by inverse training-class frequency.
+        resnet_weights: "imagenet" (needs a download) or "" for random initialisation.
+        seed: Seed of initialisation, shuffling and tuning.
+    """
+    from components.train import core, report
+
+    config = core.TrainConfig(
+        family=family,
+        epochs=epochs,
+        batch_size=batch_size,
+        tuned=tuned,
+        max_trials=max_trials,
+        tuner=tuner,
+        class_weights=class_weights,
+        seed=seed,
+        resnet_weights=resnet_weights or None,
+    )
+    result = core.run(examples.path, model.path, config)
+    report.log_metrics(result, metrics.log_metric)
+    report.write_hparams(result, best_hparams.path)
+    model.metadata.update({"name": result.name, "family": "keras", "feature": result.feature})

@@ -1,0 +1,55 @@
+"""scikit-learn baselines: the study's grids, a searched and refit model, its artifact directory."""
+
+import json
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from components.audio.labels import NUM_CLASSES
+from components.baselines import core
+from tests.unit.test_models_data import write_examples
+
+
+@pytest.fixture(scope="module")
+def examples_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("baseline_examples")
+    return write_examples(root, {"train": 9, "validation": 3, "test": 3}, seed=1)
+
+
+def read_predictions(model_dir, split):
+    return [json.loads(line) for line in open(f"{model_dir}/predictions/{split}.jsonl")]
+
+
+def test_random_forest_grid_is_the_study_grid():
+    estimator, grid = core.search_space("random_forest", seed=0)
+    assert grid["max_features"] == ["log2", "sqrt"]
+    assert grid["n_estimators"].support() == (50, 500)
+    assert grid["max_depth"].support() == (5, 50)
+    logistic, _ = core.search_space("logistic_regression", seed=0)
+    assert (logistic.l1_ratio, logistic.solver, logistic.max_iter) == (0.5, "saga", 500)
+
+
+@pytest.mark.parametrize("name", core.MODELS)
+def test_baseline_writes_artifact_and_beats_majority_class(name, examples_dir, tmp_path):
+    result = core.run(examples_dir, str(tmp_path), core.BaselinesConfig(name, n_iter=2, n_jobs=1))
+    card = json.loads((tmp_path / "model.json").read_text())
+    assert card["name"] == name and card["family"] == "sklearn" and card["feature"] == "mean_mfcc"
+    assert card["hyperparameters"] == result.best_params and card["training_seconds"] > 0
+    assert len(json.loads((tmp_path / "search.json").read_text())) == 2
+    estimator = joblib.load(tmp_path / "model.joblib")
+    rows = read_predictions(tmp_path, "test")
+    assert len(rows) == 3 * NUM_CLASSES and len(read_predictions(tmp_path, "train")) == 72
+    probabilities = np.array([row["probabilities"] for row in rows])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    labels = np.array([row["label"] for row in rows])
+    predicted = probabilities.argmax(axis=1)
+    majority = f1_score(labels, np.full_like(labels, np.bincount(labels).argmax()), average="macro")
+    assert f1_score(labels, predicted, average="macro") > majority + 0.5
+    assert hasattr(estimator, "predict_proba")
+
+
+def test_unknown_baseline_is_refused():
+    with pytest.raises(ValueError, match="unknown baseline"):
+        core.search_space("xgboost", seed=0)

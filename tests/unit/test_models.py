@@ -1,0 +1,106 @@
+"""The four Keras families: the study's layer tables, the search space, one-batch overfitting."""
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+
+from components.audio.labels import NUM_CLASSES
+from components.train import model
+from tests.unit.test_models_data import synthetic_features
+
+# (total, trainable) parameters printed in the study's model summaries.
+STUDY_PARAMETERS = {
+    "cnn_log_mel": (443_064, 443_000),
+    "cnn_mfcc": (871_296, 871_232),
+    "dense_mean_mfcc": (12_520, 12_520),
+}
+
+
+def trainable_parameters(network: keras.Model) -> int:
+    return sum(int(np.prod(weight.shape)) for weight in network.trainable_weights)
+
+
+def small_batch(family: str, per_class: int = 2, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    feature, shape = model.FEATURE_OF[family], model.input_shape(family)
+    labels = np.arange(NUM_CLASSES * per_class) % NUM_CLASSES
+    x = np.stack([synthetic_features(int(y), rng)[feature].reshape(shape) for y in labels])
+    return x.astype(np.float32), keras.utils.to_categorical(labels, NUM_CLASSES)
+
+
+@pytest.mark.parametrize("family", sorted(STUDY_PARAMETERS))
+def test_seed_configuration_matches_the_study_parameter_counts(family):
+    network = model.build_model(family)
+    assert (network.count_params(), trainable_parameters(network)) == STUDY_PARAMETERS[family]
+    assert network.output_shape == (None, NUM_CLASSES)
+    assert isinstance(network.optimizer, keras.optimizers.SGD)
+    assert network.loss == "categorical_crossentropy"
+
+
+def test_resnet_with_the_study_freezing_matches_its_parameter_counts():
+    hp = kt.HyperParameters()
+    hp.Fixed("backbone_trainable", "batch_norm")  # the study's choice with ImageNet weights
+    network = model.build_model("resnet50_mfcc", hp, weights=None)
+    assert network.count_params() == 27_299_656
+    assert trainable_parameters(network) == 3_765_064
+    backbone = network.get_layer("resnet50")
+    assert backbone.output.shape == (None, 1, 7, 2048)  # 14,336 flattened, as in the study
+    assert network.input_shape == (None, 32, 216, 1)
+
+
+def test_resnet_without_pretrained_weights_trains_whole_and_takes_a_step():
+    hp = kt.HyperParameters()
+    network = model.build_model("resnet50_mfcc", hp, weights=None)
+    assert hp.values["backbone_trainable"] == "all"
+    x, y = small_batch("resnet50_mfcc", per_class=1)
+    before = [w.numpy().copy() for w in network.trainable_weights[:3]]
+    loss = network.train_on_batch(x, y)
+    assert np.isfinite(loss).all()
+    assert any(
+        not np.array_equal(a, b.numpy())
+        for a, b in zip(before, network.trainable_weights, strict=False)
+    )
+
+
+def test_seed_hyperparameters_are_the_search_space_defaults():
+    hp = kt.HyperParameters()
+    model.build_model("cnn_log_mel", hp)
+    assert hp.values == {
+        "filters": 16,
+        "kernel_size": 3,
+        "conv_dropout": 0.25,
+        "dense_units": 64,
+        "dense_dropout": 0.5,
+        "optimizer": "sgd",
+        "learning_rate": 0.01,
+    }
+    assert {p.name for p in hp.space} >= {"filters", "kernel_size", "learning_rate", "optimizer"}
+
+
+@pytest.mark.parametrize("family", ["cnn_log_mel", "cnn_mfcc", "dense_mean_mfcc"])
+def test_search_space_samples_build_and_differ_from_the_seed(family):
+    hp = kt.HyperParameters()
+    seed_network = model.build_model(family, hp)
+    for parameter in hp.space:
+        hp.values[parameter.name] = parameter.random_sample(seed=3)
+    sampled = model.build_model(family, hp)
+    assert sampled.output_shape == (None, NUM_CLASSES)
+    assert sampled.count_params() != seed_network.count_params() or hp.values["optimizer"] != "sgd"
+
+
+@pytest.mark.parametrize(
+    "family,steps", [("cnn_log_mel", 30), ("cnn_mfcc", 30), ("dense_mean_mfcc", 500)]
+)
+def test_seed_model_overfits_one_small_batch(family, steps):
+    keras.utils.set_random_seed(0)
+    network = model.build_model(family)
+    x, y = small_batch(family)
+    # Training-mode loss (dropout on, batch statistics): what memorisation is about.
+    losses = [float(network.train_on_batch(x, y)[0]) for _ in range(steps)]
+    assert losses[-1] < 0.25 * losses[0], losses
+
+
+def test_unknown_family_is_refused():
+    with pytest.raises(ValueError, match="unknown family"):
+        model.build_model("transformer")
