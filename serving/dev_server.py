@@ -250,7 +250,9 @@ def serve(
     Returns:
         ``(server, bound_port)``; stop it with ``server.stop(grace)``.
     """
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
+    # TF Serving lifts gRPC's 4 MB message limit too (batches of WAV files are larger).
+    options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=options)
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionServicer(repository), server
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from components.audio import examples
 from components.audio.labels import NUM_CLASSES
 
 MODEL_JSON = "model.json"
@@ -56,8 +57,13 @@ def read_info(model_dir: str) -> ModelInfo:
 class KerasClassifier(tf.Module):
     """A Keras model fed with flattened features reshaped to the model's input shape."""
 
-    def __init__(self, model):
+    def __init__(self, model, num_features: int):
         super().__init__()
+        if int(np.prod(model.input_shape[1:])) != num_features:
+            raise UnsupportedModelError(
+                f"Keras input shape {model.input_shape} does not hold the {num_features} "
+                "values of its feature (model.json names the wrong feature?)"
+            )
         self.model = model
         self._input_shape = [-1, *model.input_shape[1:]]
 
@@ -142,7 +148,8 @@ def load_classifier(info: ModelInfo) -> tf.Module:
         import keras
 
         local = _local_copy(os.path.join(info.model_dir, KERAS_FILE))
-        return KerasClassifier(keras.saving.load_model(local, compile=False))
+        model = keras.saving.load_model(local, compile=False)
+        return KerasClassifier(model, examples.flat_size(info.feature))
     if info.family == "sklearn":
         import joblib
 

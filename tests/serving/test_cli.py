@@ -13,6 +13,9 @@ import pytest
 from pipelines import cli
 from tests.conftest import tone, wav_bytes
 
+# One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
+pytestmark = pytest.mark.xdist_group("serving")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

@@ -13,6 +13,9 @@ import tensorflow as tf
 from components.deploy import classifiers, core, publish
 from tests.serving.conftest import MODEL_NAME, fit_sklearn
 
+# One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
+pytestmark = pytest.mark.xdist_group("serving")
+
 UNBLESSED = {"blessed": False, "model": "cnn_log_mel", "reasons": ["macro-F1 0.1 < 0.3"]}
 
 

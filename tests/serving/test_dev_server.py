@@ -21,6 +21,9 @@ from serving.status import ServingError
 from tests.conftest import tone, wav_bytes
 from tests.serving.test_export import BAD_WAVS, sample_clip
 
+# One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
+pytestmark = pytest.mark.xdist_group("serving")
+
 GOOD_WAV = wav_bytes(sample_clip(16000), 16000)
 
 

@@ -15,6 +15,9 @@ from components.audio.labels import CLASS_NAMES
 from components.deploy import core, export, warmup
 from tests.conftest import tone, wav_bytes
 
+# One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
+pytestmark = pytest.mark.xdist_group("serving")
+
 RATES = [8000, 16000, 22050, 44100, 48000]
 
 
@@ -48,6 +51,7 @@ def keras_model(keras_model_dir):
 def test_served_wav_prediction_equals_pipeline_prediction(
     rate, served, keras_model, transform_graph
 ):
+
     wav = wav_bytes(sample_clip(rate), rate)
     log_mel = pipeline_features(wav, transform_graph)["log_mel"]
     expected = keras_model(log_mel.reshape(-1, 128, 216, 1)).numpy()
