@@ -36,10 +36,8 @@ def deploy(
     from components.deploy import core
 
     candidates = [model.path for model in [*keras_models, *baseline_models]]
-    model_dir, reasons = core.choose_model(candidates, evaluation.path)
     config = core.DeployConfig(model_name=model_name, force=force)
-    result = core.run(model_dir, transform_graph.path, model_base, evaluation.path, config)
-    summary = {**result.summary(), "reasons": [*reasons, *result.reasons]}
+    result = core.run_best(candidates, transform_graph.path, model_base, evaluation.path, config)
     with open(deployment.path, "w") as handle:
-        json.dump(summary, handle, indent=2)
-    deployment.metadata.update(summary)
+        json.dump(result.summary(), handle, indent=2)
+    deployment.metadata.update(result.summary())

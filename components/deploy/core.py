@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import tensorflow as tf
 
@@ -191,3 +191,32 @@ def run(
         uri, version = publish.publish(export_dir, model_base, cfg.model_name, cfg.version)
     logging.info("deploy: published %s (%s) as %s", info.name, info.feature, uri)
     return DeployResult(True, info.name, cfg.model_name, version, uri, reasons)
+
+
+def run_best(
+    model_dirs: list[str],
+    transform_graph_dir: str,
+    model_base: str,
+    blessing: str | dict,
+    cfg: DeployConfig = DeployConfig(),
+) -> DeployResult:
+    """The pipeline's entry point: gate on the blessing, ``choose_model``, then ``run``.
+
+    Args:
+        model_dirs: Every trained model artifact directory (Keras and scikit-learn).
+        transform_graph_dir: ``tft.TFTransformOutput`` directory of the same featurize run.
+        model_base: TF Serving model base: local path or ``gs://bucket/prefix``.
+        blessing: The evaluate step's blessing (dict, ``blessing.json`` path or its directory).
+        cfg: Served name, force flag and version.
+
+    Returns:
+        What was deployed, where, and why (including any fallback from an unexportable winner).
+    """
+    blessing = read_blessing(blessing)
+    if not blessing.get("blessed", False) and not cfg.force:
+        reasons = ["not blessed", *map(str, blessing.get("reasons", []))]
+        logging.warning("deploy: %s is not blessed; nothing deployed", blessing.get("model"))
+        return DeployResult(False, str(blessing.get("model")), cfg.model_name, reasons=reasons)
+    model_dir, choice = choose_model(model_dirs, blessing)
+    result = run(model_dir, transform_graph_dir, model_base, blessing, cfg)
+    return replace(result, reasons=[*choice, *result.reasons])

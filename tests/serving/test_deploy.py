@@ -148,3 +148,17 @@ def test_component_compiles_with_typed_artifacts(tmp_path):
     compiler.Compiler().compile(deploy, str(path))
     text = path.read_text()
     assert "isArtifactList: true" in text and "model_base" in text
+
+
+def test_run_best_gates_before_choosing_and_records_the_fallback(
+    forest_model_dir, linear_model_dir, transform_graph, tmp_path
+):
+    unblessed = {"blessed": False, "model": "random_forest", "reasons": ["low"]}
+    skipped = core.run_best([forest_model_dir], transform_graph, str(tmp_path), unblessed)
+    assert not skipped.deployed and skipped.reasons == ["not blessed", "low"]
+    blessed = {**unblessed, "blessed": True, "ranking": ["random_forest", "logistic_regression"]}
+    result = core.run_best(
+        [forest_model_dir, linear_model_dir], transform_graph, str(tmp_path), blessed
+    )
+    assert result.deployed and result.model == "logistic_regression"
+    assert "cannot be exported" in result.reasons[0]
