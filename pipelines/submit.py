@@ -1,0 +1,274 @@
+"""Submit a compiled pipeline package to a Kubeflow Pipelines endpoint, once or on a schedule.
+
+``household-sounds compile`` writes the IR YAML; this module sends it through ``kfp.Client``
+(``create_run_from_pipeline_package`` for one run, ``create_recurring_run`` for a cron schedule)
+after checking the ``--param k=v`` arguments against the parameters the package declares, so a
+typo or a wrong type fails here rather than minutes later in a pod. ``mount_pvc`` adds a
+PersistentVolumeClaim mount to every task of a compiled package, which is how the kind demo
+gives the pods its data and model store without a second pipeline definition. The client is
+injectable (``client_factory``) so tests can point it at a fake KFP REST API on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# kfp is imported lazily: `household-sounds --help` must not pay for it.
+ClientFactory = Callable[..., Any]
+
+_TRUE = {"true", "True"}
+_FALSE = {"false", "False"}
+
+
+class ParamError(ValueError):
+    """A ``--param`` argument that cannot be used; the message says why and how to fix it."""
+
+
+def _coerce(raw: str) -> object:
+    """``"3"`` → 3, ``"0.5"`` → 0.5, ``"true"`` → True, ``'["a"]'`` → list, else the string."""
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        return raw  # gs://bucket/x, FnApiRunner, ... are plain strings
+    if value is None:
+        raise ParamError("null is not a pipeline value: omit the parameter to use its default")
+    return value
+
+
+def parse_params(items: Iterable[str]) -> dict[str, object]:
+    """Parses ``["k=v", ...]`` into a dict, coercing each value from its text.
+
+    Values are read as JSON where they parse (``3``, ``0.5``, ``true``, ``["--a=b"]``,
+    ``{"k": 1}``, ``"quoted string"``), ``True``/``False`` as booleans, and anything else as a
+    plain string. Quote a value as JSON (``k='"2024"'``) to force a string.
+
+    Raises:
+        ParamError: an item without ``=``, an empty or duplicate key, or a ``null`` value.
+    """
+    params: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ParamError(f"--param {item!r}: expected KEY=VALUE")
+        if not key.isidentifier():
+            raise ParamError(f"--param {item!r}: {key!r} is not a parameter name")
+        if key in params:
+            raise ParamError(f"--param {key} is given twice")
+        try:
+            params[key] = _coerce(raw)
+        except ParamError as error:
+            raise ParamError(f"--param {item!r}: {error}") from None
+    return params
+
+
+def _pipeline_docs(package_path: str) -> list[dict[str, Any]]:
+    with open(package_path, encoding="utf-8") as stream:
+        return [doc for doc in yaml.safe_load_all(stream) if doc]
+
+
+def declared_parameters(package_path: str) -> dict[str, str]:
+    """Returns ``{name: parameterType}`` of the package's root inputs (e.g. ``NUMBER_INTEGER``)."""
+    spec = _pipeline_docs(package_path)[0]
+    inputs = spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
+    return {name: definition["parameterType"] for name, definition in inputs.items()}
+
+
+def check_params(package_path: str, params: Mapping[str, object]) -> dict[str, object]:
+    """Checks ``params`` against the package's declared parameters and returns them typed.
+
+    Integers are accepted for float parameters; numbers and booleans given to a string
+    parameter are turned back into text (``seed_tag=7`` → ``"7"``).
+
+    Raises:
+        ParamError: an unknown parameter name, or a value of the wrong type.
+    """
+    declared = declared_parameters(package_path)
+    checked: dict[str, object] = {}
+    for name, value in params.items():
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "(none)"
+            raise ParamError(f"unknown pipeline parameter {name!r}; the package declares: {known}")
+        kind = declared[name]
+        if kind == "STRING" and not isinstance(value, (dict, list)):
+            value = json.dumps(value) if isinstance(value, bool) else str(value)
+        elif kind == "NUMBER_DOUBLE" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        expected = {
+            "STRING": str,
+            "NUMBER_INTEGER": int,
+            "NUMBER_DOUBLE": float,
+            "BOOLEAN": bool,
+            "LIST": list,
+            "STRUCT": dict,
+        }.get(kind, object)
+        wrong_bool = isinstance(value, bool) and expected in (int, float)
+        if not isinstance(value, expected) or wrong_bool:
+            raise ParamError(
+                f"pipeline parameter {name!r} is {kind}; got {type(value).__name__} {value!r}"
+            )
+        checked[name] = value
+    return checked
+
+
+def mount_pvc(package_path: str, output_path: str, pvc_name: str, mount_path: str) -> str:
+    """Writes a copy of the package in which every task mounts ``pvc_name`` at ``mount_path``.
+
+    The result is what ``kfp.kubernetes.mount_pvc`` would have compiled for each task (the
+    ``platforms.kubernetes`` document of the IR YAML), added after compilation so that the
+    pipeline function stays the same everywhere and only the kind demo needs the volume.
+    """
+    docs = _pipeline_docs(package_path)
+    spec = docs[0]
+    platform = docs[1] if len(docs) > 1 else {}
+    executors = (
+        platform.setdefault("platforms", {})
+        .setdefault("kubernetes", {})
+        .setdefault("deploymentSpec", {})
+        .setdefault("executors", {})
+    )
+    mount = {
+        "constant": pvc_name,
+        "mountPath": mount_path,
+        "pvcNameParameter": {"runtimeValue": {"constant": pvc_name}},
+    }
+    for executor in spec["deploymentSpec"]["executors"]:
+        mounts = executors.setdefault(executor, {}).setdefault("pvcMount", [])
+        if all(existing.get("mountPath") != mount_path for existing in mounts):
+            mounts.append(dict(mount))
+    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(output_path, "w", encoding="utf-8") as stream:
+        yaml.safe_dump_all([spec, platform], stream, sort_keys=True)
+    return output_path
+
+
+def set_caching(package_path: str, output_path: str, enabled: bool) -> str:
+    """Writes a copy of the package with caching ``enabled`` on every task, nested ones too.
+
+    ``kfp.Client(enable_caching=...)`` in kfp 2.17 only rewrites the root DAG's tasks, so tasks
+    inside a ``ParallelFor`` (our training fan-out) would keep their compile-time setting.
+    """
+    docs = _pipeline_docs(package_path)
+    spec = docs[0]
+    dags = [spec["root"]["dag"]]
+    dags += [c["dag"] for c in spec.get("components", {}).values() if "dag" in c]
+    for dag in dags:
+        for task in dag.get("tasks", {}).values():
+            task["cachingOptions"] = {"enableCache": True} if enabled else {}
+    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(output_path, "w", encoding="utf-8") as stream:
+        yaml.safe_dump_all(docs, stream, sort_keys=True)
+    return output_path
+
+
+def _client(client_factory: ClientFactory | None, host: str, namespace: str | None) -> Any:
+    if client_factory is None:
+        import kfp
+
+        client_factory = kfp.Client
+    # kfp.Client's own default namespace is "kubeflow" (single-user installs ignore it).
+    return client_factory(host=host, namespace=namespace or "kubeflow")
+
+
+def submit(
+    package_path: str,
+    host: str,
+    *,
+    namespace: str | None,
+    experiment: str,
+    run_name: str | None,
+    params: dict[str, object],
+    enable_caching: bool | None = None,
+    service_account: str | None = None,
+    client_factory: ClientFactory | None = None,
+) -> str:
+    """Starts one run of a compiled pipeline package and returns its run id.
+
+    Args:
+        package_path: IR YAML from ``household-sounds compile``.
+        host: KFP API endpoint, e.g. ``http://localhost:8080`` (a port-forwarded
+            ``ml-pipeline-ui``) or a Kubeflow ``/pipeline`` URL.
+        namespace: Profile namespace on multi-user Kubeflow; ``None`` for standalone KFP.
+        experiment: Experiment name; created if it does not exist.
+        run_name: Display name of the run (default: package name and time).
+        params: Pipeline arguments, checked against the package (see ``check_params``).
+        enable_caching: Override every task's compile-time caching setting, tasks inside
+            loops included (see ``set_caching``); ``None`` keeps them.
+        service_account: Kubernetes service account the run's pods use (e.g. one bound to a
+            GCP service account through workload identity); ``None`` uses the KFP default.
+        client_factory: Builds the client (``kfp.Client`` by default); tests inject fakes.
+    """
+    arguments = check_params(package_path, params)
+    client = _client(client_factory, host, namespace)
+    with tempfile.TemporaryDirectory() as tmp:
+        if enable_caching is not None:
+            package_path = set_caching(
+                package_path, f"{tmp}/{Path(package_path).name}", enable_caching
+            )
+        result = client.create_run_from_pipeline_package(
+            package_path,
+            arguments=arguments,
+            run_name=run_name,
+            experiment_name=experiment,
+            namespace=namespace,
+            enable_caching=enable_caching,
+            service_account=service_account,
+        )
+    return str(result.run_id)
+
+
+def create_recurring_run(
+    package_path: str,
+    host: str,
+    *,
+    namespace: str | None,
+    experiment: str,
+    name: str,
+    cron: str,
+    params: dict[str, object],
+    max_concurrency: int = 1,
+    catchup: bool = False,
+    enable_caching: bool | None = None,
+    service_account: str | None = None,
+    client_factory: ClientFactory | None = None,
+) -> str:
+    """Schedules the package on a cron and returns the recurring run's id.
+
+    ``cron`` has KFP's six fields, seconds first: ``"0 0 3 * * 1"`` is 03:00 every Monday.
+    ``catchup=False`` (the default) schedules only the latest missed interval after a pause,
+    because every run retrains on the whole dataset and backfilling would repeat the same
+    work. ``max_concurrency=1`` keeps two trainings from competing for the same nodes.
+    Disable or delete it in the UI or with ``kfp.Client().disable_recurring_run(id)``.
+    """
+    if len(cron.split()) != 6:
+        raise ParamError(f"cron {cron!r}: KFP expects 6 fields (seconds first), e.g. '0 0 3 * * *'")
+    arguments = check_params(package_path, params)
+    client = _client(client_factory, host, namespace)
+    experiment_id = client.create_experiment(name=experiment, namespace=namespace).experiment_id
+    with tempfile.TemporaryDirectory() as tmp:
+        if enable_caching is not None:
+            package_path = set_caching(
+                package_path, f"{tmp}/{Path(package_path).name}", enable_caching
+            )
+        recurring = client.create_recurring_run(
+            experiment_id=experiment_id,
+            job_name=name,
+            cron_expression=cron,
+            max_concurrency=max_concurrency,
+            no_catchup=not catchup,
+            params=arguments,
+            pipeline_package_path=package_path,
+            enable_caching=enable_caching,
+            service_account=service_account,
+        )
+    return str(recurring.recurring_run_id)

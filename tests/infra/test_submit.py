@@ -1,0 +1,267 @@
+"""pipelines.submit against a fake KFP REST API on 127.0.0.1: the exact requests a cluster gets."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from kfp import compiler, dsl, kubernetes
+
+from pipelines.submit import (
+    ParamError,
+    check_params,
+    create_recurring_run,
+    mount_pvc,
+    parse_params,
+    submit,
+)
+from tests.infra.fake_kfp import FakeKfp, serve
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+
+@dsl.component(base_image="example.org/tiny:1", install_kfp_package=False)
+def _scale(data_root: str, factor: float, steps: int, flags: list, fast: bool) -> str:
+    return f"{data_root}{factor}{steps}{flags}{fast}"
+
+
+@dsl.pipeline(name="tiny")
+def _tiny(
+    data_root: str,
+    factor: float = 1.0,
+    steps: int = 2,
+    flags: list = [],  # noqa: B006 - KFP reads defaults from the signature
+    fast: bool = False,
+):
+    _scale(data_root=data_root, factor=factor, steps=steps, flags=flags, fast=fast)
+    with dsl.ParallelFor([1, 2]) as step:
+        _scale(data_root=data_root, factor=factor, steps=step, flags=flags, fast=fast)
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("pkg") / "tiny.yaml")
+    compiler.Compiler().compile(_tiny, path)
+    return path
+
+
+@pytest.fixture
+def fake_kfp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeKfp]:
+    # kfp.Client reads ~/.config/kfp/context.json; keep the user's real one out of the test.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for var in ("KF_PIPELINES_ENDPOINT", "KF_PIPELINES_OVERRIDE_EXPERIMENT_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    fake = FakeKfp()
+    server = serve(fake)
+    yield fake
+    server.shutdown()
+
+
+def test_parse_params_coerces_types() -> None:
+    params = parse_params(
+        [
+            "epochs=4",
+            "min_macro_f1=0.25",
+            "force_deploy=true",
+            "tuned=False",
+            'beam_args=["--runner=X", "--num_workers=2"]',
+            'struct={"a": 1}',
+            "data_root=gs://bucket/FSD50K",
+            "runner=DataflowRunner",
+            'tag="2024"',
+            "expr=a=b",
+            "empty=",
+        ]
+    )
+    assert params == {
+        "epochs": 4,
+        "min_macro_f1": 0.25,
+        "force_deploy": True,
+        "tuned": False,
+        "beam_args": ["--runner=X", "--num_workers=2"],
+        "struct": {"a": 1},
+        "data_root": "gs://bucket/FSD50K",
+        "runner": "DataflowRunner",
+        "tag": "2024",
+        "expr": "a=b",
+        "empty": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (["epochs"], "expected KEY=VALUE"),
+        (["=3"], "is not a parameter name"),
+        (["a-b=3"], "is not a parameter name"),
+        (["x=1", "x=2"], "given twice"),
+        (["x=null"], "omit the parameter"),
+    ],
+)
+def test_parse_params_errors(items: list[str], message: str) -> None:
+    with pytest.raises(ParamError, match=message):
+        parse_params(items)
+
+
+def test_check_params_against_the_package(package: str) -> None:
+    checked = check_params(package, {"data_root": 7, "factor": 2, "steps": 3, "fast": True})
+    assert checked == {"data_root": "7", "factor": 2.0, "steps": 3, "fast": True}
+    assert isinstance(checked["factor"], float)
+    with pytest.raises(ParamError, match="unknown pipeline parameter 'epoch'.*data_root"):
+        check_params(package, {"epoch": 1})
+    with pytest.raises(ParamError, match="'steps' is NUMBER_INTEGER; got float"):
+        check_params(package, {"steps": 2.5})
+    with pytest.raises(ParamError, match="'fast' is BOOLEAN"):
+        check_params(package, {"fast": 1})
+    with pytest.raises(ParamError, match="'flags' is LIST"):
+        check_params(package, {"flags": "--x"})
+
+
+def test_submit_sends_the_package_and_arguments(package: str, fake_kfp: FakeKfp) -> None:
+    run_id = submit(
+        package,
+        fake_kfp.url,
+        namespace=None,
+        experiment="household-sounds",
+        run_name="demo run",
+        params=parse_params(["data_root=gs://b/d", "steps=5", 'flags=["--a"]']),
+        enable_caching=False,
+        service_account="pipeline-runner",
+    )
+    assert run_id == "run-123"
+    calls = [(r.method, r.path) for r in fake_kfp.requests]
+    assert calls == [
+        ("GET", "/apis/v2beta1/healthz"),
+        ("GET", "/apis/v2beta1/experiments"),
+        ("POST", "/apis/v2beta1/experiments"),
+        ("POST", "/apis/v2beta1/runs"),
+    ]
+    assert fake_kfp.requests[2].body["display_name"] == "household-sounds"
+    run = fake_kfp.requests[3].body
+    assert run["display_name"] == "demo run"
+    assert run["experiment_id"] == "exp-1"
+    assert run["service_account"] == "pipeline-runner"
+    assert run["runtime_config"]["parameters"] == {
+        "data_root": "gs://b/d",
+        "steps": 5,
+        "flags": ["--a"],
+    }
+    spec = run["pipeline_spec"]
+    assert spec["pipelineInfo"]["name"] == "tiny"
+    # enable_caching=False is applied to every task of the submitted spec.
+    tasks = [spec["root"]["dag"]["tasks"]["scale"]]
+    tasks += spec["components"]["comp-for-loop-2"]["dag"]["tasks"].values()
+    assert all(task["cachingOptions"] == {} for task in tasks)
+
+
+def test_submit_reuses_an_existing_experiment(package: str, fake_kfp: FakeKfp) -> None:
+    for _ in range(2):
+        submit(
+            package,
+            fake_kfp.url,
+            namespace=None,
+            experiment="again",
+            run_name=None,
+            params={"data_root": "/d"},
+        )
+    creates = [
+        r for r in fake_kfp.requests if (r.method, r.path) == ("POST", "/apis/v2beta1/experiments")
+    ]
+    assert len(creates) == 1
+    runs = [r.body for r in fake_kfp.requests if r.path == "/apis/v2beta1/runs"]
+    assert runs[1]["display_name"].startswith("tiny.yaml ")
+
+
+def test_submit_rejects_bad_params_before_any_request(package: str, fake_kfp: FakeKfp) -> None:
+    with pytest.raises(ParamError):
+        submit(
+            package, fake_kfp.url, namespace=None, experiment="e", run_name=None, params={"nope": 1}
+        )
+    assert fake_kfp.requests == []
+
+
+def test_submit_passes_namespace_to_the_client(package: str) -> None:
+    seen: dict[str, object] = {}
+
+    class Client:
+        def __init__(self, host: str, namespace: str) -> None:
+            seen.update(host=host, namespace=namespace)
+
+        def create_run_from_pipeline_package(self, path: str, **kwargs: object):
+            seen.update(path=path, **kwargs)
+            return type("Result", (), {"run_id": "r1"})()
+
+    run_id = submit(
+        package,
+        "https://kf.example.org/pipeline",
+        namespace="team-a",
+        experiment="e",
+        run_name="r",
+        params={"data_root": "/d"},
+        client_factory=Client,
+    )
+    assert run_id == "r1"
+    assert seen["host"] == "https://kf.example.org/pipeline"
+    assert seen["namespace"] == "team-a"
+    assert seen["experiment_name"] == "e"
+    assert seen["arguments"] == {"data_root": "/d"}
+
+
+def test_recurring_run_request(package: str, fake_kfp: FakeKfp) -> None:
+    recurring_id = create_recurring_run(
+        package,
+        fake_kfp.url,
+        namespace=None,
+        experiment="nightly",
+        name="retrain weekly",
+        cron="0 0 3 * * 1",
+        params={"data_root": "gs://b/FSD50K"},
+    )
+    assert recurring_id == "rr-7"
+    body = fake_kfp.requests[-1].body
+    assert fake_kfp.requests[-1].path == "/apis/v2beta1/recurringruns"
+    assert body["trigger"] == {"cron_schedule": {"cron": "0 0 3 * * 1"}}
+    assert body["mode"] == "ENABLE"
+    assert body["no_catchup"] is True
+    assert body["max_concurrency"] == 1
+    assert body["runtime_config"]["parameters"] == {"data_root": "gs://b/FSD50K"}
+    assert body["pipeline_spec"]["pipelineInfo"]["name"] == "tiny"
+    with pytest.raises(ParamError, match="6 fields"):
+        create_recurring_run(
+            package,
+            fake_kfp.url,
+            namespace=None,
+            experiment="e",
+            name="n",
+            cron="0 3 * * 1",
+            params={},
+        )
+
+
+def test_mount_pvc_matches_kfp_kubernetes(package: str, tmp_path: Path) -> None:
+    """The post-compile patch equals what kfp.kubernetes.mount_pvc compiles into each task."""
+
+    @dsl.pipeline(name="tiny")
+    def mounted(
+        data_root: str,
+        factor: float = 1.0,
+        steps: int = 2,
+        flags: list = [],  # noqa: B006
+        fast: bool = False,
+    ):
+        task = _scale(data_root=data_root, factor=factor, steps=steps, flags=flags, fast=fast)
+        kubernetes.mount_pvc(task, pvc_name="store", mount_path="/mnt/store")
+        with dsl.ParallelFor([1, 2]) as step:
+            inner = _scale(data_root=data_root, factor=factor, steps=step, flags=flags, fast=fast)
+            kubernetes.mount_pvc(inner, pvc_name="store", mount_path="/mnt/store")
+
+    expected_path = tmp_path / "expected.yaml"
+    compiler.Compiler().compile(mounted, str(expected_path))
+    patched = mount_pvc(package, str(tmp_path / "patched.yaml"), "store", "/mnt/store")
+    expected = list(yaml.safe_load_all(expected_path.read_text()))
+    got = list(yaml.safe_load_all(Path(patched).read_text()))
+    assert got[1] == expected[1]
+    assert got[0]["deploymentSpec"] == expected[0]["deploymentSpec"]
+    # Patching twice does not mount twice.
+    again = mount_pvc(patched, str(tmp_path / "again.yaml"), "store", "/mnt/store")
+    assert list(yaml.safe_load_all(Path(again).read_text()))[1] == expected[1]
