@@ -1,0 +1,77 @@
+"""Presenting ingest's label report: scalar metrics for KFP and a Markdown summary for its UI.
+
+``log_counts`` feeds an ``IngestResult``'s counts to any ``log_metric(name, value)`` callable (the
+KFP ``Metrics`` artifact's method in the wrapper). ``write_markdown`` renders
+``label_report.json`` as Markdown: clips per class and split, the rules and tags that fired most,
+ambiguous class combinations, rejected rows by reason and split reassignments.
+"""
+
+import json
+from collections.abc import Callable
+
+import tensorflow as tf
+
+from components.ingest.core import IngestResult
+
+_TOP_TAGS = 5
+
+
+def log_counts(result: IngestResult, log_metric: Callable[[str, float], None]) -> None:
+    """Logs clips per split and class, ambiguous, rejected and reassigned counts.
+
+    Args:
+        result: What ``core.run`` returned.
+        log_metric: Called once per metric with its name and value.
+    """
+    log_metric("clips", result.clips)
+    for split, count in result.clips_per_split.items():
+        log_metric(f"clips_{split}", count)
+    for name, count in result.class_counts["train"].items():
+        log_metric(f"train_{name}", count)
+    log_metric("ambiguous", result.ambiguous)
+    log_metric("rejects", result.rejects)
+    log_metric("reassigned", result.reassigned)
+
+
+def markdown(report: dict) -> str:
+    """Renders a label report (``label_report.json``'s content) as Markdown."""
+    counts = report["class_counts"]
+    splits = [split for split in counts if split != "all"]
+    lines = [
+        f"# Ingest: {report['clips']} {report['dataset']} clips",
+        "",
+        f"Taxonomy `{report['taxonomy']['name']}`, tag normalisation "
+        f"{'on' if report['normalize_tags'] else 'off'}, seed {report['seed']}.",
+        "",
+        "| class | " + " | ".join(splits) + " | all |",
+        "|---" * (len(splits) + 2) + "|",
+    ]
+    for name in counts["all"]:
+        cells = [str(counts[split][name]) for split in (*splits, "all")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "## Rules fired", "", "| rule | clips | top tags |", "|---|---|---|"]
+    for rule, hits in report["rule_hits"].items():
+        tags = list(report["tag_hits"].get(rule, {}).items())[:_TOP_TAGS]
+        lines.append(f"| {rule} | {hits} | " + ", ".join(f"{t} ({n})" for t, n in tags) + " |")
+    sections = (
+        ("Ambiguous clips (first class won)", report["ambiguous"]["by_classes"]),
+        ("Rejected metadata rows", report["rejects"]["by_reason"]),
+        ("Clips moved to keep each source in one split", report["reassignments"]["by_reason"]),
+    )
+    for title, by_key in sections:
+        lines += ["", f"## {title}: {sum(by_key.values())}", ""]
+        lines += [f"- {key}: {count}" for key, count in by_key.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(report_path: str, markdown_path: str) -> None:
+    """Reads ``label_report.json`` and writes its Markdown rendering.
+
+    Args:
+        report_path: Path of ``label_report.json`` (local or ``gs://``).
+        markdown_path: Path of the Markdown file to write.
+    """
+    with tf.io.gfile.GFile(report_path, "r") as handle:
+        report = json.loads(handle.read())
+    with tf.io.gfile.GFile(markdown_path, "w") as handle:
+        handle.write(markdown(report))
