@@ -18,7 +18,7 @@ from pathlib import Path
 # Output name in KFP's local layout → stable name in the run directory.
 PUBLISHED_OUTPUTS: dict[str, str] = {
     "ingest/manifest": "manifest",
-    "rebalance/manifest": "rebalance",
+    "rebalance/balanced_manifest": "rebalance",
     "featurize/examples": "examples",
     "featurize/transform_graph": "transform_graph",
     "evaluate/evaluation": "evaluation",

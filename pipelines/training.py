@@ -87,11 +87,13 @@ def training_pipeline(
     ingest_task = ingest(
         data_root=data_root, data_format=data_format, taxonomy_path=taxonomy_path, seed=seed
     ).set_display_name("ingest: labels and splits")
+    # The data under data_root can change while the parameter stays the same: never cache.
+    ingest_task.set_caching_options(False)
     rebalance_task = rebalance(
         manifest=ingest_task.outputs["manifest"], target_per_class=target_per_class, seed=seed
     ).set_display_name("rebalance: train classes")
     featurize_task = _resources(
-        featurize(manifest=rebalance_task.outputs["manifest"], runner=runner, beam_args=beam_args),
+        featurize(manifest=rebalance_task.outputs["balanced_manifest"], runner=runner, beam_args=beam_args),
         cpu="2",
         memory="8G",
     ).set_display_name("featurize: Beam + tf.Transform")
@@ -144,4 +146,4 @@ def training_pipeline(
             transform_graph=featurize_task.outputs["transform_graph"],
             model_base=model_base,
             force=force_deploy,
-        ).set_display_name("deploy: TF Serving model base")
+        ).set_display_name("deploy: TF Serving model base").set_caching_options(False)
