@@ -275,6 +275,110 @@ def _serve_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rebalance_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--manifest", required=True, help="manifest.jsonl from ingest")
+    parser.add_argument("--output", required=True, help="output directory")
+    parser.add_argument(
+        "--preset", default="full", choices=["full", "demo"], help="defaults (5000 or 60/class)"
+    )
+    parser.add_argument("--target-per-class", type=int, help="training clips per class")
+    parser.add_argument("--seed", type=int, default=0, help="sampling and augmentation seed")
+
+
+@command("rebalance", _rebalance_flags)
+def _rebalance(args: argparse.Namespace) -> int:
+    """Under/oversample the training split to a per-class target (copies are augmented)."""
+    from components.rebalance import core
+
+    options = {**core.PRESETS[args.preset], "seed": args.seed}
+    if args.target_per_class is not None:
+        options["target_per_class"] = args.target_per_class
+    _print_json(core.run(args.manifest, args.output, core.RebalanceConfig(**options)).summary())
+    return 0
+
+
+def _train_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--examples", required=True, help="featurize output directory")
+    parser.add_argument(
+        "--family",
+        required=True,
+        choices=["cnn_log_mel", "cnn_mfcc", "resnet50_mfcc", "dense_mean_mfcc"],
+        help="model family (the study's 1a, 2a, 2b, 3a)",
+    )
+    parser.add_argument("--output", required=True, help="model directory to write")
+    parser.add_argument("--tuned", action="store_true", help="Keras Tuner search first")
+    parser.add_argument(
+        "--preset", default="full", choices=["full", "demo"], help="epochs/trials defaults"
+    )
+    parser.add_argument("--epochs", type=int, help="maximum epochs (full 40, demo 4)")
+    parser.add_argument("--max-trials", type=int, help="Bayesian trial budget (full 10, demo 2)")
+    parser.add_argument("--tuner", default="bayesian", choices=["bayesian", "hyperband"])
+    parser.add_argument("--batch-size", type=int, default=32, help="examples per batch")
+    parser.add_argument("--patience", type=int, default=5, help="early-stopping patience")
+    parser.add_argument("--class-weights", action="store_true", help="inverse-frequency weights")
+    parser.add_argument(
+        "--resnet-weights", default=None, choices=["imagenet"], help="pretrained ResNet50 body"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="initialisation/shuffle/tuner seed")
+    parser.add_argument("--tuner-dir", default="", help="tuner state dir (shared when distributed)")
+    parser.add_argument(
+        "--tuner-id", default="", help="distributed tuning: 'chief' or a unique worker id"
+    )
+    parser.add_argument("--oracle-address", default="", help="distributed tuning: chief host:port")
+
+
+@command("train", _train_flags)
+def _train(args: argparse.Namespace) -> int:
+    """Train one Keras model family (seed configuration, or Keras-Tuner-tuned)."""
+    from components.train import core
+
+    options = dict(core.PRESETS[args.preset])
+    for key in ("epochs", "max_trials"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    config = core.TrainConfig(
+        family=args.family,
+        tuned=args.tuned,
+        tuner=args.tuner,
+        batch_size=args.batch_size,
+        early_stopping_patience=args.patience,
+        class_weights=args.class_weights,
+        resnet_weights=args.resnet_weights,
+        seed=args.seed,
+        tuner_dir=args.tuner_dir,
+        tuner_id=args.tuner_id,
+        oracle_address=args.oracle_address,
+        **options,
+    )
+    _print_json(core.run(args.examples, args.output, config).summary())
+    return 0
+
+
+def _baselines_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--examples", required=True, help="featurize output directory")
+    parser.add_argument(
+        "--model",
+        required=True,
+        choices=["logistic_regression", "random_forest", "svc"],
+        help="the study's 3b, 3c or 3d",
+    )
+    parser.add_argument("--output", required=True, help="model directory to write")
+    parser.add_argument(
+        "--n-iter", type=int, default=0, help="search candidates (0: the study's 10/50/20)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="search and estimator seed")
+
+
+@command("baselines", _baselines_flags)
+def _baselines(args: argparse.Namespace) -> int:
+    """Fit one scikit-learn baseline on mean-MFCC with randomized search and 3-fold CV."""
+    from components.baselines import core
+
+    config = core.BaselinesConfig(model_name=args.model, n_iter=args.n_iter, seed=args.seed)
+    _print_json(core.run(args.examples, args.output, config).summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(

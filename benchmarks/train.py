@@ -1,0 +1,121 @@
+"""Benchmark: train every model of the study on demo-sized data and print measured times and F1.
+
+Runs the real steps in one process: (demo dataset → ingest, unless ``--manifest`` is given) →
+rebalance (``--target-per-class``, default the demo's 60) → featurize → each Keras family in its
+seed and tuned configuration (demo budgets unless overridden) → the three scikit-learn
+baselines. Prints one table with, per model, epochs trained, seconds per epoch, training and
+tuning seconds, wall seconds and test macro-F1, then the tuned-minus-seed macro-F1 per family.
+
+    python benchmarks/train.py --work /tmp/bench [--manifest DIR/manifest.jsonl]
+"""
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from components.baselines import core as baselines
+from components.featurize import core as featurize
+from components.rebalance import core as rebalance
+from components.train import core as train
+from components.train.model import FAMILIES
+
+
+def demo_manifest(work: str) -> str:
+    """Generates the embedded demo dataset and ingests it; returns the manifest path."""
+    from components.ingest import core as ingest
+    from components.ingest import demo_dataset
+
+    data_root = os.path.join(work, "demo_data")
+    demo_dataset.generate(data_root, demo_dataset.DemoConfig())
+    ingest.run(data_root, os.path.join(work, "ingest"), ingest.IngestConfig(data_format="fsd50k"))
+    return os.path.join(work, "ingest", "manifest.jsonl")
+
+
+def test_macro_f1(model_dir: str) -> float:
+    with open(os.path.join(model_dir, "predictions", "test.jsonl")) as handle:
+        rows = [json.loads(line) for line in handle]
+    labels = [row["label"] for row in rows]
+    predicted = [int(np.argmax(row["probabilities"])) for row in rows]
+    return float(f1_score(labels, predicted, average="macro"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", default="runs/benchmark-train", help="scratch directory")
+    parser.add_argument("--manifest", default="", help="ingest manifest (default: demo data)")
+    parser.add_argument("--target-per-class", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=train.PRESETS["demo"]["epochs"])
+    parser.add_argument("--max-trials", type=int, default=train.PRESETS["demo"]["max_trials"])
+    parser.add_argument("--n-iter", type=int, default=baselines.PRESETS["demo"]["n_iter"])
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    manifest = args.manifest or demo_manifest(args.work)
+    balanced = rebalance.run(
+        manifest,
+        os.path.join(args.work, "rebalance"),
+        rebalance.RebalanceConfig(target_per_class=args.target_per_class),
+    )
+    examples = os.path.join(args.work, "featurize")
+    featurized = featurize.run(balanced.manifest_path, examples, featurize.FeaturizeConfig())
+    print(
+        f"data: {featurized.clips_per_split} clips; rebalance+featurize "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+
+    rows, f1 = [], {}
+    for family in args.families.split(","):
+        for tuned in (False, True):
+            config = train.TrainConfig(
+                family, epochs=args.epochs, tuned=tuned, max_trials=args.max_trials
+            )
+            wall = time.perf_counter()
+            result = train.run(examples, os.path.join(args.work, "models", config.name), config)
+            wall = time.perf_counter() - wall
+            f1[result.name] = test_macro_f1(result.model_dir)
+            rows.append(
+                (
+                    result.name,
+                    result.epochs_trained,
+                    result.seconds_per_epoch,
+                    result.training_seconds,
+                    result.tuning_seconds,
+                    wall,
+                    f1[result.name],
+                )
+            )
+    for name in baselines.MODELS:
+        wall = time.perf_counter()
+        result = baselines.run(
+            examples,
+            os.path.join(args.work, "models", name),
+            baselines.BaselinesConfig(name, n_iter=args.n_iter),
+        )
+        wall = time.perf_counter() - wall
+        f1[name] = test_macro_f1(result.model_dir)
+        rows.append((name, 0, 0.0, result.training_seconds, 0.0, wall, f1[name]))
+
+    print("\n| model | epochs | s/epoch | training s | tuning s | wall s | test macro-F1 |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, epochs, per_epoch, training, tuning, wall, score in rows:
+        epochs_text = str(epochs) if epochs else "-"
+        per_epoch_text = f"{per_epoch:.2f}" if epochs else "-"
+        print(
+            f"| {name} | {epochs_text} | {per_epoch_text} | {training:.1f} | {tuning:.1f} | "
+            f"{wall:.1f} | {score:.3f} |"
+        )
+    print("\n| family | seed macro-F1 | tuned macro-F1 | tuned - seed |")
+    print("|---|---:|---:|---:|")
+    for family in args.families.split(","):
+        seed, tuned = f1[family], f1[f"{family}_tuned"]
+        print(f"| {family} | {seed:.3f} | {tuned:.3f} | {tuned - seed:+.3f} |")
+    print(f"\ntotal wall: {time.perf_counter() - started:.1f} s on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()
