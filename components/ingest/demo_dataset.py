@@ -19,7 +19,7 @@ import io
 import json
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import soundfile
@@ -254,19 +254,29 @@ def _plan(config: DemoConfig) -> list[_Clip]:
     evaluation = _plan_subset(
         rng, "eval", config.eval_clips, ids[config.dev_clips :], eval_uploaders, licenses
     )
-    # Broken files go to eval clips of eval-only uploaders: rebalance (train only) cannot drop
+    # Broken files are eval clips of eval-only uploaders: rebalance (train only) cannot drop
     # them and ingest cannot move them to train, so they always reach featurize's dead letter.
-    candidates = [i for i, clip in enumerate(evaluation) if clip.uploader in eval_only]
-    for kind, index in zip(BROKEN_KINDS, candidates, strict=False):
+    for index, kind in enumerate(BROKEN_KINDS):
         clip = evaluation[index]
-        evaluation[index] = _Clip(**{**clip.__dict__, "broken": kind, "channels": 1})
+        uploader = (
+            clip.uploader if clip.uploader in eval_only else eval_only[index % len(eval_only)]
+        )
+        evaluation[index] = replace(
+            clip, broken=kind, channels=1, uploader=uploader, license=licenses[uploader]
+        )
     return dev + evaluation
 
 
 def _wav(samples: np.ndarray, rate: int, subtype: str) -> bytes:
     buffer = io.BytesIO()
     soundfile.write(buffer, samples, rate, subtype=subtype, format="WAV")
-    return buffer.getvalue()
+    data = bytearray(buffer.getvalue())
+    # libsndfile stamps float WAVs' PEAK chunk (id, size, version, timestamp...) with the wall
+    # clock; zero the timestamp so the same seed gives byte-identical files.
+    peak = data.find(b"PEAK", 12, 512)
+    if peak >= 0:
+        data[peak + 12 : peak + 16] = bytes(4)
+    return bytes(data)
 
 
 def _audio_bytes(clip: _Clip, seed: int) -> bytes:
