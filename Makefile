@@ -44,3 +44,22 @@ benchmarks: install ## Run every benchmark script (prints measured tables)
 
 clean: ## Remove runs/, build/ and caches (keeps .venv/)
 	rm -rf runs build .pytest_cache
+
+# ---- image and kind (scripts/ hold the logic; see README "Run on Kubeflow") ----------------
+image: ## Build the project image (components.IMAGE) with docker, or podman without a Docker engine
+	bash scripts/image-build.sh
+
+image-smoke: ## Podman+runc smoke build of the image and a CLI run inside it (root; minutes; not in `make test`)
+	bash scripts/image-smoke.sh
+
+kind-up: ## kind cluster + Kubeflow Pipelines standalone + the project image loaded into it
+	bash scripts/kind-up.sh
+
+kind-run: install ## Submit the demo pipeline to the kind cluster's Kubeflow Pipelines
+	bash scripts/kind-run.sh
+
+kind-serve: ## Serve the newest model with TF Serving on the kind cluster (localhost:8500/8501)
+	bash scripts/kind-serve.sh
+
+kind-down: ## Delete the kind cluster (keeps build/kind-store)
+	bash scripts/kind-down.sh

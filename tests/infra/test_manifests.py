@@ -1,0 +1,212 @@
+"""Every kustomize target renders with the pinned kubectl and validates against Kubernetes 1.31.
+
+Schema validation is offline and strict (kubernetes-validate: unknown fields fail). On top of
+the schema, the properties we rely on are asserted: pinned images, probes, non-root read-only
+containers, resources, ports, the NodePorts kind publishes and what each overlay changes.
+"""
+
+import subprocess
+from functools import cache
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.infra.conftest import ROOT, tool
+
+pytestmark = pytest.mark.xdist_group("infra")
+
+K8S_VERSION = "1.31.0"  # the kind node image in k8s/kind/cluster.yaml is v1.31.x
+TARGETS = ["k8s/base", "k8s/overlays/kind", "k8s/overlays/cluster", "k8s/kfp"]
+MODEL_NAME = "household_sounds"
+
+
+@cache
+def render(target: str) -> list[dict]:
+    out = subprocess.run(
+        [tool("kubectl"), "kustomize", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def one(docs: list[dict], kind: str, name: str | None = None) -> dict:
+    found = [d for d in docs if d["kind"] == kind and name in (None, d["metadata"]["name"])]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, got {len(found)}"
+    return found[0]
+
+
+def serving_container(docs: list[dict]) -> dict:
+    pod = one(docs, "Deployment", "tf-serving")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return container
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_renders_and_validates_strictly(target: str) -> None:
+    docs = render(target)
+    assert docs
+    for doc in docs:
+        try:
+            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            # A CRD instance has no built-in schema; we ship none, so this must not happen.
+            pytest.fail(f"{target}: no schema for {doc['apiVersion']} {doc['kind']}")
+        except kubernetes_validate.ValidationError as error:
+            name = f"{doc['kind']}/{doc['metadata']['name']}"
+            pytest.fail(f"{target}: {name}: {error.message} at {list(error.path)}")
+
+
+def test_validation_catches_an_unknown_field() -> None:
+    """Guards the test above: strict mode really rejects what a typo would produce."""
+    deployment = yaml.safe_load(yaml.safe_dump(one(render("k8s/base"), "Deployment")))
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGett"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("target", TARGETS[:3])
+def test_serving_deployment_properties(target: str) -> None:
+    docs = render(target)
+    deployment = one(docs, "Deployment", "tf-serving")
+    pod = deployment["spec"]["template"]["spec"]
+    container = serving_container(docs)
+
+    image, _, tag = container["image"].rpartition(":")
+    assert image == "tensorflow/serving"
+    assert tag == "2.20.0", "pinned exact version, never latest"
+
+    args = container["args"]
+    assert "--port=8500" in args and "--rest_api_port=8501" in args
+    assert "--enable_batching=true" in args
+    for flag in ("model_config_file", "batching_parameters_file", "monitoring_config_file"):
+        (value,) = [a.split("=", 1)[1] for a in args if a.startswith(f"--{flag}=")]
+        assert value.startswith("/etc/tf-serving/")
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"grpc": 8500, "http": 8501}
+
+    for probe in ("startupProbe", "readinessProbe"):
+        http = container[probe]["httpGet"]
+        assert http == {"path": f"/v1/models/{MODEL_NAME}", "port": "http"}
+    assert container["livenessProbe"]["tcpSocket"]["port"] == "grpc"
+
+    resources = container["resources"]
+    assert set(resources) == {"requests", "limits"}
+    assert {"cpu", "memory"} <= set(resources["requests"]) <= set(resources["limits"])
+
+    pod_security = pod["securityContext"]
+    assert pod_security["runAsNonRoot"] is True and pod_security["runAsUser"] > 0
+    assert pod_security["seccompProfile"]["type"] == "RuntimeDefault"
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts["tmp"] == "/tmp" and mounts["config"] == "/etc/tf-serving"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes["tmp"]
+
+    # The ConfigMap reference follows kustomize's content-hashed generator name.
+    config_map = one(docs, "ConfigMap")
+    assert volumes["config"]["configMap"]["name"] == config_map["metadata"]["name"]
+    assert set(config_map["data"]) == {"models.config", "batching.config", "monitoring.config"}
+
+    service = one(docs, "Service", "tf-serving")
+    assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == ports
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["selector"] == selector
+    assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_base_reads_models_from_a_pvc() -> None:
+    docs = render("k8s/base")
+    container = serving_container(docs)
+    assert {"name": "models", "mountPath": "/models", "readOnly": True} in container["volumeMounts"]
+    pvc = one(docs, "PersistentVolumeClaim", "model-store")
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    (models,) = [v for v in pod["volumes"] if v["name"] == "models"]
+    assert models["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+    assert f'base_path: "/models/{MODEL_NAME}"' in one(docs, "ConfigMap")["data"]["models.config"]
+
+
+def test_kind_overlay() -> None:
+    docs = render("k8s/overlays/kind")
+    assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "PersistentVolume"} <= {
+        "household-sounds",
+        None,
+    }
+    assert one(docs, "Deployment")["spec"]["replicas"] == 1
+    service = one(docs, "Service", "tf-serving")
+    assert service["spec"]["type"] == "NodePort"
+    node_ports = {p["name"]: p["nodePort"] for p in service["spec"]["ports"]}
+    assert node_ports == {"grpc": 30500, "http": 30501}
+
+    # The PVC binds to the hostPath volume on the node folder that kind mounts from the host.
+    pv = one(docs, "PersistentVolume")
+    pvc = one(docs, "PersistentVolumeClaim")
+    assert pvc["spec"]["volumeName"] == pv["metadata"]["name"]
+    assert pvc["spec"]["storageClassName"] == pv["spec"]["storageClassName"] == ""
+    assert pv["spec"]["claimRef"] == {"namespace": "household-sounds", "name": "model-store"}
+    assert pv["spec"]["hostPath"]["path"] == "/mnt/household-sounds/models"
+
+    cluster = yaml.safe_load((ROOT / "k8s/kind/cluster.yaml").read_text())
+    (node,) = cluster["nodes"]
+    published = {m["containerPort"]: m["hostPort"] for m in node["extraPortMappings"]}
+    assert published == {30500: 8500, 30501: 8501, 30300: 8080}
+    assert all(m["listenAddress"] == "127.0.0.1" for m in node["extraPortMappings"])
+    assert node["extraMounts"] == [
+        {"hostPath": "build/kind-store", "containerPath": "/mnt/household-sounds"}
+    ]
+    assert node["image"].startswith("kindest/node:v1.31.")
+
+
+def test_cluster_overlay() -> None:
+    docs = render("k8s/overlays/cluster")
+    deployment = one(docs, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert deployment["spec"]["replicas"] >= 2
+    assert not [d for d in docs if d["kind"] in ("PersistentVolumeClaim", "PersistentVolume")]
+    assert "models" not in {v["name"] for v in pod["volumes"]}
+    assert "models" not in {m["name"] for m in serving_container(docs)["volumeMounts"]}
+
+    models_config = one(docs, "ConfigMap")["data"]["models.config"]
+    assert f'base_path: "gs://household-sounds-models/{MODEL_NAME}"' in models_config
+
+    account = one(docs, "ServiceAccount")
+    assert pod["serviceAccountName"] == account["metadata"]["name"]
+    assert account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"].endswith(
+        ".iam.gserviceaccount.com"
+    )
+    hpa = one(docs, "HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert hpa["spec"]["minReplicas"] >= 2
+    pdb = one(docs, "PodDisruptionBudget")
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= (
+        deployment["spec"]["template"]["metadata"]["labels"].items()
+    )
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_no_credentials_in_manifests(target: str) -> None:
+    docs = render(target)
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    text = yaml.safe_dump_all(docs).lower()
+    for marker in ("private_key", "client_secret", "password", "-----begin"):
+        assert marker not in text
+
+
+def test_kfp_pipeline_store() -> None:
+    docs = render("k8s/kfp")
+    pv = one(docs, "PersistentVolume")
+    pvc = one(docs, "PersistentVolumeClaim")
+    assert pvc["metadata"] == {"name": "household-sounds-store", "namespace": "kubeflow"}
+    assert pv["spec"]["claimRef"] == {"namespace": "kubeflow", "name": "household-sounds-store"}
+    assert pv["spec"]["hostPath"]["path"] == "/mnt/household-sounds"
+    # kind-run.sh mounts exactly this claim at exactly this path into every task.
+    script = (ROOT / "scripts/kind-run.sh").read_text()
+    assert '"household-sounds-store", store' in script
+    assert "NODE_STORE=/mnt/household-sounds" in (ROOT / "scripts/kind-lib.sh").read_text()
