@@ -60,7 +60,7 @@ def markdown(report: dict) -> str:
     )
     for title, by_key in sections:
         lines += ["", f"## {title}: {sum(by_key.values())}", ""]
-        lines += [f"- {key}: {count}" for key, count in by_key.items()]
+        lines += [f"- {key}: {count}" for key, count in by_key.items()] or ["- none"]
     return "\n".join(lines) + "\n"
 
 
