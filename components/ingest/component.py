@@ -1,0 +1,35 @@
+"""KFP wrapper of the ingest step: dataset layout → labelled, split manifest (see core.py)."""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Markdown, Metrics, Output
+
+from components import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def ingest(
+    data_root: str,
+    manifest: Output[Dataset],
+    label_counts: Output[Metrics],
+    label_report: Output[Markdown],
+    data_format: str = "fsd50k",
+    taxonomy_path: str = "",
+    seed: int = 0,
+):
+    """Reads FSD50K, ESC-50 or a manifest CSV, bins tags into 8 classes and splits the clips.
+
+    Args:
+        data_root: Dataset root, a local path or gs:// URI.
+        manifest: Directory with manifest.jsonl, label_report.json and rejects.jsonl.
+        label_counts: Clips per class and split, ambiguous and rejected counts.
+        label_report: Markdown table of the label distribution and taxonomy rule hits.
+        data_format: One of fsd50k, esc50, manifest.
+        taxonomy_path: Taxonomy JSON; empty means the seed study's taxonomy.
+        seed: Seed of the grouped validation/test split.
+    """
+    from components.ingest import core, report
+
+    config = core.IngestConfig(data_format=data_format, taxonomy_path=taxonomy_path, seed=seed)
+    result = core.run(data_root, manifest.path, config)
+    report.log_counts(result, label_counts.log_metric)
+    report.write_markdown(f"{manifest.path}/label_report.json", label_report.path)
