@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--target-per-class", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=train.PRESETS["demo"]["epochs"])
     parser.add_argument("--max-trials", type=int, default=train.PRESETS["demo"]["max_trials"])
+    parser.add_argument("--batch-size", type=int, default=train.PRESETS["demo"]["batch_size"])
     parser.add_argument("--n-iter", type=int, default=baselines.PRESETS["demo"]["n_iter"])
     parser.add_argument("--families", default=",".join(FAMILIES))
     args = parser.parse_args()
@@ -72,7 +73,11 @@ def main() -> None:
     for family in args.families.split(","):
         for tuned in (False, True):
             config = train.TrainConfig(
-                family, epochs=args.epochs, tuned=tuned, max_trials=args.max_trials
+                family,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                tuned=tuned,
+                max_trials=args.max_trials,
             )
             wall = time.perf_counter()
             result = train.run(examples, os.path.join(args.work, "models", config.name), config)

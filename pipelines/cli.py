@@ -310,10 +310,10 @@ def _train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset", default="full", choices=["full", "demo"], help="epochs/trials defaults"
     )
-    parser.add_argument("--epochs", type=int, help="maximum epochs (full 40, demo 4)")
+    parser.add_argument("--epochs", type=int, help="maximum epochs (full 40, demo 6)")
     parser.add_argument("--max-trials", type=int, help="Bayesian trial budget (full 10, demo 2)")
     parser.add_argument("--tuner", default="bayesian", choices=["bayesian", "hyperband"])
-    parser.add_argument("--batch-size", type=int, default=32, help="examples per batch")
+    parser.add_argument("--batch-size", type=int, help="examples per batch (full 32, demo 16)")
     parser.add_argument("--patience", type=int, default=5, help="early-stopping patience")
     parser.add_argument("--class-weights", action="store_true", help="inverse-frequency weights")
     parser.add_argument(
@@ -333,14 +333,13 @@ def _train(args: argparse.Namespace) -> int:
     from components.train import core
 
     options = dict(core.PRESETS[args.preset])
-    for key in ("epochs", "max_trials"):
+    for key in ("epochs", "max_trials", "batch_size"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     config = core.TrainConfig(
         family=args.family,
         tuned=args.tuned,
         tuner=args.tuner,
-        batch_size=args.batch_size,
         early_stopping_patience=args.patience,
         class_weights=args.class_weights,
         resnet_weights=args.resnet_weights,
