@@ -106,6 +106,8 @@ def test_scaling_is_fit_on_train_only(featurized):
     raw_train = read_split_from(out / "raw", "train")
     low = min(row["log_mel"].min() for row in raw_train)
     high = max(row["log_mel"].max() for row in raw_train)
+    mfcc_rows = np.concatenate([row["mfcc"].reshape(32, 216) for row in raw_train], axis=1)
+    mfcc_low, mfcc_high = mfcc_rows.min(axis=1), mfcc_rows.max(axis=1)
     mean = np.mean([row["mean_mfcc"] for row in raw_train], axis=0)
     std = np.std([row["mean_mfcc"] for row in raw_train], axis=0)
     raw_test = {row["clip_id"]: row for row in read_split_from(out / "raw", "test")}
@@ -113,6 +115,10 @@ def test_scaling_is_fit_on_train_only(featurized):
         raw = raw_test[row["clip_id"]]
         np.testing.assert_allclose(row["log_mel"], (raw["log_mel"] - low) / (high - low), atol=1e-5)
         np.testing.assert_allclose(row["mean_mfcc"], (raw["mean_mfcc"] - mean) / std, atol=1e-3)
+        expected = (raw["mfcc"].reshape(32, 216) - mfcc_low[:, None]) / (mfcc_high - mfcc_low)[
+            :, None
+        ]
+        np.testing.assert_allclose(row["mfcc"].reshape(32, 216), expected, atol=1e-5)
     train = read_split(out, "train")
     assert min(r["log_mel"].min() for r in train) == pytest.approx(0.0, abs=1e-6)
     assert max(r["log_mel"].max() for r in train) == pytest.approx(1.0, abs=1e-6)
