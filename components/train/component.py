@@ -20,6 +20,7 @@ def train(
     batch_size: int = 32,
     class_weights: bool = False,
     resnet_weights: str = "",
+    family_overrides: dict = {},  # noqa: B006 - KFP reads defaults from the signature
     seed: int = 0,
 ):
     """Trains one Keras family (optionally Keras-Tuner-tuned first) with early stopping.
@@ -39,6 +40,7 @@ def train(
         batch_size: Examples per batch.
         class_weights: Weight the loss by inverse training-class frequency.
         resnet_weights: "imagenet" (needs a download) or "" for random initialisation.
+        family_overrides: Per-family TrainConfig fields, e.g. {"resnet50_mfcc": {"epochs": 2}}.
         seed: Seed of initialisation, shuffling and tuning.
     """
     from components.train import core, report
@@ -53,7 +55,7 @@ def train(
         class_weights=class_weights,
         seed=seed,
         resnet_weights=resnet_weights or None,
-    )
+    ).with_overrides(family_overrides)
     result = core.run(examples.path, model.path, config)
     report.log_metrics(result, metrics.log_metric)
     report.write_hparams(result, best_hparams.path)
