@@ -54,13 +54,13 @@ RUN groupadd --gid 10001 app \
 COPY --from=builder /opt/venv /opt/venv
 
 # KFP's lightweight-component command calls `python3`; the venv comes first on PATH, so it is
-# the project's interpreter and `household-sounds` is on PATH. MPLCONFIGDIR and KERAS_HOME live
-# under the writable HOME because matplotlib and Keras write caches on import.
+# the project's interpreter and `household-sounds` is on PATH. matplotlib and Keras write caches
+# on import: point them at /tmp, the one place that stays writable under a read-only root.
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     HOME=/home/app \
-    MPLCONFIGDIR=/home/app/.cache/matplotlib \
-    KERAS_HOME=/home/app/.keras \
+    MPLCONFIGDIR=/tmp/matplotlib \
+    KERAS_HOME=/tmp/keras \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     TF_CPP_MIN_LOG_LEVEL=1

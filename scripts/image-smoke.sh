@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 DOCKERFILE=docker/pipeline.Dockerfile
 WORK=${SMOKE_WORK:-build/image-smoke}
-IMAGE=$(python3 -c 'import re; s=open("components/__init__.py").read(); v=re.search(r"__version__ = \"(.+?)\"", s)[1]; n=re.search(r"IMAGE_NAME = \"(.+?)\"", s)[1]; print(f"{n}:{v}")')
+IMAGE=$(scripts/image-tag.sh)
 BASE=$(awk 'toupper($1) == "FROM" { print $2; exit }' "$DOCKERFILE")
 PIP=${PIP:-.venv/bin/pip}
 
@@ -100,6 +100,17 @@ run() { podman run --rm --network=none "$IMAGE" "$@"; }
 run sh -c 'echo "uid=$(id -u) python=$(command -v python3) $(python3 --version)"'
 run household-sounds --help
 run python -c "import components.audio.features, soundfile; print('features ok; libsndfile', soundfile.__libsndfile_version__)"
+# KFP runs lightweight components as `python3 -m kfp.dsl.executor_main` (install_kfp_package=False):
+# the executor and every component wrapper must import from the image alone.
+run python3 -c '
+import importlib, importlib.util, pkgutil
+import components, kfp.dsl.executor_main
+names = [m.name for m in pkgutil.iter_modules(components.__path__)
+         if importlib.util.find_spec(f"components.{m.name}.component")]
+for name in names:
+    importlib.import_module(f"components.{name}.component")
+print("kfp executor_main + component wrappers import:", ", ".join(names))'
+
 # One real step end to end: the demo-data generator and the ingest core, as the ingest
 # component would call them, inside a read-only root with only /tmp writable.
 podman run --rm --network=none --read-only --tmpfs /tmp "$IMAGE" sh -c '
