@@ -11,7 +11,8 @@ from components import IMAGE
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def deploy(
     evaluation: Input[Artifact],
-    keras_models: Input[List[Model]],  # noqa: UP006
+    seed_models: Input[List[Model]],  # noqa: UP006
+    tuned_models: Input[List[Model]],  # noqa: UP006
     baseline_models: Input[List[Model]],  # noqa: UP006
     transform_graph: Input[Artifact],
     deployment: Output[Artifact],
@@ -23,11 +24,12 @@ def deploy(
 
     Args:
         evaluation: Evaluate step output holding blessing.json (blessed, model, reasons, ranking).
-        keras_models: Every trained Keras model directory (model.json + model.keras).
+        seed_models: Keras models in the study's configuration (model.json + model.keras).
+        tuned_models: Keras models trained with tuned hyperparameters.
         baseline_models: Every scikit-learn model directory (model.json + model.joblib).
         transform_graph: The featurize step's tf.Transform output directory.
         deployment: deployment.json: what was published where, and why (or why not).
-        model_base: TF Serving model base, a local path or gs://bucket/prefix.
+        model_base: TF Serving model base, a local path or gs://bucket/prefix; empty skips.
         force: Deploy even if the evaluation did not bless the winner.
         model_name: Name TF Serving serves the model under (<model_base>/<model_name>/<version>/).
     """
@@ -35,7 +37,7 @@ def deploy(
 
     from components.deploy import core
 
-    candidates = [model.path for model in [*keras_models, *baseline_models]]
+    candidates = [model.path for model in [*seed_models, *tuned_models, *baseline_models]]
     config = core.DeployConfig(model_name=model_name, force=force)
     result = core.run_best(candidates, transform_graph.path, model_base, evaluation.path, config)
     with open(deployment.path, "w") as handle:

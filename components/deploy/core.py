@@ -205,7 +205,8 @@ def run_best(
     Args:
         model_dirs: Every trained model artifact directory (Keras and scikit-learn).
         transform_graph_dir: ``tft.TFTransformOutput`` directory of the same featurize run.
-        model_base: TF Serving model base: local path or ``gs://bucket/prefix``.
+        model_base: TF Serving model base: local path or ``gs://bucket/prefix``; empty deploys
+            nothing (and says so).
         blessing: The evaluate step's blessing (dict, ``blessing.json`` path or its directory).
         cfg: Served name, force flag and version.
 
@@ -213,6 +214,9 @@ def run_best(
         What was deployed, where, and why (including any fallback from an unexportable winner).
     """
     blessing = read_blessing(blessing)
+    if not model_base:
+        reason = "no model_base given: nothing to deploy to"
+        return DeployResult(False, str(blessing.get("model")), cfg.model_name, reasons=[reason])
     if not blessing.get("blessed", False) and not cfg.force:
         reasons = ["not blessed", *map(str, blessing.get("reasons", []))]
         logging.warning("deploy: %s is not blessed; nothing deployed", blessing.get("model"))

@@ -1,0 +1,1 @@
+"""evaluate: model metrics, slices of predictions, the analysis report and the blessing."""

@@ -1,0 +1,69 @@
+"""KFP wrapper of the evaluate step: every model on the same test split, with slices (core.py)."""
+
+from typing import List, NamedTuple  # noqa: UP035 - KFP parses Input[List[Model]] from typing
+
+from kfp import dsl
+from kfp.dsl import (
+    HTML,
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+)
+
+from components import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def evaluate(
+    seed_models: Input[List[Model]],  # noqa: UP006
+    tuned_models: Input[List[Model]],  # noqa: UP006
+    baseline_models: Input[List[Model]],  # noqa: UP006
+    manifest: Input[Dataset],
+    examples: Input[Dataset],
+    evaluation: Output[Artifact],
+    report: Output[HTML],
+    metrics: Output[Metrics],
+    best_confusion_matrix: Output[ClassificationMetrics],
+    slice_table: Output[Markdown],
+    min_macro_f1: float = 0.3,
+    min_worst_slice_f1: float = 0.1,
+    seed: int = 0,
+) -> NamedTuple("EvaluateOutputs", [("blessed", bool), ("best_model", str)]):  # noqa: UP014
+    """Scores every model on the test split, overall, per class and per slice; blesses the best.
+
+    Args:
+        seed_models: Keras models in the study's configuration (model.json, predictions/).
+        tuned_models: Keras models trained with Keras-Tuner-chosen hyperparameters.
+        baseline_models: scikit-learn model directories.
+        manifest: Ingest output (manifest.jsonl: metadata for slicing and error analysis).
+        examples: Featurize output (clip_stats.jsonl; test mean-MFCC for permutation importance).
+        evaluation: metrics.json, slices.json, discovery.json, importance.json, blessing.json,
+            report.html and its screenshot.
+        report: The self-contained HTML analysis report.
+        metrics: Headline metrics of every model (accuracy, macro-F1, ...), prefixed by model.
+        best_confusion_matrix: The best model's confusion matrix on the test split.
+        slice_table: Per-slice metrics with bootstrap intervals, as Markdown.
+        min_macro_f1: Blessing threshold on the best model's test macro-F1.
+        min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
+        seed: Seed of the bootstrap.
+    """
+    from components.evaluate import core, kfp_outputs
+
+    config = core.EvaluateConfig(
+        min_macro_f1=min_macro_f1, min_worst_slice_f1=min_worst_slice_f1, seed=seed
+    )
+    result = core.run(
+        [model.path for model in [*seed_models, *tuned_models, *baseline_models]],
+        f"{manifest.path}/manifest.jsonl",
+        f"{examples.path}/clip_stats.jsonl",
+        evaluation.path,
+        config,
+        examples_dir=examples.path,
+    )
+    kfp_outputs.write(evaluation.path, metrics, best_confusion_matrix, report, slice_table)
+    return (result.blessed, result.best_model)

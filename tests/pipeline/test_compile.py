@@ -1,0 +1,108 @@
+"""The compiled pipeline's structure: tasks, edges, images, resources, retries and caching.
+
+Asserts on the IR that Kubeflow runs (not on a stored YAML snapshot), so a kfp upgrade that
+reorders keys does not break it but a lost edge or an unpinned image does.
+"""
+
+import pytest
+import yaml
+from kfp import components
+
+from components import IMAGE
+from pipelines.compile import compile_pipeline
+
+STEPS = {"ingest", "rebalance", "featurize", "train", "baselines", "evaluate", "deploy"}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("compile") / "pipeline.yaml")
+    compile_pipeline(path)
+    with open(path) as handle:
+        return path, yaml.safe_load(handle)
+
+
+def all_tasks(spec: dict) -> dict[str, dict]:
+    """Every task of every DAG (root, loops, conditions), by task name."""
+    dags = [spec["root"]["dag"]] + [
+        component["dag"] for component in spec["components"].values() if "dag" in component
+    ]
+    return {name: task for dag in dags for name, task in dag["tasks"].items()}
+
+
+def producers(task: dict) -> set[str]:
+    """Names of the tasks whose outputs ``task`` consumes (artifacts and parameters)."""
+    inputs = task.get("inputs", {})
+    names = set(task.get("dependentTasks", []))
+    for kind in ("artifacts", "parameters"):
+        for value in inputs.get(kind, {}).values():
+            for key in ("taskOutputArtifact", "taskOutputParameter"):
+                if key in value:
+                    names.add(value[key]["producerTask"])
+    return names
+
+
+def test_every_step_is_a_task(compiled):
+    _, spec = compiled
+    assert STEPS <= set(all_tasks(spec))
+
+
+def test_edges_follow_the_dag(compiled):
+    _, spec = compiled
+    tasks = all_tasks(spec)
+    assert "ingest" in producers(tasks["rebalance"])
+    assert "rebalance" in producers(tasks["featurize"])
+    # train and baselines sit in ParallelFor loops fed by featurize's examples
+    loops = [name for name in tasks if name.startswith("for-loop")]
+    assert len(loops) == 3  # seed Keras, tuned Keras, baselines
+    assert all("featurize" in producers(tasks[loop]) for loop in loops)
+    assert set(loops) | {"ingest", "featurize"} <= producers(tasks["evaluate"])
+    assert {"evaluate", "featurize"} | set(loops) <= producers(tasks["deploy"])
+
+
+def test_every_executor_runs_the_project_image_without_installing(compiled):
+    _, spec = compiled
+    executors = spec["deploymentSpec"]["executors"]
+    assert {f"exec-{step}" for step in STEPS} <= set(executors)
+    for name, executor in executors.items():
+        container = executor["container"]
+        assert container["image"] == IMAGE, name
+        assert "pip install" not in " ".join(container.get("command", [])), name
+
+
+def test_heavy_steps_have_resources_and_retries(compiled):
+    _, spec = compiled
+    executors = spec["deploymentSpec"]["executors"]
+    for step in ("featurize", "train", "baselines", "evaluate"):
+        resources = executors[f"exec-{step}"]["container"]["resources"]
+        assert resources["cpuLimit"] > 0 and resources["memoryLimit"] > 0, step
+    tasks = all_tasks(spec)
+    for step in ("featurize", "train", "baselines", "evaluate"):
+        assert tasks[step]["retryPolicy"]["maxRetryCount"] == 2, step
+        assert tasks[step]["cachingOptions"].get("enableCache", False) is True, step
+
+
+def test_parameters_cover_data_runner_budgets_and_thresholds(compiled):
+    _, spec = compiled
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    for name in (
+        "data_root",
+        "data_format",
+        "runner",
+        "beam_args",
+        "target_per_class",
+        "epochs",
+        "max_trials",
+        "search_iterations",
+        "min_macro_f1",
+        "min_worst_slice_f1",
+        "model_base",
+    ):
+        assert name in parameters, name
+    assert parameters["runner"]["defaultValue"] == "FnApiRunner"
+
+
+def test_compiled_package_loads_back(compiled):
+    path, _ = compiled
+    pipeline = components.load_component_from_file(path)
+    assert pipeline.name == "household-sounds"
