@@ -113,6 +113,55 @@ def _compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _submit_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", required=True, help="KFP API endpoint, e.g. http://localhost:8080"
+    )
+    parser.add_argument("--package", default="", help="compiled YAML (default: compile now)")
+    parser.add_argument("--namespace", default=None, help="profile namespace (multi-user KFP)")
+    parser.add_argument("--experiment", default="household-sounds", help="experiment name")
+    parser.add_argument("--run-name", default=None, help="run display name")
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="pipeline argument, repeatable"
+    )
+    parser.add_argument(
+        "--caching", choices=["on", "off"], default=None, help="override every task's caching"
+    )
+    parser.add_argument("--service-account", default=None, help="pods' service account")
+    parser.add_argument(
+        "--cron", default="", help="create a recurring run instead (6 fields, seconds first)"
+    )
+
+
+@command("submit", _submit_flags)
+def _submit(args: argparse.Namespace) -> int:
+    """Submit a run (or a recurring run) of the pipeline to a Kubeflow Pipelines endpoint."""
+    import tempfile
+
+    from pipelines import submit
+    from pipelines.compile import compile_pipeline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        package = args.package or compile_pipeline(f"{tmp}/pipeline.yaml")
+        common = {
+            "namespace": args.namespace,
+            "experiment": args.experiment,
+            "params": submit.parse_params(args.param),
+            "enable_caching": None if args.caching is None else args.caching == "on",
+            "service_account": args.service_account,
+        }
+        if args.cron:
+            name = args.run_name or "household-sounds-recurring"
+            run_id = submit.create_recurring_run(
+                package, args.host, name=name, cron=args.cron, **common
+            )
+            _print_json({"recurring_run_id": run_id})
+        else:
+            run_id = submit.submit(package, args.host, run_name=args.run_name, **common)
+            _print_json({"run_id": run_id})
+    return 0
+
+
 def _run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", required=True, help="dataset root (local path or gs://)")
     parser.add_argument(
