@@ -19,7 +19,7 @@ from pathlib import Path
 PUBLISHED_OUTPUTS: dict[str, str] = {
     "ingest/manifest": "manifest",
     "rebalance/balanced_manifest": "rebalance",
-    "featurize/examples": "examples",
+    "featurize/examples": "featurize",
     "featurize/transform_graph": "transform_graph",
     "evaluate/evaluation": "evaluation",
     "deploy/deployment": "deployment",

@@ -42,17 +42,17 @@ def run_dir(tmp_path_factory):
 
 
 def test_run_directory_has_every_published_output(run_dir):
-    for name in ("manifest", "rebalance", "examples", "transform_graph", "evaluation"):
+    for name in ("manifest", "rebalance", "featurize", "transform_graph", "evaluation"):
         assert (run_dir / name).exists(), name
     assert (run_dir / "manifest" / "manifest.jsonl").stat().st_size > 0
     for split in ("train", "validation", "test"):
-        assert tf.io.gfile.glob(str(run_dir / "examples" / split / "*.tfrecord.gz")), split
+        assert tf.io.gfile.glob(str(run_dir / "featurize" / "examples" / split / "*.gz")), split
     run = json.loads((run_dir / "run.json").read_text())
     assert run["arguments"]["target_per_class"] == 8
 
 
 def test_broken_demo_clips_are_dead_lettered_not_fatal(run_dir):
-    dead = [json.loads(line) for line in (run_dir / "examples" / "dead_letter.jsonl").open()]
+    dead = [json.loads(line) for line in (run_dir / "featurize" / "dead_letter.jsonl").open()]
     assert len(dead) >= 4
     assert {"empty_file", "undecodable", "silent"} <= {row["reason"] for row in dead}
 
