@@ -79,8 +79,14 @@ class TrainConfig:
         """This config with ``overrides[family]`` (field name → value) applied.
 
         Lets one pipeline give a smaller budget to the family that is far slower (ResNet50).
+        Values take the type of the field they replace: KFP passes dict parameters as protobuf
+        Structs, in which every number is a float (``2`` arrives as ``2.0``).
         """
-        return dataclasses.replace(self, **overrides.get(self.family, {}))
+        fields = {}
+        for key, value in overrides.get(self.family, {}).items():
+            current = getattr(self, key)
+            fields[key] = value if current is None else type(current)(value)
+        return dataclasses.replace(self, **fields)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ TINY_ARGUMENTS = {
     "target_per_class": 8,
     "epochs": 1,
     "max_trials": 1,
+    # a dict parameter reaches the task as a protobuf Struct (numbers as floats): exercise it
+    "family_overrides": {"resnet50_mfcc": {"epochs": 1, "batch_size": 8}},
     "search_iterations": 1,
     "min_macro_f1": 0.0,
     "min_worst_slice_f1": 0.0,

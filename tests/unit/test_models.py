@@ -104,3 +104,12 @@ def test_seed_model_overfits_one_small_batch(family, steps):
 def test_unknown_family_is_refused():
     with pytest.raises(ValueError, match="unknown family"):
         model.build_model("transformer")
+
+
+def test_family_overrides_apply_to_one_family_and_keep_field_types():
+    from components.train.core import TrainConfig
+
+    overrides = {"resnet50_mfcc": {"epochs": 2.0, "max_trials": 1.0}}
+    resnet = TrainConfig(family="resnet50_mfcc", epochs=6).with_overrides(overrides)
+    assert resnet.epochs == 2 and isinstance(resnet.epochs, int) and resnet.max_trials == 1
+    assert TrainConfig(family="cnn_mfcc", epochs=6).with_overrides(overrides).epochs == 6
