@@ -1,166 +1,133 @@
-"""evaluate: every model on the same test split, overall and per class, and the blessing.
+"""evaluate: every model on the same test split, overall, per class and per slice; the blessing.
 
-Reads each model directory's ``predictions/{train,validation,test}.jsonl`` (docs/contracts.md),
-checks that all models were scored on the same test clips, and computes with scikit-learn the
-accuracy, macro/weighted precision, recall and F1, the per-class report, the confusion matrix and
-the train/validation/test gap of every model. The best model by test macro-F1 is blessed when it
-clears ``min_macro_f1``. Writes ``metrics.json``, ``blessing.json`` (with the ranking deploy
-falls back on), ``slices.md`` and a self-contained ``report.html``.
+The study's notebook six, redone with slices of predictions. Reads the model artifact
+directories (docs/contracts.md), the ingest manifest and featurize's clip statistics; checks that
+every model was scored on the same test clips; computes each model's metrics and train/validation
+gap (``metrics``), per-slice metrics with bootstrap intervals (``slices``), the best model's
+significantly worse slices (``discovery``), feature importance of the scikit-learn models
+(``importance``) and its errors with metadata (``errors``), then decides the blessing
+(``blessing``). Writes into the output directory ``metrics.json``, ``slices.json``,
+``discovery.json``, ``importance.json``, ``errors.json``/``errors.csv``, ``blessing.json``,
+``slices.md``, a self-contained ``report.html`` and, where Chromium is installed, its
+screenshot ``report.png``. Imports no KFP: ``kfp_outputs`` copies the results into KFP artifacts.
 """
 
-import html
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import tensorflow as tf
-from sklearn import metrics as skm
 
 from components.audio.labels import CLASS_NAMES
+from components.evaluate import blessing, discovery, errors, importance, metrics, report, slices
+from components.evaluate.screenshot import screenshot
+from components.train.artifact import write_text
 
-SPLITS = ("train", "validation", "test")
+OUTPUT_FILES = (
+    "metrics.json",
+    "slices.json",
+    "discovery.json",
+    "importance.json",
+    "errors.json",
+    "errors.csv",
+    "blessing.json",
+    "slices.md",
+    "report.html",
+)
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """Blessing thresholds and the bootstrap seed."""
+    """Thresholds of the blessing and settings of the slice analysis.
+
+    Attributes:
+        min_macro_f1: Blessing threshold on the best model's test macro-F1.
+        min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
+        baseline_tolerance: Accepted macro-F1 drop below a previous deployment's.
+        min_slice_size: Slices with fewer clips are marked too small and not searched.
+        bootstrap_samples: Resamples per slice interval.
+        confidence: Level of the bootstrap intervals.
+        alpha: False-discovery rate of worst-slice discovery (Benjamini–Hochberg).
+        min_gap: Smallest accuracy gap (rest minus slice) that counts as a worse slice.
+        crosses: Whether to score and search crosses of two slice features (best model).
+        permutation_repeats: Repeats of permutation importance.
+        discovery_top_k: Discovery rows shown in the report (all are in discovery.json).
+        screenshot: Whether to screenshot report.html with headless Chromium, if installed.
+        seed: Seed of the bootstrap and the permutations.
+    """
 
     min_macro_f1: float = 0.3
     min_worst_slice_f1: float = 0.1
+    baseline_tolerance: float = 0.01
+    min_slice_size: int = 20
+    bootstrap_samples: int = 1000
+    confidence: float = 0.95
+    alpha: float = 0.05
+    min_gap: float = 0.05
+    crosses: bool = True
+    permutation_repeats: int = 5
+    discovery_top_k: int = 25
+    screenshot: bool = True
     seed: int = 0
 
 
 @dataclass(frozen=True)
+class TestFeatures:
+    """The test split's mean-MFCC, for permutation importance.
+
+    Attributes:
+        clip_ids: Clip ids, one per row.
+        mean_mfcc: ``[n, 32]`` z-scored mean-MFCC (featurize's ``mean_mfcc``).
+    """
+
+    clip_ids: list[str]
+    mean_mfcc: np.ndarray
+
+
+@dataclass(frozen=True)
 class EvaluateResult:
-    """The winner and whether it may be deployed."""
+    """The winner and whether it may be deployed.
+
+    Attributes:
+        best_model: Name of the model with the best test macro-F1.
+        blessed: Whether it passed every blessing check.
+        reasons: One human-readable line per check.
+        ranking: Model names, best first.
+        significant_slices: How many of its slices are significantly worse than the rest.
+        output_dir: Where the evaluation files were written.
+    """
 
     best_model: str
     blessed: bool
     reasons: list[str]
     ranking: list[str]
+    significant_slices: int
+    output_dir: str
 
     def summary(self) -> dict:
         """JSON-serialisable summary."""
         return asdict(self)
 
 
-def read_predictions(model_dir: str, split: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """``(clip_ids, labels, probabilities)`` of one split of one model directory."""
-    with tf.io.gfile.GFile(os.path.join(model_dir, "predictions", f"{split}.jsonl")) as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    rows.sort(key=lambda row: row["clip_id"])
-    return (
-        [row["clip_id"] for row in rows],
-        np.array([row["label"] for row in rows], dtype=np.int64),
-        np.array([row["probabilities"] for row in rows], dtype=np.float64).reshape(len(rows), -1),
-    )
+def _json(payload: object) -> str:
+    """Indented JSON; numpy scalars become Python numbers."""
+    return json.dumps(payload, indent=2, default=lambda value: value.item()) + "\n"
 
 
-def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict:
-    """Accuracy, macro and weighted precision/recall/F1, per-class report, confusion matrix."""
-    classes = list(range(len(CLASS_NAMES)))
-    report = skm.classification_report(
-        labels,
-        predicted,
-        labels=classes,
-        target_names=list(CLASS_NAMES),
-        output_dict=True,
-        zero_division=0,
-    )
-    return {
-        "accuracy": float(skm.accuracy_score(labels, predicted)),
-        "macro_precision": report["macro avg"]["precision"],
-        "macro_recall": report["macro avg"]["recall"],
-        "macro_f1": report["macro avg"]["f1-score"],
-        "weighted_precision": report["weighted avg"]["precision"],
-        "weighted_recall": report["weighted avg"]["recall"],
-        "weighted_f1": report["weighted avg"]["f1-score"],
-        "per_class_f1": {name: report[name]["f1-score"] for name in CLASS_NAMES},
-        "per_class": {name: report[name] for name in CLASS_NAMES},
-        "confusion_matrix": skm.confusion_matrix(labels, predicted, labels=classes).tolist(),
-    }
-
-
-def evaluate_model(model_dir: str) -> tuple[str, list[str], dict]:
-    """Metrics of one model directory: test metrics plus train/validation gap and timing."""
-    with tf.io.gfile.GFile(os.path.join(model_dir, "model.json")) as handle:
-        card = json.load(handle)
-    entry: dict = {}
-    test_ids: list[str] = []
-    for split in SPLITS:
-        clip_ids, labels, probabilities = read_predictions(model_dir, split)
-        scores = classification_metrics(labels, probabilities.argmax(axis=1))
-        if split == "test":
-            entry.update(scores)
-            entry["n_test"] = len(clip_ids)
-            test_ids = clip_ids
-        else:
-            entry[f"{split}_accuracy"] = scores["accuracy"]
-            entry[f"{split}_macro_f1"] = scores["macro_f1"]
-    entry["train_test_accuracy_gap"] = entry["train_accuracy"] - entry["accuracy"]
-    entry["training_seconds"] = card.get("training_seconds")
-    entry["family"] = card.get("family")
-    entry["feature"] = card.get("feature")
-    return card["name"], test_ids, entry
-
-
-def bless(models: dict[str, dict], cfg: EvaluateConfig) -> EvaluateResult:
-    """Ranks models by test macro-F1 and blesses the best if it clears the threshold."""
-    ranking = sorted(models, key=lambda name: models[name]["macro_f1"], reverse=True)
-    best = ranking[0]
-    f1 = models[best]["macro_f1"]
-    passed = f1 >= cfg.min_macro_f1
-    reasons = [
-        f"{best} has the best test macro-F1 ({f1:.3f}) of {len(models)} models",
-        f"macro-F1 {f1:.3f} {'>=' if passed else '<'} min_macro_f1 {cfg.min_macro_f1}",
-    ]
-    return EvaluateResult(best_model=best, blessed=passed, reasons=reasons, ranking=ranking)
-
-
-def _write(path: str, text: str) -> None:
-    with tf.io.gfile.GFile(path, "w") as handle:
-        handle.write(text)
-
-
-def comparison_markdown(models: dict[str, dict], ranking: list[str]) -> str:
-    """Markdown comparison table, best model first."""
-    lines = [
-        "| model | accuracy | macro P | macro R | macro F1 | train acc | n_test |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name in ranking:
-        m = models[name]
-        lines.append(
-            f"| {name} | {m['accuracy']:.3f} | {m['macro_precision']:.3f} | "
-            f"{m['macro_recall']:.3f} | {m['macro_f1']:.3f} | {m['train_accuracy']:.3f} | "
-            f"{m['n_test']} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def report_html(models: dict[str, dict], result: EvaluateResult) -> str:
-    """A self-contained HTML page: the blessing, the comparison and the best confusion matrix."""
-    rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{models[name]['accuracy']:.3f}</td>"
-        f"<td>{models[name]['macro_f1']:.3f}</td></tr>"
-        for name in result.ranking
-    )
-    matrix = models[result.best_model]["confusion_matrix"]
-    header = "".join(f"<th>{name}</th>" for name in CLASS_NAMES)
-    body = "".join(
-        f"<tr><th>{CLASS_NAMES[i]}</th>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
-        for i, row in enumerate(matrix)
-    )
-    verdict = "BLESSED" if result.blessed else "NOT BLESSED"
-    reasons = "".join(f"<li>{html.escape(reason)}</li>" for reason in result.reasons)
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Evaluation</title></head><body>"
-        f"<h1>Evaluation: {html.escape(result.best_model)} ({verdict})</h1><ul>{reasons}</ul>"
-        f"<h2>Models</h2><table><tr><th>model</th><th>accuracy</th><th>macro F1</th></tr>{rows}"
-        f"</table><h2>Confusion matrix of {html.escape(result.best_model)} (rows: true)</h2>"
-        f"<table><tr><th></th>{header}</tr>{body}</table></body></html>\n"
-    )
+def _aligned_features(
+    features: TestFeatures | None, test: metrics.Predictions
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Test features in the predictions' clip order with their labels, or None if incomplete."""
+    if features is None:
+        return None
+    rows = {clip_id: i for i, clip_id in enumerate(features.clip_ids)}
+    if not set(test.clip_ids) <= rows.keys():
+        logging.warning("evaluate: test features miss scored clips; no permutation importance")
+        return None
+    order = [rows[clip_id] for clip_id in test.clip_ids]
+    return np.asarray(features.mean_mfcc, dtype=np.float32)[order], test.labels
 
 
 def run(
@@ -171,17 +138,20 @@ def run(
     config: EvaluateConfig = EvaluateConfig(),
     examples_dir: str | None = None,
     baseline_metrics_path: str | None = None,
+    test_features: TestFeatures | None = None,
 ) -> EvaluateResult:
-    """Evaluates every model directory on the test split and writes the evaluation outputs.
+    """Evaluates every model directory on the test split and writes the evaluation directory.
 
     Args:
         model_dirs: Model artifact directories (docs/contracts.md).
-        manifest_path: Ingest manifest (metadata; used by slice analysis).
-        clip_stats_path: Featurize clip statistics (used by slice analysis).
-        output_dir: Receives metrics.json, blessing.json, slices.md and report.html.
-        config: Thresholds.
-        examples_dir: Featurize output (used by permutation importance).
-        baseline_metrics_path: A previous deployment's metrics.json (used by the blessing).
+        manifest_path: Ingest ``manifest.jsonl`` (slice metadata, error analysis).
+        clip_stats_path: Featurize ``clip_stats.jsonl`` (duration, sample rate, loudness).
+        output_dir: Receives the files of ``OUTPUT_FILES`` (and ``report.png``).
+        config: Thresholds and analysis settings.
+        examples_dir: Featurize output; its test mean-MFCC feeds permutation importance when
+            ``test_features`` is not given.
+        baseline_metrics_path: A previous deployment's ``metrics.json`` for the blessing.
+        test_features: The test mean-MFCC, if the caller has already read it.
 
     Returns:
         The best model and the blessing decision.
@@ -192,19 +162,99 @@ def run(
     if not model_dirs:
         raise ValueError("evaluate needs at least one model directory")
     models: dict[str, dict] = {}
-    reference: list[str] | None = None
+    tests: dict[str, metrics.Predictions] = {}
+    directories: dict[str, str] = {}
     for model_dir in model_dirs:
-        name, test_ids, entry = evaluate_model(model_dir)
-        if reference is not None and test_ids != reference:
+        name, test, entry = metrics.evaluate_model(model_dir)
+        if tests and test.clip_ids != next(iter(tests.values())).clip_ids:
             raise ValueError(f"{name} was scored on different test clips than the other models")
-        reference = test_ids
-        models[name] = entry
-    result = bless(models, config)
+        models[name], tests[name], directories[name] = entry, test, model_dir
+    best = blessing.rank(models)[0]
+
+    metadata = slices.metadata_frame(
+        slices.read_jsonl(manifest_path), slices.read_jsonl(clip_stats_path)
+    )
+    slice_entries: list[dict] = []
+    frames = {}
+    for name in models:
+        frames[name] = slices.clip_frame(metadata, tests[name])
+        slice_entries += slices.slice_table(
+            frames[name],
+            slices.slice_values(frames[name]),
+            name,
+            crosses=config.crosses and name == best,
+            min_size=config.min_slice_size,
+            samples=config.bootstrap_samples,
+            confidence=config.confidence,
+            rng=np.random.default_rng(config.seed),
+        )
+    search = discovery.DiscoveryConfig(
+        min_size=config.min_slice_size,
+        alpha=config.alpha,
+        min_gap=config.min_gap,
+        crosses=config.crosses,
+    )
+    found = discovery.discover(frames[best], slices.slice_values(frames[best]), best, search)
+
+    baseline = None
+    if baseline_metrics_path:
+        with tf.io.gfile.GFile(baseline_metrics_path) as handle:
+            baseline = json.load(handle)
+    policy = blessing.BlessingPolicy(
+        config.min_macro_f1, config.min_worst_slice_f1, config.baseline_tolerance
+    )
+    significant = [entry for entry in found if entry["significant"]]
+    decision = blessing.decide(models, significant, policy, baseline)
+    decision["thresholds"] = asdict(config)
+
+    if test_features is None and examples_dir:
+        clip_ids, mean_mfcc, _ = importance.read_test_features(examples_dir)
+        test_features = TestFeatures(clip_ids, mean_mfcc)
+    importances = {}
+    for name, model_dir in directories.items():
+        if models[name]["family"] == "sklearn":
+            importances[name] = importance.model_importance(
+                importance.load_estimator(model_dir),
+                _aligned_features(test_features, tests[name]),
+                config.permutation_repeats,
+                config.seed,
+            )
+    error_report = {
+        "model": best,
+        "top_confusions": errors.top_confusions(models[best]["confusion_matrix"]),
+        "misclassified": errors.misclassified(frames[best]),
+    }
+
+    evaluation = {
+        "metrics": {"models": models, "best_model": best, "class_names": list(CLASS_NAMES)},
+        "blessing": decision,
+        "slices": slice_entries,
+        "discovery": found,
+        "importance": importances,
+        "errors": error_report,
+        "config": asdict(config),
+    }
+    texts = {
+        "metrics.json": _json(evaluation["metrics"]),
+        "slices.json": _json(slice_entries),
+        "discovery.json": _json(found),
+        "importance.json": _json(importances),
+        "errors.json": _json(error_report),
+        "errors.csv": errors.errors_csv(error_report["misclassified"]),
+        "blessing.json": _json(decision),
+        "slices.md": report.slices_markdown(evaluation),
+        "report.html": report.html(evaluation),
+    }
     tf.io.gfile.makedirs(output_dir)
-    summary = {"models": models, "best_model": result.best_model, "class_names": list(CLASS_NAMES)}
-    _write(os.path.join(output_dir, "metrics.json"), json.dumps(summary, indent=2) + "\n")
-    blessing = {**asdict(result), "model": result.best_model, "thresholds": asdict(config)}
-    _write(os.path.join(output_dir, "blessing.json"), json.dumps(blessing, indent=2) + "\n")
-    _write(os.path.join(output_dir, "slices.md"), comparison_markdown(models, result.ranking))
-    _write(os.path.join(output_dir, "report.html"), report_html(models, result))
-    return result
+    for filename in OUTPUT_FILES:
+        write_text(os.path.join(output_dir, filename), texts[filename])
+    if config.screenshot:
+        screenshot(os.path.join(output_dir, "report.html"))
+    return EvaluateResult(
+        best_model=best,
+        blessed=decision["blessed"],
+        reasons=decision["reasons"],
+        ranking=decision["ranking"],
+        significant_slices=len(significant),
+        output_dir=output_dir,
+    )
