@@ -1,8 +1,9 @@
 """The evaluation report: plots and tables of one evaluation directory, as HTML and Markdown.
 
-``figures`` draws with matplotlib's Agg backend (no display): the model comparison, the train
-versus test gap, the best model's confusion matrices (raw and normalised by true class),
-per-slice accuracy with bootstrap intervals, and feature importance per MFCC band. ``html``
+The figure functions draw with matplotlib's object-oriented API (no pyplot, so no display or
+backend): the model comparison, the train versus test gap, the best model's confusion matrices
+(raw and normalised by true class), per-slice accuracy with bootstrap intervals, and feature
+importance per MFCC band. ``html``
 assembles them, as inline base64 PNGs, with the verdict, discovery, per-class, slice and error
 tables into one self-contained page (no external URL, so it renders inside the Kubeflow UI's
 sandboxed HTML viewer). ``slices_markdown`` is the compact table for KFP's Markdown artifact.
@@ -13,13 +14,8 @@ import base64
 import html as html_lib
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 SLICE_COLOR, SMALL_COLOR = "#4477aa", "#bbbbbb"
 DPI, PAGE_WIDTH = 90, 1168
@@ -38,10 +34,9 @@ tr.significant td{background:#fde8e8}tr.small td{color:#888}
 
 
 def png(figure: Figure) -> str:
-    """Base64 PNG of a figure (closed afterwards)."""
+    """Base64 PNG of a figure."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    plt.close(figure)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -49,7 +44,8 @@ def comparison_figure(models: dict[str, dict], ranking: list[str]) -> Figure:
     """Macro precision, recall, F1 and accuracy of every model (best at the top)."""
     keys = ("macro_precision", "macro_recall", "macro_f1", "accuracy")
     names = ranking[::-1]
-    figure, axis = plt.subplots(figsize=(9, 0.55 * len(names) + 1.2))
+    figure = Figure(figsize=(9, 0.55 * len(names) + 1.2))
+    axis = figure.subplots()
     height = 0.8 / len(keys)
     for offset, key in enumerate(keys):
         positions = np.arange(len(names)) + (offset - 1.5) * height
@@ -65,7 +61,8 @@ def comparison_figure(models: dict[str, dict], ranking: list[str]) -> Figure:
 def gap_figure(models: dict[str, dict], ranking: list[str]) -> Figure:
     """Train, validation and test accuracy of every model: the overfitting gap."""
     names = ranking[::-1]
-    figure, axis = plt.subplots(figsize=(9, 0.45 * len(names) + 1.2))
+    figure = Figure(figsize=(9, 0.45 * len(names) + 1.2))
+    axis = figure.subplots()
     for key, label, marker in (
         ("train_accuracy", "train", "o"),
         ("validation_accuracy", "validation", "s"),
@@ -94,7 +91,8 @@ def confusion_figure(matrix: list[list[int]], class_names: list[str], model: str
     counts = np.asarray(matrix, dtype=np.float64)
     support = counts.sum(axis=1, keepdims=True)
     normalised = np.divide(counts, support, out=np.zeros_like(counts), where=support > 0)
-    figure, axes = plt.subplots(1, 2, figsize=(13, 5.6))
+    figure = Figure(figsize=(13, 5.6))
+    axes = figure.subplots(1, 2)
     for axis, values, title, fmt in (
         (axes[0], counts, "counts", "{:.0f}"),
         (axes[1], normalised, "normalised by true class (recall)", "{:.2f}"),
@@ -135,7 +133,8 @@ def slice_figure(
     features = list(dict.fromkeys(entry["feature"] for entry in entries))
     columns = 3
     rows = -(-len(features) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(14, 2.4 * rows + 0.6), squeeze=False)
+    figure = Figure(figsize=(14, 2.4 * rows + 0.6))
+    axes = figure.subplots(rows, columns, squeeze=False)
     for axis, feature in zip(axes.flat, features, strict=False):
         chosen = [entry for entry in entries if entry["feature"] == feature]
         values = np.array([entry[metric] for entry in chosen])
@@ -183,7 +182,8 @@ def importance_figure(importance: dict[str, dict]) -> Figure | None:
     ]
     if not panels:
         return None
-    figure, axes = plt.subplots(len(panels), 1, figsize=(11, 2.3 * len(panels)), squeeze=False)
+    figure = Figure(figsize=(11, 2.3 * len(panels)))
+    axes = figure.subplots(len(panels), 1, squeeze=False)
     for axis, (model, kind, entry) in zip(axes[:, 0], panels, strict=True):
         values = np.asarray(entry["values"])
         axis.bar(
