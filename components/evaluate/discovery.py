@@ -7,7 +7,8 @@ in/out of slice (the hypergeometric lower tail, computed for all slices at once)
 of all tested slices are corrected together with Benjamini–Hochberg; a slice is *significant*
 when its q-value is at most ``alpha`` and its accuracy gap at least ``min_gap``. A cross is
 reported only when it is worse than both of its single-feature parents, so a known weak slice
-does not reappear once per other feature. Results are ranked by gap, worst first.
+does not reappear once per other feature. Results are ranked by the lower 95% (Wald) bound of
+the gap, so a large clearly-worse slice outranks a small subset of it that is worse by chance.
 """
 
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ import pandas as pd
 from scipy.stats import hypergeom
 
 from components.evaluate import metrics, slices
+
+WALD_Z = 1.96
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,9 @@ def discover(
 
     Returns:
         Every tested slice as a dict (``feature``, ``value``, ``model``, ``size``,
-        ``accuracy``, ``accuracy_rest``, ``gap``, ``macro_f1``, ``p_value``, ``q_value``,
-        ``significant``), significant slices first, each group ranked by gap.
+        ``accuracy``, ``accuracy_rest``, ``gap``, ``gap_low``, ``macro_f1``, ``p_value``,
+        ``q_value``, ``significant``), significant slices first, each group ranked by
+        ``gap_low``.
     """
     correct = frame["correct"].to_numpy()
     total, total_correct = len(correct), int(correct.sum())
@@ -81,6 +85,8 @@ def discover(
     q_values = benjamini_hochberg(p_values)
     accuracy = hits / sizes
     rest = (total_correct - hits) / (total - sizes)
+    spread = np.sqrt(accuracy * (1 - accuracy) / sizes + rest * (1 - rest) / (total - sizes))
+    gap_low = rest - accuracy - WALD_Z * spread
     single_accuracy = {
         (feature, value): accuracy[i]
         for i, (feature, value, _) in enumerate(candidates)
@@ -103,11 +109,12 @@ def discover(
                 "accuracy": float(accuracy[i]),
                 "accuracy_rest": float(rest[i]),
                 "gap": gap,
+                "gap_low": float(gap_low[i]),
                 "macro_f1": metrics.point_scores(labels[rows], predicted[rows])[1],
                 "p_value": float(p_values[i]),
                 "q_value": float(q_values[i]),
                 "significant": bool(q_values[i] <= cfg.alpha and gap >= cfg.min_gap),
             }
         )
-    found.sort(key=lambda entry: (not entry["significant"], -entry["gap"], entry["p_value"]))
+    found.sort(key=lambda entry: (not entry["significant"], -entry["gap_low"], entry["p_value"]))
     return found

@@ -1,0 +1,356 @@
+"""evaluate end to end on a synthetic run: model dirs, manifest and clip stats built in tmp."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import joblib
+import nbclient
+import nbformat
+import numpy as np
+import pytest
+from kfp.dsl import SlicedClassificationMetrics
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from components.audio.labels import CLASS_NAMES, NUM_CLASSES
+from components.evaluate import core, kfp_outputs, screenshot
+
+ROOT = Path(__file__).resolve().parents[2]
+N = {"train": 240, "validation": 80, "test": 400}
+QUIET = 60  # test clips recorded very quietly: the planted weak slice of the best model
+RANDOM = 60  # test clips tagged multisample at random: a slice that must not be discovered
+CONFIG = core.EvaluateConfig(
+    min_macro_f1=0.5,
+    min_worst_slice_f1=0.1,
+    bootstrap_samples=200,
+    permutation_repeats=2,
+    screenshot=False,
+)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def one_hot_probabilities(predicted: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    probabilities = rng.dirichlet(np.ones(NUM_CLASSES), len(predicted)) * 0.4
+    probabilities[np.arange(len(predicted)), predicted] += 0.6
+    return probabilities
+
+
+def write_model(root: Path, name: str, family: str, predictions: dict, estimator=None) -> str:
+    model_dir = root / name
+    card = {
+        "name": name,
+        "family": family,
+        "feature": "mean_mfcc" if family == "sklearn" else "log_mel",
+        "class_names": list(CLASS_NAMES),
+        "training_seconds": 1.5,
+        "hyperparameters": {},
+    }
+    model_dir.mkdir(parents=True)
+    (model_dir / "model.json").write_text(json.dumps(card))
+    for split, (ids, labels, probabilities) in predictions.items():
+        rows = [
+            {"clip_id": c, "label": int(y), "probabilities": p.round(6).tolist()}
+            for c, y, p in zip(ids, labels, probabilities, strict=True)
+        ]
+        write_jsonl(model_dir / "predictions" / f"{split}.jsonl", rows)
+    if estimator is not None:
+        joblib.dump(estimator, model_dir / "model.joblib")
+    return str(model_dir)
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory):
+    """A tiny run: 3 models (one Keras-like, LR, RF), manifest, clip stats, test mean-MFCC."""
+    root = tmp_path_factory.mktemp("run")
+    rng = np.random.default_rng(0)
+    ids, labels, x = {}, {}, {}
+    manifest, stats = [], []
+    for split, n in N.items():
+        ids[split] = [f"{split}{i:04d}" for i in range(n)]
+        labels[split] = rng.integers(0, NUM_CLASSES, n)
+        centres = np.eye(NUM_CLASSES, 32) * 2.0
+        x[split] = centres[labels[split]] + rng.normal(0, 1.0, (n, 32))
+        for i, clip_id in enumerate(ids[split]):
+            quiet = split == "test" and i < QUIET
+            tags = ["sound", "household"]
+            if split == "test" and i in set(rng.choice(N["test"], RANDOM, replace=False)):
+                tags.append("multisample")
+            manifest.append(
+                {
+                    "clip_id": clip_id,
+                    "split": split,
+                    "label": CLASS_NAMES[labels[split][i]],
+                    "tags": tags,
+                    "rule": CLASS_NAMES[labels[split][i]],
+                    "ambiguous": bool(i % 7 == 0),
+                    "title": f"clip {clip_id}",
+                    "license": "http://creativecommons.org/licenses/by/3.0/",
+                    "uploader": f"user{i % 25}",
+                    "dataset": "fsd50k",
+                }
+            )
+            stats.append(
+                {
+                    "clip_id": clip_id,
+                    "split": split,
+                    "duration_s": float(rng.uniform(0.5, 12)),
+                    "sample_rate": int(rng.choice([22050, 44100])),
+                    "channels": 1,
+                    "subtype": "PCM_16",
+                    "padded": True,
+                    "trimmed": False,
+                    "rms_dbfs": float(rng.uniform(-60, -45) if quiet else rng.uniform(-35, -5)),
+                    "peak": 0.5,
+                }
+            )
+    stats.append({"clip_id": "train0000", "split": "train"})  # a clip with missing stats
+    write_jsonl(root / "manifest.jsonl", manifest)
+    write_jsonl(root / "clip_stats.jsonl", stats)
+
+    def cnn_predictions(split):
+        accuracy = np.full(N[split], 0.9)
+        if split == "test":
+            accuracy[:QUIET] = 0.25
+        correct = rng.random(N[split]) < accuracy
+        wrong = (labels[split] + rng.integers(1, NUM_CLASSES, N[split])) % NUM_CLASSES
+        predicted = np.where(correct, labels[split], wrong)
+        return ids[split], labels[split], one_hot_probabilities(predicted, rng)
+
+    model_dirs = [
+        write_model(root / "models", "cnn_log_mel", "keras", {s: cnn_predictions(s) for s in N})
+    ]
+    for name, estimator in (
+        ("logistic_regression", make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))),
+        ("random_forest", RandomForestClassifier(n_estimators=20, random_state=0)),
+    ):
+        estimator.fit(x["train"], labels["train"])
+        predictions = {s: (ids[s], labels[s], estimator.predict_proba(x[s])) for s in N}
+        model_dirs.append(write_model(root / "models", name, "sklearn", predictions, estimator))
+    return {
+        "root": root,
+        "model_dirs": model_dirs,
+        "manifest": str(root / "manifest.jsonl"),
+        "clip_stats": str(root / "clip_stats.jsonl"),
+        "features": core.TestFeatures(ids["test"], x["test"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def evaluated(synthetic_run):
+    out = synthetic_run["root"] / "evaluation"
+    result = core.run(
+        synthetic_run["model_dirs"],
+        synthetic_run["manifest"],
+        synthetic_run["clip_stats"],
+        str(out),
+        CONFIG,
+        test_features=synthetic_run["features"],
+    )
+    return result, out
+
+
+def load(out: Path, name: str):
+    return json.loads((out / name).read_text())
+
+
+def test_every_output_file_is_written(evaluated):
+    result, out = evaluated
+    assert {p.name for p in out.iterdir()} >= set(core.OUTPUT_FILES)
+    assert not list(out.glob("*.partial"))
+    assert result.summary()["best_model"] == "cnn_log_mel"
+
+
+def test_metrics_json_has_the_contract_keys(evaluated):
+    metrics = load(evaluated[1], "metrics.json")
+    assert metrics["best_model"] == "cnn_log_mel" and metrics["class_names"] == list(CLASS_NAMES)
+    for entry in metrics["models"].values():
+        for key in (
+            "accuracy",
+            "macro_f1",
+            "weighted_f1",
+            "per_class",
+            "confusion_matrix",
+            "n_test",
+            "train_accuracy",
+            "validation_macro_f1",
+            "training_seconds",
+        ):
+            assert key in entry
+        assert entry["n_test"] == N["test"]
+
+
+def test_slices_have_intervals_and_small_ones_are_marked(evaluated):
+    entries = load(evaluated[1], "slices.json")
+    assert {e["model"] for e in entries} == {"cnn_log_mel", "logistic_regression", "random_forest"}
+    crosses = {e["model"] for e in entries if " x " in e["feature"]}
+    assert crosses == {"cnn_log_mel"}
+    for entry in entries:
+        for metric in ("accuracy", "macro_f1"):
+            assert entry[f"{metric}_ci_low"] <= entry[metric] <= entry[f"{metric}_ci_high"]
+        assert entry["too_small"] is (entry["size"] < CONFIG.min_slice_size)
+        assert sum(map(sum, entry["confusion_matrix"])) == entry["size"]
+    assert any(e["too_small"] for e in entries) and any(not e["too_small"] for e in entries)
+    quiet = next(e for e in entries if e["model"] == "cnn_log_mel" and e["value"] == "<-40")
+    assert quiet["size"] == QUIET and quiet["accuracy_ci_high"] < 0.5
+
+
+def test_planted_quiet_slice_is_discovered_and_random_tag_is_not(evaluated):
+    found = load(evaluated[1], "discovery.json")
+    significant = [e for e in found if e["significant"]]
+    singles = [(e["feature"], e["value"]) for e in significant if " x " not in e["feature"]]
+    assert ("loudness", "<-40") in singles
+    assert ("tag_multisample", "yes") not in singles
+    tag = next(e for e in found if (e["feature"], e["value"]) == ("tag_multisample", "yes"))
+    assert not tag["significant"]
+
+
+def test_blessing_uses_the_worst_significant_slice(evaluated):
+    result, out = evaluated
+    decision = load(out, "blessing.json")
+    assert decision["model"] == result.best_model == "cnn_log_mel"
+    assert decision["ranking"][0] == "cnn_log_mel"
+    assert decision["worst_slice"]["macro_f1"] < 0.5
+    assert any("worst significant slice" in reason for reason in decision["reasons"])
+    assert decision["blessed"] is result.blessed
+    assert decision["thresholds"]["min_macro_f1"] == CONFIG.min_macro_f1
+
+
+def test_baseline_that_is_better_blocks_the_blessing(synthetic_run, evaluated, tmp_path):
+    baseline = load(evaluated[1], "metrics.json")
+    baseline["models"][baseline["best_model"]]["macro_f1"] = 0.99
+    (tmp_path / "deployed.json").write_text(json.dumps(baseline))
+    result = core.run(
+        synthetic_run["model_dirs"],
+        synthetic_run["manifest"],
+        synthetic_run["clip_stats"],
+        str(tmp_path / "evaluation"),
+        core.EvaluateConfig(
+            min_macro_f1=0.0,
+            min_worst_slice_f1=0.0,
+            bootstrap_samples=0,
+            crosses=False,
+            screenshot=False,
+        ),
+        baseline_metrics_path=str(tmp_path / "deployed.json"),
+    )
+    assert not result.blessed
+    assert "worse than the deployed" in result.reasons[-1]
+
+
+def test_importance_covers_coefficients_gini_and_permutation(evaluated):
+    importance = load(evaluated[1], "importance.json")
+    assert set(importance) == {"logistic_regression", "random_forest"}
+    assert set(importance["logistic_regression"]) == {"mean_abs_coef", "permutation_macro_f1"}
+    assert set(importance["random_forest"]) == {"gini", "permutation_macro_f1"}
+    for kinds in importance.values():
+        for entry in kinds.values():
+            assert len(entry["values"]) == 32
+            assert entry["top_bands"][0] < NUM_CLASSES  # the class signal lives in bands 0-7
+
+
+def test_errors_list_misclassified_clips_with_metadata(evaluated):
+    errors = load(evaluated[1], "errors.json")
+    metrics = load(evaluated[1], "metrics.json")["models"]["cnn_log_mel"]
+    assert len(errors["misclassified"]) == round(N["test"] * (1 - metrics["accuracy"]))
+    first = errors["misclassified"][0]
+    assert first["title"].startswith("clip ") and first["uploader"].startswith("user")
+    assert first["true_class"] != first["predicted_class"]
+    confidences = [row["confidence"] for row in errors["misclassified"]]
+    assert confidences == sorted(confidences, reverse=True)
+    assert errors["top_confusions"][0]["count"] >= errors["top_confusions"][-1]["count"]
+    assert (evaluated[1] / "errors.csv").read_text().startswith("clip_id,true_class")
+
+
+def test_report_is_self_contained_and_has_every_section(evaluated):
+    page = (evaluated[1] / "report.html").read_text()
+    for section in (
+        "blessing",
+        "comparison",
+        "best",
+        "slices",
+        "discovery",
+        "importance",
+        "errors",
+    ):
+        assert f"id='{section}'" in page
+    assert page.count("data:image/png;base64,") >= 5
+    sources = re.findall(r"(?:src|href)\s*=\s*['\"]([^'\"]*)", page)
+    assert sources and all(s.startswith(("data:", "#")) for s in sources)
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    markdown = (evaluated[1] / "slices.md").read_text()
+    assert markdown.startswith("## cnn_log_mel") and "| loudness | <-40 |" in markdown
+
+
+def test_kfp_outputs_log_metrics_confusion_matrix_and_slices(evaluated, tmp_path):
+    out = evaluated[1]
+
+    class Recorder:
+        def __init__(self, path=""):
+            self.path, self.calls = path, []
+
+        def __getattr__(self, name):
+            return lambda *args: self.calls.append((name, *args))
+
+    metrics, confusion = Recorder(), Recorder()
+    report, table = Recorder(str(tmp_path / "r.html")), Recorder(str(tmp_path / "s.md"))
+    kfp_outputs.write(str(out), metrics, confusion, report, table)
+    assert (
+        "log_metric",
+        "cnn_log_mel.macro_f1",
+        round(load(out, "metrics.json")["models"]["cnn_log_mel"]["macro_f1"], 4),
+    ) in metrics.calls
+    ((name, categories, matrix),) = confusion.calls
+    assert name == "log_confusion_matrix" and categories == list(CLASS_NAMES) and len(matrix) == 8
+    assert Path(report.path).read_text() == (out / "report.html").read_text()
+    # The real kfp class: its own methods fail without the workaround (kubeflow/pipelines#8117).
+    sliced = SlicedClassificationMetrics(name="slices", uri=str(tmp_path / "slices"))
+    logged = kfp_outputs.log_sliced_metrics(sliced, str(out))
+    assert logged > 10 and len(sliced.metadata["evaluationSlices"]) == logged
+    first = sliced.metadata["evaluationSlices"][0]
+    assert first["slice"] == "overall=all"
+    assert len(first["sliceClassificationMetrics"]["confusionMatrix"]["rows"]) == NUM_CLASSES
+
+
+def test_notebook_executes_against_the_evaluation(evaluated, monkeypatch):
+    monkeypatch.setenv("EVALUATION_DIR", str(evaluated[1]))
+    notebook = nbformat.read(ROOT / "notebooks" / "06_model_analysis.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(ROOT / "notebooks")}},
+    )
+    client.execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 5
+
+
+def test_screenshot_is_skipped_without_a_browser(evaluated, monkeypatch, tmp_path):
+    monkeypatch.setattr(screenshot, "find_browser", lambda: None)
+    page = tmp_path / "report.html"
+    shutil.copy(evaluated[1] / "report.html", page)
+    assert screenshot.screenshot(str(page)) is None
+    assert not (tmp_path / "report.png").exists()
+
+
+@pytest.mark.skipif(
+    screenshot.find_browser() is None, reason="no Chromium (apt-get install chromium)"
+)
+def test_screenshot_of_the_report(evaluated, tmp_path):
+    page = tmp_path / "report.html"
+    shutil.copy(evaluated[1] / "report.html", page)
+    png = screenshot.screenshot(str(page))
+    assert png == str(tmp_path / "report.png")
+    from PIL import Image
+
+    with Image.open(png) as image:
+        assert image.width == 1280 and image.height > 2000
