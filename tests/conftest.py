@@ -3,6 +3,11 @@
 import io
 from pathlib import Path
 
+# kfp.local replaces builtins.print while it runs a pipeline, and numba's first import registers
+# `print` by identity and checks it is reachable from its module; if that first import happens
+# inside a test's kfp.local run, numba (and with it librosa) is broken for the rest of the
+# worker process. Importing numba before any test runs keeps the order safe.
+import numba  # noqa: F401
 import numpy as np
 import pytest
 import soundfile
