@@ -66,4 +66,6 @@ def evaluate(
         examples_dir=examples.path,
     )
     kfp_outputs.write(evaluation.path, metrics, best_confusion_matrix, report, slice_table)
+    metrics.log_metric("significant_slices", result.significant_slices)
+    evaluation.metadata.update({"best_model": result.best_model, "blessed": result.blessed})
     return (result.blessed, result.best_model)
