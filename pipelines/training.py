@@ -63,6 +63,7 @@ def training_pipeline(
     search_iterations: int = 0,
     min_macro_f1: float = 0.3,
     min_worst_slice_f1: float = 0.1,
+    previous_metrics: str = "",
     force_deploy: bool = False,
     seed: int = 0,
 ):
@@ -84,6 +85,8 @@ def training_pipeline(
             study's budget per model).
         min_macro_f1: Blessing threshold on the best model's test macro-F1.
         min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
+        previous_metrics: The deployed model's evaluation metrics.json; if given, a new model
+            is blessed only if it is not worse.
         force_deploy: Deploy the best model even if it is not blessed.
         seed: Seed for splits, rebalancing and training.
     """
@@ -144,6 +147,7 @@ def training_pipeline(
             examples=examples,
             min_macro_f1=min_macro_f1,
             min_worst_slice_f1=min_worst_slice_f1,
+            previous_metrics=previous_metrics,
             seed=seed,
         ),
         cpu="2",

@@ -32,6 +32,7 @@ def evaluate(
     slice_table: Output[Markdown],
     min_macro_f1: float = 0.3,
     min_worst_slice_f1: float = 0.1,
+    previous_metrics: str = "",
     seed: int = 0,
 ) -> NamedTuple("EvaluateOutputs", [("blessed", bool), ("best_model", str)]):  # noqa: UP014
     """Scores every model on the test split, overall, per class and per slice; blesses the best.
@@ -50,6 +51,8 @@ def evaluate(
         slice_table: Per-slice metrics with bootstrap intervals, as Markdown.
         min_macro_f1: Blessing threshold on the best model's test macro-F1.
         min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
+        previous_metrics: metrics.json of the deployed model's evaluation (path or gs:// URI);
+            if given, the new best model is blessed only if it is not worse.
         seed: Seed of the bootstrap.
     """
     from components.evaluate import core, kfp_outputs
@@ -64,6 +67,7 @@ def evaluate(
         evaluation.path,
         config,
         examples_dir=examples.path,
+        baseline_metrics_path=previous_metrics or None,
     )
     kfp_outputs.write(evaluation.path, metrics, best_confusion_matrix, report, slice_table)
     metrics.log_metric("significant_slices", result.significant_slices)

@@ -97,6 +97,8 @@ def test_parameters_cover_data_runner_budgets_and_thresholds(compiled):
         "min_macro_f1",
         "min_worst_slice_f1",
         "model_base",
+        "previous_metrics",
+        "family_overrides",
     ):
         assert name in parameters, name
     assert parameters["runner"]["defaultValue"] == "FnApiRunner"
