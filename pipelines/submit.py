@@ -11,9 +11,10 @@ injectable (``client_factory``) so tests can point it at a fake KFP REST API on 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,16 @@ def set_caching(package_path: str, output_path: str, enabled: bool) -> str:
     return output_path
 
 
+@contextlib.contextmanager
+def _with_caching(package_path: str, enabled: bool | None) -> Iterator[str]:
+    """The package itself, or a temporary copy with every task's caching set to ``enabled``."""
+    if enabled is None:
+        yield package_path
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield set_caching(package_path, f"{tmp}/{Path(package_path).name}", enabled)
+
+
 def _client(client_factory: ClientFactory | None, host: str, namespace: str | None) -> Any:
     if client_factory is None:
         import kfp
@@ -210,11 +221,7 @@ def submit(
     """
     arguments = check_params(package_path, params)
     client = _client(client_factory, host, namespace)
-    with tempfile.TemporaryDirectory() as tmp:
-        if enable_caching is not None:
-            package_path = set_caching(
-                package_path, f"{tmp}/{Path(package_path).name}", enable_caching
-            )
+    with _with_caching(package_path, enable_caching) as package_path:
         result = client.create_run_from_pipeline_package(
             package_path,
             arguments=arguments,
@@ -255,11 +262,7 @@ def create_recurring_run(
     arguments = check_params(package_path, params)
     client = _client(client_factory, host, namespace)
     experiment_id = client.create_experiment(name=experiment, namespace=namespace).experiment_id
-    with tempfile.TemporaryDirectory() as tmp:
-        if enable_caching is not None:
-            package_path = set_caching(
-                package_path, f"{tmp}/{Path(package_path).name}", enable_caching
-            )
+    with _with_caching(package_path, enable_caching) as package_path:
         recurring = client.create_recurring_run(
             experiment_id=experiment_id,
             job_name=name,
