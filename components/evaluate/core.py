@@ -170,6 +170,9 @@ def run(
             raise ValueError(f"{name} was scored on different test clips than the other models")
         models[name], tests[name], directories[name] = entry, test, model_dir
     best = blessing.rank(models)[0]
+    majority = metrics.majority_class(next(iter(tests.values())).labels)
+    for entry in models.values():
+        entry["beats_majority_class"] = entry["macro_f1"] > majority["macro_f1"]
 
     metadata = slices.metadata_frame(
         slices.read_jsonl(manifest_path), slices.read_jsonl(clip_stats_path)
@@ -226,7 +229,12 @@ def run(
     }
 
     evaluation = {
-        "metrics": {"models": models, "best_model": best, "class_names": list(CLASS_NAMES)},
+        "metrics": {
+            "models": models,
+            "best_model": best,
+            "class_names": list(CLASS_NAMES),
+            "majority_class": majority,
+        },
         "blessing": decision,
         "slices": slice_entries,
         "discovery": found,

@@ -97,6 +97,21 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict:
     }
 
 
+def majority_class(labels: np.ndarray) -> dict:
+    """The constant-prediction reference: always the test split's most frequent class.
+
+    Training is rebalanced to equal class counts, so its majority is a tie; the test split's is
+    the strongest constant predictor of accuracy, which makes this the harder reference to beat.
+    """
+    most_frequent = int(np.bincount(labels, minlength=NUM_CLASSES).argmax())
+    scores = classification_metrics(labels, np.full_like(labels, most_frequent))
+    return {
+        "class": CLASS_NAMES[most_frequent],
+        "accuracy": scores["accuracy"],
+        "macro_f1": scores["macro_f1"],
+    }
+
+
 def evaluate_model(model_dir: str) -> tuple[str, Predictions, dict]:
     """Scores one model directory: test metrics, the train/validation gap and its training time.
 

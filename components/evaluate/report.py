@@ -40,8 +40,13 @@ def png(figure: Figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def comparison_figure(models: dict[str, dict], ranking: list[str]) -> Figure:
-    """Macro precision, recall, F1 and accuracy of every model (best at the top)."""
+def comparison_figure(
+    models: dict[str, dict], ranking: list[str], majority_macro_f1: float | None = None
+) -> Figure:
+    """Macro precision, recall, F1 and accuracy of every model (best at the top).
+
+    A dashed line marks the macro-F1 of always answering the test split's majority class.
+    """
     keys = ("macro_precision", "macro_recall", "macro_f1", "accuracy")
     names = ranking[::-1]
     figure = Figure(figsize=(9, 0.55 * len(names) + 1.2))
@@ -50,6 +55,10 @@ def comparison_figure(models: dict[str, dict], ranking: list[str]) -> Figure:
     for offset, key in enumerate(keys):
         positions = np.arange(len(names)) + (offset - 1.5) * height
         axis.barh(positions, [models[n][key] for n in names], height, label=key)
+    if majority_macro_f1 is not None:
+        axis.axvline(
+            majority_macro_f1, color="black", linestyle="--", label="majority class macro_f1"
+        )
     axis.set_yticks(np.arange(len(names)), names)
     axis.set_xlim(0, 1)
     axis.set_xlabel("test score")
@@ -244,6 +253,23 @@ def _image(figure: Figure | None, alt: str) -> str:
     )
 
 
+def _majority_note(metrics: dict) -> str:
+    majority = metrics.get("majority_class")
+    if majority is None:
+        return ""
+    behind = [n for n, e in metrics["models"].items() if not e.get("beats_majority_class", True)]
+    verdict = (
+        "every model beats it"
+        if not behind
+        else "not beaten by: " + ", ".join(html_lib.escape(n) for n in behind)
+    )
+    return (
+        f"<p class='note'>Reference: always answering the test split's majority class "
+        f"({html_lib.escape(majority['class'])}) scores accuracy {majority['accuracy']:.3f}, "
+        f"macro-F1 {majority['macro_f1']:.3f}; {verdict}.</p>"
+    )
+
+
 def html(evaluation: dict) -> str:
     """The self-contained report page.
 
@@ -279,6 +305,7 @@ def html(evaluation: dict) -> str:
         "<h2 id='comparison'>Model comparison</h2>",
         "<p class='note'>Every model scored on the same test clips; macro averages weigh the eight"
         " classes equally (the study's headline metric is macro-F1).</p>",
+        _majority_note(metrics),
         _table(
             [
                 "model",
@@ -315,7 +342,10 @@ def html(evaluation: dict) -> str:
             ],
             text=(0, 1, 2),
         ),
-        _image(comparison_figure(models, ranking), "model comparison"),
+        _image(
+            comparison_figure(models, ranking, metrics.get("majority_class", {}).get("macro_f1")),
+            "model comparison",
+        ),
         _image(gap_figure(models, ranking), "train validation test accuracy"),
         f"<h2 id='best'>Best model: {html_lib.escape(best)}</h2>",
         _table(

@@ -86,14 +86,22 @@ def _resnet50_mfcc(hp: kt.HyperParameters, inputs, weights: str | None):
         include_top=False, weights=weights, input_shape=tuple(rgb.shape[1:])
     )
     # The study fine-tuned ImageNet weights with only BatchNorm trainable; random weights have
-    # nothing to transfer, so without them the whole backbone trains.
-    frozen_default = "batch_norm" if weights else "all"
-    if (
-        hp.Choice("backbone_trainable", ["batch_norm", "all"], default=frozen_default)
-        == "batch_norm"
-    ):
+    # nothing to transfer, so without them the whole backbone trains (and a search does not
+    # waste trials on frozen random convolutions).
+    if weights:
+        trainable = hp.Choice("backbone_trainable", ["batch_norm", "all"], default="batch_norm")
+    else:
+        trainable = hp.Choice("backbone_trainable", ["all"], default="all")
+    if trainable == "batch_norm":
         for layer in backbone.layers:
             layer.trainable = isinstance(layer, keras.layers.BatchNormalization)
+    # Keras's 0.99 is the study's; in a short run (the demo's ~100 updates) the moving statistics
+    # stay near their initial values and the inference-mode model answers one class for every
+    # clip, which 0.9 avoids.
+    momentum = hp.Choice("batch_norm_momentum", [0.9, 0.99], default=0.99)
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
     x = keras.layers.Flatten()(backbone(rgb))
     units = hp.Choice("dense_units", [64, 128, 256, 512], default=256)
     dropout = hp.Float("dense_dropout", 0.0, 0.6, step=0.05, default=0.5)
@@ -120,6 +128,29 @@ def _optimizer(hp: kt.HyperParameters) -> keras.optimizers.Optimizer:
     if name == "adam":
         return keras.optimizers.Adam(learning_rate=rate)
     return keras.optimizers.SGD(learning_rate=rate)
+
+
+def fixed_hyperparameters(family: str, values: dict) -> kt.HyperParameters:
+    """Hyperparameters with ``values`` fixed, each cast to the type of the space's default.
+
+    Used to change a few of the study's values (a seed run builds with the rest at their
+    defaults) or to take them out of a tuner's search. Casting matters because KFP hands dict
+    parameters over as protobuf Structs, in which ``16`` arrives as ``16.0``.
+
+    Raises:
+        ValueError: For a name the family's space does not declare.
+    """
+    fixed = kt.HyperParameters()
+    if not values:
+        return fixed
+    defaults = kt.HyperParameters()
+    build_model(family, defaults)
+    for name, value in values.items():
+        if name not in defaults.values:
+            known = ", ".join(sorted(defaults.values))
+            raise ValueError(f"{family} has no hyperparameter {name!r}; it has: {known}")
+        fixed.Fixed(name, type(defaults.values[name])(value))
+    return fixed
 
 
 def build_model(

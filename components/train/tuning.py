@@ -93,6 +93,7 @@ def _tuner(
     seed: int,
     directory: str,
     weights: str | None,
+    fixed: kt.HyperParameters | None,
 ) -> kt.Tuner:
     def hypermodel(hp: kt.HyperParameters) -> keras.Model:
         return build_model(family, hp, weights=weights)
@@ -103,6 +104,8 @@ def _tuner(
         "directory": directory,
         "project_name": family,
         "overwrite": True,
+        "hyperparameters": fixed,
+        "tune_new_entries": True,
     }
     if kind == "bayesian":
         return _BayesianOptimization(hypermodel, max_trials=max_trials, **common)
@@ -139,6 +142,7 @@ def search(
     directory: str,
     weights: str | None = None,
     class_weight: dict[int, float] | None = None,
+    fixed: kt.HyperParameters | None = None,
 ) -> tuple[kt.HyperParameters | None, list[dict]]:
     """Runs one search (or this process's part of a distributed one).
 
@@ -154,6 +158,7 @@ def search(
         directory: Where the tuner keeps trial state (shared storage when distributed).
         weights: ResNet50 backbone weights, passed through to ``build_model``.
         class_weight: Optional per-class loss weights.
+        fixed: Hyperparameters held at fixed values, left out of the search.
 
     Raises:
         RuntimeError: If no trial completed.
@@ -162,7 +167,7 @@ def search(
         The best hyperparameters (None on a distributed worker, which does not see the whole
         search) and the trials summary.
     """
-    tuner = _tuner(family, kind, max_trials, epochs, seed, directory, weights)
+    tuner = _tuner(family, kind, max_trials, epochs, seed, directory, weights, fixed)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
     tuner.search(
         train,

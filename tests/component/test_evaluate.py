@@ -185,6 +185,10 @@ def test_metrics_json_has_the_contract_keys(evaluated):
         ):
             assert key in entry
         assert entry["n_test"] == N["test"]
+        assert entry["beats_majority_class"] == (
+            entry["macro_f1"] > metrics["majority_class"]["macro_f1"]
+        )
+    assert metrics["majority_class"]["class"] in CLASS_NAMES
 
 
 def test_slices_have_intervals_and_small_ones_are_marked(evaluated):

@@ -76,7 +76,7 @@ def test_tuned_run_writes_best_hparams_and_trials(examples_dir, tmp_path):
     assert (tmp_path / "hparams" / "trials.json").exists()
 
 
-def test_hyperband_tuner_and_class_weights(examples_dir, tmp_path):
+def test_hyperband_tuner_class_weights_and_fixed_hyperparameters(examples_dir, tmp_path):
     config = core.TrainConfig(
         "dense_mean_mfcc",
         epochs=2,
@@ -84,10 +84,15 @@ def test_hyperband_tuner_and_class_weights(examples_dir, tmp_path):
         tuned=True,
         tuner="hyperband",
         class_weights=True,
+        hparams={"optimizer": "adam", "dense_units": 16.0},
     )
     result = core.run(examples_dir, str(tmp_path), config)
     trials = json.loads((tmp_path / "trials.json").read_text())
     assert trials and result.epochs_trained >= 1
+    # fixed values are left out of the search: every trial and the final model keep them
+    assert {t["hyperparameters"]["optimizer"] for t in trials} == {"adam"}
+    assert {t["hyperparameters"]["dense_units"] for t in trials} == {16}
+    assert result.hyperparameters["optimizer"] == "adam"
 
 
 def test_distributed_env_is_scoped_and_validated(monkeypatch):

@@ -31,6 +31,17 @@ def test_classification_metrics_equal_scikit_learn(fixed):
     assert scores["confusion_matrix"] == skm.confusion_matrix(labels, predicted).tolist()
 
 
+def test_majority_class_reference_is_the_constant_test_majority():
+    labels = np.array([2, 2, 2, 5, 5, 7, 0, 2])
+    reference = metrics.majority_class(labels)
+    constant = np.full_like(labels, 2)
+    assert reference["class"] == CLASS_NAMES[2]
+    assert reference["accuracy"] == pytest.approx(0.5)
+    assert reference["macro_f1"] == pytest.approx(
+        skm.f1_score(labels, constant, average="macro", labels=range(NUM_CLASSES))
+    )
+
+
 def test_slice_scores_equal_scikit_learn_on_the_slice_classes(fixed):
     labels, predicted = fixed
     subset = labels < 3  # a slice holding three classes, predictions anywhere
