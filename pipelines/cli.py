@@ -320,7 +320,7 @@ def _serve_dev(args: argparse.Namespace) -> int:
     try:
         server.wait_for_termination()
     except KeyboardInterrupt:
-        server.stop(grace=2)
+        server.stop(grace=2).wait()
     return 0
 
 
