@@ -5,7 +5,8 @@ WAV) in a temporary folder, then measures in separate processes so thread settin
 memory are isolated:
   (a) librosa reference path: soundfile decode → librosa.resample (soxr_hq) → melspectrogram →
       power_to_db → mfcc, one process and two processes;
-  (b) this project's path: soundfile decode → TF resample → TF features (batches of 32), one
+  (b) this project's path: the Beam job's two DoFns called directly (read + soundfile decode +
+      clip stats, then TF resample + features + tf.Example encoding in batches of 32), one
       process with one TF thread, and two processes with one thread each (both cores);
   (c) featurize.core.run (Beam FnApiRunner, both passes, tf.Transform) on a quarter of the
       clips and on all of them, with wall time and the process's peak RSS (which should not
@@ -63,33 +64,28 @@ def librosa_worker(paths: list[str]) -> tuple[int, float]:
 
 
 def tf_worker(paths: list[str]) -> tuple[int, float]:
-    """This project's featurizer (decode + resample + features, batched), one TF thread."""
+    """This project's featurizer as the Beam job runs it, without the runner; one TF thread."""
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from components.audio import decode, features, waveform
+    from components.featurize import clips
 
-    compute = tf.function(
-        features.compute, input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES])]
-    )
-    signature = [tf.TensorSpec([None])]
-    prepare = {
-        rate: tf.function(lambda x, r=rate: waveform.prepare(x, r), input_signature=signature)
-        for rate in set(RATES)
-    }
+    decode, compute = clips.DecodeClip(), clips.ComputeFeatures()
+    decode.setup()
+    compute.setup()
 
     def featurize(chunk: list[str]) -> None:
         batch = []
-        for path in chunk:
-            with open(path, "rb") as handle:
-                decoded = decode.decode_bytes(handle.read())
-            batch.append(prepare[decoded.sample_rate](decoded.mono()).numpy())
-            if len(batch) == 32 or path == chunk[-1]:
-                compute(np.stack(batch))
+        for index, path in enumerate(chunk):
+            record = {"clip_id": str(index), "uri": path, "split": "train", "label_index": 0}
+            batch += [out for out in decode.process(record) if isinstance(out, dict)]
+            if len(batch) == 32 or index == len(chunk) - 1:
+                for _ in compute.process(batch):
+                    pass
                 batch = []
 
-    featurize(paths[:64])  # trace every rate's graph and both batch shapes
+    featurize(paths[:64])  # trace the graph and both batch shapes
     started = time.perf_counter()
     featurize(paths)
     return len(paths), time.perf_counter() - started

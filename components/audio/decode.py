@@ -49,6 +49,8 @@ class DecodedAudio:
 
     def mono(self) -> np.ndarray:
         """Channel average, ``[frames]`` float32."""
+        if self.samples.shape[1] == 1:  # most clips: numpy's mean over a length-1 axis is slow
+            return self.samples[:, 0].copy()
         return self.samples.mean(axis=1, dtype=np.float32)
 
 

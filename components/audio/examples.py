@@ -38,6 +38,7 @@ def encode(clip_id: str, label: int, features: dict[str, np.ndarray]) -> bytes:
         LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
     }
     for key in FEATURE_KEYS:
-        values = np.asarray(features[key], dtype=np.float32).reshape(-1)
+        # a list is ~7x faster for protobuf to take in than an ndarray (read element by element)
+        values = np.asarray(features[key], dtype=np.float32).reshape(-1).tolist()
         fields[key] = tf.train.Feature(float_list=tf.train.FloatList(value=values))
     return tf.train.Example(features=tf.train.Features(feature=fields)).SerializeToString()

@@ -103,10 +103,24 @@ def log_mel_spectrogram(waveforms: tf.Tensor) -> tf.Tensor:
     return tf.transpose(power_to_db(mel), [0, 2, 1])
 
 
+@functools.cache
+def dct_matrix(n_mels: int = N_MELS, n_mfcc: int = N_MFCC) -> np.ndarray:
+    """The first ``n_mfcc`` rows of the orthonormal DCT-II over ``n_mels`` bands.
+
+    ``dct_matrix() @ x`` is ``scipy.fft.dct(x, type=2, norm="ortho", axis=0)[:n_mfcc]``, as
+    librosa's ``mfcc`` computes it; one small matrix product is ~10x cheaper here than
+    ``tf.signal.dct``, which transforms all 128 coefficients through an FFT.
+    """
+    k = np.arange(n_mfcc)[:, None]
+    n = np.arange(n_mels)[None, :]
+    basis = np.sqrt(2.0 / n_mels) * np.cos(np.pi * k * (2 * n + 1) / (2 * n_mels))
+    basis[0] /= np.sqrt(2.0)
+    return basis.astype(np.float32)
+
+
 def mfcc_from_log_mel(log_mel: tf.Tensor) -> tf.Tensor:
     """First ``N_MFCC`` orthonormal DCT-II coefficients over mel bands: ``[batch, 32, frames]``."""
-    coefficients = tf.signal.dct(tf.transpose(log_mel, [0, 2, 1]), type=2, norm="ortho")
-    return tf.transpose(coefficients[..., :N_MFCC], [0, 2, 1])
+    return tf.einsum("km,bmt->bkt", tf.constant(dct_matrix()), log_mel)
 
 
 def compute(waveforms: tf.Tensor) -> dict[str, tf.Tensor]:

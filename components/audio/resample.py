@@ -7,8 +7,11 @@ SavedModel, so it is written once, here, as TF ops. For a rate ratio ``up/down``
 output sample ``n = q*up + r`` depends on input ``q*down + offset_r`` and its neighbours through
 phase ``r`` of a Kaiser-windowed sinc filter; framing the input with step ``down`` turns the whole
 conversion into one matrix product ``frames @ phase_matrix``, computed as a strided 1-D
-convolution. Filter tables are computed with
-NumPy once per supported rate and embedded as constants.
+convolution. Where a cycle has few phases (44.1 → 22.05 kHz has one) that convolution has a single
+output channel and runs ~4x below the machine's speed, so ``block_matrix`` stacks enough cycles
+into one step to give it at least ``MIN_BLOCK_OUTPUTS`` (the same products, in the same order, so
+the result is identical). Filter tables are computed with NumPy once per supported rate and
+embedded as constants.
 """
 
 import functools
@@ -24,6 +27,9 @@ SUPPORTED_RATES: tuple[int, ...] = (8000, 11025, 16000, 22050, 24000, 32000, 441
 ZERO_CROSSINGS = 16  # filter half-width, in zero crossings of the (narrowest) sinc
 ROLLOFF = 0.945  # cutoff as a fraction of the lower Nyquist frequency
 KAISER_BETA = 8.6  # stop-band attenuation of roughly 85 dB
+# Output samples per convolution step at least (measured, one core: 44.1 kHz → 22.05 kHz of a 5 s
+# clip takes 2.2 ms one cycle per step, 0.56 ms with 16).
+MIN_BLOCK_OUTPUTS = 16
 
 
 def rate_ratio(source_rate: int, target_rate: int) -> tuple[int, int]:
@@ -63,6 +69,42 @@ def phase_matrix(source_rate: int, target_rate: int) -> tuple[np.ndarray, int]:
     return matrix.astype(np.float32), pad
 
 
+@functools.cache
+def block_matrix(source_rate: int, target_rate: int) -> tuple[np.ndarray, int, int, int]:
+    """``phase_matrix`` repeated for ``G`` consecutive cycles: one step yields ``G * up`` samples.
+
+    Args:
+        source_rate: Input sample rate in Hz.
+        target_rate: Output sample rate in Hz.
+
+    Returns:
+        ``(matrix, pad, step, outputs)``: a float32 ``[step + 2*pad, outputs]`` matrix whose
+        columns ``g*up .. g*up + up - 1`` hold the phase matrix shifted down by ``g*down`` rows,
+        the zeros to prepend, the input step (``G * down``) and the outputs per step (``G * up``).
+    """
+    up, down = rate_ratio(source_rate, target_rate)
+    phases, pad = phase_matrix(source_rate, target_rate)
+    cycles = -(-MIN_BLOCK_OUTPUTS // up)
+    step = cycles * down
+    matrix = np.zeros((step + 2 * pad, cycles * up), dtype=np.float32)
+    for cycle in range(cycles):
+        rows = slice(cycle * down, cycle * down + phases.shape[0])
+        matrix[rows, cycle * up : (cycle + 1) * up] = phases
+    return matrix, pad, step, cycles * up
+
+
+def input_needed(num_output: int, source_rate: int, target_rate: int) -> int:
+    """Input samples that determine the first ``num_output`` outputs (anything later is unused).
+
+    A caller may drop the rest of a long clip before ``resample(..., max_output=num_output)``
+    without changing the result.
+    """
+    if source_rate == target_rate:
+        return num_output
+    _, pad, step, outputs = block_matrix(source_rate, target_rate)
+    return -(-num_output // outputs) * step + pad
+
+
 def output_length(num_samples: int | tf.Tensor, source_rate: int, target_rate: int):
     """Number of samples ``num_samples`` at ``source_rate`` become at ``target_rate`` (ceil)."""
     up, down = rate_ratio(source_rate, target_rate)
@@ -87,19 +129,18 @@ def resample(
     waveform = tf.convert_to_tensor(waveform, tf.float32)
     if source_rate == target_rate:
         return waveform if max_output is None else waveform[:max_output]
-    up, down = rate_ratio(source_rate, target_rate)
-    matrix, pad = phase_matrix(source_rate, target_rate)
+    matrix, pad, step, outputs = block_matrix(source_rate, target_rate)
     num_out = output_length(tf.shape(waveform)[0], source_rate, target_rate)
     if max_output is not None:
         num_out = tf.minimum(num_out, max_output)
-    num_frames = (num_out + up - 1) // up
+    num_frames = (num_out + outputs - 1) // outputs
     # Input needed by the last frame; everything past it is dropped before framing.
-    needed = (num_frames - 1) * down + down + 2 * pad
+    needed = num_frames * step + 2 * pad
     padded = tf.pad(waveform, [[pad, 0]])[:needed]
     padded = tf.pad(padded, [[0, tf.maximum(needed - tf.shape(padded)[0], 0)]])
     # A strided convolution computes frames @ matrix without materialising the frames (which
-    # for 44.1 kHz -> 22.05 kHz would copy the input 35 times).
+    # overlap: each input sample would be copied into several).
     out = tf.nn.conv1d(
-        padded[None, :, None], tf.constant(matrix[:, None, :]), stride=down, padding="VALID"
+        padded[None, :, None], tf.constant(matrix[:, None, :]), stride=step, padding="VALID"
     )
     return tf.reshape(out, [-1])[:num_out]

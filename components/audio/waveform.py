@@ -9,7 +9,7 @@ clips; those numbers live here and nowhere else.
 
 import tensorflow as tf
 
-from components.audio.resample import SUPPORTED_RATES, resample
+from components.audio.resample import SUPPORTED_RATES, input_needed, resample
 
 SAMPLE_RATE = 22_050
 CLIP_SECONDS = 5
@@ -71,6 +71,28 @@ def prepare_any_rate(mono: tf.Tensor, sample_rate: tf.Tensor) -> tf.Tensor:
     branch = tf.argmax(tf.cast(matches, tf.int32), output_type=tf.int32)
     return tf.switch_case(
         branch, [lambda rate=rate: prepare(mono, rate) for rate in SUPPORTED_RATES]
+    )
+
+
+def samples_needed(sample_rate: int) -> int:
+    """Leading samples of a clip at ``sample_rate`` that ``prepare`` uses; the rest can go."""
+    return input_needed(CLIP_SAMPLES, sample_rate, SAMPLE_RATE)
+
+
+def prepare_batch(monos: tf.RaggedTensor, sample_rates: tf.Tensor) -> tf.Tensor:
+    """``prepare_any_rate`` for a batch of clips of any lengths and rates, in one graph call.
+
+    Args:
+        monos: ``[batch, (samples)]`` float32 ragged waveforms.
+        sample_rates: ``[batch]`` int32 rates.
+
+    Returns:
+        ``[batch, CLIP_SAMPLES]`` float32 clips at ``SAMPLE_RATE``.
+    """
+    return tf.map_fn(
+        lambda clip: prepare_any_rate(clip[0], clip[1]),
+        (monos, sample_rates),
+        fn_output_signature=tf.TensorSpec([CLIP_SAMPLES], tf.float32),
     )
 
 

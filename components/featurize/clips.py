@@ -1,11 +1,13 @@
 """Beam DoFns that turn manifest records into raw feature examples, one clip at a time.
 
 ``DecodeClip`` reads a clip's bytes (local or ``gs://``), decodes them, applies the rebalance
-step's augmentation when the record asks for it, and prepares the 5 s, 22,050 Hz waveform with
-the shared TF ops; anything unusable leaves through the ``dead_letter`` output with its reason,
-and facts about every good clip (duration, rate, loudness...) leave through ``clip_stats``.
-``ComputeFeatures`` runs the shared featurizer on batches of waveforms. Both DoFns hold no state
-beyond compiled TF functions, so memory stays flat however many clips flow through.
+step's augmentation when the record asks for it and keeps the mono samples that the 5 s clip
+needs; anything unusable leaves through the ``dead_letter`` output with its reason, and facts
+about every good clip (duration, rate, loudness...) leave through ``clip_stats``.
+``ComputeFeatures`` prepares (resample, pad/trim) and featurizes a batch of clips with the shared
+TF ops in one graph call: a TF function call costs ~0.6 ms here, as much as resampling a clip.
+Both DoFns hold no state beyond a compiled TF function, so memory stays flat however many clips
+flow through.
 """
 
 import logging
@@ -44,17 +46,8 @@ class DecodeClip(beam.DoFn):
     """Manifest record → ``{clip_id, label, split, waveform}``; failures go to ``dead_letter``."""
 
     def setup(self) -> None:
-        """Starts with no traced graphs; one is traced per source rate on first use."""
-        self._prepare = {}  # one traced graph per source rate
+        """Starts the progress count."""
         self._seen = 0
-
-    def _prepared(self, mono: np.ndarray, rate: int) -> np.ndarray:
-        if rate not in self._prepare:
-            self._prepare[rate] = tf.function(
-                lambda x, rate=rate: waveform.prepare(x, rate),
-                input_signature=[tf.TensorSpec([None], tf.float32)],
-            )
-        return self._prepare[rate](mono).numpy()
 
     def process(self, record: dict):
         """Yields the prepared clip, or a tagged dead-letter record."""
@@ -83,7 +76,8 @@ class DecodeClip(beam.DoFn):
             "clip_id": record["clip_id"],
             "label": int(record["label_index"]),
             "split": record["split"],
-            "waveform": self._prepared(mono, decoded.sample_rate),
+            "samples": mono[: waveform.samples_needed(decoded.sample_rate)],
+            "sample_rate": decoded.sample_rate,
         }
 
     @staticmethod
@@ -103,18 +97,25 @@ class DecodeClip(beam.DoFn):
 
 
 class ComputeFeatures(beam.DoFn):
-    """Batch of prepared clips → ``(split, serialized raw tf.train.Example)`` per clip."""
+    """Batch of decoded clips → ``(split, serialized raw tf.train.Example)`` per clip."""
 
     def setup(self) -> None:
-        """Traces the featurizer once per worker."""
+        """Traces preparation + featurizer once per worker."""
         self._compute = tf.function(
-            features.compute,
-            input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)],
+            lambda monos, rates: features.compute(waveform.prepare_batch(monos, rates)),
+            input_signature=[
+                tf.RaggedTensorSpec([None, None], tf.float32, ragged_rank=1),
+                tf.TensorSpec([None], tf.int32),
+            ],
         )
 
     def process(self, batch: list[dict]):
         """Yields one keyed example per clip of the batch."""
-        computed = self._compute(np.stack([clip["waveform"] for clip in batch]))
+        monos = tf.RaggedTensor.from_row_lengths(
+            np.concatenate([clip["samples"] for clip in batch]).astype(np.float32, copy=False),
+            np.array([clip["samples"].size for clip in batch], np.int64),
+        )
+        computed = self._compute(monos, np.array([c["sample_rate"] for c in batch], np.int32))
         computed = {key: value.numpy() for key, value in computed.items()}
         for row, clip in enumerate(batch):
             values = {key: computed[key][row] for key in examples.FEATURE_KEYS}

@@ -8,6 +8,7 @@ floor), MFCC and mean-MFCC relative error <= 1e-3 of the coefficient range.
 import librosa
 import numpy as np
 import pytest
+import scipy.fft
 
 from components.audio import features, waveform
 from tests.conftest import tone
@@ -51,6 +52,12 @@ def test_mel_filterbank_equals_librosa():
     np.testing.assert_allclose(
         features.mel_filterbank(), librosa.filters.mel(sr=SR, n_fft=2048, n_mels=128), atol=1e-7
     )
+
+
+def test_dct_matrix_is_scipys_orthonormal_dct_ii():
+    x = np.random.default_rng(0).standard_normal((features.N_MELS, 7))
+    expected = scipy.fft.dct(x, type=2, norm="ortho", axis=0)[: features.N_MFCC]
+    np.testing.assert_allclose(features.dct_matrix() @ x, expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("freq", [110.0, 440.0, 3000.0, 9000.0])

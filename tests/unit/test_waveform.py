@@ -6,7 +6,13 @@ import pytest
 import tensorflow as tf
 
 from components.audio import decode, waveform
-from components.audio.resample import SUPPORTED_RATES, resample
+from components.audio.resample import (
+    SUPPORTED_RATES,
+    output_length,
+    phase_matrix,
+    rate_ratio,
+    resample,
+)
 from tests.conftest import tone, wav_bytes
 
 
@@ -24,6 +30,24 @@ def test_resampler_matches_soxr_within_60_db(rate):
     error = ours[middle] - ref[middle]
     snr = 10 * np.log10(np.sum(ref[middle] ** 2) / np.sum(error**2))
     assert snr > 60, snr
+
+
+@pytest.mark.parametrize("rate,length", [(44100, 12_345), (11025, 3_001), (48000, 9_999)])
+def test_blocked_convolution_is_the_plain_polyphase_product(rate, length):
+    # frame q of the zero-padded input (step `down`) times the phase matrix gives outputs
+    # q*up .. q*up + up - 1: the definition, in NumPy, that the blocked convolution must equal
+    x = np.random.default_rng(rate).standard_normal(length).astype(np.float32)
+    up, down = rate_ratio(rate, waveform.SAMPLE_RATE)
+    matrix, pad = phase_matrix(rate, waveform.SAMPLE_RATE)
+    count = output_length(length, rate, waveform.SAMPLE_RATE)
+    frames = -(-count // up)
+    padded = np.concatenate([np.zeros(pad), x, np.zeros(frames * down + matrix.shape[0])])
+    expected = np.concatenate(
+        [padded[q * down : q * down + matrix.shape[0]] @ matrix for q in range(frames)]
+    )[:count]
+    np.testing.assert_allclose(resample(x, rate, waveform.SAMPLE_RATE), expected, atol=2e-6)
+    kept = resample(x, rate, waveform.SAMPLE_RATE, max_output=1000)
+    np.testing.assert_allclose(kept, expected[:1000], atol=2e-6)
 
 
 def test_downsampling_removes_content_above_new_nyquist():
