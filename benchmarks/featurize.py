@@ -4,7 +4,7 @@ Generates N synthetic clips (FSD50K-like: mostly 44.1 kHz, some 48/22.05/16 kHz,
 WAV) in a temporary folder, then measures in separate processes so thread settings and peak
 memory are isolated:
   (a) librosa reference path: soundfile decode → librosa.resample (soxr_hq) → melspectrogram →
-      power_to_db → mfcc, one process and two processes;
+      power_to_db → mfcc, one process and two processes, one thread each;
   (b) this project's path: the Beam job's two DoFns called directly (read + soundfile decode +
       clip stats, then TF resample + features + tf.Example encoding in batches of 32), one
       process with one TF thread, and two processes with one thread each (both cores);
@@ -45,8 +45,15 @@ def make_clips(folder: str, count: int) -> list[str]:
 
 
 def librosa_worker(paths: list[str]) -> tuple[int, float]:
-    """The study's librosa path on each clip; returns (clips, seconds) after a warm-up."""
+    """The study's librosa path on each clip, one thread; returns (clips, seconds) after warm-up.
+
+    One BLAS/OpenMP thread per process, like the TF worker: otherwise two processes each start a
+    thread per core and run slower together than one alone (measured: 74 vs 125 clips/s).
+    """
     import librosa
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
 
     def featurize(path: str) -> None:
         samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
