@@ -309,10 +309,15 @@ def _serve_dev_flags(parser: argparse.ArgumentParser) -> None:
 def _serve_dev(args: argparse.Namespace) -> int:
     """Serve exported models on 127.0.0.1 with the DEVELOPMENT stand-in for TF Serving."""
     import logging
+    import signal
 
     from serving import dev_server, rest
 
     logging.basicConfig(level=logging.INFO)
+    # Stop on Ctrl-C and on SIGTERM (what Kubernetes and process managers send), also when
+    # started with SIGINT ignored, as the children of a shell's background job are.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
     repository = dev_server.ModelRepository.from_base(args.model_base)
     server, _ = dev_server.serve(repository, args.port)
     if args.rest_port:

@@ -71,7 +71,6 @@ def test_serve_dev_subprocess_serves_and_labels_itself(model_base, tmp_path):
         assert done.returncode == 0, done.stderr[-2000:]
         assert json.loads(done.stdout)[0]["file"] == str(path)
     finally:
-        server.send_signal(signal.SIGINT)
-        # generous: once, with the demo pipeline training on the other core, 30 s was not enough
-        _, stderr = server.communicate(timeout=120)
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=30)
     assert "DEVELOPMENT SERVER" in stderr
