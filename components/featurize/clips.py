@@ -43,14 +43,17 @@ def clip_stats(record: dict, decoded, mono: np.ndarray) -> dict:
 
 
 class DecodeClip(beam.DoFn):
-    """Manifest record → ``{clip_id, label, split, waveform}``; failures go to ``dead_letter``."""
+    """Manifest record → ``{clip_id, label, split, samples, sample_rate}``, or ``dead_letter``.
+
+    ``samples`` is the mono waveform at its own rate, cut to what the 5 s clip needs.
+    """
 
     def setup(self) -> None:
         """Starts the progress count."""
         self._seen = 0
 
     def process(self, record: dict):
-        """Yields the prepared clip, or a tagged dead-letter record."""
+        """Yields the decoded clip and its stats, or a tagged dead-letter record."""
         try:
             with tf.io.gfile.GFile(record["uri"], "rb") as handle:
                 data = handle.read()
