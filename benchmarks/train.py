@@ -15,11 +15,8 @@ import json
 import os
 import time
 
-import numpy as np
-from sklearn.metrics import f1_score
-
 from components.baselines import core as baselines
-from components.evaluate.metrics import majority_class
+from components.evaluate import metrics
 from components.featurize import core as featurize
 from components.rebalance import core as rebalance
 from components.train import core as train
@@ -38,16 +35,9 @@ def demo_manifest(work: str) -> str:
     return os.path.join(work, "ingest", "manifest.jsonl")
 
 
-def test_labels_and_predictions(model_dir: str) -> tuple[np.ndarray, np.ndarray]:
-    with open(os.path.join(model_dir, "predictions", "test.jsonl")) as handle:
-        rows = [json.loads(line) for line in handle]
-    labels = np.array([row["label"] for row in rows])
-    return labels, np.array([int(np.argmax(row["probabilities"])) for row in rows])
-
-
 def test_macro_f1(model_dir: str) -> float:
-    labels, predicted = test_labels_and_predictions(model_dir)
-    return float(f1_score(labels, predicted, average="macro"))
+    test = metrics.read_predictions(model_dir, "test")
+    return metrics.classification_metrics(test.labels, test.predicted)["macro_f1"]
 
 
 def main() -> None:
@@ -131,7 +121,7 @@ def main() -> None:
     for family in args.families.split(","):
         seed, tuned = f1[family], f1[f"{family}_tuned"]
         print(f"| {family} | {seed:.3f} | {tuned:.3f} | {tuned - seed:+.3f} |")
-    majority = majority_class(test_labels_and_predictions(result.model_dir)[0])
+    majority = metrics.majority_class(metrics.read_predictions(result.model_dir, "test").labels)
     behind = [name for name, score in f1.items() if score <= majority["macro_f1"]]
     print(
         f"\nmajority class ({majority['class']}): test macro-F1 {majority['macro_f1']:.3f}; "

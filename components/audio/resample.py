@@ -93,7 +93,7 @@ def block_matrix(source_rate: int, target_rate: int) -> tuple[np.ndarray, int, i
     return matrix, pad, step, cycles * up
 
 
-def input_needed(num_output: int, source_rate: int, target_rate: int) -> int:
+def input_needed(num_output: int | tf.Tensor, source_rate: int, target_rate: int):
     """Input samples that determine the first ``num_output`` outputs (anything later is unused).
 
     A caller may drop the rest of a long clip before ``resample(..., max_output=num_output)``
@@ -102,7 +102,7 @@ def input_needed(num_output: int, source_rate: int, target_rate: int) -> int:
     if source_rate == target_rate:
         return num_output
     _, pad, step, outputs = block_matrix(source_rate, target_rate)
-    return -(-num_output // outputs) * step + pad
+    return (num_output + outputs - 1) // outputs * step + pad
 
 
 def output_length(num_samples: int | tf.Tensor, source_rate: int, target_rate: int):
@@ -129,13 +129,12 @@ def resample(
     waveform = tf.convert_to_tensor(waveform, tf.float32)
     if source_rate == target_rate:
         return waveform if max_output is None else waveform[:max_output]
-    matrix, pad, step, outputs = block_matrix(source_rate, target_rate)
+    matrix, pad, step, _ = block_matrix(source_rate, target_rate)
     num_out = output_length(tf.shape(waveform)[0], source_rate, target_rate)
     if max_output is not None:
         num_out = tf.minimum(num_out, max_output)
-    num_frames = (num_out + outputs - 1) // outputs
-    # Input needed by the last frame; everything past it is dropped before framing.
-    needed = num_frames * step + 2 * pad
+    # Input needed by the last frame (after the leading zeros); the rest is dropped before framing.
+    needed = pad + input_needed(num_out, source_rate, target_rate)
     padded = tf.pad(waveform, [[pad, 0]])[:needed]
     padded = tf.pad(padded, [[0, tf.maximum(needed - tf.shape(padded)[0], 0)]])
     # A strided convolution computes frames @ matrix without materialising the frames (which
