@@ -9,7 +9,9 @@ significantly worse slices (``discovery``), feature importance of the scikit-lea
 (``blessing``). Writes into the output directory ``metrics.json``, ``slices.json``,
 ``discovery.json``, ``importance.json``, ``errors.json``/``errors.csv``, ``blessing.json``,
 ``slices.md``, a self-contained ``report.html`` and, where Chromium is installed, its
-screenshot ``report.png``. Imports no KFP: ``kfp_outputs`` copies the results into KFP artifacts.
+screenshot ``report.png``. ``run`` is three steps over its read inputs: ``score`` (metrics and
+ranking), ``analyse`` (slicing, discovery, blessing, importance, errors; in memory) and ``write``.
+Imports no KFP: ``kfp_outputs`` copies the results into KFP artifacts.
 """
 
 import json
@@ -18,6 +20,7 @@ import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
 from components.audio.labels import CLASS_NAMES
@@ -111,9 +114,91 @@ class EvaluateResult:
         return asdict(self)
 
 
-def _json(payload: object) -> str:
-    """Indented JSON; numpy scalars become Python numbers."""
-    return json.dumps(payload, indent=2, default=lambda value: value.item()) + "\n"
+@dataclass(frozen=True)
+class Scores:
+    """Every model's test metrics, all scored on the same test clips.
+
+    Attributes:
+        models: ``metrics.json``'s ``models``: name → metrics entry (with
+            ``beats_majority_class``).
+        predictions: Test predictions by model name.
+        model_dirs: Model artifact directory by model name.
+        best: Name of the best model (``blessing.rank``).
+        majority: The majority-class reference (``metrics.majority_class``).
+    """
+
+    models: dict[str, dict]
+    predictions: dict[str, metrics.Predictions]
+    model_dirs: dict[str, str]
+    best: str
+    majority: dict
+
+
+def score(model_dirs: list[str]) -> Scores:
+    """Scores every model directory on its test predictions and ranks the models.
+
+    Raises:
+        ValueError: If there is no model or two models were scored on different test clips.
+    """
+    if not model_dirs:
+        raise ValueError("evaluate needs at least one model directory")
+    models: dict[str, dict] = {}
+    tests: dict[str, metrics.Predictions] = {}
+    directories: dict[str, str] = {}
+    for model_dir in model_dirs:
+        name, test, entry = metrics.evaluate_model(model_dir)
+        if tests and test.clip_ids != next(iter(tests.values())).clip_ids:
+            raise ValueError(f"{name} was scored on different test clips than the other models")
+        models[name], tests[name], directories[name] = entry, test, model_dir
+    majority = metrics.majority_class(next(iter(tests.values())).labels)
+    for entry in models.values():
+        entry["beats_majority_class"] = entry["macro_f1"] > majority["macro_f1"]
+    return Scores(models, tests, directories, blessing.rank(models)[0], majority)
+
+
+def read_metadata(manifest_path: str, clip_stats_path: str) -> pd.DataFrame:
+    """Per-clip slice metadata from the ingest manifest and featurize's clip statistics."""
+    return slices.metadata_frame(
+        slices.read_jsonl(manifest_path), slices.read_jsonl(clip_stats_path)
+    )
+
+
+def slice_models(
+    scores: Scores, metadata: pd.DataFrame, config: EvaluateConfig
+) -> tuple[list[dict], dict[str, pd.DataFrame]]:
+    """Every model's slice table (crosses for the best only) and its per-clip frame."""
+    entries: list[dict] = []
+    frames = {}
+    for name in scores.models:
+        frames[name] = slices.clip_frame(metadata, scores.predictions[name])
+        entries += slices.slice_table(
+            frames[name],
+            slices.slice_values(frames[name]),
+            name,
+            crosses=config.crosses and name == scores.best,
+            min_size=config.min_slice_size,
+            samples=config.bootstrap_samples,
+            confidence=config.confidence,
+            rng=np.random.default_rng(config.seed),
+        )
+    return entries, frames
+
+
+def discover_worst(frame: pd.DataFrame, model: str, config: EvaluateConfig) -> list[dict]:
+    """Worst-slice discovery on one model's per-clip frame (``discovery.discover``)."""
+    search = discovery.DiscoveryConfig(
+        min_size=config.min_slice_size,
+        alpha=config.alpha,
+        min_gap=config.min_gap,
+        crosses=config.crosses,
+    )
+    return discovery.discover(frame, slices.slice_values(frame), model, search)
+
+
+def read_test_features(examples_dir: str) -> TestFeatures:
+    """The test mean-MFCC from featurize's output, for permutation importance."""
+    clip_ids, mean_mfcc, _ = importance.read_test_features(examples_dir)
+    return TestFeatures(clip_ids, mean_mfcc)
 
 
 def _aligned_features(
@@ -130,6 +215,113 @@ def _aligned_features(
     return np.asarray(features.mean_mfcc, dtype=np.float32)[order], test.labels
 
 
+def model_importances(
+    scores: Scores, features: TestFeatures | None, config: EvaluateConfig
+) -> dict[str, dict]:
+    """Feature importance of every scikit-learn model (``importance.model_importance``)."""
+    return {
+        name: importance.model_importance(
+            importance.load_estimator(model_dir),
+            _aligned_features(features, scores.predictions[name]),
+            config.permutation_repeats,
+            config.seed,
+        )
+        for name, model_dir in scores.model_dirs.items()
+        if scores.models[name]["family"] == "sklearn"
+    }
+
+
+def analyse(
+    scores: Scores,
+    metadata: pd.DataFrame,
+    config: EvaluateConfig,
+    features: TestFeatures | None = None,
+    baseline: dict | None = None,
+) -> dict:
+    """Slices, discovery, blessing, importance and errors of scored models, in memory.
+
+    Args:
+        scores: ``score``'s result.
+        metadata: ``read_metadata``'s per-clip frame.
+        config: Thresholds and analysis settings.
+        features: The test mean-MFCC for permutation importance, or None to skip it.
+        baseline: A previous deployment's ``metrics.json`` for the blessing, or None.
+
+    Returns:
+        ``{"metrics", "blessing", "slices", "discovery", "importance", "errors", "config"}``:
+        the evaluation directory's content (``write``) and the report's input.
+    """
+    best = scores.best
+    slice_entries, frames = slice_models(scores, metadata, config)
+    found = discover_worst(frames[best], best, config)
+    policy = blessing.BlessingPolicy(
+        config.min_macro_f1, config.min_worst_slice_f1, config.baseline_tolerance
+    )
+    significant = [entry for entry in found if entry["significant"]]
+    decision = blessing.decide(scores.models, significant, policy, baseline)
+    decision["thresholds"] = asdict(config)
+    return {
+        "metrics": {
+            "models": scores.models,
+            "best_model": best,
+            "class_names": list(CLASS_NAMES),
+            "majority_class": scores.majority,
+        },
+        "blessing": decision,
+        "slices": slice_entries,
+        "discovery": found,
+        "importance": model_importances(scores, features, config),
+        "errors": {
+            "model": best,
+            "top_confusions": errors.top_confusions(scores.models[best]["confusion_matrix"]),
+            "misclassified": errors.misclassified(frames[best]),
+        },
+        "config": asdict(config),
+    }
+
+
+def _json(payload: object) -> str:
+    """Indented JSON; numpy scalars become Python numbers."""
+    return json.dumps(payload, indent=2, default=lambda value: value.item()) + "\n"
+
+
+def write(evaluation: dict, output_dir: str) -> EvaluateResult:
+    """Writes ``OUTPUT_FILES`` (and, if configured, ``report.png``) of an ``analyse`` result.
+
+    Args:
+        evaluation: ``analyse``'s result.
+        output_dir: The evaluation directory (local or ``gs://``), created if missing.
+
+    Returns:
+        The best model and the blessing decision.
+    """
+    decision = evaluation["blessing"]
+    texts = {
+        "metrics.json": _json(evaluation["metrics"]),
+        "slices.json": _json(evaluation["slices"]),
+        "discovery.json": _json(evaluation["discovery"]),
+        "importance.json": _json(evaluation["importance"]),
+        "errors.json": _json(evaluation["errors"]),
+        "errors.csv": errors.errors_csv(evaluation["errors"]["misclassified"]),
+        "blessing.json": _json(decision),
+        "slices.md": report.slices_markdown(evaluation),
+        "report.html": report.html(evaluation),
+    }
+    tf.io.gfile.makedirs(output_dir)
+    for filename in OUTPUT_FILES:
+        write_text(os.path.join(output_dir, filename), texts[filename])
+    if evaluation["config"]["screenshot"]:
+        screenshot(os.path.join(output_dir, "report.html"))
+    return EvaluateResult(
+        best_model=decision["model"],
+        blessed=decision["blessed"],
+        reasons=decision["reasons"],
+        ranking=decision["ranking"],
+        significant_slices=sum(entry["significant"] for entry in evaluation["discovery"]),
+        output_dir=output_dir,
+    )
+
+
 def run(
     model_dirs: list[str],
     manifest_path: str,
@@ -138,9 +330,10 @@ def run(
     config: EvaluateConfig = EvaluateConfig(),
     examples_dir: str | None = None,
     baseline_metrics_path: str | None = None,
-    test_features: TestFeatures | None = None,
 ) -> EvaluateResult:
     """Evaluates every model directory on the test split and writes the evaluation directory.
+
+    Reads the inputs, then ``score``, ``analyse`` and ``write``.
 
     Args:
         model_dirs: Model artifact directories (docs/contracts.md).
@@ -148,10 +341,8 @@ def run(
         clip_stats_path: Featurize ``clip_stats.jsonl`` (duration, sample rate, loudness).
         output_dir: Receives the files of ``OUTPUT_FILES`` (and ``report.png``).
         config: Thresholds and analysis settings.
-        examples_dir: Featurize output; its test mean-MFCC feeds permutation importance when
-            ``test_features`` is not given.
+        examples_dir: Featurize output; its test mean-MFCC feeds permutation importance.
         baseline_metrics_path: A previous deployment's ``metrics.json`` for the blessing.
-        test_features: The test mean-MFCC, if the caller has already read it.
 
     Returns:
         The best model and the blessing decision.
@@ -159,110 +350,11 @@ def run(
     Raises:
         ValueError: If there is no model or two models were scored on different test clips.
     """
-    if not model_dirs:
-        raise ValueError("evaluate needs at least one model directory")
-    models: dict[str, dict] = {}
-    tests: dict[str, metrics.Predictions] = {}
-    directories: dict[str, str] = {}
-    for model_dir in model_dirs:
-        name, test, entry = metrics.evaluate_model(model_dir)
-        if tests and test.clip_ids != next(iter(tests.values())).clip_ids:
-            raise ValueError(f"{name} was scored on different test clips than the other models")
-        models[name], tests[name], directories[name] = entry, test, model_dir
-    best = blessing.rank(models)[0]
-    majority = metrics.majority_class(next(iter(tests.values())).labels)
-    for entry in models.values():
-        entry["beats_majority_class"] = entry["macro_f1"] > majority["macro_f1"]
-
-    metadata = slices.metadata_frame(
-        slices.read_jsonl(manifest_path), slices.read_jsonl(clip_stats_path)
-    )
-    slice_entries: list[dict] = []
-    frames = {}
-    for name in models:
-        frames[name] = slices.clip_frame(metadata, tests[name])
-        slice_entries += slices.slice_table(
-            frames[name],
-            slices.slice_values(frames[name]),
-            name,
-            crosses=config.crosses and name == best,
-            min_size=config.min_slice_size,
-            samples=config.bootstrap_samples,
-            confidence=config.confidence,
-            rng=np.random.default_rng(config.seed),
-        )
-    search = discovery.DiscoveryConfig(
-        min_size=config.min_slice_size,
-        alpha=config.alpha,
-        min_gap=config.min_gap,
-        crosses=config.crosses,
-    )
-    found = discovery.discover(frames[best], slices.slice_values(frames[best]), best, search)
-
+    scores = score(model_dirs)
+    metadata = read_metadata(manifest_path, clip_stats_path)
+    features = read_test_features(examples_dir) if examples_dir else None
     baseline = None
     if baseline_metrics_path:
         with tf.io.gfile.GFile(baseline_metrics_path) as handle:
             baseline = json.load(handle)
-    policy = blessing.BlessingPolicy(
-        config.min_macro_f1, config.min_worst_slice_f1, config.baseline_tolerance
-    )
-    significant = [entry for entry in found if entry["significant"]]
-    decision = blessing.decide(models, significant, policy, baseline)
-    decision["thresholds"] = asdict(config)
-
-    if test_features is None and examples_dir:
-        clip_ids, mean_mfcc, _ = importance.read_test_features(examples_dir)
-        test_features = TestFeatures(clip_ids, mean_mfcc)
-    importances = {}
-    for name, model_dir in directories.items():
-        if models[name]["family"] == "sklearn":
-            importances[name] = importance.model_importance(
-                importance.load_estimator(model_dir),
-                _aligned_features(test_features, tests[name]),
-                config.permutation_repeats,
-                config.seed,
-            )
-    error_report = {
-        "model": best,
-        "top_confusions": errors.top_confusions(models[best]["confusion_matrix"]),
-        "misclassified": errors.misclassified(frames[best]),
-    }
-
-    evaluation = {
-        "metrics": {
-            "models": models,
-            "best_model": best,
-            "class_names": list(CLASS_NAMES),
-            "majority_class": majority,
-        },
-        "blessing": decision,
-        "slices": slice_entries,
-        "discovery": found,
-        "importance": importances,
-        "errors": error_report,
-        "config": asdict(config),
-    }
-    texts = {
-        "metrics.json": _json(evaluation["metrics"]),
-        "slices.json": _json(slice_entries),
-        "discovery.json": _json(found),
-        "importance.json": _json(importances),
-        "errors.json": _json(error_report),
-        "errors.csv": errors.errors_csv(error_report["misclassified"]),
-        "blessing.json": _json(decision),
-        "slices.md": report.slices_markdown(evaluation),
-        "report.html": report.html(evaluation),
-    }
-    tf.io.gfile.makedirs(output_dir)
-    for filename in OUTPUT_FILES:
-        write_text(os.path.join(output_dir, filename), texts[filename])
-    if config.screenshot:
-        screenshot(os.path.join(output_dir, "report.html"))
-    return EvaluateResult(
-        best_model=best,
-        blessed=decision["blessed"],
-        reasons=decision["reasons"],
-        ranking=decision["ranking"],
-        significant_slices=len(significant),
-        output_dir=output_dir,
-    )
+    return write(analyse(scores, metadata, config, features, baseline), output_dir)

@@ -32,7 +32,7 @@ class SliceFeature:
 
     Attributes:
         name: Feature name used in ``slices.json`` (``feature``).
-        description: One line for the report.
+        description: One line saying what the buckets are (documentation kept with the code).
         values: Function of the clip frame returning one string bucket per clip.
     """
 
@@ -132,7 +132,6 @@ FEATURES: tuple[SliceFeature, ...] = (
     ),
     SliceFeature("dataset", "source dataset", lambda f: f["dataset"]),
 )
-FEATURES_BY_NAME: dict[str, SliceFeature] = {feature.name: feature for feature in FEATURES}
 
 
 def metadata_frame(manifest: list[dict], clip_stats: list[dict]) -> pd.DataFrame:

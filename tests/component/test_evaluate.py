@@ -145,15 +145,11 @@ def synthetic_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def evaluated(synthetic_run):
+    """The steps of ``core.run``, with test features held in memory (no TFRecords here)."""
     out = synthetic_run["root"] / "evaluation"
-    result = core.run(
-        synthetic_run["model_dirs"],
-        synthetic_run["manifest"],
-        synthetic_run["clip_stats"],
-        str(out),
-        CONFIG,
-        test_features=synthetic_run["features"],
-    )
+    scores = core.score(synthetic_run["model_dirs"])
+    metadata = core.read_metadata(synthetic_run["manifest"], synthetic_run["clip_stats"])
+    result = core.write(core.analyse(scores, metadata, CONFIG, synthetic_run["features"]), str(out))
     return result, out
 
 
