@@ -6,7 +6,7 @@ see docs/contracts.md), the featurize step's tf.Transform graph, and the evaluat
 Output: ``<model_base>/<model_name>/<version>/`` (local path or ``gs://``) holding a SavedModel
 whose ``serving_default`` takes WAV bytes (``export.py``) and
 ``assets.extra/tf_serving_warmup_requests`` (``warmup.py``), written atomically
-(``publish.py``). An unblessed evaluation deploys nothing unless ``force`` is set. Before
+(``publish.py``). An unblessed evaluation deploys nothing unless ``force`` is set (``gate``). Before
 publishing, the saved model is loaded back and the warmup requests are run through it, so a
 version TF Serving cannot execute is never published.
 """
@@ -78,6 +78,29 @@ def read_blessing(blessing: str | dict) -> dict:
         path = os.path.join(path, BLESSING_FILE)
     with tf.io.gfile.GFile(path) as handle:
         return json.load(handle)
+
+
+def gate(blessing: dict, force: bool) -> tuple[bool, list[str]]:
+    """Whether the evaluation lets a model be deployed, and the reasons to record.
+
+    The one blessing check of this step: an unblessed evaluation deploys nothing unless
+    ``force`` is set, and then says so first.
+
+    Args:
+        blessing: The evaluate step's blessing (``read_blessing``).
+        force: Deploy even when the evaluation did not bless the model.
+
+    Returns:
+        ``(deploy, reasons)``: the blessing's reasons, led by ``"not blessed"`` (refused) or
+        ``"not blessed, deployed because force=True"`` (forced) when it is not blessed.
+    """
+    reasons = [str(reason) for reason in blessing.get("reasons", [])]
+    if blessing.get("blessed", False):
+        return True, reasons
+    if force:
+        return True, ["not blessed, deployed because force=True", *reasons]
+    logging.warning("deploy: %s is not blessed; nothing deployed", blessing.get("model"))
+    return False, ["not blessed", *reasons]
 
 
 def choose_model(model_dirs: list[str], blessing: str | dict) -> tuple[str, list[str]]:
@@ -177,13 +200,10 @@ def run(
     """
     blessing = read_blessing(blessing)
     info = classifiers.read_info(model_dir)
-    reasons = [str(reason) for reason in blessing.get("reasons", [])]
-    if not blessing.get("blessed", False):
-        if not cfg.force:
-            logging.warning("deploy: %s is not blessed; nothing deployed", info.name)
-            return DeployResult(False, info.name, cfg.model_name, reasons=["not blessed", *reasons])
-        reasons = ["not blessed, deployed because force=True", *reasons]
-    elif blessing.get("model") != info.name:
+    deploy, reasons = gate(blessing, cfg.force)
+    if not deploy:
+        return DeployResult(False, info.name, cfg.model_name, reasons=reasons)
+    if blessing.get("blessed", False) and blessing.get("model") != info.name:
         reasons.append(f"blessing names {blessing.get('model')!r}; deploying {info.name!r}")
     with tempfile.TemporaryDirectory(prefix="deploy-") as scratch:
         export_dir = os.path.join(scratch, "export")
@@ -217,9 +237,8 @@ def run_best(
     if not model_base:
         reason = "no model_base given: nothing to deploy to"
         return DeployResult(False, str(blessing.get("model")), cfg.model_name, reasons=[reason])
-    if not blessing.get("blessed", False) and not cfg.force:
-        reasons = ["not blessed", *map(str, blessing.get("reasons", []))]
-        logging.warning("deploy: %s is not blessed; nothing deployed", blessing.get("model"))
+    deploy, reasons = gate(blessing, cfg.force)
+    if not deploy:
         return DeployResult(False, str(blessing.get("model")), cfg.model_name, reasons=reasons)
     model_dir, choice = choose_model(model_dirs, blessing)
     result = run(model_dir, transform_graph_dir, model_base, blessing, cfg)
