@@ -3,6 +3,7 @@
 import json
 import re
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import joblib
@@ -17,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from components.audio.labels import CLASS_NAMES, NUM_CLASSES
-from components.evaluate import core, kfp_outputs, screenshot
+from components.evaluate import core, kfp_outputs, report, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 N = {"train": 240, "validation": 80, "test": 400}
@@ -287,6 +288,17 @@ def test_report_is_self_contained_and_has_every_section(evaluated):
     assert "<script" not in page and "<link" not in page and "@import" not in page
     markdown = (evaluated[1] / "slices.md").read_text()
     assert markdown.startswith("## cnn_log_mel") and "| loudness | <-40 |" in markdown
+
+
+def test_report_escapes_text_taken_from_the_evaluation(evaluated):
+    names = ("metrics", "blessing", "slices", "discovery", "importance", "errors")
+    evaluation = {name: load(evaluated[1], f"{name}.json") for name in names}
+    evaluation["config"] = asdict(CONFIG)
+    evaluation["blessing"]["reasons"].append("<script>alert(1)</script>")
+    evaluation["errors"]["misclassified"][0]["title"] = "<img src=x onerror=alert(1)>"
+    page = report.html(evaluation)
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
 
 
 def test_kfp_outputs_log_metrics_confusion_matrix_and_slices(evaluated, tmp_path):
