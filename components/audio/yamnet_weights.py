@@ -65,7 +65,10 @@ def _load_checked(path: Path, expected_sha256: str) -> dict[str, np.ndarray]:
             "corrupted or not the shipped conversion (see yamnet_assets/NOTICE)"
         )
     with np.load(path, allow_pickle=False) as data:
-        return dequantise({key: data[key] for key in data.files})
+        weights = dequantise({key: data[key] for key in data.files})
+    for array in weights.values():  # shared by every caller of the cache
+        array.flags.writeable = False
+    return weights
 
 
 def load(path: Path = WEIGHTS_FILE, expected_sha256: str = WEIGHTS_SHA256) -> dict[str, np.ndarray]:
