@@ -27,10 +27,10 @@ from pipelines.training import DEMO_ARGUMENTS
 def demo_manifest(work: str) -> str:
     """Generates the embedded demo dataset and ingests it; returns the manifest path."""
     from components.ingest import core as ingest
-    from components.ingest import demo_dataset
+    from demo_data.dataset import DemoConfig, generate
 
     data_root = os.path.join(work, "demo_data")
-    demo_dataset.generate(data_root, demo_dataset.DemoConfig())
+    generate(data_root, DemoConfig())
     ingest.run(data_root, os.path.join(work, "ingest"), ingest.IngestConfig(data_format="fsd50k"))
     return os.path.join(work, "ingest", "manifest.jsonl")
 

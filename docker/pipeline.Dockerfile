@@ -29,11 +29,12 @@ RUN python image_requirements.py requirements.lock > image.lock \
 
 COPY pyproject.toml README.md ./
 COPY components ./components
+COPY demo_data ./demo_data
 COPY pipelines ./pipelines
 COPY serving ./serving
 # --no-deps: the lock above is the complete, tested set (see README "Dependencies").
 RUN /opt/venv/bin/pip install --no-deps --no-build-isolation . \
- && /opt/venv/bin/python -c "import components, pipelines.cli, serving"
+ && /opt/venv/bin/python -c "import components, demo_data.scenarios as s, pipelines.cli, serving; s.load()"
 
 # ---- final: the runtime base plus the venv ------------------------------------------------------
 FROM python:3.11.14-slim-bookworm

@@ -75,9 +75,9 @@ def _demo_data_flags(parser: argparse.ArgumentParser) -> None:
 @command("demo-data", _demo_data_flags)
 def _demo_data(args: argparse.Namespace) -> int:
     """Generate the embedded FSD50K-shaped demo dataset."""
-    from components.ingest import demo_dataset
+    from demo_data import dataset
 
-    _print_json(demo_dataset.generate(args.output, demo_dataset.DemoConfig(seed=args.seed)))
+    _print_json(dataset.generate(args.output, dataset.DemoConfig(seed=args.seed)))
     return 0
 
 
@@ -215,11 +215,11 @@ def _demo(args: argparse.Namespace) -> int:
     """Generate the demo dataset (if absent) and run the whole pipeline locally on it."""
     from pathlib import Path
 
-    from components.ingest import demo_dataset
+    from demo_data import dataset
     from pipelines.training import DEMO_ARGUMENTS
 
     if not Path(args.data_root, "FSD50K.metadata").is_dir():
-        demo_dataset.generate(args.data_root, demo_dataset.DemoConfig())
+        dataset.generate(args.data_root, dataset.DemoConfig())
     return _run_locally(args.data_root, args.output, dict(DEMO_ARGUMENTS))
 
 

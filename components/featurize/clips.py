@@ -67,7 +67,7 @@ class DecodeClip(beam.DoFn):
         mono = decoded.mono()
         spec = record.get("augment")
         if spec:
-            from components.rebalance import augment  # only oversampled training copies
+            from components.audio import augment  # only oversampled training copies
 
             mono = augment.apply(mono, decoded.sample_rate, spec)
         yield beam.pvalue.TaggedOutput(CLIP_STATS, clip_stats(record, decoded, mono))

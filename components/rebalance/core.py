@@ -4,9 +4,9 @@ Runs before featurize, on the manifest written by ingest. Classes with more trai
 the target are randomly undersampled; classes with fewer keep every clip and are topped up with
 randomly drawn copies, each a new record (``<clip_id>__aug<k>``) with the source's ``source_id``
 and an ``augment`` spec (SNR, semitones, seed) that featurize applies to the waveform
-(``augment.py``). Validation and test records pass through untouched, and a training
-``source_id`` that also appears in another split stops the step, so no source leaks. Outputs:
-``manifest.jsonl``, ``rebalance_report.json`` and the per-class before/after table
+(``components/audio/augment.py``). Validation and test records pass through untouched, and a
+training ``source_id`` that also appears in another split stops the step, so no source leaks.
+Outputs: ``manifest.jsonl``, ``rebalance_report.json`` and the per-class before/after table
 (``class_table.md``, ``class_table.csv``). Everything is drawn from one seeded generator.
 """
 

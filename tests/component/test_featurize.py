@@ -164,3 +164,21 @@ def test_multi_process_runner_gives_the_same_examples(tmp_path, featurized):
     assert multi.keys() == single.keys()
     for key in multi:
         np.testing.assert_allclose(multi[key], single[key], atol=1e-5)
+
+
+def test_decode_applies_an_oversampled_copys_augment_spec(tmp_path):
+    from components.audio import augment
+    from components.featurize.clips import DecodeClip
+
+    samples = tone(440.0, 1.0, 16000)
+    soundfile.write(tmp_path / "a.wav", samples, 16000, subtype="FLOAT")
+    record = {"clip_id": "a", "uri": str(tmp_path / "a.wav"), "split": "train", "label_index": 3}
+    spec = {"semitones": 1.0, "snr_db": 20.0, "seed": 5, "source_clip_id": "a"}
+    decode = DecodeClip()
+    decode.setup()
+    original, copy = (
+        [out for out in decode.process(r) if isinstance(out, dict)][0]
+        for r in (record, {**record, "clip_id": "a__aug0", "augment": spec})
+    )
+    np.testing.assert_array_equal(original["samples"], samples)
+    np.testing.assert_array_equal(copy["samples"], augment.apply(samples, 16000, spec))

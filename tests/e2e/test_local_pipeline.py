@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from components.audio.labels import CLASS_NAMES
-from components.ingest import demo_dataset
+from demo_data.dataset import DemoConfig, generate
 from pipelines import local
 from pipelines.training import (
     BASELINE_MODELS,
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 def run_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     data = root / "data"
-    demo_dataset.generate(str(data), demo_dataset.DemoConfig())
+    generate(str(data), DemoConfig())
     arguments = {
         "data_root": str(data),
         "model_base": str(root / "run" / "serving"),

@@ -9,8 +9,9 @@ import soundfile
 
 from components.audio.decode import AudioDecodeError, decode_bytes
 from components.audio.labels import CLASS_NAMES
-from components.ingest import core, demo_dataset, demo_scenarios, demo_sounds, taxonomy
-from components.ingest.demo_dataset import DemoConfig
+from components.ingest import core, taxonomy
+from demo_data import dataset, scenarios, sounds
+from demo_data.dataset import DemoConfig
 
 SMALL = DemoConfig(seed=7, dev_clips=48, eval_clips=24, dev_uploaders=8, eval_uploaders=6)
 EXPECTED_DEAD_LETTER = {
@@ -34,15 +35,15 @@ def _digest(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
-    return root, demo_dataset.generate(str(root), SMALL)
+    return root, dataset.generate(str(root), SMALL)
 
 
 def test_same_seed_gives_byte_identical_files(demo, tmp_path):
     root, _ = demo
-    demo_dataset.generate(str(tmp_path / "again"), SMALL)
+    dataset.generate(str(tmp_path / "again"), SMALL)
     assert _digest(root) == _digest(tmp_path / "again")
     other = DemoConfig(seed=8, dev_clips=48, eval_clips=24, dev_uploaders=8, eval_uploaders=6)
-    demo_dataset.generate(str(tmp_path / "other"), other)
+    dataset.generate(str(tmp_path / "other"), other)
     assert _digest(root) != _digest(tmp_path / "other")
 
 
@@ -121,7 +122,7 @@ def test_demo_ingests_with_every_class_in_train_and_broken_clips_in_eval(demo, t
 
 
 def test_class_imbalance_follows_the_seed_shape():
-    counts = demo_dataset._class_counts(480)
+    counts = dataset._class_counts(480, scenarios.load().class_shares)
     assert sum(counts.values()) == 480
     assert max(counts, key=counts.get) == "noise"
     assert min(counts, key=counts.get) == "movement"
@@ -129,16 +130,51 @@ def test_class_imbalance_follows_the_seed_shape():
 
 def test_every_scenario_gets_its_stated_label_from_the_seed_taxonomy():
     rules = taxonomy.load()
-    for scenario in demo_scenarios.SCENARIOS:
+    table = scenarios.load()
+    for scenario in table.scenarios:
         assert rules.classify(list(scenario.tags)).label == scenario.label, scenario.tags
-        assert scenario.synth in demo_sounds.SYNTHS
-    assert all(rules.classify([tag]).label == "other" for tag in demo_scenarios.NEUTRAL_TAGS)
-    assert {s.label for s in demo_scenarios.SCENARIOS} == set(CLASS_NAMES)
+        assert scenario.synth in sounds.SYNTHS
+    assert all(rules.classify([tag]).label == "other" for tag in table.neutral_tags)
+    assert {s.label for s in table.scenarios} == set(CLASS_NAMES)
 
 
 @pytest.mark.parametrize("rate", [8000, 48000])
 def test_every_synth_renders_finite_audible_samples(rate):
-    for name in demo_sounds.SYNTHS:
-        samples = demo_sounds.render(name, np.random.default_rng(0), 0.5, rate)
+    for name in sounds.SYNTHS:
+        samples = sounds.render(name, np.random.default_rng(0), 0.5, rate)
         assert samples.shape == (rate // 2,) and np.all(np.isfinite(samples)), name
         assert 0.09 < np.abs(samples).max() <= 0.9 + 1e-9, name
+
+
+def test_scenario_table_resolves_audioset_labels_to_their_mids():
+    table = scenarios.load()
+    dog = next(s for s in table.scenarios if s.title == "Dog barking")
+    assert dog.audioset[:2] == (("Bark", "/m/05tny_"), ("Dog", "/m/0bt9lr"))
+    assert list(table.class_shares) == list(CLASS_NAMES)
+    assert {s.weight for s in table.scenarios} == {0.5, 0.7, 1.0}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda raw: raw["scenarios"][0].update(synth="kazoo"), "unknown synth 'kazoo'"),
+        (lambda raw: raw["scenarios"][0].update(label="robot"), "unknown label 'robot'"),
+        (lambda raw: raw["scenarios"][0]["audioset"].append("Kazoo"), "vocabulary: ['Kazoo']"),
+        (lambda raw: raw["scenarios"][0].pop("tags"), "scenario 0: KeyError: 'tags'"),
+        (lambda raw: raw["scenarios"][3].update(weight=0), "weight must be positive"),
+        (lambda raw: raw["class_shares"].pop("alarm"), "class_shares must give"),
+        (
+            lambda t: t.update(scenarios=[s for s in t["scenarios"] if s["label"] != "alarm"]),
+            "no scenario for ['alarm']",
+        ),
+        (lambda raw: raw.pop("neutral_tags"), "not a scenario table (KeyError"),
+    ],
+)
+def test_a_broken_scenario_table_fails_naming_the_file_and_problem(tmp_path, change, message):
+    raw = json.loads(Path(scenarios.DEFAULT_SCENARIOS_PATH).read_text())
+    change(raw)
+    path = tmp_path / "scenarios.json"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(scenarios.ScenarioError) as error:
+        scenarios.load(str(path))
+    assert str(error.value).startswith(f"{path}: ") and message in str(error.value)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from components.rebalance import augment
+from components.audio import augment
 
 RATE = 22_050
 

@@ -4,14 +4,14 @@
 ``FSD50K.metadata/{dev,eval}_clips_info_FSD50K.json`` (title, description, tags, license,
 uploader), ``FSD50K.ground_truth/{dev,eval}.csv`` (``fname,labels,mids``; dev also ``split``
 train/val) plus ``vocabulary.csv``, and ``FSD50K.{dev,eval}_audio/<id>.wav`` — so the whole
-pipeline runs with no download. Clips follow ``demo_scenarios`` (class-typical sounds from
-``demo_sounds`` under realistic metadata that exercises the taxonomy's precedence, ambiguity and
-exact-match misses), with the seed's class imbalance, uploaders with very different clip counts
-(a few uploading to both dev and eval), several CC licenses, durations of 0.3–30 s, sample rates
-of 8–48 kHz, PCM_16/PCM_24/FLOAT WAVs and some stereo. Six eval clips are deliberately broken
-(empty, text named .wav, truncated header, digital silence, NaN samples, 12 kHz) and must reach
-featurize's dead letter. Everything derives from ``DemoConfig.seed``: the same seed gives
-byte-identical files.
+pipeline runs with no download. Clips follow the scenario table (``scenarios.json``:
+class-typical sounds from ``sounds`` under realistic metadata that exercises the taxonomy's
+precedence, ambiguity and exact-match misses), with the seed's class imbalance, uploaders with
+very different clip counts (a few uploading to both dev and eval), several CC licenses, durations
+of 0.3–30 s, sample rates of 8–48 kHz, PCM_16/PCM_24/FLOAT WAVs and some stereo. Six eval clips
+are deliberately broken (empty, text named .wav, truncated header, digital silence, NaN samples,
+12 kHz) and must reach featurize's dead letter. Everything derives from ``DemoConfig.seed``: the
+same seed gives byte-identical files.
 """
 
 import csv
@@ -26,8 +26,8 @@ import soundfile
 import tensorflow as tf
 
 from components.audio.labels import CLASS_NAMES
-from components.ingest import demo_scenarios, demo_sounds
 from components.ingest.readers import join
+from demo_data import scenarios, sounds
 
 LICENSES: tuple[str, ...] = (
     "http://creativecommons.org/publicdomain/zero/1.0/",
@@ -114,7 +114,7 @@ class DemoConfig:
 class _Clip:
     clip_id: int
     subset: str
-    scenario: demo_scenarios.Scenario
+    scenario: scenarios.Scenario
     uploader: str
     license: str
     title: str
@@ -127,9 +127,8 @@ class _Clip:
     broken: str = ""
 
 
-def _class_counts(total: int) -> dict[str, int]:
+def _class_counts(total: int, shares: dict[str, float]) -> dict[str, int]:
     """Largest-remainder allocation of ``total`` clips to the class shares, at least one each."""
-    shares = demo_scenarios.CLASS_SHARES
     spare = total - len(shares)
     exact = {name: spare * share / sum(shares.values()) for name, share in shares.items()}
     counts = {name: 1 + int(value) for name, value in exact.items()}
@@ -168,6 +167,7 @@ def _pick(rng: np.random.Generator, options: dict):
 
 
 def _plan_subset(
+    table: scenarios.ScenarioTable,
     rng: np.random.Generator,
     subset: str,
     total: int,
@@ -175,10 +175,11 @@ def _plan_subset(
     uploaders: list[str],
     uploader_license: dict[str, str],
 ) -> list[_Clip]:
-    by_class: dict[str, list[demo_scenarios.Scenario]] = {}
-    for scenario in demo_scenarios.SCENARIOS:
+    by_class: dict[str, list[scenarios.Scenario]] = {}
+    for scenario in table.scenarios:
         by_class.setdefault(scenario.label, []).append(scenario)
-    labels = [name for name, n in _class_counts(total).items() for _ in range(n)]
+    counts = _class_counts(total, table.class_shares)
+    labels = [name for name, n in counts.items() for _ in range(n)]
     rng.shuffle(labels)
     uploader_weights = _zipf(len(uploaders))
     clips = []
@@ -187,9 +188,7 @@ def _plan_subset(
         weights = np.array([scenario.weight for scenario in options])
         scenario = options[rng.choice(len(options), p=weights / weights.sum())]
         uploader = uploaders[rng.choice(len(uploaders), p=uploader_weights)]
-        extras = list(
-            rng.choice(demo_scenarios.NEUTRAL_TAGS, size=rng.integers(0, 4), replace=False)
-        )
+        extras = list(rng.choice(table.neutral_tags, size=rng.integers(0, 4), replace=False))
         if subset == "eval" and rng.random() < 0.4:
             extras.append("field-recording")
         if subset == "dev" and label == "music" and rng.random() < 0.3:
@@ -232,6 +231,7 @@ def _plan_subset(
 
 
 def _plan(config: DemoConfig) -> list[_Clip]:
+    table = scenarios.load()
     rng = np.random.default_rng([config.seed, 0])
     taken: set[str] = set()
     dev_uploaders = _uploaders(rng, config.dev_uploaders, taken)
@@ -249,10 +249,10 @@ def _plan(config: DemoConfig) -> list[_Clip]:
     )
     ids = [int(clip_id) for clip_id in ids]
     dev = _plan_subset(
-        rng, "dev", config.dev_clips, ids[: config.dev_clips], dev_uploaders, licenses
+        table, rng, "dev", config.dev_clips, ids[: config.dev_clips], dev_uploaders, licenses
     )
     evaluation = _plan_subset(
-        rng, "eval", config.eval_clips, ids[config.dev_clips :], eval_uploaders, licenses
+        table, rng, "eval", config.eval_clips, ids[config.dev_clips :], eval_uploaders, licenses
     )
     # Broken files are eval clips of eval-only uploaders: rebalance (train only) cannot drop
     # them and ingest cannot move them to train, so they always reach featurize's dead letter.
@@ -285,7 +285,7 @@ def _audio_bytes(clip: _Clip, seed: int) -> bytes:
         return b""
     if clip.broken == "text_as_wav":
         return _TEXT_AS_WAV
-    samples = demo_sounds.render(clip.scenario.synth, rng, clip.seconds, clip.rate)
+    samples = sounds.render(clip.scenario.synth, rng, clip.seconds, clip.rate)
     if clip.broken == "truncated_header":
         # libsndfile reads a WAV cut inside its data; one cut before the data chunk is undecodable.
         return _wav(samples, clip.rate, "PCM_16")[:36]
@@ -328,7 +328,7 @@ def _ground_truth(clips: list[_Clip], with_split: bool, val_uploaders: set[str])
 def _readme(config: DemoConfig) -> str:
     return (
         "# Household-sounds demo dataset (synthetic, FSD50K layout)\n\n"
-        "Generated by `components/ingest/demo_dataset.py` with "
+        "Generated by `demo_data/dataset.py` with "
         f"{json.dumps(asdict(config))}. Every sound is synthesized; no Freesound audio is "
         "included. Titles, tags, uploaders and licenses are invented but shaped like FSD50K's, "
         "so the whole pipeline runs offline. Six eval clips are broken on purpose.\n"

@@ -1,11 +1,11 @@
 """Waveform augmentation of oversampled training copies: pitch shift, then gaussian noise.
 
-The rebalance step only *plans* copies (an ``augment`` spec per manifest record); the featurize
-step's ``DecodeClip`` calls ``apply`` on the decoded mono waveform before resampling, so a copy
-is featurized exactly like an original. Augmentation is training-only and never part of the
-served featurizer, which is why librosa's phase-vocoder pitch shift is acceptable here. Noise is
-scaled to the requested SNR relative to the (shifted) clip's mean power and drawn from a
-generator seeded by the spec, so a rerun produces the same samples.
+The rebalance step only *plans* copies (it draws an ``augment`` spec per manifest record); the
+featurize step's ``DecodeClip`` calls ``apply`` on the decoded mono waveform before resampling,
+so a copy is featurized exactly like an original. Augmentation is training-only and never part
+of the served featurizer, which is why librosa's phase-vocoder pitch shift is acceptable here.
+Noise is scaled to the requested SNR relative to the (shifted) clip's mean power and drawn from
+a generator seeded by the spec, so a rerun produces the same samples.
 """
 
 import librosa
