@@ -9,6 +9,10 @@ import yaml
 from kfp import components
 
 from components import IMAGE
+from components.deploy.config import DeployConfig
+from components.featurize.config import FeaturizeConfig
+from components.rebalance.config import RebalanceConfig
+from components.train.config import TrainConfig
 from pipelines.compile import compile_pipeline
 from pipelines.training import PvcMount
 
@@ -136,3 +140,20 @@ def test_pvc_is_mounted_into_every_task_through_kfp_kubernetes(compiled, tmp_pat
 def test_pvc_flag_needs_a_name_and_an_absolute_path(text):
     with pytest.raises(ValueError, match="NAME:/absolute/mount/path"):
         PvcMount.parse(text)
+
+
+def test_wrapper_and_pipeline_defaults_are_the_step_configs(compiled):
+    """Defaults are defined once, in components/<step>/config.py, and reach the compiled IR."""
+    _, spec = compiled
+
+    def default(component: str, name: str):
+        return spec["components"][component]["inputDefinitions"]["parameters"][name]["defaultValue"]
+
+    assert default("comp-train", "epochs") == TrainConfig.epochs
+    assert default("comp-train", "tuner") == TrainConfig.tuner
+    assert default("comp-rebalance", "target_per_class") == RebalanceConfig.target_per_class
+    assert default("comp-featurize", "runner") == FeaturizeConfig.runner
+    assert default("comp-deploy", "model_name") == DeployConfig.model_name
+    root = spec["root"]["inputDefinitions"]["parameters"]
+    assert root["epochs"]["defaultValue"] == TrainConfig.epochs
+    assert root["target_per_class"]["defaultValue"] == RebalanceConfig.target_per_class
