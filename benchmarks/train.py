@@ -16,12 +16,14 @@ import os
 import time
 
 from components.baselines import core as baselines
+from components.baselines.config import PRESETS as BASELINES_PRESETS
 from components.evaluate import metrics
 from components.featurize import core as featurize
 from components.rebalance import core as rebalance
+from components.rebalance.config import PRESETS as REBALANCE_PRESETS
 from components.train import core as train
-from components.train.model import FAMILIES
-from pipelines.training import DEMO_ARGUMENTS
+from components.train.config import DEMO_FAMILY_OVERRIDES, FAMILIES
+from components.train.config import PRESETS as TRAIN_PRESETS
 
 
 def demo_manifest(work: str) -> str:
@@ -44,15 +46,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", default="runs/benchmark-train", help="scratch directory")
     parser.add_argument("--manifest", default="", help="ingest manifest (default: demo data)")
-    parser.add_argument("--target-per-class", type=int, default=60)
-    parser.add_argument("--epochs", type=int, default=train.PRESETS["demo"]["epochs"])
-    parser.add_argument("--max-trials", type=int, default=train.PRESETS["demo"]["max_trials"])
-    parser.add_argument("--batch-size", type=int, default=train.PRESETS["demo"]["batch_size"])
-    parser.add_argument("--n-iter", type=int, default=baselines.PRESETS["demo"]["n_iter"])
+    demo = {**REBALANCE_PRESETS["demo"], **TRAIN_PRESETS["demo"], **BASELINES_PRESETS["demo"]}
+    parser.add_argument("--target-per-class", type=int, default=demo["target_per_class"])
+    parser.add_argument("--epochs", type=int, default=demo["epochs"])
+    parser.add_argument("--max-trials", type=int, default=demo["max_trials"])
+    parser.add_argument("--batch-size", type=int, default=demo["batch_size"])
+    parser.add_argument("--n-iter", type=int, default=demo["n_iter"])
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument(
         "--family-overrides",
-        default=json.dumps(DEMO_ARGUMENTS["family_overrides"]),
+        default=json.dumps(DEMO_FAMILY_OVERRIDES),
         help="JSON, as the pipeline parameter (default: the demo's)",
     )
     args = parser.parse_args()

@@ -1,14 +1,20 @@
 """Compile the pipeline function to KFP IR YAML, the package a Kubeflow cluster runs."""
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from kfp import compiler
 
-from pipelines.training import training_pipeline
+from pipelines.training import PvcMount, build_pipeline, training_pipeline
 
 
-def compile_pipeline(output: str) -> str:
-    """Compiles ``training_pipeline`` to ``output`` (creating its folder) and returns the path."""
+def compile_pipeline(output: str, pvcs: Sequence[PvcMount] = ()) -> str:
+    """Compiles the pipeline to ``output`` (creating its folder) and returns the path.
+
+    ``pvcs`` are mounted into every task through ``kfp.kubernetes`` (the kind demo's store);
+    without them the package is the portable ``training_pipeline``.
+    """
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    compiler.Compiler().compile(pipeline_func=training_pipeline, package_path=output)
+    pipeline = build_pipeline(pvcs) if pvcs else training_pipeline
+    compiler.Compiler().compile(pipeline_func=pipeline, package_path=output)
     return output

@@ -3,10 +3,9 @@
 ``household-sounds compile`` writes the IR YAML; this module sends it through ``kfp.Client``
 (``create_run_from_pipeline_package`` for one run, ``create_recurring_run`` for a cron schedule)
 after checking the ``--param k=v`` arguments against the parameters the package declares, so a
-typo or a wrong type fails here rather than minutes later in a pod. ``mount_pvc`` adds a
-PersistentVolumeClaim mount to every task of a compiled package, which is how the kind demo
-gives the pods its data and model store without a second pipeline definition. The client is
-injectable (``client_factory``) so tests can point it at a fake KFP REST API on 127.0.0.1.
+typo or a wrong type fails here rather than minutes later in a pod. ``start`` is what
+``household-sounds submit`` calls with its ``SubmitOptions``. The client is injectable
+(``client_factory``) so tests can point it at a fake KFP REST API on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -15,8 +14,9 @@ import contextlib
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -120,37 +120,6 @@ def check_params(package_path: str, params: Mapping[str, object]) -> dict[str, o
             )
         checked[name] = value
     return checked
-
-
-def mount_pvc(package_path: str, output_path: str, pvc_name: str, mount_path: str) -> str:
-    """Writes a copy of the package in which every task mounts ``pvc_name`` at ``mount_path``.
-
-    The result is what ``kfp.kubernetes.mount_pvc`` would have compiled for each task (the
-    ``platforms.kubernetes`` document of the IR YAML), added after compilation so that the
-    pipeline function stays the same everywhere and only the kind demo needs the volume.
-    """
-    docs = _pipeline_docs(package_path)
-    spec = docs[0]
-    platform = docs[1] if len(docs) > 1 else {}
-    executors = (
-        platform.setdefault("platforms", {})
-        .setdefault("kubernetes", {})
-        .setdefault("deploymentSpec", {})
-        .setdefault("executors", {})
-    )
-    mount = {
-        "constant": pvc_name,
-        "mountPath": mount_path,
-        "pvcNameParameter": {"runtimeValue": {"constant": pvc_name}},
-    }
-    for executor in spec["deploymentSpec"]["executors"]:
-        mounts = executors.setdefault(executor, {}).setdefault("pvcMount", [])
-        if all(existing.get("mountPath") != mount_path for existing in mounts):
-            mounts.append(dict(mount))
-    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
-    with open(output_path, "w", encoding="utf-8") as stream:
-        yaml.safe_dump_all([spec, platform], stream, sort_keys=True)
-    return output_path
 
 
 def set_caching(package_path: str, output_path: str, enabled: bool) -> str:
@@ -275,3 +244,41 @@ def create_recurring_run(
             service_account=service_account,
         )
     return str(recurring.recurring_run_id)
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    """Where and how ``household-sounds submit`` starts the pipeline (see ``submit``)."""
+
+    host: str = field(metadata={"help": "KFP API endpoint, e.g. http://localhost:8080"})
+    package: str = field(default="", metadata={"help": "compiled YAML (default: compile now)"})
+    namespace: str | None = field(
+        default=None, metadata={"help": "profile namespace (multi-user KFP)"}
+    )
+    experiment: str = field(default="household-sounds", metadata={"help": "experiment name"})
+    run_name: str | None = field(default=None, metadata={"help": "run display name"})
+    caching: Literal["on", "off"] | None = field(
+        default=None, metadata={"help": "override every task's caching"}
+    )
+    service_account: str | None = field(default=None, metadata={"help": "pods' service account"})
+    cron: str = field(
+        default="", metadata={"help": "create a recurring run instead (6 fields, seconds first)"}
+    )
+
+
+def start(package_path: str, options: SubmitOptions, params: dict[str, object]) -> dict:
+    """Submits one run, or with ``options.cron`` a recurring run; returns its id as a dict."""
+    common: dict[str, Any] = {
+        "namespace": options.namespace,
+        "experiment": options.experiment,
+        "params": params,
+        "enable_caching": None if options.caching is None else options.caching == "on",
+        "service_account": options.service_account,
+    }
+    if options.cron:
+        name = options.run_name or "household-sounds-recurring"
+        run_id = create_recurring_run(
+            package_path, options.host, name=name, cron=options.cron, **common
+        )
+        return {"recurring_run_id": run_id}
+    return {"run_id": submit(package_path, options.host, run_name=options.run_name, **common)}

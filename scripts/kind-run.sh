@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make kind-run`: submits the demo pipeline to the kind cluster's Kubeflow Pipelines.
 # Generates the demo dataset into the store (node: /mnt/household-sounds/data/demo) if absent,
-# compiles the pipeline, mounts the store PVC into every task (pipelines.submit.mount_pvc) and
-# submits with the demo presets; deploy writes the blessed model to
+# compiles the pipeline with the store PVC mounted into every task (`compile --pvc`, through
+# kfp.kubernetes) and submits it with the demo preset; deploy writes the blessed model to
 # /mnt/household-sounds/models, which `make kind-serve` serves. Then follow the run in the UI.
 # Env: KFP_HOST (default http://localhost:8080 from kind-up's NodePort; if it does not answer,
 # a port-forward to svc/ml-pipeline-ui is opened), EXPERIMENT, RUN_NAME.
@@ -36,30 +36,12 @@ if [[ ! -d $STORE/data/demo/FSD50K.metadata ]]; then
   chmod -R a+rwX "$STORE/data"
 fi
 
-step "compile → build/pipeline.yaml"
-.venv/bin/household-sounds compile --output build/pipeline.yaml
+step "compile → build/pipeline-kind.yaml (store PVC mounted in every task)"
+.venv/bin/household-sounds compile --output build/pipeline-kind.yaml \
+  --pvc "household-sounds-store:$NODE_STORE"
 
 step "submit to $host (experiment $experiment)"
-# Python rather than `household-sounds submit`: the demo adds the kind-only PVC mount and the
-# demo presets; both go through the same pipelines.submit functions.
-KFP_HOST_URL=$host EXPERIMENT=$experiment NODE_STORE=$NODE_STORE \
-  .venv/bin/python - <<'PY'
-import os
-
-from pipelines.submit import mount_pvc, submit
-from pipelines.training import DEMO_ARGUMENTS
-
-store = os.environ["NODE_STORE"]
-package = mount_pvc("build/pipeline.yaml", "build/pipeline-kind.yaml",
-                    "household-sounds-store", store)
-run_id = submit(
-    package,
-    os.environ["KFP_HOST_URL"],
-    namespace=None,
-    experiment=os.environ["EXPERIMENT"],
-    run_name=os.environ.get("RUN_NAME") or None,
-    params={**DEMO_ARGUMENTS, "data_root": f"{store}/data/demo", "model_base": f"{store}/models"},
-)
-print(f"run id: {run_id}")
-PY
+.venv/bin/household-sounds submit --host "$host" --package build/pipeline-kind.yaml \
+  --experiment "$experiment" ${RUN_NAME:+--run-name "$RUN_NAME"} --preset demo \
+  --param "data_root=$NODE_STORE/data/demo" --param "model_base=$NODE_STORE/models"
 echo "follow it at http://localhost:8080/#/runs ; when it has finished: make kind-serve"

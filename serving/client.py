@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -179,3 +180,25 @@ class RestClient:
             [row["class_index"] for row in rows],
             [row["probabilities"] for row in rows],
         )
+
+
+def predict_files(
+    paths: Sequence[str], target: str, model_name: str, timeout_s: float, rest: bool = False
+) -> list[dict]:
+    """Classifies WAV files with the model served at ``target`` (``host:port``), gRPC or REST.
+
+    Returns one ``{"file": path, "class_name": ..., ...}`` per path, in order.
+
+    Raises:
+        ServingError: the server rejected the request (its gRPC status name and message).
+    """
+    from components.audio.labels import CLASS_NAMES
+
+    wavs = [Path(path).read_bytes() for path in paths]
+    if rest:
+        predictions = RestClient(f"http://{target}", model_name, timeout_s).predict_wav(wavs)
+    else:
+        with GrpcClient(target, model_name, timeout_s) as client:
+            predictions = client.predict_wav(wavs)
+    pairs = zip(paths, predictions, strict=True)
+    return [{"file": path, **prediction.to_json(CLASS_NAMES)} for path, prediction in pairs]

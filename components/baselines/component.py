@@ -4,16 +4,19 @@ from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Model, Output
 
 from components import IMAGE
+from components.baselines.config import BaselinesConfig
+from components.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
+@signature_defaults(search_iterations=BaselinesConfig.n_iter, seed=BaselinesConfig.seed)
 def baselines(
     examples: Input[Dataset],
     model: Output[Model],
     metrics: Output[Metrics],
     model_name: str,
-    search_iterations: int = 0,
-    seed: int = 0,
+    search_iterations: int,
+    seed: int,
 ):
     """Fits one scikit-learn baseline with randomized search and 3-fold CV on mean-MFCC.
 

@@ -30,30 +30,8 @@ from sklearn.svm import SVC
 
 from components.audio.features import MEAN_MFCC
 from components.audio.labels import NUM_CLASSES
+from components.baselines.config import MODELS, SEED_ITERATIONS, BaselinesConfig
 from components.train import artifact, data
-
-MODELS: tuple[str, ...] = ("logistic_regression", "random_forest", "svc")
-SEED_ITERATIONS: dict[str, int] = {"logistic_regression": 10, "random_forest": 50, "svc": 20}
-PRESETS: dict[str, dict] = {"full": {"n_iter": 0}, "demo": {"n_iter": 3}}
-
-
-@dataclass(frozen=True)
-class BaselinesConfig:
-    """One baseline's search.
-
-    Attributes:
-        model_name: One of ``MODELS``.
-        n_iter: Randomized-search candidates; 0 uses the study's budget for the model.
-        cv_folds: Cross-validation folds (the study used 3).
-        seed: Seed of the search and the estimators.
-        n_jobs: Parallel CV fits (-1: every core).
-    """
-
-    model_name: str
-    n_iter: int = 0
-    cv_folds: int = 3
-    seed: int = 0
-    n_jobs: int = -1
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,12 @@ from kfp import dsl
 from kfp.dsl import Artifact, Input, Model, Output
 
 from components import IMAGE
+from components.deploy.config import DeployConfig
+from components.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
+@signature_defaults(force=DeployConfig.force, model_name=DeployConfig.model_name)
 def deploy(
     evaluation: Input[Artifact],
     seed_models: Input[List[Model]],  # noqa: UP006
@@ -17,8 +20,8 @@ def deploy(
     transform_graph: Input[Artifact],
     deployment: Output[Artifact],
     model_base: str,
-    force: bool = False,
-    model_name: str = "household_sounds",
+    force: bool,
+    model_name: str,
 ):
     """Exports the evaluation's winner with in-graph featurization and publishes a new version.
 

@@ -20,24 +20,9 @@ from dataclasses import asdict, dataclass, field, replace
 import tensorflow as tf
 
 from components.deploy import classifiers, export, publish, warmup
+from components.deploy.config import DeployConfig
 
 BLESSING_FILE = "blessing.json"
-
-
-@dataclass(frozen=True)
-class DeployConfig:
-    """How to deploy.
-
-    Attributes:
-        model_name: Name TF Serving serves the model under (``models.config``).
-        force: Deploy even when the evaluation did not bless the model.
-        version: Version number to publish; ``None`` picks the Unix time (or one more than the
-            highest existing version).
-    """
-
-    model_name: str = "household_sounds"
-    force: bool = False
-    version: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,17 @@ from kfp.dsl import (
 )
 
 from components import IMAGE
+from components.evaluate.config import EvaluateConfig
+from components.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
+@signature_defaults(
+    min_macro_f1=EvaluateConfig.min_macro_f1,
+    min_worst_slice_f1=EvaluateConfig.min_worst_slice_f1,
+    previous_metrics="",
+    seed=EvaluateConfig.seed,
+)
 def evaluate(
     seed_models: Input[List[Model]],  # noqa: UP006
     tuned_models: Input[List[Model]],  # noqa: UP006
@@ -30,10 +38,10 @@ def evaluate(
     metrics: Output[Metrics],
     best_confusion_matrix: Output[ClassificationMetrics],
     slice_table: Output[Markdown],
-    min_macro_f1: float = 0.3,
-    min_worst_slice_f1: float = 0.1,
-    previous_metrics: str = "",
-    seed: int = 0,
+    min_macro_f1: float,
+    min_worst_slice_f1: float,
+    previous_metrics: str,
+    seed: int,
 ) -> NamedTuple("EvaluateOutputs", [("blessed", bool), ("best_model", str)]):  # noqa: UP014
     """Scores every model on the test split, overall, per class and per slice; blesses the best.
 

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from components.audio.labels import CLASS_NAMES
 from components.evaluate import blessing, discovery, errors, importance, metrics, report, slices
+from components.evaluate.config import EvaluateConfig
 from components.evaluate.screenshot import screenshot
 from components.train.artifact import write_text
 
@@ -39,41 +40,6 @@ OUTPUT_FILES = (
     "slices.md",
     "report.html",
 )
-
-
-@dataclass(frozen=True)
-class EvaluateConfig:
-    """Thresholds of the blessing and settings of the slice analysis.
-
-    Attributes:
-        min_macro_f1: Blessing threshold on the best model's test macro-F1.
-        min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
-        baseline_tolerance: Accepted macro-F1 drop below a previous deployment's.
-        min_slice_size: Slices with fewer clips are marked too small and not searched.
-        bootstrap_samples: Resamples per slice interval.
-        confidence: Level of the bootstrap intervals.
-        alpha: False-discovery rate of worst-slice discovery (Benjamini–Hochberg).
-        min_gap: Smallest accuracy gap (rest minus slice) that counts as a worse slice.
-        crosses: Whether to score and search crosses of two slice features (best model).
-        permutation_repeats: Repeats of permutation importance.
-        discovery_top_k: Discovery rows shown in the report (all are in discovery.json).
-        screenshot: Whether to screenshot report.html with headless Chromium, if installed.
-        seed: Seed of the bootstrap and the permutations.
-    """
-
-    min_macro_f1: float = 0.3
-    min_worst_slice_f1: float = 0.1
-    baseline_tolerance: float = 0.01
-    min_slice_size: int = 20
-    bootstrap_samples: int = 1000
-    confidence: float = 0.95
-    alpha: float = 0.05
-    min_gap: float = 0.05
-    crosses: bool = True
-    permutation_repeats: int = 5
-    discovery_top_k: int = 25
-    screenshot: bool = True
-    seed: int = 0
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,25 @@ from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Output
 
 from components import IMAGE
+from components.featurize.config import FeaturizeConfig
+from components.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
+@signature_defaults(
+    runner=FeaturizeConfig.runner,
+    beam_args=list(FeaturizeConfig.beam_args),
+    num_shards=FeaturizeConfig.num_shards,
+)
 def featurize(
     manifest: Input[Dataset],
     examples: Output[Dataset],
     transform_graph: Output[Artifact],
     counts: Output[Metrics],
     dead_letter: Output[Markdown],
-    runner: str = "FnApiRunner",
-    beam_args: list = [],  # noqa: B006 - KFP reads defaults from the signature
-    num_shards: int = 0,
+    runner: str,
+    beam_args: list,
+    num_shards: int,
 ):
     """Decodes, resamples and featurizes every clip into scaled TFRecords with tf.Transform.
 

@@ -23,30 +23,11 @@ import tensorflow_transform.beam as tft_beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from components.featurize import clips, transform
+from components.featurize.config import FeaturizeConfig
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 EXAMPLES_DIR = "examples"
 RAW_DIR = "raw"
-
-
-@dataclass(frozen=True)
-class FeaturizeConfig:
-    """How to run the featurization.
-
-    Attributes:
-        num_shards: Transformed shards per split; 0 lets the runner choose (streams best).
-        batch_size: Clips per featurizer call (TF is faster on batches).
-        runner: Beam runner name. FnApiRunner is pinned locally because Beam's DirectRunner first
-            tries to download the Prism binary, which an offline machine cannot do.
-        beam_args: Extra Beam pipeline options passed through unchanged.
-        keep_raw: Keep the unscaled example shards (``raw/``) after the transform.
-    """
-
-    num_shards: int = 0
-    batch_size: int = 32
-    runner: str = "FnApiRunner"
-    beam_args: tuple[str, ...] = ()
-    keep_raw: bool = False
 
 
 @dataclass(frozen=True)

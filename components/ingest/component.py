@@ -4,17 +4,22 @@ from kfp import dsl
 from kfp.dsl import Dataset, Markdown, Metrics, Output
 
 from components import IMAGE
+from components.ingest.config import DEFAULT_FORMAT, IngestConfig
+from components.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
+@signature_defaults(
+    data_format=DEFAULT_FORMAT, taxonomy_path=IngestConfig.taxonomy_path, seed=IngestConfig.seed
+)
 def ingest(
     data_root: str,
     manifest: Output[Dataset],
     label_counts: Output[Metrics],
     label_report: Output[Markdown],
-    data_format: str = "fsd50k",
-    taxonomy_path: str = "",
-    seed: int = 0,
+    data_format: str,
+    taxonomy_path: str,
+    seed: int,
 ):
     """Reads FSD50K, ESC-50 or a manifest CSV, bins tags into 8 classes and splits the clips.
 

@@ -4,16 +4,19 @@ from kfp import dsl
 from kfp.dsl import Dataset, Input, Markdown, Metrics, Output
 
 from components import IMAGE
+from components.rebalance.config import RebalanceConfig
+from components.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
+@signature_defaults(target_per_class=RebalanceConfig.target_per_class, seed=RebalanceConfig.seed)
 def rebalance(
     manifest: Input[Dataset],
     balanced_manifest: Output[Dataset],
     class_table: Output[Markdown],
     metrics: Output[Metrics],
-    target_per_class: int = 5000,
-    seed: int = 0,
+    target_per_class: int,
+    seed: int,
 ):
     """Under/oversamples training clips to a per-class target; copies get augmentation specs.
 

@@ -20,29 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from components.audio.labels import CLASS_NAMES
+from components.rebalance.config import MIN_SEMITONES, RebalanceConfig
 
 TRAIN = "train"
-# Shifts smaller than this are inaudible, so a copy would be a near-duplicate of its source.
-MIN_SEMITONES = 0.25
-PRESETS: dict[str, dict] = {"full": {"target_per_class": 5000}, "demo": {"target_per_class": 60}}
-
-
-@dataclass(frozen=True)
-class RebalanceConfig:
-    """How to rebalance the training split.
-
-    Attributes:
-        target_per_class: Training clips every class ends with (the study used 5,000).
-        snr_db_range: Uniform range of the noise SNR given to each augmented copy, in dB.
-        semitone_range: Uniform range of each copy's pitch shift; shifts with magnitude below
-            ``MIN_SEMITONES`` are redrawn so every copy is audibly shifted.
-        seed: Seed of the sampling and of every copy's augmentation.
-    """
-
-    target_per_class: int = 5000
-    snr_db_range: tuple[float, float] = (10.0, 30.0)
-    semitone_range: tuple[float, float] = (-2.0, 2.0)
-    seed: int = 0
 
 
 @dataclass(frozen=True)

@@ -4,24 +4,37 @@ from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
 
 from components import IMAGE
+from components.signature_defaults import signature_defaults
+from components.train.config import TrainConfig
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
+@signature_defaults(
+    tuned=TrainConfig.tuned,
+    epochs=TrainConfig.epochs,
+    max_trials=TrainConfig.max_trials,
+    tuner=TrainConfig.tuner,
+    batch_size=TrainConfig.batch_size,
+    class_weights=TrainConfig.class_weights,
+    resnet_weights=TrainConfig.resnet_weights or "",
+    family_overrides={},
+    seed=TrainConfig.seed,
+)
 def train(
     examples: Input[Dataset],
     model: Output[Model],
     metrics: Output[Metrics],
     best_hparams: Output[Artifact],
     family: str,
-    tuned: bool = False,
-    epochs: int = 40,
-    max_trials: int = 10,
-    tuner: str = "bayesian",
-    batch_size: int = 32,
-    class_weights: bool = False,
-    resnet_weights: str = "",
-    family_overrides: dict = {},  # noqa: B006 - KFP reads defaults from the signature
-    seed: int = 0,
+    tuned: bool,
+    epochs: int,
+    max_trials: int,
+    tuner: str,
+    batch_size: int,
+    class_weights: bool,
+    resnet_weights: str,
+    family_overrides: dict,
+    seed: int,
 ):
     """Trains one Keras family (optionally Keras-Tuner-tuned first) with early stopping.
 

@@ -10,7 +10,6 @@ every split; tuned runs add ``best_hparams.json`` and ``trials.json``. A distrib
 worker (``tuner_id`` without "chief") only runs its trials and writes ``trials.json``.
 """
 
-import dataclasses
 import logging
 import os
 import tempfile
@@ -23,73 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from components.train import artifact, data, tuning
+from components.train.config import TrainConfig
 from components.train.model import FEATURE_OF, build_model, fixed_hyperparameters
-
-# The demo's smaller batches give SGD more updates per epoch on its ~500 training clips.
-PRESETS: dict[str, dict] = {
-    "full": {"epochs": 40, "max_trials": 10, "batch_size": 32},
-    "demo": {"epochs": 6, "max_trials": 2, "batch_size": 16},
-}
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train one Keras family (defaults: the study's full configuration).
-
-    Attributes:
-        family: One of ``model.FAMILIES``.
-        epochs: Maximum epochs (final training and each tuning trial).
-        batch_size: Examples per batch.
-        tuned: Search the family's space with Keras Tuner before training.
-        max_trials: Trial budget of the Bayesian tuner.
-        tuner: ``bayesian`` or ``hyperband``.
-        early_stopping_patience: Epochs without validation-loss improvement before stopping.
-        class_weights: Weight the loss by inverse class frequency of the training split.
-        seed: Seed of weights, shuffling and the tuner.
-        resnet_weights: ``imagenet`` (needs a download) or None for ``resnet50_mfcc``.
-        shuffle_buffer: Training examples held by the shuffle buffer.
-        tuner_dir: Tuner state directory; empty uses a temporary one (set a shared path for
-            distributed tuning).
-        tuner_id: Distributed tuning: ``chief`` or a unique worker id; empty runs alone.
-        oracle_address: Distributed tuning: the chief oracle's ``host:port``.
-        hparams: Hyperparameter values fixed for this family (name → value, e.g.
-            ``{"optimizer": "adam"}``): a seed run builds the study's configuration with these
-            changed; a tuned run leaves them out of its search.
-    """
-
-    family: str
-    epochs: int = 40
-    batch_size: int = 32
-    tuned: bool = False
-    max_trials: int = 10
-    tuner: str = "bayesian"
-    early_stopping_patience: int = 5
-    class_weights: bool = False
-    seed: int = 0
-    resnet_weights: str | None = None
-    shuffle_buffer: int = 1024
-    tuner_dir: str = ""
-    tuner_id: str = ""
-    oracle_address: str = ""
-    hparams: dict = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        """The model's name in reports: the family, with ``_tuned`` for tuned runs."""
-        return f"{self.family}_tuned" if self.tuned else self.family
-
-    def with_overrides(self, overrides: dict[str, dict]) -> "TrainConfig":
-        """This config with ``overrides[family]`` (field name → value) applied.
-
-        Lets one pipeline give a smaller budget to the family that is far slower (ResNet50).
-        Values take the type of the field they replace: KFP passes dict parameters as protobuf
-        Structs, in which every number is a float (``2`` arrives as ``2.0``).
-        """
-        fields = {}
-        for key, value in overrides.get(self.family, {}).items():
-            current = getattr(self, key)
-            fields[key] = value if current is None else type(current)(value)
-        return dataclasses.replace(self, **fields)
 
 
 @dataclass(frozen=True)

@@ -21,18 +21,14 @@ import keras_tuner as kt
 
 from components.audio.features import FEATURE_SHAPES, LOG_MEL, MEAN_MFCC, MFCC
 from components.audio.labels import NUM_CLASSES
+from components.train.config import CNN_LOG_MEL, CNN_MFCC, DENSE_MEAN_MFCC, FAMILIES, RESNET50_MFCC
 
-CNN_LOG_MEL = "cnn_log_mel"
-CNN_MFCC = "cnn_mfcc"
-RESNET50_MFCC = "resnet50_mfcc"
-DENSE_MEAN_MFCC = "dense_mean_mfcc"
 FEATURE_OF: dict[str, str] = {
     CNN_LOG_MEL: LOG_MEL,
     CNN_MFCC: MFCC,
     RESNET50_MFCC: MFCC,
     DENSE_MEAN_MFCC: MEAN_MFCC,
 }
-FAMILIES: tuple[str, ...] = tuple(FEATURE_OF)
 
 
 def input_shape(family: str) -> tuple[int, ...]:

@@ -14,12 +14,8 @@ import tensorflow as tf
 from components.audio.labels import CLASS_NAMES
 from demo_data.dataset import DemoConfig, generate
 from pipelines import local
-from pipelines.training import (
-    BASELINE_MODELS,
-    DEMO_ARGUMENTS,
-    KERAS_FAMILIES,
-    training_pipeline,
-)
+from pipelines.presets import DEMO_ARGUMENTS
+from pipelines.training import BASELINE_MODELS, KERAS_FAMILIES, training_pipeline
 
 # one group: the module's run happens once, on one xdist worker
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.xdist_group("e2e")]

@@ -208,5 +208,5 @@ def test_kfp_pipeline_store() -> None:
     assert pv["spec"]["hostPath"]["path"] == "/mnt/household-sounds"
     # kind-run.sh mounts exactly this claim at exactly this path into every task.
     script = (ROOT / "scripts/kind-run.sh").read_text()
-    assert '"household-sounds-store", store' in script
+    assert '--pvc "household-sounds-store:$NODE_STORE"' in script
     assert "NODE_STORE=/mnt/household-sounds" in (ROOT / "scripts/kind-lib.sh").read_text()

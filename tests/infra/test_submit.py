@@ -4,14 +4,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
-from kfp import compiler, dsl, kubernetes
+from kfp import compiler, dsl
 
+from pipelines import cli
+from pipelines.compile import compile_pipeline
+from pipelines.presets import DEMO_ARGUMENTS
 from pipelines.submit import (
     ParamError,
     check_params,
     create_recurring_run,
-    mount_pvc,
     parse_params,
     submit,
 )
@@ -238,30 +239,13 @@ def test_recurring_run_request(package: str, fake_kfp: FakeKfp) -> None:
         )
 
 
-def test_mount_pvc_matches_kfp_kubernetes(package: str, tmp_path: Path) -> None:
-    """The post-compile patch equals what kfp.kubernetes.mount_pvc compiles into each task."""
-
-    @dsl.pipeline(name="tiny")
-    def mounted(
-        data_root: str,
-        factor: float = 1.0,
-        steps: int = 2,
-        flags: list = [],  # noqa: B006
-        fast: bool = False,
-    ):
-        task = _scale(data_root=data_root, factor=factor, steps=steps, flags=flags, fast=fast)
-        kubernetes.mount_pvc(task, pvc_name="store", mount_path="/mnt/store")
-        with dsl.ParallelFor([1, 2]) as step:
-            inner = _scale(data_root=data_root, factor=factor, steps=step, flags=flags, fast=fast)
-            kubernetes.mount_pvc(inner, pvc_name="store", mount_path="/mnt/store")
-
-    expected_path = tmp_path / "expected.yaml"
-    compiler.Compiler().compile(mounted, str(expected_path))
-    patched = mount_pvc(package, str(tmp_path / "patched.yaml"), "store", "/mnt/store")
-    expected = list(yaml.safe_load_all(expected_path.read_text()))
-    got = list(yaml.safe_load_all(Path(patched).read_text()))
-    assert got[1] == expected[1]
-    assert got[0]["deploymentSpec"] == expected[0]["deploymentSpec"]
-    # Patching twice does not mount twice.
-    again = mount_pvc(patched, str(tmp_path / "again.yaml"), "store", "/mnt/store")
-    assert list(yaml.safe_load_all(Path(again).read_text()))[1] == expected[1]
+def test_submit_preset_demo_sends_the_demo_arguments(
+    fake_kfp: FakeKfp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`household-sounds submit --preset demo` = the demo budgets, then every --param."""
+    package = compile_pipeline(str(tmp_path / "pipeline.yaml"))
+    argv = ["submit", "--host", fake_kfp.url, "--package", package, "--preset", "demo"]
+    assert cli.main([*argv, "--param", "data_root=/d", "--param", "epochs=3"]) == 0
+    assert '"run_id": "run-123"' in capsys.readouterr().out  # after kfp.Client's own links
+    parameters = fake_kfp.requests[-1].body["runtime_config"]["parameters"]
+    assert parameters == {**DEMO_ARGUMENTS, "data_root": "/d", "epochs": 3}

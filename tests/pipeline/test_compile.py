@@ -9,7 +9,12 @@ import yaml
 from kfp import components
 
 from components import IMAGE
+from components.deploy.config import DeployConfig
+from components.featurize.config import FeaturizeConfig
+from components.rebalance.config import RebalanceConfig
+from components.train.config import TrainConfig
 from pipelines.compile import compile_pipeline
+from pipelines.training import PvcMount
 
 STEPS = {"ingest", "rebalance", "featurize", "train", "baselines", "evaluate", "deploy"}
 
@@ -108,3 +113,47 @@ def test_compiled_package_loads_back(compiled):
     path, _ = compiled
     pipeline = components.load_component_from_file(path)
     assert pipeline.name == "household-sounds"
+
+
+def test_pvc_is_mounted_into_every_task_through_kfp_kubernetes(compiled, tmp_path):
+    """`compile --pvc NAME:PATH`: every executor mounts the claim; the DAG itself is unchanged."""
+    path, plain = compiled
+    store = PvcMount.parse("household-sounds-store:/mnt/household-sounds")
+    with open(compile_pipeline(str(tmp_path / "kind.yaml"), [store])) as handle:
+        spec, platform = yaml.safe_load_all(handle)
+    assert spec == plain
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(executors) == set(spec["deploymentSpec"]["executors"])
+    for name, executor in executors.items():
+        assert executor["pvcMount"] == [
+            {
+                "constant": "household-sounds-store",
+                "mountPath": "/mnt/household-sounds",
+                "pvcNameParameter": {"runtimeValue": {"constant": "household-sounds-store"}},
+            }
+        ], name
+    with open(path) as handle:
+        assert len([doc for doc in yaml.safe_load_all(handle) if doc]) == 1  # no platform spec
+
+
+@pytest.mark.parametrize("text", ["store", "store:relative/path", ":/mnt/x"])
+def test_pvc_flag_needs_a_name_and_an_absolute_path(text):
+    with pytest.raises(ValueError, match="NAME:/absolute/mount/path"):
+        PvcMount.parse(text)
+
+
+def test_wrapper_and_pipeline_defaults_are_the_step_configs(compiled):
+    """Defaults are defined once, in components/<step>/config.py, and reach the compiled IR."""
+    _, spec = compiled
+
+    def default(component: str, name: str):
+        return spec["components"][component]["inputDefinitions"]["parameters"][name]["defaultValue"]
+
+    assert default("comp-train", "epochs") == TrainConfig.epochs
+    assert default("comp-train", "tuner") == TrainConfig.tuner
+    assert default("comp-rebalance", "target_per_class") == RebalanceConfig.target_per_class
+    assert default("comp-featurize", "runner") == FeaturizeConfig.runner
+    assert default("comp-deploy", "model_name") == DeployConfig.model_name
+    root = spec["root"]["inputDefinitions"]["parameters"]
+    assert root["epochs"]["defaultValue"] == TrainConfig.epochs
+    assert root["target_per_class"]["defaultValue"] == RebalanceConfig.target_per_class

@@ -8,6 +8,7 @@ import soundfile
 
 from components.audio.labels import CLASS_NAMES
 from components.ingest import core, report
+from components.ingest.config import MANIFEST_POOL
 from components.ingest.core import IngestConfig
 
 MANIFEST_FIELDS = {
@@ -241,7 +242,7 @@ def test_manifest_csv_with_tags_and_grouped_seeded_split(tmp_path):
     for record in records.values():
         splits_of[record["source_id"]].add(record["split"])
     assert all(len(s) == 1 for s in splits_of.values())
-    counts = {s: sum(r["split"] == s for r in records.values()) for s in core.MANIFEST_POOL}
+    counts = {s: sum(r["split"] == s for r in records.values()) for s in MANIFEST_POOL}
     assert counts == {"train": 32, "validation": 4, "test": 4}
 
 

@@ -1,0 +1,24 @@
+"""deploy's configuration: ``DeployConfig`` (served model name, force, version).
+
+TensorFlow-free, so the KFP wrapper and the command line (``deploy``, ``export``, ``predict``)
+read the served model's name from here. Field metadata ``help`` is what ``household-sounds
+deploy`` shows.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    """How to deploy.
+
+    Attributes:
+        model_name: Name TF Serving serves the model under (``models.config``).
+        force: Deploy even when the evaluation did not bless the model.
+        version: Version number to publish; ``None`` picks the Unix time (or one more than the
+            highest existing version).
+    """
+
+    model_name: str = field(default="household_sounds", metadata={"help": "served model name"})
+    force: bool = field(default=False, metadata={"help": "deploy even if not blessed"})
+    version: int | None = field(default=None, metadata={"help": "version (default: Unix time)"})

@@ -1,0 +1,45 @@
+"""featurize's configuration: ``FeaturizeConfig`` (Beam runner, options, shards).
+
+TensorFlow- and Beam-free, so the KFP wrapper, the pipeline and the command line read the
+defaults from here. Field metadata ``help`` (``flag``, ``metavar``, ``cli_default``: the
+command line's own default) is what ``household-sounds featurize`` shows; fields without it are
+not command-line options.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FeaturizeConfig:
+    """How to run the featurization.
+
+    Attributes:
+        num_shards: Transformed shards per split; 0 lets the runner choose (streams best).
+        batch_size: Clips per featurizer call (TF is faster on batches).
+        runner: Beam runner name. FnApiRunner is pinned locally because Beam's DirectRunner first
+            tries to download the Prism binary, which an offline machine cannot do.
+        beam_args: Extra Beam pipeline options passed through unchanged.
+        keep_raw: Keep the unscaled example shards (``raw/``) after the transform.
+    """
+
+    num_shards: int = field(
+        default=0, metadata={"help": "TFRecord shards per split", "cli_default": 4}
+    )
+    batch_size: int = 32
+    runner: str = field(
+        default="FnApiRunner",
+        metadata={
+            "help": "Beam runner: FnApiRunner (local, default), DirectRunner, DataflowRunner, "
+            "FlinkRunner, SparkRunner"
+        },
+    )
+    beam_args: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "extra Beam pipeline option, repeatable, "
+            "e.g. --beam-arg=--direct_num_workers=2",
+            "flag": "--beam-arg",
+            "metavar": "FLAG",
+        },
+    )
+    keep_raw: bool = False

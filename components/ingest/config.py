@@ -1,0 +1,57 @@
+"""ingest's configuration: the dataset layouts it reads and ``IngestConfig``.
+
+TensorFlow-free, so the KFP wrapper, the pipeline and the command line read the layouts and
+defaults from here. Field metadata ``help`` (and ``flag``) is what ``household-sounds ingest``
+shows; fields without it are not command-line options.
+"""
+
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+DataFormat = Literal["fsd50k", "esc50", "manifest"]
+FORMATS: tuple[str, ...] = get_args(DataFormat)
+DEFAULT_FORMAT: DataFormat = "fsd50k"  # the pipeline's and `household-sounds run`'s default
+MANIFEST_POOL = {"train": 0.8, "validation": 0.1, "test": 0.1}
+_NORMALIZE_BY_DEFAULT = {"fsd50k": False, "esc50": True, "manifest": True}
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """How to read, label and split a dataset.
+
+    Attributes:
+        data_format: Layout of ``data_root``: ``fsd50k``, ``esc50`` or ``manifest``.
+        taxonomy_path: Taxonomy JSON (local or ``gs://``); empty means the packaged seed taxonomy.
+        normalize_tags: Tag normalisation (see ``taxonomy.normalize_tags``); None picks the
+            format's default: off for FSD50K (the seed's exact matching), on for ESC-50 and
+            manifest CSVs.
+        seed: Seed of the grouped split of clips whose split the layout does not fix.
+        validation_fraction: Share of FSD50K eval that becomes validation (the rest is test).
+    """
+
+    data_format: DataFormat = field(metadata={"help": "layout"})
+    taxonomy_path: str = field(
+        default="", metadata={"help": "taxonomy JSON (default: the seed's)", "flag": "--taxonomy"}
+    )
+    normalize_tags: bool | None = None
+    seed: int = field(default=0, metadata={"help": "split seed"})
+    validation_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.data_format not in FORMATS:
+            raise ValueError(f"data_format {self.data_format!r} is not one of {FORMATS}")
+        if not 0.0 <= self.validation_fraction <= 1.0:
+            raise ValueError(f"validation_fraction {self.validation_fraction} is not in [0, 1]")
+
+    @property
+    def normalizes(self) -> bool:
+        """Whether tags are normalised, after applying the format default."""
+        if self.normalize_tags is None:
+            return _NORMALIZE_BY_DEFAULT[self.data_format]
+        return self.normalize_tags
+
+    def pool_fractions(self) -> dict[str, float]:
+        """Split shares for clips whose layout fixes no split."""
+        if self.data_format == "fsd50k":
+            return {"validation": self.validation_fraction, "test": 1 - self.validation_fraction}
+        return dict(MANIFEST_POOL)
