@@ -1,0 +1,81 @@
+"""Featurize's example shards ``examples/<split>/*.tfrecord.gz``, as later steps read them.
+
+Each shard holds GZIP ``tf.train.Example``s after the tf.Transform graph (features in
+``components.audio.examples``). ``records`` streams a split's serialized examples in a fixed,
+interleaved shard order (optionally with the shard order shuffled, for training);
+``load_arrays`` reads a whole split of a small 1-D feature (the 32-float mean-MFCC) into arrays.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from components.artifacts.names import EXAMPLES_DIR, SHARD_SUFFIX
+from components.audio import examples
+from components.audio.features import FEATURE_SHAPES
+
+
+def split_files(examples_dir: str, split: str) -> list[str]:
+    """The shard files of one split, sorted.
+
+    Raises:
+        FileNotFoundError: If the split has no shard.
+    """
+    pattern = os.path.join(examples_dir, EXAMPLES_DIR, split, f"*{SHARD_SUFFIX}")
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no TFRecord shard matches {pattern}")
+    return files
+
+
+def records(
+    examples_dir: str, split: str, *, shuffle: bool = False, seed: int = 0
+) -> tf.data.Dataset:
+    """The serialized examples of one split, interleaved over up to four shards at a time.
+
+    Args:
+        examples_dir: Featurize output directory (holding ``examples/<split>/``).
+        split: ``train``, ``validation`` or ``test``.
+        shuffle: Shuffle the shard order each epoch (deterministically from ``seed``).
+        seed: Seed of the shard shuffle.
+    """
+    files = split_files(examples_dir, split)
+    paths = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle:
+        paths = paths.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    return paths.interleave(
+        lambda path: tf.data.TFRecordDataset(path, compression_type="GZIP"),
+        cycle_length=min(4, len(files)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+
+
+def load_arrays(
+    examples_dir: str, split: str, feature: str
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Loads a whole split of a small (1-D) feature: ``(clip_ids, x [n, d], labels [n])``.
+
+    Raises:
+        ValueError: For image features, which must be streamed.
+    """
+    if len(FEATURE_SHAPES[feature]) != 1:
+        raise ValueError(f"{feature} is an image; stream it with records() instead")
+    full = examples.feature_spec()
+    spec = {key: full[key] for key in (examples.CLIP_ID, examples.LABEL, feature)}
+    parsed = (
+        records(examples_dir, split)
+        .batch(512)
+        .map(
+            lambda batch: tf.io.parse_example(batch, spec),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+    )
+    ids, xs, ys = [], [], []
+    for batch in parsed.as_numpy_iterator():
+        xs.append(batch[feature].reshape(-1, *FEATURE_SHAPES[feature]))
+        ys.append(batch[examples.LABEL])
+        ids.extend(clip_id.decode() for clip_id in batch[examples.CLIP_ID])
+    return ids, np.concatenate(xs), np.concatenate(ys)
