@@ -112,10 +112,11 @@ def timed_rate(worker, paths: list[str], processes: int) -> float:
 
 def beam_run(paths: list[str], folder: str, queue) -> None:
     """featurize.core.run on a manifest of ``paths``; reports seconds and peak RSS."""
+    from components.artifacts.names import MANIFEST_FILE
     from components.featurize import core
 
     folder = tempfile.mkdtemp(dir=folder)
-    manifest = os.path.join(folder, "manifest.jsonl")
+    manifest = os.path.join(folder, MANIFEST_FILE)
     with open(manifest, "w") as handle:
         for index, path in enumerate(paths):
             split = ("train", "train", "validation", "test")[index % 4]

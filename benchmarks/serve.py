@@ -12,7 +12,6 @@ errors per case. Usage: python benchmarks/serve.py [--model-base DIR] [--family 
 """
 
 import argparse
-import json
 import os
 import socket
 import subprocess
@@ -31,6 +30,14 @@ def build_model_base(folder: str, family: str) -> str:
     """Featurizes synthetic clips, builds ``family`` untrained and deploys it under ``folder``."""
     import soundfile
 
+    from components.artifacts import manifest as manifest_file
+    from components.artifacts import model_files
+    from components.artifacts.names import (
+        KERAS,
+        KERAS_MODEL_FILE,
+        MANIFEST_FILE,
+        TRANSFORM_GRAPH_DIR,
+    )
     from components.audio.labels import CLASS_NAMES
     from components.deploy import core
     from components.featurize import core as featurize
@@ -45,20 +52,19 @@ def build_model_base(folder: str, family: str) -> str:
         split = "train" if index < 6 else ("validation" if index == 6 else "test")
         label = {"label": CLASS_NAMES[index], "label_index": index}
         rows.append({"clip_id": str(index), "uri": path, "split": split, **label})
-    manifest = os.path.join(folder, "manifest.jsonl")
-    with open(manifest, "w") as handle:
-        handle.writelines(json.dumps(row) + "\n" for row in rows)
+    manifest = os.path.join(folder, MANIFEST_FILE)
+    manifest_file.write_manifest(manifest, rows)
     featurized = os.path.join(folder, "featurized")
     featurize.run(manifest, featurized, featurize.FeaturizeConfig(num_shards=1))
     model_dir = os.path.join(folder, family)
     os.makedirs(model_dir)
-    train_model.build_model(family).save(os.path.join(model_dir, "model.keras"))
-    meta = {"name": family, "family": "keras", "feature": train_model.FEATURE_OF[family]}
-    with open(os.path.join(model_dir, "model.json"), "w") as handle:
-        json.dump(meta, handle)
+    train_model.build_model(family).save(os.path.join(model_dir, KERAS_MODEL_FILE))
+    model_files.write_model_card(
+        model_dir, {"name": family, "framework": KERAS, "feature": train_model.FEATURE_OF[family]}
+    )
     base = os.path.join(folder, "model_base")
     blessing = {"blessed": True, "model": family, "reasons": []}
-    transform_graph = os.path.join(featurized, "transform_graph")
+    transform_graph = os.path.join(featurized, TRANSFORM_GRAPH_DIR)
     core.run(model_dir, transform_graph, base, blessing, core.DeployConfig(version=1))
     return base
 
@@ -121,6 +127,7 @@ def main() -> None:
 
     import tensorflow as tf
 
+    from components.artifacts.signature import DEFAULT_SIGNATURE, WAVEFORM_SIGNATURE
     from components.deploy import warmup
     from serving.client import GrpcClient
 
@@ -131,7 +138,8 @@ def main() -> None:
         served = tf.saved_model.load(version_dir)
         wav = warmup.wav_bytes(warmup.chirp(44100), 44100)
         clip = warmup.chirp(22050)[None]
-        by_wav, by_waveform = served.signatures["serving_default"], served.signatures["waveform"]
+        by_wav = served.signatures[DEFAULT_SIGNATURE]
+        by_waveform = served.signatures[WAVEFORM_SIGNATURE]
         one, batch = tf.constant([wav]), tf.constant([wav] * 32)
         cases = [
             ("in-process wav 44.1k", lambda: by_wav(audio_wav=one), 1),

@@ -15,6 +15,8 @@ import json
 import os
 import time
 
+from components.artifacts.model_files import read_predictions
+from components.artifacts.names import MANIFEST_FILE
 from components.baselines import core as baselines
 from components.baselines.config import PRESETS as BASELINES_PRESETS
 from components.evaluate import metrics
@@ -34,11 +36,11 @@ def demo_manifest(work: str) -> str:
     data_root = os.path.join(work, "demo_data")
     generate(data_root, DemoConfig())
     ingest.run(data_root, os.path.join(work, "ingest"), ingest.IngestConfig(data_format="fsd50k"))
-    return os.path.join(work, "ingest", "manifest.jsonl")
+    return os.path.join(work, "ingest", MANIFEST_FILE)
 
 
 def test_macro_f1(model_dir: str) -> float:
-    test = metrics.read_predictions(model_dir, "test")
+    test = read_predictions(model_dir, "test")
     return metrics.classification_metrics(test.labels, test.predicted)["macro_f1"]
 
 
@@ -124,7 +126,7 @@ def main() -> None:
     for family in args.families.split(","):
         seed, tuned = f1[family], f1[f"{family}_tuned"]
         print(f"| {family} | {seed:.3f} | {tuned:.3f} | {tuned - seed:+.3f} |")
-    majority = metrics.majority_class(metrics.read_predictions(result.model_dir, "test").labels)
+    majority = metrics.majority_class(read_predictions(result.model_dir, "test").labels)
     behind = [name for name, score in f1.items() if score <= majority["macro_f1"]]
     print(
         f"\nmajority class ({majority['class']}): test macro-F1 {majority['macro_f1']:.3f}; "

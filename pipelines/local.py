@@ -64,8 +64,11 @@ def publish(run_dir: Path, pipeline_dir: Path) -> dict[str, str]:
         if matches:
             _link(matches[-1], run_dir / name)
             published[name] = os.path.relpath(matches[-1], run_dir)
-    for model_json in sorted(pipeline_dir.glob("**/model/model.json")):
-        name = json.loads(model_json.read_text())["name"]
+    from components.artifacts.model_files import read_model_card
+    from components.artifacts.names import MODEL_CARD_FILE
+
+    for model_json in sorted(pipeline_dir.glob(f"**/model/{MODEL_CARD_FILE}")):
+        name = read_model_card(str(model_json.parent))["name"]
         _link(model_json.parent, run_dir / "models" / name)
         published[f"models/{name}"] = os.path.relpath(model_json.parent, run_dir)
     return published

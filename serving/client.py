@@ -19,11 +19,18 @@ from pathlib import Path
 import grpc
 import numpy as np
 
+from components.artifacts.signature import (
+    CLASS_INDEX,
+    CLASS_NAME,
+    DEFAULT_SIGNATURE,
+    PROBABILITIES,
+    WAV_INPUT,
+    WAVEFORM_INPUT,
+    WAVEFORM_SIGNATURE,
+)
 from serving.status import ServingError, code_for_http_status
 
 DEFAULT_MODEL_NAME = "household_sounds"
-WAV_INPUT = "audio_wav"
-WAVEFORM_SIGNATURE = "waveform"
 
 
 @dataclass(frozen=True)
@@ -43,9 +50,9 @@ class Prediction:
     def to_json(self, class_names: Sequence[str]) -> dict:
         """JSON form with probabilities keyed by class name."""
         return {
-            "class_name": self.class_name,
-            "class_index": self.class_index,
-            "probabilities": dict(zip(class_names, self.probabilities, strict=True)),
+            CLASS_NAME: self.class_name,
+            CLASS_INDEX: self.class_index,
+            PROBABILITIES: dict(zip(class_names, self.probabilities, strict=True)),
         }
 
 
@@ -103,15 +110,15 @@ class GrpcClient:
         except grpc.RpcError as error:
             raise ServingError(error.code().name, error.details() or "") from None
         outputs = {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
-        return _predictions(outputs["class_name"], outputs["class_index"], outputs["probabilities"])
+        return _predictions(outputs[CLASS_NAME], outputs[CLASS_INDEX], outputs[PROBABILITIES])
 
     def predict_wav(self, wavs: Sequence[bytes]) -> list[Prediction]:
         """Classifies whole WAV files (16-bit PCM, any supported rate, mono or stereo)."""
-        return self._predict("serving_default", WAV_INPUT, np.array(list(wavs), dtype=object))
+        return self._predict(DEFAULT_SIGNATURE, WAV_INPUT, np.array(list(wavs), dtype=object))
 
     def predict_waveforms(self, clips: np.ndarray) -> list[Prediction]:
         """Classifies ``[batch, 110250]`` float32 clips already at 22,050 Hz."""
-        return self._predict(WAVEFORM_SIGNATURE, "waveform", np.asarray(clips, np.float32))
+        return self._predict(WAVEFORM_SIGNATURE, WAVEFORM_INPUT, np.asarray(clips, np.float32))
 
     def metadata(self) -> dict[str, dict]:
         """Signature name → ``{"inputs"|"outputs": {name: {"dtype", "shape"}}}``."""
@@ -176,9 +183,9 @@ class RestClient:
         except urllib.error.URLError as error:
             raise ServingError("UNAVAILABLE", str(error.reason)) from None
         return _predictions(
-            [row["class_name"] for row in rows],
-            [row["class_index"] for row in rows],
-            [row["probabilities"] for row in rows],
+            [row[CLASS_NAME] for row in rows],
+            [row[CLASS_INDEX] for row in rows],
+            [row[PROBABILITIES] for row in rows],
         )
 
 

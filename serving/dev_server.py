@@ -28,10 +28,10 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
+from components.artifacts.signature import DEFAULT_SIGNATURE
 from serving.status import ServingError
 
 BANNER = "DEVELOPMENT SERVER (a stand-in for TF Serving, not for production)"
-DEFAULT_SIGNATURE = "serving_default"
 SIGNATURE_DEF_FIELD = "signature_def"
 _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
 

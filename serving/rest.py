@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
+from components.artifacts.signature import DEFAULT_SIGNATURE
 from serving.dev_server import BANNER, ModelRepository
 from serving.status import ServingError
 
@@ -101,7 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
             version = int(match["version"]) if match["version"] else None
             signature_name = body.get("signature_name", "")
             model = self.repository.model(match["name"], version)
-            signature = model.loaded.signatures.get(signature_name or "serving_default")
+            signature = model.loaded.signatures.get(signature_name or DEFAULT_SIGNATURE)
             names = sorted(signature.structured_input_signature[1]) if signature else [""]
             inputs = parse_inputs(body, names)
             _, outputs = self.repository.predict(match["name"], version, signature_name, inputs)

@@ -30,10 +30,12 @@ def baselines(
             (50 random forest, 20 SVC, 10 logistic regression).
         seed: Seed of the search and the estimators.
     """
+    from components.artifacts.names import SKLEARN
+    from components.audio.features import MEAN_MFCC
     from components.baselines import core
 
     config = core.BaselinesConfig(model_name=model_name, n_iter=search_iterations, seed=seed)
     result = core.run(examples.path, model.path, config)
     for key in ("cv_macro_f1", "validation_macro_f1", "validation_accuracy", "training_seconds"):
         metrics.log_metric(key, getattr(result, key))
-    model.metadata.update({"name": result.name, "family": "sklearn", "feature": "mean_mfcc"})
+    model.metadata.update({"name": result.name, "framework": SKLEARN, "feature": MEAN_MFCC})

@@ -11,14 +11,11 @@ did not print its SVC grid, so the searched ``C`` (and SVC ``gamma``) ranges are
 ``n_iter`` 0 means the study's budget: 50 (RF), 20 (SVC), 10 (LR).
 """
 
-import io
 import os
 import time
 from dataclasses import asdict, dataclass
 
-import joblib
 import numpy as np
-import tensorflow as tf
 from scipy.stats import loguniform, randint
 from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
@@ -28,13 +25,14 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold
 from sklearn.svm import SVC
 
+from components.artifacts import files, model_files, shards
+from components.artifacts.names import SKLEARN, SPLITS
 from components.audio.features import MEAN_MFCC
 from components.audio.labels import NUM_CLASSES
 from components.baselines.config import MODELS, SEED_ITERATIONS, BaselinesConfig
-from components.train import artifact, data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BaselinesResult:
     """What the search produced."""
 
@@ -105,7 +103,7 @@ def run(examples_dir: str, output_dir: str, cfg: BaselinesConfig) -> BaselinesRe
         Best parameters, CV and validation scores, and the search time.
     """
     estimator, distributions = search_space(cfg.model_name, cfg.seed)
-    splits = {split: data.load_arrays(examples_dir, split, MEAN_MFCC) for split in data.SPLITS}
+    splits = {split: shards.load_arrays(examples_dir, split, MEAN_MFCC) for split in SPLITS}
     _, x_train, y_train = splits["train"]
     folds = StratifiedKFold(cfg.cv_folds, shuffle=True, random_state=cfg.seed)
     search = RandomizedSearchCV(
@@ -122,14 +120,10 @@ def run(examples_dir: str, output_dir: str, cfg: BaselinesConfig) -> BaselinesRe
     search.fit(x_train, y_train)
     training_seconds = time.perf_counter() - started
     model = search.best_estimator_
-    tf.io.gfile.makedirs(output_dir)
-    buffer = io.BytesIO()  # GFile (gs:// too) takes bytes, not pickle's memoryviews
-    joblib.dump(model, buffer)
-    with tf.io.gfile.GFile(os.path.join(output_dir, "model.joblib"), "wb") as handle:
-        handle.write(buffer.getvalue())
+    model_files.write_sklearn_model(output_dir, model)
     for split, (ids, x, y) in splits.items():
         rows = zip(ids, y, _probabilities(model, x), strict=True)
-        artifact.write_predictions(output_dir, split, rows)
+        model_files.write_predictions(output_dir, split, rows)
     _, x_val, y_val = splits["validation"]
     predicted = model.predict(x_val)
     best_params = _plain(search.best_params_)
@@ -148,12 +142,12 @@ def run(examples_dir: str, output_dir: str, cfg: BaselinesConfig) -> BaselinesRe
             search.cv_results_["params"], search.cv_results_["mean_test_score"], strict=True
         )
     ]
-    artifact.write_json(os.path.join(output_dir, "search.json"), candidates)
-    artifact.write_model_card(
+    files.write_json(os.path.join(output_dir, "search.json"), candidates)
+    model_files.write_model_card(
         output_dir,
         {
             "name": cfg.model_name,
-            "family": "sklearn",
+            "framework": SKLEARN,
             "feature": MEAN_MFCC,
             "training_seconds": result.training_seconds,
             "hyperparameters": best_params,

@@ -11,47 +11,19 @@ Tree ensembles and kernel SVMs have no exact, reviewable TF form here, so they a
 ``UnsupportedModelError`` and ``core.choose_model`` falls back to the best exportable model.
 """
 
-import json
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
+from components.artifacts.model_files import ModelInfo, read_sklearn_model
+from components.artifacts.names import KERAS, KERAS_MODEL_FILE, SKLEARN
 from components.audio import examples
 from components.audio.labels import NUM_CLASSES
-
-MODEL_JSON = "model.json"
-KERAS_FILE = "model.keras"
-SKLEARN_FILE = "model.joblib"
 
 
 class UnsupportedModelError(ValueError):
     """A model that cannot be exported to a TF SavedModel faithfully."""
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What ``model.json`` says about a trained model.
-
-    Attributes:
-        name: Unique model name (e.g. ``cnn_log_mel_tuned``, ``logistic_regression``).
-        family: ``keras`` or ``sklearn``.
-        feature: The feature set it reads: ``log_mel``, ``mfcc`` or ``mean_mfcc``.
-        model_dir: Directory the model was read from.
-    """
-
-    name: str
-    family: str
-    feature: str
-    model_dir: str
-
-
-def read_info(model_dir: str) -> ModelInfo:
-    """Reads ``model.json`` of a model artifact directory (local or ``gs://``)."""
-    with tf.io.gfile.GFile(os.path.join(model_dir, MODEL_JSON)) as handle:
-        meta = json.load(handle)
-    return ModelInfo(meta["name"], meta["family"], meta["feature"], model_dir)
 
 
 class KerasClassifier(tf.Module):
@@ -142,28 +114,25 @@ def load_classifier(info: ModelInfo) -> tf.Module:
     """Loads a model artifact directory as a TF classifier module.
 
     Raises:
-        UnsupportedModelError: If the family or the estimator cannot be exported.
+        UnsupportedModelError: If the framework or the estimator cannot be exported.
     """
-    if info.family == "keras":
+    if info.framework == KERAS:
         import keras
 
-        local = _local_copy(os.path.join(info.model_dir, KERAS_FILE))
+        local = _local_copy(os.path.join(info.model_dir, KERAS_MODEL_FILE))
         model = keras.saving.load_model(local, compile=False)
         return KerasClassifier(model, examples.flat_size(info.feature))
-    if info.family == "sklearn":
-        import joblib
-
-        with tf.io.gfile.GFile(os.path.join(info.model_dir, SKLEARN_FILE), "rb") as handle:
-            return linear_from_sklearn(joblib.load(handle))
-    raise UnsupportedModelError(f"unknown model family {info.family!r} in {info.model_dir}")
+    if info.framework == SKLEARN:
+        return linear_from_sklearn(read_sklearn_model(info.model_dir))
+    raise UnsupportedModelError(f"unknown model framework {info.framework!r} in {info.model_dir}")
 
 
 def is_exportable(info: ModelInfo) -> bool:
     """Whether ``load_classifier`` can export this model (loads sklearn models to check)."""
     try:
-        if info.family == "sklearn":
+        if info.framework == SKLEARN:
             load_classifier(info)
-        return info.family in ("keras", "sklearn")
+        return info.framework in (KERAS, SKLEARN)
     except UnsupportedModelError:
         return False
 

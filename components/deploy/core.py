@@ -11,7 +11,6 @@ publishing, the saved model is loaded back and the warmup requests are run throu
 version TF Serving cannot execute is never published.
 """
 
-import json
 import logging
 import os
 import tempfile
@@ -19,13 +18,14 @@ from dataclasses import asdict, dataclass, field, replace
 
 import tensorflow as tf
 
+from components.artifacts import files
+from components.artifacts.model_files import ModelInfo, read_model_info
+from components.artifacts.names import BLESSING_FILE
 from components.deploy import classifiers, export, publish, warmup
 from components.deploy.config import DeployConfig
 
-BLESSING_FILE = "blessing.json"
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeployResult:
     """What the deploy step did.
 
@@ -61,8 +61,7 @@ def read_blessing(blessing: str | dict) -> dict:
     path = blessing
     if tf.io.gfile.isdir(path):
         path = os.path.join(path, BLESSING_FILE)
-    with tf.io.gfile.GFile(path) as handle:
-        return json.load(handle)
+    return files.read_json(path)
 
 
 def gate(blessing: dict, force: bool) -> tuple[bool, list[str]]:
@@ -106,7 +105,7 @@ def choose_model(model_dirs: list[str], blessing: str | dict) -> tuple[str, list
         classifiers.UnsupportedModelError: If no acceptable model can be exported.
     """
     blessing = read_blessing(blessing)
-    infos = {info.name: info for info in map(classifiers.read_info, model_dirs)}
+    infos = {info.name: info for info in map(read_model_info, model_dirs)}
     winner = blessing["model"]
     if winner not in infos:
         raise ValueError(f"blessed model {winner!r} is not among the candidates {sorted(infos)}")
@@ -137,7 +136,7 @@ def verify(export_dir: str) -> None:
 
 def export_model(
     model_dir: str, transform_graph_dir: str, export_dir: str, model_name: str
-) -> classifiers.ModelInfo:
+) -> ModelInfo:
     """Exports a model as a verified serving SavedModel with warmup records (no blessing check).
 
     Args:
@@ -152,7 +151,7 @@ def export_model(
     Raises:
         classifiers.UnsupportedModelError: If the model cannot be exported.
     """
-    info = classifiers.read_info(model_dir)
+    info = read_model_info(model_dir)
     classifier = classifiers.load_classifier(info)
     export.save(export.ServingModule(classifier, transform_graph_dir, info.feature), export_dir)
     warmup.write(export_dir, model_name)
@@ -184,10 +183,12 @@ def run(
         publish.VersionExistsError: If ``cfg.version`` is already published.
     """
     blessing = read_blessing(blessing)
-    info = classifiers.read_info(model_dir)
+    info = read_model_info(model_dir)
     deploy, reasons = gate(blessing, cfg.force)
     if not deploy:
-        return DeployResult(False, info.name, cfg.model_name, reasons=reasons)
+        return DeployResult(
+            deployed=False, model=info.name, model_name=cfg.model_name, reasons=reasons
+        )
     if blessing.get("blessed", False) and blessing.get("model") != info.name:
         reasons.append(f"blessing names {blessing.get('model')!r}; deploying {info.name!r}")
     with tempfile.TemporaryDirectory(prefix="deploy-") as scratch:
@@ -195,7 +196,14 @@ def run(
         export_model(model_dir, transform_graph_dir, export_dir, cfg.model_name)
         uri, version = publish.publish(export_dir, model_base, cfg.model_name, cfg.version)
     logging.info("deploy: published %s (%s) as %s", info.name, info.feature, uri)
-    return DeployResult(True, info.name, cfg.model_name, version, uri, reasons)
+    return DeployResult(
+        deployed=True,
+        model=info.name,
+        model_name=cfg.model_name,
+        version=version,
+        uri=uri,
+        reasons=reasons,
+    )
 
 
 def run_best(
@@ -221,10 +229,20 @@ def run_best(
     blessing = read_blessing(blessing)
     if not model_base:
         reason = "no model_base given: nothing to deploy to"
-        return DeployResult(False, str(blessing.get("model")), cfg.model_name, reasons=[reason])
+        return DeployResult(
+            deployed=False,
+            model=str(blessing.get("model")),
+            model_name=cfg.model_name,
+            reasons=[reason],
+        )
     deploy, reasons = gate(blessing, cfg.force)
     if not deploy:
-        return DeployResult(False, str(blessing.get("model")), cfg.model_name, reasons=reasons)
+        return DeployResult(
+            deployed=False,
+            model=str(blessing.get("model")),
+            model_name=cfg.model_name,
+            reasons=reasons,
+        )
     model_dir, choice = choose_model(model_dirs, blessing)
     result = run(model_dir, transform_graph_dir, model_base, blessing, cfg)
     return replace(result, reasons=[*choice, *result.reasons])

@@ -14,16 +14,18 @@ which TF Serving returns to the caller as ``INVALID_ARGUMENT``.
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components.artifacts.signature import (
+    CLASS_INDEX,
+    CLASS_NAME,
+    DEFAULT_SIGNATURE,
+    PROBABILITIES,
+    WAV_INPUT,
+    WAVEFORM_INPUT,
+    WAVEFORM_SIGNATURE,
+)
 from components.audio import examples, features, waveform
 from components.audio.labels import CLASS_NAMES
 
-WAV_INPUT = "audio_wav"
-WAVEFORM_INPUT = "waveform"
-DEFAULT_SIGNATURE = "serving_default"
-WAVEFORM_SIGNATURE = "waveform"
-PROBABILITIES = "probabilities"
-CLASS_INDEX = "class_index"
-CLASS_NAME = "class_name"
 WAV_SPEC = tf.TensorSpec([None], tf.string, name=WAV_INPUT)
 WAVEFORM_SPEC = tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32, name=WAVEFORM_INPUT)
 

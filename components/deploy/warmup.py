@@ -11,9 +11,14 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
+from components.artifacts.signature import (
+    DEFAULT_SIGNATURE,
+    WAV_INPUT,
+    WAVEFORM_INPUT,
+    WAVEFORM_SIGNATURE,
+)
 from components.audio import waveform
 from components.audio.resample import SUPPORTED_RATES
-from components.deploy import export
 
 WARMUP_DIR = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -42,13 +47,13 @@ def requests(model_name: str) -> list[predict_pb2.PredictRequest]:
         )
 
     one_per_rate = [
-        request(export.DEFAULT_SIGNATURE, export.WAV_INPUT, [wav_bytes(chirp(rate), rate)])
+        request(DEFAULT_SIGNATURE, WAV_INPUT, [wav_bytes(chirp(rate), rate)])
         for rate in SUPPORTED_RATES
     ]
     clip = wav_bytes(chirp(waveform.SAMPLE_RATE), waveform.SAMPLE_RATE)
-    batch = request(export.DEFAULT_SIGNATURE, export.WAV_INPUT, [clip] * WARMUP_BATCH)
+    batch = request(DEFAULT_SIGNATURE, WAV_INPUT, [clip] * WARMUP_BATCH)
     clips = np.stack([chirp(waveform.SAMPLE_RATE)] * 2)
-    return [*one_per_rate, batch, request(export.WAVEFORM_SIGNATURE, export.WAVEFORM_INPUT, clips)]
+    return [*one_per_rate, batch, request(WAVEFORM_SIGNATURE, WAVEFORM_INPUT, clips)]
 
 
 def write(export_dir: str, model_name: str) -> str:

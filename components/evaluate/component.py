@@ -63,6 +63,7 @@ def evaluate(
             if given, the new best model is blessed only if it is not worse.
         seed: Seed of the bootstrap.
     """
+    from components.artifacts import names
     from components.evaluate import core, kfp_outputs
 
     config = core.EvaluateConfig(
@@ -70,8 +71,8 @@ def evaluate(
     )
     result = core.run(
         [model.path for model in [*seed_models, *tuned_models, *baseline_models]],
-        f"{manifest.path}/manifest.jsonl",
-        f"{examples.path}/clip_stats.jsonl",
+        f"{manifest.path}/{names.MANIFEST_FILE}",
+        f"{examples.path}/{names.CLIP_STATS_FILE}",
         evaluation.path,
         config,
         examples_dir=examples.path,

@@ -14,7 +14,6 @@ ranking), ``analyse`` (slicing, discovery, blessing, importance, errors; in memo
 Imports no KFP: ``kfp_outputs`` copies the results into KFP artifacts.
 """
 
-import json
 import logging
 import os
 from dataclasses import asdict, dataclass
@@ -23,20 +22,23 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from components.artifacts import files
+from components.artifacts.manifest import read_manifest
+from components.artifacts.model_files import Predictions, read_sklearn_model
+from components.artifacts.names import BLESSING_FILE, METRICS_FILE, SKLEARN
 from components.audio.labels import CLASS_NAMES
 from components.evaluate import blessing, discovery, errors, importance, metrics, report, slices
 from components.evaluate.config import EvaluateConfig
 from components.evaluate.screenshot import screenshot
-from components.train.artifact import write_text
 
 OUTPUT_FILES = (
-    "metrics.json",
+    METRICS_FILE,
     "slices.json",
     "discovery.json",
     "importance.json",
     "errors.json",
     "errors.csv",
-    "blessing.json",
+    BLESSING_FILE,
     "slices.md",
     "report.html",
 )
@@ -55,7 +57,7 @@ class TestFeatures:
     mean_mfcc: np.ndarray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvaluateResult:
     """The winner and whether it may be deployed.
 
@@ -80,7 +82,7 @@ class EvaluateResult:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Scores:
     """Every model's test metrics, all scored on the same test clips.
 
@@ -94,7 +96,7 @@ class Scores:
     """
 
     models: dict[str, dict]
-    predictions: dict[str, metrics.Predictions]
+    predictions: dict[str, Predictions]
     model_dirs: dict[str, str]
     best: str
     majority: dict
@@ -109,7 +111,7 @@ def score(model_dirs: list[str]) -> Scores:
     if not model_dirs:
         raise ValueError("evaluate needs at least one model directory")
     models: dict[str, dict] = {}
-    tests: dict[str, metrics.Predictions] = {}
+    tests: dict[str, Predictions] = {}
     directories: dict[str, str] = {}
     for model_dir in model_dirs:
         name, test, entry = metrics.evaluate_model(model_dir)
@@ -119,13 +121,19 @@ def score(model_dirs: list[str]) -> Scores:
     majority = metrics.majority_class(next(iter(tests.values())).labels)
     for entry in models.values():
         entry["beats_majority_class"] = entry["macro_f1"] > majority["macro_f1"]
-    return Scores(models, tests, directories, blessing.rank(models)[0], majority)
+    return Scores(
+        models=models,
+        predictions=tests,
+        model_dirs=directories,
+        best=blessing.rank(models)[0],
+        majority=majority,
+    )
 
 
 def read_metadata(manifest_path: str, clip_stats_path: str) -> pd.DataFrame:
     """Per-clip slice metadata from the ingest manifest and featurize's clip statistics."""
     return slices.metadata_frame(
-        slices.read_jsonl(manifest_path), slices.read_jsonl(clip_stats_path)
+        read_manifest(manifest_path), files.read_jsonl(clip_stats_path)
     )
 
 
@@ -168,7 +176,7 @@ def read_test_features(examples_dir: str) -> TestFeatures:
 
 
 def _aligned_features(
-    features: TestFeatures | None, test: metrics.Predictions
+    features: TestFeatures | None, test: Predictions
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Test features in the predictions' clip order with their labels, or None if incomplete."""
     if features is None:
@@ -187,13 +195,13 @@ def model_importances(
     """Feature importance of every scikit-learn model (``importance.model_importance``)."""
     return {
         name: importance.model_importance(
-            importance.load_estimator(model_dir),
+            read_sklearn_model(model_dir),
             _aligned_features(features, scores.predictions[name]),
             config.permutation_repeats,
             config.seed,
         )
         for name, model_dir in scores.model_dirs.items()
-        if scores.models[name]["family"] == "sklearn"
+        if scores.models[name]["framework"] == SKLEARN
     }
 
 
@@ -246,11 +254,6 @@ def analyse(
     }
 
 
-def _json(payload: object) -> str:
-    """Indented JSON; numpy scalars become Python numbers."""
-    return json.dumps(payload, indent=2, default=lambda value: value.item()) + "\n"
-
-
 def write(evaluation: dict, output_dir: str) -> EvaluateResult:
     """Writes ``OUTPUT_FILES`` (and, if configured, ``report.png``) of an ``analyse`` result.
 
@@ -263,19 +266,19 @@ def write(evaluation: dict, output_dir: str) -> EvaluateResult:
     """
     decision = evaluation["blessing"]
     texts = {
-        "metrics.json": _json(evaluation["metrics"]),
-        "slices.json": _json(evaluation["slices"]),
-        "discovery.json": _json(evaluation["discovery"]),
-        "importance.json": _json(evaluation["importance"]),
-        "errors.json": _json(evaluation["errors"]),
+        METRICS_FILE: files.to_json(evaluation["metrics"]),
+        "slices.json": files.to_json(evaluation["slices"]),
+        "discovery.json": files.to_json(evaluation["discovery"]),
+        "importance.json": files.to_json(evaluation["importance"]),
+        "errors.json": files.to_json(evaluation["errors"]),
         "errors.csv": errors.errors_csv(evaluation["errors"]["misclassified"]),
-        "blessing.json": _json(decision),
+        BLESSING_FILE: files.to_json(decision),
         "slices.md": report.slices_markdown(evaluation),
         "report.html": report.html(evaluation),
     }
     tf.io.gfile.makedirs(output_dir)
     for filename in OUTPUT_FILES:
-        write_text(os.path.join(output_dir, filename), texts[filename])
+        files.write_text(os.path.join(output_dir, filename), texts[filename])
     if evaluation["config"]["screenshot"]:
         screenshot(os.path.join(output_dir, "report.html"))
     return EvaluateResult(
@@ -321,6 +324,5 @@ def run(
     features = read_test_features(examples_dir) if examples_dir else None
     baseline = None
     if baseline_metrics_path:
-        with tf.io.gfile.GFile(baseline_metrics_path) as handle:
-            baseline = json.load(handle)
+        baseline = files.read_json(baseline_metrics_path)
     return write(analyse(scores, metadata, config, features, baseline), output_dir)

@@ -6,31 +6,20 @@ forest (``feature_importances_``); both come from the last step of a fitted esti
 ``Pipeline`` in ``model.joblib``. When the test mean-MFCC is given, every scikit-learn model also
 gets permutation importance (``sklearn.inspection.permutation_importance``, macro-F1 scoring),
 which works for any estimator, the calibrated SVC included. ``read_test_features`` loads that
-input from featurize's TFRecords through the training step's reader.
+input from featurize's TFRecords through the contracts package (``components.artifacts``).
 """
 
-import io
-import os
-
-import joblib
 import numpy as np
-import tensorflow as tf
 from sklearn.base import BaseEstimator
 from sklearn.inspection import permutation_importance
 
+from components.artifacts import shards
 from components.audio.features import MEAN_MFCC
-from components.train import data
 
 
 def read_test_features(examples_dir: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The test split's ``(clip_ids, mean_mfcc [n, 32], labels [n])`` from featurize's output."""
-    return data.load_arrays(examples_dir, "test", MEAN_MFCC)
-
-
-def load_estimator(model_dir: str) -> BaseEstimator:
-    """Loads ``model.joblib`` of a scikit-learn model directory (local or ``gs://``)."""
-    with tf.io.gfile.GFile(os.path.join(model_dir, "model.joblib"), "rb") as handle:
-        return joblib.load(io.BytesIO(handle.read()))
+    return shards.load_arrays(examples_dir, "test", MEAN_MFCC)
 
 
 def final_step(estimator: BaseEstimator) -> BaseEstimator:

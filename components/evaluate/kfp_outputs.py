@@ -10,17 +10,18 @@ in kfp 2.17.3 it never initialises its ``_sliced_metrics`` dict (kubeflow/pipeli
 around both for whoever reads the slices from ML Metadata, and ``slices.md`` is what people see.
 """
 
-import json
 import os
 import shutil
+
+from components.artifacts import files
+from components.artifacts.names import METRICS_FILE
 
 HEADLINE_KEYS = ("accuracy", "macro_f1", "macro_precision", "macro_recall", "weighted_f1")
 
 
 def read(evaluation_dir: str, filename: str) -> dict | list:
     """Reads one JSON file of the evaluation directory."""
-    with open(os.path.join(evaluation_dir, filename)) as handle:
-        return json.load(handle)
+    return files.read_json(os.path.join(evaluation_dir, filename))
 
 
 def headline_metrics(summary: dict) -> dict[str, float]:
@@ -60,7 +61,7 @@ def log_sliced_metrics(sliced, evaluation_dir: str) -> int:
     Returns:
         The number of slices logged.
     """
-    summary = read(evaluation_dir, "metrics.json")
+    summary = read(evaluation_dir, METRICS_FILE)
     categories = list(summary["class_names"])
     if not hasattr(sliced, "_sliced_metrics"):
         sliced._sliced_metrics = {}  # kfp 2.17.3 never initialises it (kubeflow/pipelines#8117)
@@ -88,7 +89,7 @@ def write(evaluation_dir: str, metrics, confusion, report, slice_table) -> None:
         report: A KFP ``HTML`` artifact (``path``).
         slice_table: A KFP ``Markdown`` artifact (``path``).
     """
-    summary = read(evaluation_dir, "metrics.json")
+    summary = read(evaluation_dir, METRICS_FILE)
     for name, value in headline_metrics(summary).items():
         metrics.log_metric(name, value)
     confusion.log_confusion_matrix(*confusion_matrix_for_kfp(summary, summary["best_model"]))

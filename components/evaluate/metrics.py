@@ -8,57 +8,12 @@ percentile bootstrap intervals computed for all resamples at once (one ``bincoun
 resample's confusion matrix), so thousands of slices stay cheap.
 """
 
-import json
-import os
-from dataclasses import dataclass
-
 import numpy as np
-import tensorflow as tf
 from sklearn import metrics as skm
 
+from components.artifacts.model_files import Predictions, read_model_card, read_predictions
+from components.artifacts.names import SPLITS
 from components.audio.labels import CLASS_NAMES, NUM_CLASSES
-
-SPLITS = ("train", "validation", "test")
-
-
-@dataclass(frozen=True)
-class Predictions:
-    """One split of one model, sorted by clip id.
-
-    Attributes:
-        clip_ids: Clip ids.
-        labels: True class indices ``[n]``.
-        probabilities: Class probabilities ``[n, NUM_CLASSES]``.
-    """
-
-    clip_ids: list[str]
-    labels: np.ndarray
-    probabilities: np.ndarray
-
-    @property
-    def predicted(self) -> np.ndarray:
-        """Predicted class indices (argmax of the probabilities)."""
-        return self.probabilities.argmax(axis=1)
-
-
-def read_model_card(model_dir: str) -> dict:
-    """Reads a model directory's ``model.json``."""
-    with tf.io.gfile.GFile(os.path.join(model_dir, "model.json")) as handle:
-        return json.load(handle)
-
-
-def read_predictions(model_dir: str, split: str) -> Predictions:
-    """Reads ``predictions/<split>.jsonl`` of a model directory, sorted by clip id."""
-    with tf.io.gfile.GFile(os.path.join(model_dir, "predictions", f"{split}.jsonl")) as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    rows.sort(key=lambda row: row["clip_id"])
-    return Predictions(
-        clip_ids=[row["clip_id"] for row in rows],
-        labels=np.array([row["label"] for row in rows], dtype=np.int64),
-        probabilities=np.array([row["probabilities"] for row in rows], dtype=np.float64).reshape(
-            len(rows), NUM_CLASSES
-        ),
-    )
 
 
 def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict:
@@ -136,7 +91,7 @@ def evaluate_model(model_dir: str) -> tuple[str, Predictions, dict]:
     entry["train_test_accuracy_gap"] = entry["train_accuracy"] - entry["accuracy"]
     entry["train_test_macro_f1_gap"] = entry["train_macro_f1"] - entry["macro_f1"]
     entry["training_seconds"] = card.get("training_seconds")
-    entry["family"] = card.get("family")
+    entry["framework"] = card.get("framework")
     entry["feature"] = card.get("feature")
     return card["name"], test, entry
 

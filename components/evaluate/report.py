@@ -35,7 +35,7 @@ NAV = (
 )
 COMPARISON_HEADERS = [
     "model",
-    "family",
+    "framework",
     "feature",
     "accuracy",
     "macro P",
@@ -135,7 +135,7 @@ def _comparison_section(metrics: dict, ranking: list[str]) -> str:
     rows = [
         [
             name,
-            models[name].get("family"),
+            models[name].get("framework"),
             models[name].get("feature"),
             *(models[name][key] for key in COMPARISON_SCORES),
             models[name].get("training_seconds"),

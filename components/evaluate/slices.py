@@ -10,15 +10,14 @@ bootstrap intervals (``metrics.slice_scores``) and marks slices below the minimu
 """
 
 import itertools
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
+from components.artifacts.model_files import Predictions
 from components.audio.labels import CLASS_NAMES
 from components.evaluate import metrics
 
@@ -39,12 +38,6 @@ class SliceFeature:
     name: str
     description: str
     values: Callable[[pd.DataFrame], pd.Series]
-
-
-def read_jsonl(path: str) -> list[dict]:
-    """Reads a JSON-lines file (local or ``gs://``)."""
-    with tf.io.gfile.GFile(path) as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def _bucket(values: pd.Series, edges: list[float], labels: list[str]) -> pd.Series:
@@ -157,7 +150,7 @@ def metadata_frame(manifest: list[dict], clip_stats: list[dict]) -> pd.DataFrame
     return frame.join(stats_frame, how="left")
 
 
-def clip_frame(metadata: pd.DataFrame, predictions: metrics.Predictions) -> pd.DataFrame:
+def clip_frame(metadata: pd.DataFrame, predictions: Predictions) -> pd.DataFrame:
     """One row per test clip: metadata joined with one model's labels and predictions.
 
     Clips missing from the manifest or the clip statistics keep ``unknown`` metadata rather

@@ -17,11 +17,10 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
+from components.artifacts.names import CLIP_STATS, DEAD_LETTER
 from components.audio import examples, features, waveform
 from components.audio.decode import AudioDecodeError, decode_bytes
 
-DEAD_LETTER = "dead_letter"
-CLIP_STATS = "clip_stats"
 _PROGRESS_EVERY = 200
 
 

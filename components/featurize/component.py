@@ -38,10 +38,11 @@ def featurize(
         beam_args: Extra Beam pipeline options, e.g. ["--direct_num_workers=2"].
         num_shards: TFRecord shards per split (0 lets the runner decide).
     """
+    from components.artifacts import names
     from components.featurize import core, report
 
     config = core.FeaturizeConfig(num_shards=num_shards, runner=runner, beam_args=tuple(beam_args))
-    manifest_file = f"{manifest.path}/manifest.jsonl"
+    manifest_file = f"{manifest.path}/{names.MANIFEST_FILE}"
     result = core.run(manifest_file, examples.path, config, transform_graph.path)
     report.log_counts(result, counts.log_metric)
     report.write_markdown(result, dead_letter.path)

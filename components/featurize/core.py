@@ -22,15 +22,23 @@ import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from components.artifacts import files
+from components.artifacts.names import (
+    CLIP_STATS,
+    DEAD_LETTER,
+    DEAD_LETTER_FILE,
+    EXAMPLES_DIR,
+    SHARD_SUFFIX,
+    SPLITS,
+    TRANSFORM_GRAPH_DIR,
+)
 from components.featurize import clips, transform
 from components.featurize.config import FeaturizeConfig
 
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
-EXAMPLES_DIR = "examples"
 RAW_DIR = "raw"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FeaturizeResult:
     """Counts of what the featurization produced."""
 
@@ -65,7 +73,7 @@ def build_featurize(pipeline: beam.Pipeline, manifest_path: str, output_dir: str
     """Attaches decode → features → raw shards, clip stats and dead letter to ``pipeline``."""
     decoded = _read_manifest(pipeline, manifest_path) | "Decode" >> beam.ParDo(
         clips.DecodeClip()
-    ).with_outputs(clips.DEAD_LETTER, clips.CLIP_STATS, main="clips")
+    ).with_outputs(DEAD_LETTER, CLIP_STATS, main="clips")
     keyed = (
         decoded.clips
         | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=cfg.batch_size)
@@ -78,10 +86,10 @@ def build_featurize(pipeline: beam.Pipeline, manifest_path: str, output_dir: str
             | f"Values{split}" >> beam.Values()
             | f"WriteRaw{split}"
             >> beam.io.WriteToTFRecord(
-                os.path.join(output_dir, RAW_DIR, split, "part"), file_name_suffix=".tfrecord.gz"
+                os.path.join(output_dir, RAW_DIR, split, "part"), file_name_suffix=SHARD_SUFFIX
             )
         )
-    for tag in (clips.DEAD_LETTER, clips.CLIP_STATS):
+    for tag in (DEAD_LETTER, CLIP_STATS):  # <tag>.jsonl
         _ = (
             decoded[tag]
             | f"Json{tag}" >> beam.Map(json.dumps, sort_keys=True)
@@ -130,7 +138,7 @@ def run(
         ValueError: If no training clip could be featurized (nothing to fit scaling on).
     """
     started = time.monotonic()
-    transform_graph_dir = transform_graph_dir or os.path.join(output_dir, "transform_graph")
+    transform_graph_dir = transform_graph_dir or os.path.join(output_dir, TRANSFORM_GRAPH_DIR)
     tf.io.gfile.makedirs(output_dir)
     logging.info("featurize: decoding and featurizing %s with %s", manifest_path, cfg.runner)
     with beam.Pipeline(options=_options(cfg)) as pipeline:
@@ -141,11 +149,11 @@ def run(
     if clips_per_split["train"] == 0:
         raise ValueError(
             f"no training clip could be featurized ({dead_letter or 'empty manifest'}); "
-            f"see {os.path.join(output_dir, 'dead_letter.jsonl')}"
+            f"see {os.path.join(output_dir, DEAD_LETTER_FILE)}"
         )
     logging.info("featurize: fitting tf.Transform on %d training clips", clips_per_split["train"])
     raw_patterns = {
-        split: os.path.join(output_dir, RAW_DIR, split, "*.tfrecord.gz") for split in SPLITS
+        split: os.path.join(output_dir, RAW_DIR, split, f"*{SHARD_SUFFIX}") for split in SPLITS
     }
     prefixes = {split: os.path.join(output_dir, EXAMPLES_DIR, split, "part") for split in SPLITS}
     with tempfile.TemporaryDirectory() as scratch:
@@ -162,16 +170,7 @@ def run(
         seconds=round(time.monotonic() - started, 2),
         output_dir=output_dir,
         transform_graph_dir=transform_graph_dir,
-        dead_letter_examples=read_jsonl(os.path.join(output_dir, "dead_letter.jsonl"))[:20],
+        dead_letter_examples=files.read_jsonl(os.path.join(output_dir, DEAD_LETTER_FILE))[:20],
     )
-    with tf.io.gfile.GFile(os.path.join(output_dir, "featurize_report.json"), "w") as handle:
-        json.dump(result.summary(), handle, indent=2)
+    files.write_json(os.path.join(output_dir, "featurize_report.json"), result.summary())
     return result
-
-
-def read_jsonl(path: str) -> list[dict]:
-    """Reads a JSON-lines file (local or ``gs://``); a missing file reads as empty."""
-    if not tf.io.gfile.exists(path):
-        return []
-    with tf.io.gfile.GFile(path) as handle:
-        return [json.loads(line) for line in handle if line.strip()]

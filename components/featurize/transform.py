@@ -16,6 +16,7 @@ from tensorflow_transform.tf_metadata import schema_utils
 from tfx_bsl.coders import example_coder
 from tfx_bsl.public import tfxio
 
+from components.artifacts.names import SHARD_SUFFIX
 from components.audio import examples
 from components.audio.features import FEATURE_SHAPES, LOG_MEL, MEAN_MFCC, MFCC
 
@@ -93,7 +94,7 @@ def build(
             | f"Encode{split}" >> beam.ParDo(EncodeRecordBatch(), metadata.schema)
             | f"Write{split}"
             >> beam.io.WriteToTFRecord(
-                output_prefixes[split], file_name_suffix=".tfrecord.gz", num_shards=num_shards
+                output_prefixes[split], file_name_suffix=SHARD_SUFFIX, num_shards=num_shards
             )
         )
 

@@ -32,9 +32,10 @@ def ingest(
         taxonomy_path: Taxonomy JSON; empty means the seed study's taxonomy.
         seed: Seed of the grouped validation/test split.
     """
+    from components.artifacts import names
     from components.ingest import core, report
 
     config = core.IngestConfig(data_format=data_format, taxonomy_path=taxonomy_path, seed=seed)
     result = core.run(data_root, manifest.path, config)
     report.log_counts(result, label_counts.log_metric)
-    report.write_markdown(f"{manifest.path}/label_report.json", label_report.path)
+    report.write_markdown(f"{manifest.path}/{names.LABEL_REPORT_FILE}", label_report.path)

@@ -10,23 +10,22 @@ split, rule and tag hits, ambiguity, rejects, reassignments) and ``rejects.jsonl
 that could not become clips, with the reason; ingestion carries on without them).
 """
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 
 import tensorflow as tf
 
+from components.artifacts import files
+from components.artifacts.manifest import write_manifest
+from components.artifacts.names import LABEL_REPORT_FILE, MANIFEST_FILE, REJECTS_FILE, SPLITS
 from components.audio.labels import CLASS_INDEX, CLASS_NAMES
 from components.ingest import readers, splits, taxonomy
 from components.ingest.config import IngestConfig
 
-MANIFEST_FILE = "manifest.jsonl"
-LABEL_REPORT_FILE = "label_report.json"
-REJECTS_FILE = "rejects.jsonl"
 LABEL_RULE = "label"  # rule recorded for clips whose class a manifest CSV gives directly
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IngestResult:
     """Counts of what ingest wrote.
 
@@ -89,17 +88,6 @@ def _dedupe(layout: readers.Layout) -> list[readers.SourceClip]:
     return unique
 
 
-def _write_atomically(path: str, text: str) -> None:
-    temporary = f"{path}.tmp"
-    with tf.io.gfile.GFile(temporary, "w") as handle:
-        handle.write(text)
-    tf.io.gfile.rename(temporary, path, overwrite=True)
-
-
-def _jsonl(rows: list[dict]) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-
-
 def _label_report(
     records: list[dict],
     layout: readers.Layout,
@@ -107,7 +95,7 @@ def _label_report(
     config: IngestConfig,
     rules: taxonomy.Taxonomy,
 ) -> dict:
-    class_counts = {split: {name: 0 for name in CLASS_NAMES} for split in (*splits.SPLITS, "all")}
+    class_counts = {split: {name: 0 for name in CLASS_NAMES} for split in (*SPLITS, "all")}
     tag_hits: dict[str, Counter[str]] = defaultdict(Counter)
     ambiguous_by_classes: Counter[str] = Counter()
     sources: dict[str, set[str]] = defaultdict(set)
@@ -127,7 +115,7 @@ def _label_report(
         "seed": config.seed,
         "clips": len(records),
         "class_counts": class_counts,
-        "sources_per_split": {split: len(sources[split]) for split in splits.SPLITS},
+        "sources_per_split": {split: len(sources[split]) for split in SPLITS},
         "rule_hits": dict(rule_hits.most_common()),
         "tag_hits": {rule: dict(hits.most_common()) for rule, hits in sorted(tag_hits.items())},
         "ambiguous": {
@@ -191,20 +179,14 @@ def run(data_root: str, output_dir: str, config: IngestConfig) -> IngestResult:
         )
     report = _label_report(records, layout, moved, config, rules)
     tf.io.gfile.makedirs(output_dir)
-    _write_atomically(readers.join(output_dir, MANIFEST_FILE), _jsonl(records))
-    _write_atomically(
-        readers.join(output_dir, REJECTS_FILE), _jsonl([asdict(r) for r in layout.rejects])
-    )
-    _write_atomically(
-        readers.join(output_dir, LABEL_REPORT_FILE), json.dumps(report, indent=2) + "\n"
-    )
+    write_manifest(readers.join(output_dir, MANIFEST_FILE), records)
+    files.write_jsonl(readers.join(output_dir, REJECTS_FILE), [asdict(r) for r in layout.rejects])
+    files.write_json(readers.join(output_dir, LABEL_REPORT_FILE), report)
     return IngestResult(
         dataset=config.data_format,
         clips=len(records),
-        clips_per_split={
-            split: sum(report["class_counts"][split].values()) for split in splits.SPLITS
-        },
-        class_counts={split: report["class_counts"][split] for split in splits.SPLITS},
+        clips_per_split={split: sum(report["class_counts"][split].values()) for split in SPLITS},
+        class_counts={split: report["class_counts"][split] for split in SPLITS},
         ambiguous=report["ambiguous"]["count"],
         rejects=len(layout.rejects),
         reassigned=len(moved),

@@ -6,11 +6,11 @@ KFP ``Metrics`` artifact's method in the wrapper). ``write_markdown`` renders
 ambiguous class combinations, rejected rows by reason and split reassignments.
 """
 
-import json
 from collections.abc import Callable
 
 import tensorflow as tf
 
+from components.artifacts import files
 from components.ingest.core import IngestResult
 
 _TOP_TAGS = 5
@@ -71,7 +71,6 @@ def write_markdown(report_path: str, markdown_path: str) -> None:
         report_path: Path of ``label_report.json`` (local or ``gs://``).
         markdown_path: Path of the Markdown file to write.
     """
-    with tf.io.gfile.GFile(report_path, "r") as handle:
-        report = json.loads(handle.read())
+    report = files.read_json(report_path)
     with tf.io.gfile.GFile(markdown_path, "w") as handle:
         handle.write(markdown(report))

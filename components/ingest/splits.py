@@ -14,12 +14,11 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from components.artifacts.names import SPLITS
 from components.ingest.readers import SourceClip
 
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Reassignment:
     """A clip moved away from the split its layout asked for, so its source stays in one split.
 

@@ -29,10 +29,11 @@ def rebalance(
         target_per_class: Training clips per class after rebalancing (the study used 5,000).
         seed: Seed of the sampling and of each copy's noise SNR and pitch shift.
     """
+    from components.artifacts import names
     from components.rebalance import core
 
     config = core.RebalanceConfig(target_per_class=target_per_class, seed=seed)
-    result = core.run(f"{manifest.path}/manifest.jsonl", balanced_manifest.path, config)
+    result = core.run(f"{manifest.path}/{names.MANIFEST_FILE}", balanced_manifest.path, config)
     with open(class_table.path, "w") as handle:
         handle.write(core.class_table_markdown(result))
     for name in result.before:

@@ -10,7 +10,6 @@ Outputs: ``manifest.jsonl``, ``rebalance_report.json`` and the per-class before/
 (``class_table.md``, ``class_table.csv``). Everything is drawn from one seeded generator.
 """
 
-import json
 import logging
 import os
 from collections import Counter
@@ -19,13 +18,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import tensorflow as tf
 
+from components.artifacts import files
+from components.artifacts.manifest import read_manifest, write_manifest
+from components.artifacts.names import MANIFEST_FILE, TRAIN
 from components.audio.labels import CLASS_NAMES
 from components.rebalance.config import MIN_SEMITONES, RebalanceConfig
 
-TRAIN = "train"
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RebalanceResult:
     """Per-class training counts before and after, and where the outputs went."""
 
@@ -40,19 +40,6 @@ class RebalanceResult:
     def summary(self) -> dict:
         """JSON-serialisable form, as written to ``rebalance_report.json``."""
         return asdict(self)
-
-
-def _read_manifest(path: str) -> list[dict]:
-    with tf.io.gfile.GFile(path) as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def _write_text(path: str, text: str) -> None:
-    """Writes through a temporary name so a reader never sees a half-written file."""
-    partial = f"{path}.partial"
-    with tf.io.gfile.GFile(partial, "w") as handle:
-        handle.write(text)
-    tf.io.gfile.rename(partial, path, overwrite=True)
 
 
 def source_of(record: dict) -> str:
@@ -181,7 +168,7 @@ def run(
     Raises:
         ValueError: If a training ``source_id`` also appears in validation or test.
     """
-    records = _read_manifest(manifest_path)
+    records = read_manifest(manifest_path)
     train = [r for r in records if r["split"] == TRAIN]
     others = [r for r in records if r["split"] != TRAIN]
     _check_no_leak(train, others)
@@ -190,9 +177,8 @@ def run(
     if empty:
         logging.warning("rebalance: no training clip for %s; they stay empty", empty)
     tf.io.gfile.makedirs(output_dir)
-    manifest_out = os.path.join(output_dir, "manifest.jsonl")
-    lines = (json.dumps(record, sort_keys=True) + "\n" for record in others + balanced)
-    _write_text(manifest_out, "".join(lines))
+    manifest_out = os.path.join(output_dir, MANIFEST_FILE)
+    write_manifest(manifest_out, others + balanced)
     result = RebalanceResult(
         before={name: c["before"] for name, c in counts.items()},
         after={name: c["after"] for name, c in counts.items()},
@@ -203,7 +189,7 @@ def run(
         manifest_path=manifest_out,
     )
     report = {**result.summary(), "config": asdict(cfg)}
-    _write_text(os.path.join(output_dir, "rebalance_report.json"), json.dumps(report, indent=2))
-    _write_text(os.path.join(output_dir, "class_table.md"), class_table_markdown(result))
-    _write_text(os.path.join(output_dir, "class_table.csv"), _class_table_csv(result))
+    files.write_json(os.path.join(output_dir, "rebalance_report.json"), report)
+    files.write_text(os.path.join(output_dir, "class_table.md"), class_table_markdown(result))
+    files.write_text(os.path.join(output_dir, "class_table.csv"), _class_table_csv(result))
     return result

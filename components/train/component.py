@@ -56,6 +56,7 @@ def train(
         family_overrides: Per-family TrainConfig fields, e.g. {"resnet50_mfcc": {"epochs": 2}}.
         seed: Seed of initialisation, shuffling and tuning.
     """
+    from components.artifacts.names import KERAS
     from components.train import core, report
 
     config = core.TrainConfig(
@@ -72,4 +73,5 @@ def train(
     result = core.run(examples.path, model.path, config)
     report.log_metrics(result, metrics.log_metric)
     report.write_hparams(result, best_hparams.path)
-    model.metadata.update({"name": result.name, "family": "keras", "feature": result.feature})
+    model.metadata.update({"name": result.name, "framework": KERAS, "feature": result.feature})
+    best_hparams.metadata.update({"name": result.name, "tuned": result.tuned})

@@ -4,10 +4,11 @@ Streams the family's feature from the featurizer's output (``data.py``), builds 
 seed configuration — or, with ``tuned``, runs a Keras Tuner search over its space first
 (``tuning.py``) and builds the best trial's — and trains with early stopping on validation loss
 (best weights restored), optional inverse-frequency class weights, and fixed seeds. Writes the
-model artifact directory of docs/contracts.md (``artifact.py``): ``model.keras``, ``model.json``
-(name ``<family>`` or ``<family>_tuned``, timings, hyperparameters, history) and predictions for
-every split; tuned runs add ``best_hparams.json`` and ``trials.json``. A distributed-tuning
-worker (``tuner_id`` without "chief") only runs its trials and writes ``trials.json``.
+model artifact directory of docs/contracts.md (``components.artifacts.model_files``):
+``model.keras``, ``model.json`` (name ``<family>`` or ``<family>_tuned``, framework ``keras``,
+timings, hyperparameters, history) and predictions for every split; tuned runs add
+``best_hparams.json`` and ``trials.json``. A distributed-tuning worker (``tuner_id`` without
+"chief") only runs its trials and writes ``trials.json``.
 """
 
 import logging
@@ -21,12 +22,14 @@ import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 
-from components.train import artifact, data, tuning
+from components.artifacts import files, model_files
+from components.artifacts.names import KERAS, KERAS_MODEL_FILE, SPLITS, TRIALS_FILE
+from components.train import data, tuning
 from components.train.config import TrainConfig
 from components.train.model import FEATURE_OF, build_model, fixed_hyperparameters
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainResult:
     """What training produced."""
 
@@ -85,7 +88,7 @@ def _search(
 
 def _write_predictions(model: keras.Model, examples_dir: str, output_dir: str, cfg: TrainConfig):
     feature = FEATURE_OF[cfg.family]
-    for split in data.SPLITS:
+    for split in SPLITS:
         batches = data.dataset(examples_dir, split, feature, cfg.batch_size, with_ids=True)
 
         def rows(batches=batches):
@@ -95,7 +98,7 @@ def _write_predictions(model: keras.Model, examples_dir: str, output_dir: str, c
                 for clip_id, label, probs in zip(ids.numpy(), labels, probabilities, strict=True):
                     yield clip_id.decode(), int(label), probs
 
-        artifact.write_predictions(output_dir, split, rows())
+        model_files.write_predictions(output_dir, split, rows())
 
 
 def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
@@ -128,13 +131,22 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
     tf.io.gfile.makedirs(output_dir)
     if cfg.tuned:
         best, trials, tuning_seconds = _search(cfg, hp, train, validation, class_weight)
-        artifact.write_json(os.path.join(output_dir, "trials.json"), trials)
+        files.write_json(os.path.join(output_dir, TRIALS_FILE), trials)
         if best is None:  # a distributed worker: the chief trains the best trial
             return TrainResult(
-                cfg.name, feature, True, output_dir, 0, 0.0, 0.0, tuning_seconds, {}, {}, True
+                name=cfg.name,
+                feature=feature,
+                tuned=True,
+                model_dir=output_dir,
+                epochs_trained=0,
+                training_seconds=0.0,
+                seconds_per_epoch=0.0,
+                tuning_seconds=tuning_seconds,
+                hyperparameters={},
+                worker_only=True,
             )
         hp = best
-        artifact.write_json(os.path.join(output_dir, "best_hparams.json"), dict(hp.values))
+        model_files.write_best_hparams(output_dir, dict(hp.values))
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(cfg.family, hp, weights=cfg.resnet_weights)
     timer = _EpochTimer()
@@ -153,7 +165,7 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
         verbose=2,
     )
     training_seconds = time.perf_counter() - started
-    model.save(os.path.join(output_dir, "model.keras"))
+    model.save(os.path.join(output_dir, KERAS_MODEL_FILE))
     _write_predictions(model, examples_dir, output_dir, cfg)
     history_rows = {key: [float(v) for v in values] for key, values in history.history.items()}
     best_epoch = int(np.argmin(history_rows["val_loss"]))
@@ -169,11 +181,11 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
         hyperparameters=dict(hp.values),
         final={key: values[best_epoch] for key, values in history_rows.items()},
     )
-    artifact.write_model_card(
+    model_files.write_model_card(
         output_dir,
         {
             "name": cfg.name,
-            "family": "keras",
+            "framework": KERAS,
             "architecture": cfg.family,
             "feature": feature,
             "tuned": cfg.tuned,

@@ -5,32 +5,16 @@ tf.Transform graph, so training sees exactly what the transform graph gives serv
 only the requested feature with ``components.audio.examples.feature_spec()``, reshapes it to
 ``FEATURE_SHAPES`` (plus a channel axis for images) and one-hot encodes the label. Records
 stream from disk through a bounded shuffle buffer, so memory does not grow with the dataset.
-Only the 32-float mean-MFCC may be loaded whole (``load_arrays``, for scikit-learn).
+The shard layout and the record stream are the contract's (``components.artifacts.shards``).
 """
-
-import os
 
 import numpy as np
 import tensorflow as tf
 
+from components.artifacts import shards
 from components.audio import examples
 from components.audio.features import FEATURE_SHAPES
 from components.audio.labels import NUM_CLASSES
-
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
-
-
-def split_files(examples_dir: str, split: str) -> list[str]:
-    """The shard files of one split, sorted.
-
-    Raises:
-        FileNotFoundError: If the split has no shard.
-    """
-    pattern = os.path.join(examples_dir, "examples", split, "*.tfrecord.gz")
-    files = sorted(tf.io.gfile.glob(pattern))
-    if not files:
-        raise FileNotFoundError(f"no TFRecord shard matches {pattern}")
-    return files
 
 
 def _parser(feature: str, channel_axis: bool):
@@ -77,16 +61,7 @@ def dataset(
     Returns:
         A prefetching ``tf.data.Dataset``.
     """
-    files = split_files(examples_dir, split)
-    records = tf.data.Dataset.from_tensor_slices(files)
-    if shuffle:
-        records = records.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    records = records.interleave(
-        lambda path: tf.data.TFRecordDataset(path, compression_type="GZIP"),
-        cycle_length=min(4, len(files)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
-    )
+    records = shards.records(examples_dir, split, shuffle=shuffle, seed=seed)
     if shuffle:
         records = records.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     parsed = records.batch(batch_size).map(
@@ -101,7 +76,7 @@ def class_counts(examples_dir: str, split: str = "train") -> np.ndarray:
     """Examples per class in one split, counted by streaming the labels."""
     spec = {examples.LABEL: examples.feature_spec()[examples.LABEL]}
     labels = (
-        tf.data.TFRecordDataset(split_files(examples_dir, split), compression_type="GZIP")
+        shards.records(examples_dir, split)
         .batch(512)
         .map(lambda records: tf.io.parse_example(records, spec)[examples.LABEL])
     )
@@ -116,21 +91,3 @@ def class_weights(counts: np.ndarray) -> dict[int, float]:
     present = counts > 0
     total, n_present = float(counts.sum()), int(present.sum())
     return {int(i): total / (n_present * float(counts[i])) for i in np.flatnonzero(present)}
-
-
-def load_arrays(
-    examples_dir: str, split: str, feature: str
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Loads a whole split of a small (1-D) feature: ``(clip_ids, x [n, d], labels [n])``.
-
-    Raises:
-        ValueError: For image features, which must be streamed with ``dataset``.
-    """
-    if len(FEATURE_SHAPES[feature]) != 1:
-        raise ValueError(f"{feature} is an image; stream it with dataset() instead")
-    ids, xs, ys = [], [], []
-    for x, y, clip_ids in dataset(examples_dir, split, feature, 512, with_ids=True):
-        xs.append(x.numpy())
-        ys.append(np.argmax(y.numpy(), axis=1))
-        ids.extend(clip_id.decode() for clip_id in clip_ids.numpy())
-    return ids, np.concatenate(xs), np.concatenate(ys)

@@ -2,7 +2,8 @@
 
 Kept out of the wrapper so the wrapper stays a few lines and this stays testable. The
 hyperparameters artifact is a directory with ``best_hparams.json`` (the values the model was
-trained with: the tuner's best, or the seed's) and, for tuned runs, the tuner's ``trials.json``.
+trained with: the tuner's best, or the seed's; the same shape as in the model directory) and,
+for tuned runs, the tuner's ``trials.json``.
 """
 
 import os
@@ -10,7 +11,8 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from components.train import artifact
+from components.artifacts import model_files
+from components.artifacts.names import TRIALS_FILE
 from components.train.core import TrainResult
 
 
@@ -26,9 +28,7 @@ def log_metrics(result: TrainResult, log_metric: Callable[[str, float], None]) -
 
 def write_hparams(result: TrainResult, output_dir: str) -> None:
     """Writes ``best_hparams.json`` (and copies ``trials.json`` when tuned) into ``output_dir``."""
-    tf.io.gfile.makedirs(output_dir)
-    payload = {"name": result.name, "tuned": result.tuned, "values": result.hyperparameters}
-    artifact.write_json(os.path.join(output_dir, "best_hparams.json"), payload)
-    trials = os.path.join(result.model_dir, "trials.json")
+    model_files.write_best_hparams(output_dir, result.hyperparameters)
+    trials = os.path.join(result.model_dir, TRIALS_FILE)
     if tf.io.gfile.exists(trials):
-        tf.io.gfile.copy(trials, os.path.join(output_dir, "trials.json"), overwrite=True)
+        tf.io.gfile.copy(trials, os.path.join(output_dir, TRIALS_FILE), overwrite=True)

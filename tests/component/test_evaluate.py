@@ -44,12 +44,12 @@ def one_hot_probabilities(predicted: np.ndarray, rng: np.random.Generator) -> np
     return probabilities
 
 
-def write_model(root: Path, name: str, family: str, predictions: dict, estimator=None) -> str:
+def write_model(root: Path, name: str, framework: str, predictions: dict, estimator=None) -> str:
     model_dir = root / name
     card = {
         "name": name,
-        "family": family,
-        "feature": "mean_mfcc" if family == "sklearn" else "log_mel",
+        "framework": framework,
+        "feature": "mean_mfcc" if framework == "sklearn" else "log_mel",
         "class_names": list(CLASS_NAMES),
         "training_seconds": 1.5,
         "hyperparameters": {},

@@ -10,6 +10,7 @@ import soundfile
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components.artifacts import files
 from components.audio import examples
 from components.featurize import core
 from tests.conftest import tone
@@ -72,7 +73,7 @@ def test_counts_and_dead_letter_reasons(featurized):
         "silent": 1,
         "unreadable": 1,
     }
-    dead = core.read_jsonl(str(out / "dead_letter.jsonl"))
+    dead = files.read_jsonl(str(out / "dead_letter.jsonl"))
     assert {row["clip_id"]: row["reason"] for row in dead} == {
         "empty": "empty_file",
         "text": "undecodable",
@@ -94,7 +95,7 @@ def test_examples_are_sharded_and_parse(featurized):
 
 def test_clip_stats_describe_the_original_audio(featurized):
     _, out = featurized
-    stats = {row["clip_id"]: row for row in core.read_jsonl(str(out / "clip_stats.jsonl"))}
+    stats = {row["clip_id"]: row for row in files.read_jsonl(str(out / "clip_stats.jsonl"))}
     assert len(stats) == 16
     assert stats["c0"]["sample_rate"] == 8000 and stats["c0"]["padded"] is True
     assert stats["c2"]["trimmed"] is True and stats["c2"]["duration_s"] == pytest.approx(7.5)

@@ -51,6 +51,5 @@ def test_wrappers_run_locally(tmp_path):
 
     fitted = outputs(root, "baselines")
     assert os.path.exists(os.path.join(fitted["model"], "model.joblib"))
-    assert (
-        json.loads(open(os.path.join(fitted["model"], "model.json")).read())["family"] == "sklearn"
-    )
+    card = json.loads(open(os.path.join(fitted["model"], "model.json")).read())
+    assert card["framework"] == "sklearn"

@@ -49,9 +49,10 @@ def read_examples(featurized: str, split: str) -> dict[str, np.ndarray]:
     return {key: np.stack([row[key] for row in rows]) for key in rows[0]}
 
 
-def write_model_json(model_dir, name: str, family: str, feature: str) -> None:
+def write_model_json(model_dir, name: str, framework: str, feature: str) -> None:
     os.makedirs(model_dir, exist_ok=True)
-    meta = {"name": name, "family": family, "feature": feature, "class_names": list(CLASS_NAMES)}
+    meta = {"name": name, "framework": framework, "feature": feature}
+    meta["class_names"] = list(CLASS_NAMES)
     with open(os.path.join(model_dir, "model.json"), "w") as handle:
         json.dump(meta, handle)
 

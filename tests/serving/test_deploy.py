@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.artifacts import model_files
 from components.deploy import classifiers, core, publish
 from tests.serving.conftest import MODEL_NAME, fit_sklearn
 
@@ -62,7 +63,7 @@ def forest_model_dir(featurized, tmp_path_factory) -> str:
 
 def test_random_forest_is_refused_with_a_clear_message(forest_model_dir):
     with pytest.raises(classifiers.UnsupportedModelError, match="RandomForestClassifier"):
-        classifiers.load_classifier(classifiers.read_info(forest_model_dir))
+        classifiers.load_classifier(model_files.read_model_info(forest_model_dir))
 
 
 def test_unexportable_winner_falls_back_to_best_exportable_model(

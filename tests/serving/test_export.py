@@ -12,7 +12,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 from components.audio import decode, examples, features, waveform
 from components.audio.labels import CLASS_NAMES
-from components.deploy import core, export, warmup
+from components.deploy import core, warmup
 from tests.conftest import tone, wav_bytes
 
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
@@ -172,10 +172,3 @@ def test_invalid_wav_raises_invalid_argument_naming_the_problem(case, served):
 def test_warmup_wav_is_16_bit_pcm():
     data = warmup.wav_bytes(warmup.chirp(8000, 0.1), 8000)
     assert decode.decode_bytes(data).subtype == "PCM_16"
-
-
-def test_export_names_match_the_client():
-    from serving import client
-
-    assert client.WAV_INPUT == export.WAV_INPUT
-    assert client.WAVEFORM_SIGNATURE == export.WAVEFORM_SIGNATURE

@@ -35,7 +35,8 @@ def test_random_forest_grid_is_the_study_grid():
 def test_baseline_writes_artifact_and_beats_majority_class(name, examples_dir, tmp_path):
     result = core.run(examples_dir, str(tmp_path), core.BaselinesConfig(name, n_iter=2, n_jobs=1))
     card = json.loads((tmp_path / "model.json").read_text())
-    assert card["name"] == name and card["family"] == "sklearn" and card["feature"] == "mean_mfcc"
+    assert card["name"] == name and card["feature"] == "mean_mfcc"
+    assert card["framework"] == "sklearn"
     assert card["hyperparameters"] == result.best_params and card["training_seconds"] > 0
     assert len(json.loads((tmp_path / "search.json").read_text())) == 2
     estimator = joblib.load(tmp_path / "model.joblib")

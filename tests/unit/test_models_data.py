@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.artifacts import shards
 from components.audio import examples
 from components.audio.features import FEATURE_SHAPES, LOG_MEL, MEAN_MFCC, MFCC
 from components.audio.labels import NUM_CLASSES
@@ -88,12 +89,12 @@ def test_class_counts_and_weights(examples_dir):
 
 
 def test_load_arrays_is_for_one_dimensional_features_only(examples_dir):
-    ids, x, y = data.load_arrays(examples_dir, "train", MEAN_MFCC)
+    ids, x, y = shards.load_arrays(examples_dir, "train", MEAN_MFCC)
     assert x.shape == (24, 32) and y.shape == (24,) and len(set(ids)) == 24
     with pytest.raises(ValueError):
-        data.load_arrays(examples_dir, "train", LOG_MEL)
+        shards.load_arrays(examples_dir, "train", LOG_MEL)
 
 
 def test_missing_split_is_reported(tmp_path):
     with pytest.raises(FileNotFoundError):
-        data.split_files(str(tmp_path), "train")
+        shards.split_files(str(tmp_path), "train")

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from components.evaluate import metrics, slices
+from components.artifacts.model_files import Predictions
+from components.evaluate import slices
 
 
 @pytest.mark.parametrize(
@@ -41,7 +42,7 @@ def test_clips_without_metadata_are_unknown_not_dropped():
             "rms_dbfs": -50.0,
         }
     ]
-    predictions = metrics.Predictions(["a", "b"], np.array([0, 1]), np.eye(8)[[0, 2]].astype(float))
+    predictions = Predictions(["a", "b"], np.array([0, 1]), np.eye(8)[[0, 2]].astype(float))
     frame = slices.clip_frame(slices.metadata_frame(manifest, stats), predictions)
     values = slices.slice_values(frame)
     assert values.loc["a"].to_dict() | {} == {
@@ -68,7 +69,7 @@ def test_clips_without_metadata_are_unknown_not_dropped():
 
 
 def test_small_slices_are_listed_and_marked():
-    predictions = metrics.Predictions(
+    predictions = Predictions(
         [f"c{i}" for i in range(30)], np.zeros(30, int), np.eye(8)[np.zeros(30, int)].astype(float)
     )
     frame = slices.clip_frame(slices.metadata_frame([], []), predictions)
