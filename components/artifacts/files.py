@@ -18,6 +18,7 @@ def atomic(path: str, mode: str = "w") -> Iterator[IO]:
     """A handle on ``<path>.partial``, renamed to ``path`` once the block ends without error."""
     partial = f"{path}.partial"
     with tf.io.gfile.GFile(partial, mode) as handle:
+        handle.write(b"" if "b" in mode else "")  # GFile creates the file on its first write
         yield handle
     tf.io.gfile.rename(partial, path, overwrite=True)
 
