@@ -26,7 +26,7 @@ from components.artifacts.names import (
 from components.audio.labels import CLASS_NAMES, NUM_CLASSES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelInfo:
     """What ``model.json`` says about a trained model.
 
