@@ -132,9 +132,7 @@ def score(model_dirs: list[str]) -> Scores:
 
 def read_metadata(manifest_path: str, clip_stats_path: str) -> pd.DataFrame:
     """Per-clip slice metadata from the ingest manifest and featurize's clip statistics."""
-    return slices.metadata_frame(
-        read_manifest(manifest_path), files.read_jsonl(clip_stats_path)
-    )
+    return slices.metadata_frame(read_manifest(manifest_path), files.read_jsonl(clip_stats_path))
 
 
 def slice_models(
