@@ -188,11 +188,22 @@ def _deploy(args: argparse.Namespace, config: DeployConfig) -> int:
     return _emit(core.run(*paths, config).summary())
 
 
-def _predict_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="16-bit PCM WAV files")
-    parser.add_argument("--target", default="localhost:8500", help="host:port of the server")
+def _server_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="localhost:8500", help="host:port of TF Serving")
     parser.add_argument("--rest", action="store_true", help="use the REST API (e.g. :8501)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+
+
+def _predict_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="WAV files")
+    _server_flags(parser)
+
+
+def _serving_error(error) -> int:
+    """Prints a rejected request as JSON on stderr; returns the gRPC status code number."""
+    json.dump({"error": error.code, "message": error.message}, sys.stderr)
+    sys.stderr.write("\n")
+    return error.grpc_code.value[0]
 
 
 @command("predict", config=DeployConfig, only=NAME, flags=_predict_flags)
@@ -206,9 +217,95 @@ def _predict(args: argparse.Namespace, config: DeployConfig) -> int:
             predict_files(args.files, args.target, config.model_name, args.timeout, args.rest)
         )
     except ServingError as error:
-        json.dump({"error": error.code, "message": error.message}, sys.stderr)
+        return _serving_error(error)
+
+
+def _listen_flags(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--file", help="stream this audio file instead of the microphone")
+    source.add_argument("--device", help="PortAudio input device (name or index)")
+    parser.add_argument("--rate", type=int, default=16000, help="microphone sample rate (Hz)")
+    parser.add_argument("--speed", type=float, default=1.0, help="--file pace, x real time")
+    parser.add_argument("--hop", type=float, default=1.0, help="seconds between predictions")
+    parser.add_argument("--alert", default="", help="classes that raise alerts: human,alarm")
+    parser.add_argument("--threshold", type=float, default=0.6, help="alert probability")
+    parser.add_argument("--debounce", type=float, default=10.0, help="seconds between alerts")
+    parser.add_argument("--webhook", help="POST every alert as JSON to this URL")
+    _server_flags(parser)
+
+
+@command("listen", config=DeployConfig, only=NAME, flags=_listen_flags)
+def _listen(args: argparse.Namespace, config: DeployConfig) -> int:
+    """Classify live audio (microphone or --file) every hop; alerts as JSON, optional webhook."""
+    import dataclasses
+    import logging
+
+    from components.audio.labels import CLASS_NAMES
+    from serving import listen
+    from serving.alerts import Alerter, AlertRule, Webhook
+    from serving.client import connect
+    from serving.status import ServingError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    classes = tuple(name.strip() for name in args.alert.split(",") if name.strip())
+    try:
+        alerter = Alerter(AlertRule(classes, args.threshold, args.debounce), CLASS_NAMES)
+        webhook = Webhook(args.webhook) if args.webhook else None
+        if args.file:
+            source = listen.FileSource(args.file, args.speed)
+        else:
+            device = int(args.device) if args.device and args.device.isdigit() else args.device
+            source = listen.MicrophoneSource(args.rate, device)
+    except (ValueError, listen.ListenError) as error:
+        json.dump({"error": "FAILED_PRECONDITION", "message": str(error)}, sys.stderr)
         sys.stderr.write("\n")
-        return error.grpc_code.value[0]
+        return 2
+    display = listen.Display(CLASS_NAMES)
+    try:
+        with connect(args.target, args.rest, config.model_name, args.timeout) as client:
+            summary = listen.listen(
+                source,
+                lambda wav: client.predict_wav([wav])[0],
+                args.hop,
+                display,
+                alerter if classes else None,
+                webhook,
+            )
+    except ServingError as error:
+        return _serving_error(error)
+    json.dump({"event": "summary", **dataclasses.asdict(summary)}, sys.stderr)
+    sys.stderr.write("\n")
+    return 0
+
+
+def _app_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8080, help="HTTP port of the web app")
+    parser.add_argument("--host", default="127.0.0.1", help="interface (0.0.0.0 in a pod)")
+    parser.add_argument("--max-upload-mb", type=float, default=32.0, help="largest upload")
+    _server_flags(parser)
+
+
+@command("app", config=DeployConfig, only=NAME, flags=_app_flags)
+def _app(args: argparse.Namespace, config: DeployConfig) -> int:
+    """Serve the listening web app (browser microphone, uploads) proxying to TF Serving."""
+    import logging
+
+    from serving.app import server
+    from serving.client import connect
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    settings = server.AppConfig(max_upload_bytes=int(args.max_upload_mb * 2**20))
+    with connect(args.target, args.rest, config.model_name, args.timeout) as client:
+        httpd = server.make_server(client, settings, args.port, args.host)
+        port = httpd.server_address[1]
+        logging.info("web app on http://%s:%d/ (TF Serving at %s)", args.host, port, args.target)
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            httpd.server_close()
+    return 0
 
 
 def _serve_dev_flags(parser: argparse.ArgumentParser) -> None:

@@ -1,19 +1,22 @@
-"""Client for the served household-sounds model: TF Serving gRPC (port 8500) and REST (8501).
+"""Light client for the served household-sounds model: TF Serving gRPC (port 8500) and REST (8501).
 
 Applications send whole WAV files; the model decodes and featurizes them itself, so no client
-re-implements the featurizer. ``GrpcClient`` uses the official ``tensorflow-serving-api`` stubs
-(``Predict`` and ``GetModelMetadata``), ``RestClient`` posts ``{"instances": [{"b64": ...}]}`` to
-``/v1/models/<name>:predict``. Both return ``Prediction`` objects and raise ``ServingError`` with
-the server's gRPC status name (e.g. ``INVALID_ARGUMENT``) when a request is rejected. They work
-against TF Serving and against the development server (``serving/dev_server.py``) alike.
+re-implements the featurizer. Nothing here imports TensorFlow: ``GrpcClient`` speaks
+``tensorflow.serving.PredictionService`` (``Predict`` and ``GetModelMetadata``, called by their
+method paths) with the messages generated into ``serving/protos`` and converts tensors by hand
+(``serving/tensors.py``); ``RestClient`` posts ``{"instances": [{"b64": ...}]}`` to
+``/v1/models/<name>:predict`` with urllib. Both decode every output the signature returns, so a
+``Prediction`` carries the class, its probabilities and any further per-clip outputs, and both
+raise ``ServingError`` with the server's gRPC status name (e.g. ``INVALID_ARGUMENT``) when a
+request is rejected. They work against TF Serving and the development server alike.
 """
 
 import base64
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -28,9 +31,15 @@ from components.artifacts.signature import (
     WAVEFORM_INPUT,
     WAVEFORM_SIGNATURE,
 )
+from serving.protos import get_model_metadata_pb2, predict_pb2
 from serving.status import ServingError, code_for_http_status
+from serving.tensors import dtype_name, to_ndarray, to_tensor_proto
 
 DEFAULT_MODEL_NAME = "household_sounds"
+# The service the RPCs belong to: its full proto name is part of each method path.
+PREDICTION_SERVICE = "tensorflow.serving.PredictionService"
+SIGNATURE_DEF_MAP = "tensorflow.serving.SignatureDefMap"
+CLASS_OUTPUTS = (CLASS_NAME, CLASS_INDEX, PROBABILITIES)
 
 
 @dataclass(frozen=True)
@@ -41,30 +50,66 @@ class Prediction:
         class_name: Most probable class.
         class_index: Its index in ``components.audio.labels.CLASS_NAMES``.
         probabilities: One probability per class, in class-index order.
+        outputs: Every other output of the signature for this clip, as JSON values.
     """
 
     class_name: str
     class_index: int
     probabilities: tuple[float, ...]
+    outputs: Mapping[str, object] = field(default_factory=dict)
 
     def to_json(self, class_names: Sequence[str]) -> dict:
-        """JSON form with probabilities keyed by class name."""
+        """JSON form with probabilities keyed by class name, then the other outputs."""
         return {
             CLASS_NAME: self.class_name,
             CLASS_INDEX: self.class_index,
             PROBABILITIES: dict(zip(class_names, self.probabilities, strict=True)),
+            **self.outputs,
         }
 
 
-def _predictions(names, indices, probabilities) -> list[Prediction]:
-    return [
-        Prediction(
-            name.decode() if isinstance(name, bytes) else str(name),
-            int(index),
-            tuple(float(p) for p in row),
+def _jsonable(value):
+    """An output value (array, bytes, NumPy scalar) as plain JSON types."""
+    if isinstance(value, np.ndarray):
+        return [_jsonable(item) for item in value] if value.ndim else _jsonable(value.item())
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def predictions_from_outputs(outputs: Mapping[str, Sequence]) -> list[Prediction]:
+    """Output name → batch-major values (arrays or lists) → one ``Prediction`` per clip.
+
+    Outputs whose first dimension is not the batch (a scalar, say) are given to every clip.
+    """
+    missing = [name for name in CLASS_OUTPUTS if name not in outputs]
+    if missing:
+        raise ServingError("INTERNAL", f"the response lacks outputs {missing}")
+    batch = len(outputs[CLASS_NAME])
+    rows = []
+    for i in range(batch):
+        extra = {
+            key: _jsonable(value[i] if _is_batched(value, batch) else value)
+            for key, value in sorted(outputs.items())
+            if key not in CLASS_OUTPUTS
+        }
+        rows.append(
+            Prediction(
+                _jsonable(outputs[CLASS_NAME][i]),
+                int(outputs[CLASS_INDEX][i]),
+                tuple(float(p) for p in outputs[PROBABILITIES][i]),
+                extra,
+            )
         )
-        for name, index, row in zip(names, indices, probabilities, strict=True)
-    ]
+    return rows
+
+
+def _is_batched(value, batch: int) -> bool:
+    return np.ndim(value) > 0 and len(value) == batch
 
 
 class GrpcClient:
@@ -78,14 +123,21 @@ class GrpcClient:
             model_name: Served model name.
             timeout_s: Deadline per call.
         """
-        from tensorflow_serving.apis import prediction_service_pb2_grpc
-
         self.model_name = model_name
         self.timeout_s = timeout_s
         # TF Serving accepts large requests; batches of WAVs exceed gRPC's 4 MB default.
         options = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
         self._channel = grpc.insecure_channel(target, options=options)
-        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._predict = self._channel.unary_unary(
+            f"/{PREDICTION_SERVICE}/Predict",
+            request_serializer=predict_pb2.PredictRequest.SerializeToString,
+            response_deserializer=predict_pb2.PredictResponse.FromString,
+        )
+        self._metadata = self._channel.unary_unary(
+            f"/{PREDICTION_SERVICE}/GetModelMetadata",
+            request_serializer=get_model_metadata_pb2.GetModelMetadataRequest.SerializeToString,
+            response_deserializer=get_model_metadata_pb2.GetModelMetadataResponse.FromString,
+        )
 
     def __enter__(self) -> "GrpcClient":
         return self
@@ -97,41 +149,42 @@ class GrpcClient:
         """Closes the channel."""
         self._channel.close()
 
-    def _predict(self, signature: str, key: str, value: np.ndarray) -> list[Prediction]:
-        import tensorflow as tf
-        from tensorflow_serving.apis import predict_pb2
-
+    def predict(self, signature: str, inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
+        """Runs one ``Predict`` call: input name → array in, output name → array out."""
         request = predict_pb2.PredictRequest()
         request.model_spec.name = self.model_name
         request.model_spec.signature_name = signature
-        request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+        for key, value in inputs.items():
+            request.inputs[key].CopyFrom(to_tensor_proto(value))
         try:
-            response = self._stub.Predict(request, timeout=self.timeout_s)
+            response = self._predict(request, timeout=self.timeout_s)
         except grpc.RpcError as error:
             raise ServingError(error.code().name, error.details() or "") from None
-        outputs = {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
-        return _predictions(outputs[CLASS_NAME], outputs[CLASS_INDEX], outputs[PROBABILITIES])
+        return {key: to_ndarray(value) for key, value in response.outputs.items()}
 
     def predict_wav(self, wavs: Sequence[bytes]) -> list[Prediction]:
-        """Classifies whole WAV files (16-bit PCM, any supported rate, mono or stereo)."""
-        return self._predict(DEFAULT_SIGNATURE, WAV_INPUT, np.array(list(wavs), dtype=object))
+        """Classifies whole WAV files (any format and rate the served model accepts)."""
+        batch = np.empty(len(wavs), dtype=object)
+        batch[:] = list(wavs)
+        return predictions_from_outputs(self.predict(DEFAULT_SIGNATURE, {WAV_INPUT: batch}))
 
     def predict_waveforms(self, clips: np.ndarray) -> list[Prediction]:
         """Classifies ``[batch, 110250]`` float32 clips already at 22,050 Hz."""
-        return self._predict(WAVEFORM_SIGNATURE, WAVEFORM_INPUT, np.asarray(clips, np.float32))
+        outputs = self.predict(WAVEFORM_SIGNATURE, {WAVEFORM_INPUT: np.asarray(clips, np.float32)})
+        return predictions_from_outputs(outputs)
 
     def metadata(self) -> dict[str, dict]:
         """Signature name → ``{"inputs"|"outputs": {name: {"dtype", "shape"}}}``."""
-        from tensorflow_serving.apis import get_model_metadata_pb2
-
         request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
         request.model_spec.name = self.model_name
         try:
-            response = self._stub.GetModelMetadata(request, timeout=self.timeout_s)
+            response = self._metadata(request, timeout=self.timeout_s)
         except grpc.RpcError as error:
             raise ServingError(error.code().name, error.details() or "") from None
-        signatures = get_model_metadata_pb2.SignatureDefMap()
-        response.metadata["signature_def"].Unpack(signatures)
+        packed = response.metadata["signature_def"]
+        if packed.type_url.rsplit("/", 1)[-1] != SIGNATURE_DEF_MAP:
+            raise ServingError("INTERNAL", f"signature_def metadata is a {packed.type_url}")
+        signatures = get_model_metadata_pb2.SignatureDefMap.FromString(packed.value)
         return {
             name: {
                 "inputs": {k: _tensor_info(v) for k, v in signature.inputs.items()},
@@ -142,10 +195,8 @@ class GrpcClient:
 
 
 def _tensor_info(info) -> dict:
-    import tensorflow as tf
-
     shape = [dim.size for dim in info.tensor_shape.dim]
-    return {"dtype": tf.dtypes.as_dtype(info.dtype).name, "shape": shape}
+    return {"dtype": dtype_name(info.dtype), "shape": shape}
 
 
 class RestClient:
@@ -163,6 +214,15 @@ class RestClient:
         """
         self.url = f"{base_url.rstrip('/')}/v1/models/{model_name}:predict"
         self.timeout_s = timeout_s
+
+    def __enter__(self) -> "RestClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release (one connection per request); here to match ``GrpcClient``."""
 
     def predict_wav(self, wavs: Sequence[bytes]) -> list[Prediction]:
         """Classifies whole WAV files sent base64-encoded in the row format."""
@@ -182,11 +242,18 @@ class RestClient:
             raise ServingError(code_for_http_status(error.code), message) from None
         except urllib.error.URLError as error:
             raise ServingError("UNAVAILABLE", str(error.reason)) from None
-        return _predictions(
-            [row[CLASS_NAME] for row in rows],
-            [row[CLASS_INDEX] for row in rows],
-            [row[PROBABILITIES] for row in rows],
-        )
+        if not rows:
+            return []
+        return predictions_from_outputs({key: [row[key] for row in rows] for key in rows[0]})
+
+
+def connect(
+    target: str, rest: bool = False, model_name: str = DEFAULT_MODEL_NAME, timeout_s: float = 30.0
+) -> GrpcClient | RestClient:
+    """A client for ``host:port``: gRPC (TF Serving's 8500) or, with ``rest``, REST (8501)."""
+    if rest:
+        return RestClient(f"http://{target}", model_name, timeout_s)
+    return GrpcClient(target, model_name, timeout_s)
 
 
 def predict_files(
@@ -194,7 +261,8 @@ def predict_files(
 ) -> list[dict]:
     """Classifies WAV files with the model served at ``target`` (``host:port``), gRPC or REST.
 
-    Returns one ``{"file": path, "class_name": ..., ...}`` per path, in order.
+    Returns one ``{"file": path, "class_name": ..., ...}`` per path, in order, with every
+    further output of the signature.
 
     Raises:
         ServingError: the server rejected the request (its gRPC status name and message).
@@ -202,10 +270,7 @@ def predict_files(
     from components.audio.labels import CLASS_NAMES
 
     wavs = [Path(path).read_bytes() for path in paths]
-    if rest:
-        predictions = RestClient(f"http://{target}", model_name, timeout_s).predict_wav(wavs)
-    else:
-        with GrpcClient(target, model_name, timeout_s) as client:
-            predictions = client.predict_wav(wavs)
+    with connect(target, rest, model_name, timeout_s) as client:
+        predictions = client.predict_wav(wavs)
     pairs = zip(paths, predictions, strict=True)
     return [{"file": path, **prediction.to_json(CLASS_NAMES)} for path, prediction in pairs]

@@ -12,6 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from components import IMAGE
 from tests.infra.conftest import ROOT, tool
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -63,7 +64,7 @@ def test_renders_and_validates_strictly(target: str) -> None:
 
 def test_validation_catches_an_unknown_field() -> None:
     """Guards the test above: strict mode really rejects what a typo would produce."""
-    deployment = yaml.safe_load(yaml.safe_dump(one(render("k8s/base"), "Deployment")))
+    deployment = yaml.safe_load(yaml.safe_dump(one(render("k8s/base"), "Deployment", "tf-serving")))
     deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGett"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, K8S_VERSION, strict=True)
@@ -122,12 +123,42 @@ def test_serving_deployment_properties(target: str) -> None:
     assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
 
 
+@pytest.mark.parametrize("target", TARGETS[:3])
+def test_web_app_runs_beside_serving(target: str) -> None:
+    docs = render(target)
+    deployment = one(docs, "Deployment", "household-sounds-app")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == IMAGE, "the project image of this version"
+    assert container["command"] == ["household-sounds"] and container["args"][0] == "app"
+    assert "--target=tf-serving:8500" in container["args"]
+    assert "--host=0.0.0.0" in container["args"] and "--port=8080" in container["args"]
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8080}
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert set(container["resources"]) == {"requests", "limits"}
+
+    service = one(docs, "Service", "household-sounds-app")
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["selector"] == selector
+    assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    # Neither Service selects the other's pods.
+    serving = one(docs, "Deployment", "tf-serving")["spec"]["template"]["metadata"]["labels"]
+    assert not service["spec"]["selector"].items() <= serving.items()
+    tf_serving = one(docs, "Service", "tf-serving")["spec"]["selector"]
+    assert not tf_serving.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
 def test_base_reads_models_from_a_pvc() -> None:
     docs = render("k8s/base")
     container = serving_container(docs)
     assert {"name": "models", "mountPath": "/models", "readOnly": True} in container["volumeMounts"]
     pvc = one(docs, "PersistentVolumeClaim", "model-store")
-    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    pod = one(docs, "Deployment", "tf-serving")["spec"]["template"]["spec"]
     (models,) = [v for v in pod["volumes"] if v["name"] == "models"]
     assert models["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
     assert f'base_path: "/models/{MODEL_NAME}"' in one(docs, "ConfigMap")["data"]["models.config"]
@@ -139,7 +170,7 @@ def test_kind_overlay() -> None:
         "household-sounds",
         None,
     }
-    assert one(docs, "Deployment")["spec"]["replicas"] == 1
+    assert one(docs, "Deployment", "tf-serving")["spec"]["replicas"] == 1
     service = one(docs, "Service", "tf-serving")
     assert service["spec"]["type"] == "NodePort"
     node_ports = {p["name"]: p["nodePort"] for p in service["spec"]["ports"]}
@@ -166,7 +197,7 @@ def test_kind_overlay() -> None:
 
 def test_cluster_overlay() -> None:
     docs = render("k8s/overlays/cluster")
-    deployment = one(docs, "Deployment")
+    deployment = one(docs, "Deployment", "tf-serving")
     pod = deployment["spec"]["template"]["spec"]
     assert deployment["spec"]["replicas"] >= 2
     assert not [d for d in docs if d["kind"] in ("PersistentVolumeClaim", "PersistentVolume")]
