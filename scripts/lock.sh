@@ -15,14 +15,15 @@ python3.11 - "$no_deps" > "$tmp/direct.txt" <<'PY'
 import re, sys, tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]
 skip = re.compile(rf"^({sys.argv[1]})\b")
-for req in project["dependencies"] + project["optional-dependencies"]["dev"]:
+extras = project["optional-dependencies"]
+for req in project["dependencies"] + extras["client"] + extras["pipeline"] + extras["dev"]:
     if not skip.match(req):
         print(req)
 PY
 "$tmp/venv/bin/pip" install --quiet -r "$tmp/direct.txt"
 grep -E "^($no_deps)==" <(python3.11 - <<'PY'
 import tomllib
-for req in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]:
+for req in tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["pipeline"]:
     print(req)
 PY
 ) | xargs "$tmp/venv/bin/pip" install --quiet --no-deps

@@ -92,6 +92,7 @@ def test_image_requirements_drop_only_dev_tools() -> None:
         return {canonical(re.split(r"[=<>!~\[; ]", r, maxsplit=1)[0]) for r in requirements}
 
     assert dev_only <= names(project["optional-dependencies"]["dev"])
-    assert not dev_only & names(project["dependencies"])
+    extras = project["optional-dependencies"]
+    assert not dev_only & names(project["dependencies"] + extras["client"] + extras["pipeline"])
     assert {canonical(line.split("==")[0]) for line in kept} == locked - dev_only
     assert all("==" in line for line in kept)

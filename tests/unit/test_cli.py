@@ -22,6 +22,8 @@ EXPECTED = {
     "deploy",
     "predict",
     "serve-dev",
+    "listen",
+    "app",
 }
 
 
