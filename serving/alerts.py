@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from components.artifacts.signature import CLASS_NAME
 from serving.client import Prediction
 
 
@@ -63,7 +64,7 @@ class Alerter:
             events.append(
                 {
                     "event": "alert",
-                    "class_name": name,
+                    CLASS_NAME: name,
                     "confidence": float(confidence),
                     "threshold": self.rule.threshold,
                     "start_s": round(start_s, 3),
