@@ -75,6 +75,7 @@ def build_pipeline(pvcs: Sequence[PvcMount] = ()):
         data_format: str = DEFAULT_FORMAT,
         model_base: str = "",
         taxonomy_path: str = "",
+        allowed_roots: list = [],  # noqa: B006 - KFP reads defaults from the signature
         runner: str = FeaturizeConfig.runner,
         beam_args: list = [],  # noqa: B006 - KFP reads defaults from the signature
         target_per_class: int = RebalanceConfig.target_per_class,
@@ -96,6 +97,8 @@ def build_pipeline(pvcs: Sequence[PvcMount] = ()):
             data_format: fsd50k, esc50 or manifest.
             model_base: TF Serving model base (local path or gs://); empty skips deployment.
             taxonomy_path: Tag→class taxonomy JSON; empty uses the seed study's.
+            allowed_roots: Roots besides data_root that the metadata's audio URIs may point into
+                (folders, gs://bucket, gs://bucket/prefix); audio anywhere else is rejected.
             runner: Beam runner for featurize.
             beam_args: Extra Beam options (e.g. Dataflow project/region/temp_location).
             target_per_class: Training clips per class after rebalancing.
@@ -115,7 +118,11 @@ def build_pipeline(pvcs: Sequence[PvcMount] = ()):
             seed: Seed for splits, rebalancing and training.
         """
         ingest_task = ingest(
-            data_root=data_root, data_format=data_format, taxonomy_path=taxonomy_path, seed=seed
+            data_root=data_root,
+            data_format=data_format,
+            taxonomy_path=taxonomy_path,
+            seed=seed,
+            allowed_roots=allowed_roots,
         ).set_display_name("ingest: labels and splits")
         mount(ingest_task)
         # The data under data_root can change while the parameter stays the same: never cache.

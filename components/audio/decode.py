@@ -1,23 +1,77 @@
-"""Decoding audio files of any common format to float32 samples, with precise failure reasons.
+"""Bounded decoding of audio files of any common format to float32, with precise failure reasons.
 
 The Beam featurizer reads clips in whatever container they come in (WAV of any bit depth, FLAC,
 OGG/Vorbis, AIFF) through libsndfile (``soundfile``); the served model decodes 16-bit WAV
 in-graph instead (``waveform.decode_wav``), and for such files both give the same samples
-(integer PCM divided by 32,768). Every way a file can be unusable (empty, not audio, truncated,
-zero-length, silent, non-finite samples, an unsupported rate, too large) raises
-``AudioDecodeError`` with a short machine-readable ``reason`` so the caller can dead-letter it.
+(integer PCM divided by 32,768). Nothing a file claims is trusted before it is checked against
+``DecodeLimits``: the file's size comes from ``stat`` before any byte is read, its rate, channels
+and frame count from the header before any sample is decoded (a 110-byte FLAC may claim 2^36
+frames, a 1 MB FLAC of constant samples decodes to gigabytes), and the samples are then decoded
+in fixed-size blocks: only the leading frames the caller keeps are held, and the facts about the
+whole file (frames, RMS, peak, NaN count, silence) are accumulated block by block, so memory
+stays bounded whatever the input. Every way a file can be unusable raises ``AudioDecodeError``
+with a short machine-readable ``reason`` (``REASONS``) so the caller can dead-letter it.
 """
 
+import errno
 import io
+import math
+import os
 import re
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import soundfile
+import tensorflow as tf
 
 from components.audio.resample import SUPPORTED_RATES
 
 MAX_FILE_BYTES = 256 * 1024 * 1024  # FSD50K's largest clip (30 s, 44.1 kHz, 16-bit) is 2.6 MB
+_UNKNOWN_FRAMES = 2**62  # libsndfile reports SF_COUNT_MAX when a header gives no length
+
+REASONS: dict[str, str] = {
+    "empty_file": "the file has 0 bytes",
+    "too_large": "the file is larger than DecodeLimits.max_file_bytes",
+    "not_a_file": "the path is a directory, FIFO, device or socket",
+    "symlink_loop": "resolving the path loops through symbolic links",
+    "permission_denied": "the file exists but may not be read",
+    "unreadable": "the file is missing or the storage failed",
+    "undecodable": "not an audio file libsndfile can open (unknown format, broken header)",
+    "unsupported_rate": "the header's sample rate is not one of SUPPORTED_RATES",
+    "too_many_channels": "the header claims more channels than DecodeLimits.max_channels",
+    "unknown_length": "the header does not say how many frames follow",
+    "too_long": "the header claims more audio than DecodeLimits allows",
+    "no_samples": "the file holds zero audio frames",
+    "truncated": "decoding failed before the frame count the header claims",
+    "non_finite": "some samples are NaN or infinite",
+    "silent": "every sample is exactly zero",
+    "out_of_memory": "the decoder ran out of memory",
+    "decoder_error": "the decoder failed in an unexpected way (type and message in detail)",
+}
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """What one file may cost to decode; anything beyond is refused before it is decoded.
+
+    Attributes:
+        max_file_bytes: Largest file, in bytes (checked with ``stat`` before reading).
+        max_channels: Most channels a header may declare.
+        max_seconds: Longest duration a header may declare (FSD50K's longest clip is 30 s).
+        max_samples: Most samples (frames × channels) a header may declare: bounds decoding time.
+        block_samples: Samples (frames × channels) decoded per step: bounds decoding memory.
+    """
+
+    max_file_bytes: int = MAX_FILE_BYTES
+    max_channels: int = 64
+    max_seconds: float = 600.0
+    max_samples: int = 2**26
+    block_samples: int = 2**18
+
+
+DEFAULT_LIMITS = DecodeLimits()
 
 
 class AudioDecodeError(ValueError):
@@ -31,63 +85,232 @@ class AudioDecodeError(ValueError):
 
 @dataclass(frozen=True)
 class DecodedAudio:
-    """Samples of one file plus the facts about it that evaluation slices on."""
+    """The leading mono samples of one file plus facts about the whole file.
 
-    samples: np.ndarray  # [frames, channels] float32
+    Attributes:
+        head: ``[kept]`` float32 channel average of the first frames the caller asked to keep
+            (all of them by default).
+        sample_rate: Rate in Hz.
+        subtype: Sample format, e.g. PCM_16, PCM_24, FLOAT, VORBIS.
+        channels: Number of channels in the file.
+        frames: Frames decoded from the whole file.
+        rms: Root mean square of the whole file's channel average.
+        peak: Largest absolute value of the whole file's channel average.
+    """
+
+    head: np.ndarray
     sample_rate: int
-    subtype: str  # e.g. PCM_16, PCM_24, FLOAT, VORBIS
-
-    @property
-    def channels(self) -> int:
-        """Number of channels in the file."""
-        return int(self.samples.shape[1])
+    subtype: str
+    channels: int
+    frames: int
+    rms: float
+    peak: float
 
     @property
     def duration_s(self) -> float:
-        """Duration in seconds before any padding or trimming."""
-        return self.samples.shape[0] / self.sample_rate
+        """Duration of the whole file in seconds, before any padding or trimming."""
+        return self.frames / self.sample_rate
 
     def mono(self) -> np.ndarray:
-        """Channel average, ``[frames]`` float32."""
-        if self.samples.shape[1] == 1:  # most clips: numpy's mean over a length-1 axis is slow
-            return self.samples[:, 0].copy()
-        return self.samples.mean(axis=1, dtype=np.float32)
+        """The kept channel average, ``[kept]`` float32."""
+        return self.head
 
 
-def decode_bytes(data: bytes) -> DecodedAudio:
-    """Decodes a whole audio file held in memory.
+KeepFrames = Callable[[int], int | None]  # sample rate → leading frames to keep (None: all)
+
+
+def decode_bytes(
+    data: bytes, keep_frames: KeepFrames | None = None, limits: DecodeLimits = DEFAULT_LIMITS
+) -> DecodedAudio:
+    """Decodes an audio file held in memory.
 
     Args:
         data: The file's bytes.
+        keep_frames: Given the file's rate, how many leading frames to keep; default all.
+        limits: Bounds on the file.
 
     Returns:
-        The decoded samples and their format.
+        The kept samples and the facts about the whole file.
 
     Raises:
-        AudioDecodeError: With reason ``empty_file``, ``too_large``, ``undecodable``,
-            ``no_samples``, ``non_finite``, ``silent`` or ``unsupported_rate``.
+        AudioDecodeError: With one of the reasons in ``REASONS``.
     """
-    if not data:
-        raise AudioDecodeError("empty_file", "file has 0 bytes")
-    if len(data) > MAX_FILE_BYTES:
-        raise AudioDecodeError("too_large", f"{len(data)} bytes > limit {MAX_FILE_BYTES}")
+    _check_size(len(data), limits)
+    return _guarded(lambda: _open_and_scan(io.BytesIO(data), keep_frames, limits))
+
+
+def decode_file(
+    uri: str, keep_frames: KeepFrames | None = None, limits: DecodeLimits = DEFAULT_LIMITS
+) -> DecodedAudio:
+    """Decodes an audio file from a local path or a ``gs://`` (any ``tf.io.gfile``) URI.
+
+    A local file is opened without blocking and checked with ``fstat`` to be a regular file of
+    acceptable size before libsndfile reads it; a remote one is checked with
+    ``tf.io.gfile.stat`` and read through ``tf.io.gfile.GFile`` only as far as decoding needs.
+
+    Args:
+        uri: Path or URI of the file.
+        keep_frames: Given the file's rate, how many leading frames to keep; default all.
+        limits: Bounds on the file.
+
+    Returns:
+        The kept samples and the facts about the whole file.
+
+    Raises:
+        AudioDecodeError: With one of the reasons in ``REASONS``.
+    """
+    if not isinstance(uri, str) or not uri:
+        raise AudioDecodeError("unreadable", f"uri is {uri!r}, not a path")
+    if "://" in uri:
+        return _guarded(lambda: _decode_remote(uri, keep_frames, limits))
+    return _guarded(lambda: _decode_local(uri, keep_frames, limits))
+
+
+def _decode_local(path: str, keep_frames: KeepFrames | None, limits: DecodeLimits):
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it has no effect on regular files.
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        with soundfile.SoundFile(io.BytesIO(data)) as sound:
-            samples = sound.read(dtype="float32", always_2d=True)
-            sample_rate, subtype = int(sound.samplerate), str(sound.subtype)
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise AudioDecodeError("not_a_file", f"{path} is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise AudioDecodeError("not_a_file", f"{path} is not a regular file")
+        _check_size(info.st_size, limits)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    # soundfile owns the descriptor from here and closes it, also when opening fails.
+    return _open_and_scan(descriptor, keep_frames, limits, closefd=True)
+
+
+def _decode_remote(uri: str, keep_frames: KeepFrames | None, limits: DecodeLimits):
+    info = tf.io.gfile.stat(uri)
+    if info.is_directory:
+        raise AudioDecodeError("not_a_file", f"{uri} is a directory")
+    _check_size(int(info.length), limits)
+    with tf.io.gfile.GFile(uri, "rb") as handle:
+        return _open_and_scan(handle, keep_frames, limits)
+
+
+def _check_size(size: int, limits: DecodeLimits) -> None:
+    if size == 0:
+        raise AudioDecodeError("empty_file", "file has 0 bytes")
+    if size > limits.max_file_bytes:
+        raise AudioDecodeError("too_large", f"{size} bytes > limit {limits.max_file_bytes}")
+
+
+def _libsndfile_detail(error: Exception) -> str:
+    # libsndfile names the source ("Error opening <_io.BytesIO ...>: ", "Error opening 7: ").
+    detail = re.sub(r"^Error opening (<[^>]*>|\d+|'[^']*'): ", "", str(error).strip())
+    code = getattr(error, "code", None)
+    return detail or (f"libsndfile error {code}" if code is not None else type(error).__name__)
+
+
+def _open_and_scan(source, keep_frames, limits: DecodeLimits, closefd: bool = False):
+    try:
+        sound = soundfile.SoundFile(source, closefd=closefd)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        # libsndfile names the in-memory buffer ("Error opening <_io.BytesIO ...>: "); drop it.
-        detail = re.sub(r"^Error opening <[^>]*>: ", "", str(error).strip())
-        raise AudioDecodeError("undecodable", detail or type(error).__name__) from None
-    if samples.shape[0] == 0:
-        raise AudioDecodeError("no_samples", "file decodes to zero audio frames")
-    if not np.all(np.isfinite(samples)):
-        bad = int(np.size(samples) - np.count_nonzero(np.isfinite(samples)))
-        raise AudioDecodeError("non_finite", f"{bad} NaN/Inf samples")
-    if not np.any(samples):
-        raise AudioDecodeError("silent", "every sample is exactly zero (digital silence)")
-    if sample_rate not in SUPPORTED_RATES:
+        raise AudioDecodeError("undecodable", _libsndfile_detail(error)) from None
+    with sound:
+        return _scan(sound, keep_frames, limits)
+
+
+def _check_header(sound: soundfile.SoundFile, limits: DecodeLimits) -> tuple[int, int, int]:
+    rate, channels, frames = int(sound.samplerate), int(sound.channels), int(sound.frames)
+    if rate not in SUPPORTED_RATES:
+        raise AudioDecodeError("unsupported_rate", f"{rate} Hz; supported: {list(SUPPORTED_RATES)}")
+    if not 1 <= channels <= limits.max_channels:
         raise AudioDecodeError(
-            "unsupported_rate", f"{sample_rate} Hz; supported: {list(SUPPORTED_RATES)}"
+            "too_many_channels" if channels > 0 else "undecodable",
+            f"header declares {channels} channels; allowed 1 to {limits.max_channels}",
         )
-    return DecodedAudio(samples=samples, sample_rate=sample_rate, subtype=subtype)
+    if frames >= _UNKNOWN_FRAMES:
+        raise AudioDecodeError("unknown_length", "the header does not state the number of frames")
+    if frames <= 0:
+        raise AudioDecodeError("no_samples", "file decodes to zero audio frames")
+    if frames / rate > limits.max_seconds or frames * channels > limits.max_samples:
+        raise AudioDecodeError(
+            "too_long",
+            f"header declares {frames} frames × {channels} channels at {rate} Hz "
+            f"({frames / rate:.1f} s); limits {limits.max_seconds:g} s and "
+            f"{limits.max_samples} samples",
+        )
+    return rate, channels, frames
+
+
+def _scan(sound: soundfile.SoundFile, keep_frames, limits: DecodeLimits) -> DecodedAudio:
+    rate, channels, declared = _check_header(sound, limits)
+    keep = declared if keep_frames is None else keep_frames(rate)
+    keep = declared if keep is None else min(int(keep), declared)
+    block = max(1, limits.block_samples // channels)
+    kept: list[np.ndarray] = []
+    kept_frames = frames = non_finite = 0
+    audible = False
+    sum_squares, peak = 0.0, 0.0
+    while frames < declared:
+        try:
+            samples = sound.read(block, dtype="float32", always_2d=True)
+        except (soundfile.LibsndfileError, RuntimeError) as error:
+            raise AudioDecodeError(
+                "truncated",
+                f"decoding failed after {frames} of {declared} frames: {_libsndfile_detail(error)}",
+            ) from None
+        if samples.shape[0] == 0:
+            break
+        frames += samples.shape[0]
+        finite = np.count_nonzero(np.isfinite(samples))
+        if finite < samples.size:
+            non_finite += samples.size - finite
+            continue  # the file will be refused; keep counting for the detail
+        audible = audible or bool(np.any(samples))
+        # Channel average row by row, as a whole-file read would compute it.
+        mono = samples[:, 0] if channels == 1 else samples.mean(axis=1, dtype=np.float32)
+        sum_squares += float(np.sum(np.square(mono, dtype=np.float64)))
+        peak = max(peak, float(np.max(np.abs(mono))))
+        if kept_frames < keep:
+            kept.append(mono[: keep - kept_frames].copy())
+            kept_frames += kept[-1].size
+    if frames == 0:
+        raise AudioDecodeError("no_samples", "file decodes to zero audio frames")
+    if non_finite:
+        raise AudioDecodeError("non_finite", f"{non_finite} NaN/Inf samples")
+    if not audible:
+        raise AudioDecodeError("silent", "every sample is exactly zero (digital silence)")
+    return DecodedAudio(
+        head=np.concatenate([np.zeros(0, np.float32), *kept]),
+        sample_rate=rate,
+        subtype=str(sound.subtype),
+        channels=channels,
+        frames=frames,
+        rms=math.sqrt(sum_squares / frames),
+        peak=peak,
+    )
+
+
+_OS_REASONS = {
+    errno.ENOENT: "unreadable",
+    errno.ENOTDIR: "unreadable",
+    errno.ELOOP: "symlink_loop",
+    errno.EACCES: "permission_denied",
+    errno.EPERM: "permission_denied",
+    errno.EISDIR: "not_a_file",
+}
+
+
+def _guarded(decode: Callable[[], DecodedAudio]) -> DecodedAudio:
+    """Runs a decode and turns every failure into an ``AudioDecodeError``."""
+    try:
+        return decode()
+    except AudioDecodeError:
+        raise
+    except MemoryError as error:
+        raise AudioDecodeError("out_of_memory", str(error) or "MemoryError") from None
+    except OSError as error:
+        reason = _OS_REASONS.get(error.errno, "unreadable")
+        raise AudioDecodeError(reason, f"{error.strerror or error}: {error.filename}") from None
+    except tf.errors.OpError as error:
+        reason = "permission_denied" if isinstance(error, tf.errors.PermissionDeniedError) else ""
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise AudioDecodeError(reason or "unreadable", detail) from None
+    except Exception as error:  # noqa: BLE001 - the dead letter is this step's error boundary
+        raise AudioDecodeError("decoder_error", f"{type(error).__name__}: {error}") from None

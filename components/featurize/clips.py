@@ -1,9 +1,12 @@
 """Beam DoFns that turn manifest records into raw feature examples, one clip at a time.
 
-``DecodeClip`` reads a clip's bytes (local or ``gs://``), decodes them, applies the rebalance
-step's augmentation when the record asks for it and keeps the mono samples that the 5 s clip
-needs; anything unusable leaves through the ``dead_letter`` output with its reason, and facts
-about every good clip (duration, rate, loudness...) leave through ``clip_stats``.
+``DecodeClip`` decodes a clip (local or ``gs://``) with ``decode.decode_file``, which checks the
+file's size, header and declared length against ``decode.DecodeLimits`` before decoding and then
+keeps only the mono samples that the 5 s clip needs, reading the rest block by block for the
+clip's statistics; it applies the rebalance step's augmentation when the record asks for it.
+Anything unusable, whatever the decoder raised, leaves through the ``dead_letter`` output with
+its reason, and facts about every good clip (duration, rate, loudness...) leave through
+``clip_stats``, so one hostile file never fails the job.
 ``ComputeFeatures`` prepares (resample, pad/trim) and featurizes a batch of clips with the shared
 TF ops in one graph call: a TF function call costs ~0.6 ms here, as much as resampling a clip.
 Both DoFns hold no state beyond a compiled TF function, so memory stays flat however many clips
@@ -19,14 +22,25 @@ import tensorflow as tf
 
 from components.artifacts.names import CLIP_STATS, DEAD_LETTER
 from components.audio import examples, features, waveform
-from components.audio.decode import AudioDecodeError, decode_bytes
+from components.audio.decode import DEFAULT_LIMITS, AudioDecodeError, DecodeLimits, decode_file
 
 _PROGRESS_EVERY = 200
+# Augmentation (pitch shift, noise) sees at most this much of a clip, FSD50K's longest: enough for
+# any clip of the study, and bounded memory for a long recording.
+AUGMENT_MAX_SECONDS = 30
 
 
-def clip_stats(record: dict, decoded, mono: np.ndarray) -> dict:
-    """Facts about a decoded clip before pad/trim, for slicing the evaluation."""
-    rms = float(np.sqrt(np.mean(np.square(mono, dtype=np.float64))))
+def clip_stats(record: dict, decoded, mono: np.ndarray | None = None) -> dict:
+    """Facts about a decoded clip before pad/trim, for slicing the evaluation.
+
+    Loudness is the whole file's (accumulated while decoding), or that of ``mono`` when given
+    (an augmented copy).
+    """
+    if mono is None:
+        rms, peak = decoded.rms, decoded.peak
+    else:
+        rms = float(np.sqrt(np.mean(np.square(mono, dtype=np.float64))))
+        peak = float(np.max(np.abs(mono)))
     return {
         "clip_id": record["clip_id"],
         "split": record["split"],
@@ -37,7 +51,7 @@ def clip_stats(record: dict, decoded, mono: np.ndarray) -> dict:
         "padded": decoded.duration_s < waveform.CLIP_SECONDS,
         "trimmed": decoded.duration_s > waveform.CLIP_SECONDS,
         "rms_dbfs": round(20 * math.log10(max(rms, 1e-10)), 2),
-        "peak": round(float(np.max(np.abs(mono))), 5),
+        "peak": round(peak, 5),
     }
 
 
@@ -47,29 +61,29 @@ class DecodeClip(beam.DoFn):
     ``samples`` is the mono waveform at its own rate, cut to what the 5 s clip needs.
     """
 
+    def __init__(self, limits: DecodeLimits = DEFAULT_LIMITS):
+        super().__init__()
+        self._limits = limits
+
     def setup(self) -> None:
         """Starts the progress count."""
         self._seen = 0
 
     def process(self, record: dict):
         """Yields the decoded clip and its stats, or a tagged dead-letter record."""
+        spec = record.get("augment")
+        keep = _augment_frames if spec else waveform.samples_needed
         try:
-            with tf.io.gfile.GFile(record["uri"], "rb") as handle:
-                data = handle.read()
-            decoded = decode_bytes(data)
+            decoded = decode_file(record.get("uri"), keep, self._limits)
         except AudioDecodeError as error:
             yield self._reject(record, error.reason, error.detail)
             return
-        except (tf.errors.OpError, OSError) as error:
-            yield self._reject(record, "unreadable", str(error).splitlines()[0])
-            return
-        mono = decoded.mono()
-        spec = record.get("augment")
+        mono, augmented = decoded.mono(), None
         if spec:
             from components.audio import augment  # only oversampled training copies
 
-            mono = augment.apply(mono, decoded.sample_rate, spec)
-        yield beam.pvalue.TaggedOutput(CLIP_STATS, clip_stats(record, decoded, mono))
+            mono = augmented = augment.apply(mono, decoded.sample_rate, spec)
+        yield beam.pvalue.TaggedOutput(CLIP_STATS, clip_stats(record, decoded, augmented))
         self._seen += 1
         if self._seen % _PROGRESS_EVERY == 0:
             logging.info("featurize: decoded %d clips in this worker", self._seen)
@@ -96,6 +110,10 @@ class DecodeClip(beam.DoFn):
                 "detail": detail,
             },
         )
+
+
+def _augment_frames(sample_rate: int) -> int:
+    return max(waveform.samples_needed(sample_rate), AUGMENT_MAX_SECONDS * sample_rate)
 
 
 class ComputeFeatures(beam.DoFn):

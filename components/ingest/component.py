@@ -10,7 +10,10 @@ from components.signature_defaults import signature_defaults
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 @signature_defaults(
-    data_format=DEFAULT_FORMAT, taxonomy_path=IngestConfig.taxonomy_path, seed=IngestConfig.seed
+    data_format=DEFAULT_FORMAT,
+    taxonomy_path=IngestConfig.taxonomy_path,
+    seed=IngestConfig.seed,
+    allowed_roots=list(IngestConfig.allowed_roots),
 )
 def ingest(
     data_root: str,
@@ -20,6 +23,7 @@ def ingest(
     data_format: str,
     taxonomy_path: str,
     seed: int,
+    allowed_roots: list,
 ):
     """Reads FSD50K, ESC-50 or a manifest CSV, bins tags into 8 classes and splits the clips.
 
@@ -31,11 +35,18 @@ def ingest(
         data_format: One of fsd50k, esc50, manifest.
         taxonomy_path: Taxonomy JSON; empty means the seed study's taxonomy.
         seed: Seed of the grouped validation/test split.
+        allowed_roots: Roots besides data_root that audio URIs may point into (folders,
+            gs://bucket or gs://bucket/prefix); audio anywhere else is rejected.
     """
     from components.artifacts import names
     from components.ingest import core, report
 
-    config = core.IngestConfig(data_format=data_format, taxonomy_path=taxonomy_path, seed=seed)
+    config = core.IngestConfig(
+        data_format=data_format,
+        taxonomy_path=taxonomy_path,
+        seed=seed,
+        allowed_roots=tuple(allowed_roots),
+    )
     result = core.run(data_root, manifest.path, config)
     report.log_counts(result, label_counts.log_metric)
     report.write_markdown(f"{manifest.path}/{names.LABEL_REPORT_FILE}", label_report.path)

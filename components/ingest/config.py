@@ -27,6 +27,8 @@ class IngestConfig:
             manifest CSVs.
         seed: Seed of the grouped split of clips whose split the layout does not fix.
         validation_fraction: Share of FSD50K eval that becomes validation (the rest is test).
+        allowed_roots: Folders, ``gs://bucket`` or ``gs://bucket/prefix`` roots besides the data
+            root that the metadata's audio URIs may point into; anything else is rejected.
     """
 
     data_format: DataFormat = field(metadata={"help": "layout"})
@@ -36,6 +38,15 @@ class IngestConfig:
     normalize_tags: bool | None = None
     seed: int = field(default=0, metadata={"help": "split seed"})
     validation_fraction: float = 0.5
+    allowed_roots: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "repeatable: a folder, gs://bucket or gs://bucket/prefix besides the data "
+            "root that audio URIs may point into (anything else is rejected)",
+            "flag": "--allow-root",
+            "metavar": "ROOT",
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.data_format not in FORMATS:

@@ -151,7 +151,7 @@ def run(data_root: str, output_dir: str, config: IngestConfig) -> IngestResult:
         taxonomy.TaxonomyError: If the taxonomy file is invalid.
     """
     rules = taxonomy.load(config.taxonomy_path)
-    layout = readers.READERS[config.data_format](data_root)
+    layout = readers.READERS[config.data_format](data_root, tuple(config.allowed_roots))
     clips = _dedupe(layout)
     if not clips:
         raise ValueError(

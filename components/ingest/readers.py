@@ -11,11 +11,13 @@ manifest CSV (``<root>/manifest.csv`` or the CSV's own path): ``uri`` relative t
 folder or absolute, ``tags`` (split on ``;``, else ``,``, else whitespace) and/or ``label`` (a
 class name), optional ``split``, ``clip_id``, ``source_id`` or ``uploader``, ``title``,
 ``description``, ``license``; other columns are kept as metadata. Every row that cannot become a
-clip (missing audio, malformed fields, ids absent from the other metadata file) becomes a
-``Reject`` with a reason code and the reader carries on. All IO goes through ``tf.io.gfile``.
+clip (missing audio, malformed fields, ids absent from the other metadata file, audio outside
+the data root and the explicitly allowed roots, see ``confine.py``) becomes a ``Reject`` with a
+reason code and the reader carries on. All IO goes through ``tf.io.gfile``.
 """
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 import tensorflow as tf
 
 from components.audio.labels import CLASS_NAMES
+from components.ingest import confine
 
 _SPLIT_NAMES = {
     "train": "train",
@@ -123,6 +126,14 @@ class AudioIndex:
         return name in self._listings[folder]
 
 
+def _confine(roots: confine.Roots, uri: str) -> tuple[str, tuple[str, str] | None]:
+    """``(resolved uri, None)``, or ``(uri, (reason, detail))`` when it is outside the roots."""
+    try:
+        return roots.resolve(uri), None
+    except confine.Refused as refused:
+        return uri, (refused.reason, refused.detail)
+
+
 def _read_text(path: str) -> str:
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(f"expected metadata file {path} is missing")
@@ -138,11 +149,12 @@ def _csv_rows(path: str, required: Iterable[str]) -> list[dict[str, str]]:
     return list(reader)
 
 
-def read_fsd50k(data_root: str) -> Layout:
+def read_fsd50k(data_root: str, allowed_roots: tuple[str, ...] = ()) -> Layout:
     """Reads the FSD50K layout (dev → train; eval left for the grouped validation/test split).
 
     Args:
         data_root: Folder holding ``FSD50K.metadata``, ``FSD50K.ground_truth`` and the audio.
+        allowed_roots: Roots besides ``data_root`` that audio may live under.
 
     Returns:
         Clips of dev then eval in ground-truth order, and the rejected rows.
@@ -151,6 +163,7 @@ def read_fsd50k(data_root: str) -> Layout:
         FileNotFoundError: If a metadata or ground-truth file is missing.
     """
     layout, audio = Layout(), AudioIndex()
+    roots = confine.Roots.of(data_root, allowed_roots)
     for subset in ("dev", "eval"):
         info_path = join(data_root, "FSD50K.metadata", f"{subset}_clips_info_FSD50K.json")
         truth_path = join(data_root, "FSD50K.ground_truth", f"{subset}.csv")
@@ -170,11 +183,14 @@ def read_fsd50k(data_root: str) -> Layout:
             clip = _fsd50k_clip(data_root, subset, clip_id, info[clip_id], truth[clip_id])
             if isinstance(clip, tuple):
                 layout.rejects.append(Reject(clip_id, *clip, info_path))
-            elif not audio.exists(clip.uri):
-                detail = f"{clip.uri} does not exist"
-                layout.rejects.append(Reject(clip_id, "missing_audio", detail, info_path))
+                continue
+            uri, problem = _confine(roots, clip.uri)
+            if problem is None and not audio.exists(uri):
+                problem = ("missing_audio", f"{uri} does not exist")
+            if problem:
+                layout.rejects.append(Reject(clip_id, *problem, info_path))
             else:
-                layout.clips.append(clip)
+                layout.clips.append(dataclasses.replace(clip, uri=uri))
     return layout
 
 
@@ -207,11 +223,12 @@ def _fsd50k_clip(
     )
 
 
-def read_esc50(data_root: str) -> Layout:
+def read_esc50(data_root: str, allowed_roots: tuple[str, ...] = ()) -> Layout:
     """Reads the ESC-50 layout (folds 1–3 train, 4 validation, 5 test; category = tag).
 
     Args:
         data_root: Folder holding ``meta/esc50.csv`` and ``audio/``.
+        allowed_roots: Roots besides ``data_root`` that audio may live under.
 
     Returns:
         Clips in CSV order and the rejected rows.
@@ -220,6 +237,7 @@ def read_esc50(data_root: str) -> Layout:
         FileNotFoundError: If ``meta/esc50.csv`` is missing.
     """
     layout, audio = Layout(), AudioIndex()
+    roots = confine.Roots.of(data_root, allowed_roots)
     meta_path = join(data_root, "meta", "esc50.csv")
     columns = ("filename", "fold", "category", "src_file")
     for number, row in enumerate(_csv_rows(meta_path, columns), start=2):
@@ -235,6 +253,8 @@ def read_esc50(data_root: str) -> Layout:
         elif not category:
             problem = ("missing_category", "empty category")
         uri = join(data_root, "audio", filename)
+        if problem is None:
+            uri, problem = _confine(roots, uri)
         if problem is None and not audio.exists(uri):
             problem = ("missing_audio", f"{uri} does not exist")
         if problem:
@@ -267,11 +287,13 @@ def split_tags(field_value: str) -> tuple[str, ...]:
     return tuple(field_value.split())
 
 
-def read_manifest(data_root: str) -> Layout:
+def read_manifest(data_root: str, allowed_roots: tuple[str, ...] = ()) -> Layout:
     """Reads a labelled manifest CSV (``uri`` plus ``tags`` and/or ``label``).
 
     Args:
-        data_root: The CSV's path, or a folder holding ``manifest.csv``.
+        data_root: The CSV's path, or a folder holding ``manifest.csv``; audio must lie under
+            the CSV's folder.
+        allowed_roots: Roots besides the CSV's folder that audio may live under.
 
     Returns:
         Clips in CSV order and the rejected rows.
@@ -300,6 +322,7 @@ def read_manifest(data_root: str) -> Layout:
         "license",
     }
     layout, audio = Layout(), AudioIndex()
+    roots = confine.Roots.of(folder, allowed_roots)
     for number, row in enumerate(rows, start=2):
         row = {key: (value or "").strip() for key, value in row.items() if key is not None}
         uri = row["uri"]
@@ -316,7 +339,9 @@ def read_manifest(data_root: str) -> Layout:
             problem = ("unknown_label", f"label {label!r} is not one of {list(CLASS_NAMES)}")
         elif split and split not in _SPLIT_NAMES:
             problem = ("unknown_split", f"split {split!r} is not one of {sorted(_SPLIT_NAMES)}")
-        elif not audio.exists(uri):
+        else:
+            uri, problem = _confine(roots, uri)
+        if problem is None and not audio.exists(uri):
             problem = ("missing_audio", f"{uri} does not exist")
         if problem:
             layout.rejects.append(Reject(clip_id, *problem, csv_path))
