@@ -128,14 +128,14 @@ class Roots:
         path = os.path.normpath(os.path.abspath(uri))
         if not any(_inside(path, root) for root in self.local):
             raise Refused("outside_root", f"{uri} is outside {self.describe()}")
+        real = os.path.realpath(path)  # reads links only, never a file's contents
+        if not any(_inside(real, root) for root in self.local_real):
+            raise Refused(
+                "symlink_escapes_root", f"{uri} links to {real}, outside {self.describe()}"
+            )
         try:
             os.stat(path)
         except OSError as error:
             if error.errno == errno.ELOOP:
                 raise Refused("symlink_loop", f"{uri}: symbolic links loop") from None
-        real = os.path.realpath(path)
-        if not any(_inside(real, root) for root in self.local_real):
-            raise Refused(
-                "symlink_escapes_root", f"{uri} links to {real}, outside {self.describe()}"
-            )
         return path

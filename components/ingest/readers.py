@@ -8,12 +8,13 @@ the grouped validation/test split, grouped by uploader. ESC-50: ``meta/esc50.csv
 (``filename,fold,target,category,esc10,src_file,take``) and ``audio/``; the category is the
 clip's only tag, folds 1–3 are train, 4 validation, 5 test, grouped by source recording. A
 manifest CSV (``<root>/manifest.csv`` or the CSV's own path): ``uri`` relative to the CSV's
-folder or absolute, ``tags`` (split on ``;``, else ``,``, else whitespace) and/or ``label`` (a
-class name), optional ``split``, ``clip_id``, ``source_id`` or ``uploader``, ``title``,
-``description``, ``license``; other columns are kept as metadata. Every row that cannot become a
-clip (missing audio, malformed fields, ids absent from the other metadata file, audio outside
-the data root and the explicitly allowed roots, see ``confine.py``) becomes a ``Reject`` with a
-reason code and the reader carries on. All IO goes through ``tf.io.gfile``.
+folder or absolute (under that folder or an allowed root), ``tags`` (split on ``;``, else
+``,``, else whitespace) and/or ``label`` (a class name), optional ``split``, ``clip_id``,
+``source_id`` or ``uploader``, ``title``, ``description``, ``license``; other columns are kept
+as metadata. Every row that cannot become a clip (missing audio, malformed fields, ids absent
+from the other metadata file, audio outside the data root and the explicitly allowed roots, see
+``confine.py``) becomes a ``Reject`` with a reason code and the reader carries on. All IO goes
+through ``tf.io.gfile``.
 """
 
 import csv

@@ -259,7 +259,8 @@ def test_manifest_csv_with_labels_and_given_splits(tmp_path):
     ]
     csv_path = tmp_path / "lists" / "labelled.csv"
     _csv(csv_path, ["uri", "label", "split", "source_id"], rows)
-    result = core.run(str(csv_path), str(tmp_path / "o"), IngestConfig(data_format="manifest"))
+    config = IngestConfig(data_format="manifest", allowed_roots=(str(audio),))
+    result = core.run(str(csv_path), str(tmp_path / "o"), config)
     records = {r["clip_id"]: r for r in _read(tmp_path / "o" / "manifest.jsonl")}
     assert {k: (r["label"], r["split"]) for k, r in records.items()} == {
         "a": ("music", "train"),
