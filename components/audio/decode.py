@@ -47,6 +47,7 @@ REASONS: dict[str, str] = {
     "truncated": "decoding failed before the frame count the header claims",
     "non_finite": "some samples are NaN or infinite",
     "silent": "every sample is exactly zero",
+    "out_of_range": "samples far beyond full scale (corrupt float data), see DecodeLimits.max_peak",
     "out_of_memory": "the decoder ran out of memory",
     "decoder_error": "the decoder failed in an unexpected way (type and message in detail)",
 }
@@ -62,6 +63,8 @@ class DecodeLimits:
         max_seconds: Longest duration a header may declare (FSD50K's longest clip is 30 s).
         max_samples: Most samples (frames × channels) a header may declare: bounds decoding time.
         block_samples: Samples (frames × channels) decoded per step: bounds decoding memory.
+        max_peak: Largest magnitude a sample may have (full scale is 1; a float file may go a
+            little over, a corrupt one holds values like 1e30 that overflow the spectrogram).
     """
 
     max_file_bytes: int = MAX_FILE_BYTES
@@ -69,6 +72,7 @@ class DecodeLimits:
     max_seconds: float = 600.0
     max_samples: int = 2**26
     block_samples: int = 2**18
+    max_peak: float = 64.0
 
 
 DEFAULT_LIMITS = DecodeLimits()
@@ -265,6 +269,11 @@ def _scan(sound: soundfile.SoundFile, keep_frames, limits: DecodeLimits) -> Deco
         audible = audible or bool(np.any(samples))
         # Channel average row by row, as a whole-file read would compute it.
         mono = samples[:, 0] if channels == 1 else samples.mean(axis=1, dtype=np.float32)
+        loudest = float(np.max(np.abs(samples)))
+        if loudest > limits.max_peak:
+            raise AudioDecodeError(
+                "out_of_range", f"a sample of magnitude {loudest:.3g} > limit {limits.max_peak:g}"
+            )
         sum_squares += float(np.sum(np.square(mono, dtype=np.float64)))
         peak = max(peak, float(np.max(np.abs(mono))))
         if kept_frames < keep:

@@ -57,7 +57,7 @@ def _crc_table(polynomial: int, width: int) -> list[int]:
     return table
 
 
-_CRC8, _CRC16 = _crc_table(0x07, 8), _crc_table(0x8005, 16)
+_CRC8, _CRC16, _CRC32 = _crc_table(0x07, 8), _crc_table(0x8005, 16), _crc_table(0x04C11DB7, 32)
 
 
 def _crc8(data: bytes) -> int:
@@ -72,6 +72,31 @@ def _crc16(data: bytes) -> int:
     for byte in data:
         crc = ((crc << 8) & 0xFFFF) ^ _CRC16[(crc >> 8) ^ byte]
     return crc
+
+
+def ogg_with_valid_crcs(data: bytes) -> bytes:
+    """Recomputes the CRC of every whole Ogg page, so a mutated header reaches the decoder.
+
+    Without this, libogg drops any page whose bytes changed and a field overwrite never gets
+    past the container.
+    """
+    out = bytearray(data)
+    position = out.find(b"OggS")
+    while 0 <= position and position + 27 <= len(out):
+        segments = out[position + 26]
+        body = position + 27 + segments
+        if body > len(out):
+            break
+        end = body + sum(out[position + 27 : body])
+        if end > len(out):
+            break
+        out[position + 22 : position + 26] = bytes(4)
+        crc = 0
+        for byte in out[position:end]:
+            crc = ((crc << 8) & 0xFFFFFFFF) ^ _CRC32[(crc >> 24) ^ byte]
+        out[position + 22 : position + 26] = crc.to_bytes(4, "little")
+        position = out.find(b"OggS", end)
+    return bytes(out)
 
 
 def _utf8_number(number: int) -> bytes:
