@@ -6,7 +6,7 @@ RUN    ?= runs/demo
 DEMO_DATA ?= data/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock demo demo-data test test-fast lint compile benchmarks image image-smoke kind-up kind-run kind-serve kind-down clean
+.PHONY: help install lock demo demo-data test test-faults test-fast lint compile benchmarks image image-smoke kind-up kind-run kind-serve kind-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ demo: install ## Generate the demo dataset and run the whole pipeline locally in
 
 test: install ## The full test suite (what CI runs)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+test-faults: install ## Fault suite: fuzzed audio and hostile files through featurize
+	$(BIN)/python -m pytest -q tests/faults
 
 test-fast: install ## Unit tests only
 	$(BIN)/python -m pytest -q tests/unit

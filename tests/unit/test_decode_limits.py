@@ -50,6 +50,14 @@ def test_header_claims_are_refused_before_any_sample_is_decoded():
     assert reason_of(lambda: decode.decode_bytes(six, limits=short)) == "too_long"
 
 
+def test_samples_far_beyond_full_scale_are_refused():
+    loud = np.full((800, 1), 1e30, np.float32)  # a flipped exponent bit in a FLOAT file
+    data = hostile.encode(loud, 16000, "WAV", "FLOAT")
+    assert reason_of(lambda: decode.decode_bytes(data)) == "out_of_range"
+    over = hostile.encode(np.full((800, 1), 1.5, np.float32), 16000, "WAV", "FLOAT")
+    assert decode.decode_bytes(over).peak == 1.5  # a float file a little over full scale is audio
+
+
 def test_a_long_constant_flac_decodes_block_by_block_in_bounded_memory():
     frames = 599 * 44100  # just under the 600 s limit: decoded, 26 M frames from 1 MB
     data = hostile.flac(frames, 1_000_000)
@@ -74,7 +82,8 @@ def test_block_decoding_equals_a_whole_file_read(channels):
         decoded = decode.decode_bytes(data, limits=limits)
         assert decoded.frames == whole.shape[0] and decoded.channels == channels
         np.testing.assert_array_equal(decoded.mono(), mono)
-        assert decoded.rms == pytest.approx(float(np.sqrt(np.mean(np.square(mono, dtype=np.float64)))))
+        rms = float(np.sqrt(np.mean(np.square(mono, dtype=np.float64))))
+        assert decoded.rms == pytest.approx(rms)
         assert decoded.peak == float(np.max(np.abs(mono)))
         kept = decode.decode_bytes(data, keep_frames=lambda rate: 12345, limits=limits)
         np.testing.assert_array_equal(kept.mono(), mono[:12345])
