@@ -1,32 +1,36 @@
-"""Child process of the hostile featurize test: two real Beam runs and their peak memory.
+"""Child process of the hostile featurize test: two real Beam runs and their own peak memory.
 
 Run as ``python -m tests.faults.featurize_run GOOD_MANIFEST ALL_MANIFEST OUTPUT_DIR``. It runs
 featurize's decode → features → shards Beam graph (``core.build_featurize``, FnApiRunner) first
 on the good clips alone, then on the good clips plus the hostile files, and prints one JSON line
-with each run's seconds and peak resident memory (``resource.getrusage``). Before each run the
-kernel's high-water mark is reset (``/proc/self/clear_refs``), so each peak is that run's own,
-not the imports' (TensorFlow's import alone peaks above the featurizer's steady state).
+with each run's seconds and peak resident memory. Before each run the kernel's high-water mark
+is reset (``/proc/self/clear_refs``) and afterwards read back (``VmHWM``), so each peak is that
+run's own and not the imports' (TensorFlow's import peaks above the featurizer's steady state).
+``resource.getrusage``'s ``ru_maxrss``, the whole process's peak, is reported too; it cannot be
+reset, since exiting threads fold the peak they saw into it.
 """
 
 import json
+import re
 import resource
 import sys
 import time
 
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def status_mb(key: str) -> float:
+    """A memory line of ``/proc/self/status`` (``VmRSS``, ``VmHWM``), MiB."""
+    with open("/proc/self/status") as handle:
+        return int(re.search(rf"^{key}:\s+(\d+) kB", handle.read(), re.M).group(1)) / 1024
 
 
 def reset_peak() -> bool:
-    """Resets this process's peak RSS to its current RSS (Linux ≥ 4.0); False where unsupported."""
+    """Resets the peak RSS to the current RSS (Linux ≥ 4.0); whether it took effect."""
     try:
         with open("/proc/self/clear_refs", "w") as handle:
             handle.write("5")
     except OSError:
         return False
-    return True
+    return status_mb("VmHWM") - status_mb("VmRSS") < 16
 
 
 def main(good_manifest: str, all_manifest: str, output_dir: str) -> None:
@@ -35,18 +39,20 @@ def main(good_manifest: str, all_manifest: str, output_dir: str) -> None:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from components.featurize import core
+    from components.featurize.config import FeaturizeConfig
 
-    measured: dict[str, object] = {"peak_rss_mb_imports": peak_rss_mb()}
-    config = core.FeaturizeConfig()
+    measured: dict[str, object] = {"peak_rss_mb_imports": status_mb("VmHWM")}
+    config = FeaturizeConfig()
     for name, manifest in (("good", good_manifest), ("all", all_manifest)):
-        measured["peak_reset"] = reset_peak()
-        measured[f"rss_mb_start_{name}"] = peak_rss_mb()
+        measured[f"peak_reset_{name}"] = reset_peak()
+        measured[f"rss_mb_start_{name}"] = round(status_mb("VmRSS"), 1)
         started = time.monotonic()
         options = PipelineOptions([f"--runner={config.runner}"])
         with beam.Pipeline(options=options) as pipeline:
             core.build_featurize(pipeline, manifest, f"{output_dir}/{name}", config)
         measured[f"seconds_{name}"] = round(time.monotonic() - started, 2)
-        measured[f"peak_rss_mb_{name}"] = peak_rss_mb()
+        measured[f"peak_rss_mb_{name}"] = round(status_mb("VmHWM"), 1)
+    measured["ru_maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(measured))
 
 

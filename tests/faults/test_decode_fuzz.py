@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from components.artifacts.names import CLIP_STATS, DEAD_LETTER
 from components.audio import decode, waveform
 from components.audio.resample import SUPPORTED_RATES
 from components.featurize import clips
@@ -114,14 +115,14 @@ def check_outcome(outputs: list) -> dict | None:
     tagged = [out for out in outputs if not isinstance(out, dict)]
     examples = [out for out in outputs if isinstance(out, dict)]
     if examples:
-        assert len(examples) == 1 and [t.tag for t in tagged] == [clips.CLIP_STATS]
+        assert len(examples) == 1 and [t.tag for t in tagged] == [CLIP_STATS]
         example = examples[0]
         assert example["sample_rate"] in SUPPORTED_RATES
         assert example["samples"].dtype == np.float32 and example["samples"].ndim == 1
         assert 0 < example["samples"].size <= waveform.samples_needed(example["sample_rate"])
         assert np.all(np.isfinite(example["samples"]))
         return example
-    assert len(tagged) == 1 and tagged[0].tag == clips.DEAD_LETTER, outputs
+    assert len(tagged) == 1 and tagged[0].tag == DEAD_LETTER, outputs
     row = tagged[0].value
     assert row["reason"] in decode.REASONS and row["detail"], row
     assert row["clip_id"] == "fuzz" and row["uri"]
