@@ -6,7 +6,8 @@ re-implements the featurizer. Nothing here imports TensorFlow: ``GrpcClient`` sp
 method paths) with the messages generated into ``serving/protos`` and converts tensors by hand
 (``serving/tensors.py``); ``RestClient`` posts ``{"instances": [{"b64": ...}]}`` to
 ``/v1/models/<name>:predict`` with urllib. Both decode every output the signature returns, so a
-``Prediction`` carries the class, its probabilities and any further per-clip outputs, and both
+``Prediction`` carries the class, its probabilities (for a clip longer than 5 s, the mean over its
+overlapping 5 s windows), its ``Window`` timeline and any further per-clip outputs, and both
 raise ``ServingError`` with the server's gRPC status name (e.g. ``INVALID_ARGUMENT``) when a
 request is rejected. They work against TF Serving and the development server alike.
 """
@@ -26,10 +27,17 @@ from components.artifacts.signature import (
     CLASS_INDEX,
     CLASS_NAME,
     DEFAULT_SIGNATURE,
+    MAX_PROBABILITIES,
     PROBABILITIES,
     WAV_INPUT,
     WAVEFORM_INPUT,
     WAVEFORM_SIGNATURE,
+    WINDOW_CLASS_NAME,
+    WINDOW_COUNT,
+    WINDOW_END_S,
+    WINDOW_OUTPUTS,
+    WINDOW_PROBABILITIES,
+    WINDOW_START_S,
 )
 from serving.protos import get_model_metadata_pb2, predict_pb2
 from serving.status import ServingError, code_for_http_status
@@ -43,29 +51,79 @@ CLASS_OUTPUTS = (CLASS_NAME, CLASS_INDEX, PROBABILITIES)
 
 
 @dataclass(frozen=True)
+class Window:
+    """The model's answer for one 5 s window of a clip (docs/contracts.md).
+
+    Attributes:
+        start_s: Where the window starts in the clip, in seconds.
+        end_s: Where it ends (the clip's end when that comes first).
+        class_name: Most probable class in the window.
+        probabilities: One probability per class, in class-index order.
+    """
+
+    start_s: float
+    end_s: float
+    class_name: str
+    probabilities: tuple[float, ...]
+
+    def to_json(self, class_names: Sequence[str]) -> dict:
+        """JSON form with probabilities keyed by class name."""
+        return {
+            "start_s": round(self.start_s, 4),
+            "end_s": round(self.end_s, 4),
+            CLASS_NAME: self.class_name,
+            PROBABILITIES: dict(zip(class_names, self.probabilities, strict=True)),
+        }
+
+
+@dataclass(frozen=True)
 class Prediction:
     """The model's answer for one clip.
 
     Attributes:
-        class_name: Most probable class.
+        class_name: Most probable class (of the mean over windows).
         class_index: Its index in ``components.audio.labels.CLASS_NAMES``.
-        probabilities: One probability per class, in class-index order.
-        outputs: Every other output of the signature for this clip, as JSON values.
+        probabilities: One probability per class, in class-index order (the mean over windows).
+        outputs: Every other per-clip output of the signature for this clip, as JSON values
+            (``max_probabilities``, ``duration_s``, ...).
+        windows: The clip's 5 s windows in time order (empty from a signature without them).
     """
 
     class_name: str
     class_index: int
     probabilities: tuple[float, ...]
     outputs: Mapping[str, object] = field(default_factory=dict)
+    windows: tuple[Window, ...] = ()
 
     def to_json(self, class_names: Sequence[str]) -> dict:
-        """JSON form with probabilities keyed by class name, then the other outputs."""
-        return {
+        """JSON form with probabilities keyed by class name, the other outputs, the windows."""
+        result = {
             CLASS_NAME: self.class_name,
             CLASS_INDEX: self.class_index,
             PROBABILITIES: dict(zip(class_names, self.probabilities, strict=True)),
             **self.outputs,
         }
+        if MAX_PROBABILITIES in self.outputs:
+            maxima = self.outputs[MAX_PROBABILITIES]
+            result[MAX_PROBABILITIES] = dict(zip(class_names, maxima, strict=True))
+        if self.windows:
+            result["windows"] = [window.to_json(class_names) for window in self.windows]
+        return result
+
+
+def _windows(outputs: Mapping[str, Sequence], clip: int) -> tuple[Window, ...]:
+    """The first ``window_count`` entries of one clip's padded window outputs."""
+    if WINDOW_COUNT not in outputs:
+        return ()
+    return tuple(
+        Window(
+            float(outputs[WINDOW_START_S][clip][k]),
+            float(outputs[WINDOW_END_S][clip][k]),
+            _jsonable(outputs[WINDOW_CLASS_NAME][clip][k]),
+            tuple(float(p) for p in outputs[WINDOW_PROBABILITIES][clip][k]),
+        )
+        for k in range(int(outputs[WINDOW_COUNT][clip]))
+    )
 
 
 def _jsonable(value):
@@ -95,7 +153,7 @@ def predictions_from_outputs(outputs: Mapping[str, Sequence]) -> list[Prediction
         extra = {
             key: _jsonable(value[i] if _is_batched(value, batch) else value)
             for key, value in sorted(outputs.items())
-            if key not in CLASS_OUTPUTS
+            if key not in CLASS_OUTPUTS and key not in WINDOW_OUTPUTS
         }
         rows.append(
             Prediction(
@@ -103,6 +161,7 @@ def predictions_from_outputs(outputs: Mapping[str, Sequence]) -> list[Prediction
                 int(outputs[CLASS_INDEX][i]),
                 tuple(float(p) for p in outputs[PROBABILITIES][i]),
                 extra,
+                _windows(outputs, i),
             )
         )
     return rows

@@ -4,8 +4,9 @@ The TF Serving binary is not installable on development machines without Docker,
 serves the exported SavedModels over the real wire protocol (the official
 ``tensorflow-serving-api`` stubs) on 127.0.0.1, letting clients, the CLI, tests and benchmarks
 run unchanged against it. It is not a production server: it loads only the highest integer
-version under ``<model_base>/<model_name>/`` at start-up (no polling), has no batching and no
-monitoring. It implements ``Predict`` and ``GetModelMetadata`` (``Classify``, ``Regress`` and
+version under ``<model_base>/<model_name>/`` at start-up (no polling) and, like TF Serving,
+replays its warmup requests before serving; it has no batching and no monitoring. It
+implements ``Predict`` and ``GetModelMetadata`` (``Classify``, ``Regress`` and
 ``MultiInference`` answer ``UNIMPLEMENTED``) and rejects requests as TF Serving does: an
 unknown model or version is ``NOT_FOUND``; a missing or unexpected input, a wrong dtype or
 shape, or an ``InvalidArgumentError`` raised by the model is ``INVALID_ARGUMENT`` with the
@@ -25,6 +26,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import (
     get_model_metadata_pb2,
     predict_pb2,
+    prediction_log_pb2,
     prediction_service_pb2_grpc,
 )
 
@@ -33,6 +35,7 @@ from serving.status import ServingError
 
 BANNER = "DEVELOPMENT SERVER (a stand-in for TF Serving, not for production)"
 SIGNATURE_DEF_FIELD = "signature_def"
+WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"  # TF Serving's fixed location
 _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
 
 
@@ -76,7 +79,19 @@ def load_model(model_base: str, name: str) -> ServedModel:
         graph.ParseFromString(handle.read())
     signature_defs = dict(graph.meta_graphs[0].signature_def)
     signature_defs.pop("__saved_model_init_op", None)
-    return ServedModel(name, version, path, tf.saved_model.load(path), signature_defs)
+    loaded = tf.saved_model.load(path)
+    _replay_warmup(loaded, os.path.join(path, WARMUP_FILE))
+    return ServedModel(name, version, path, loaded, signature_defs)
+
+
+def _replay_warmup(loaded, warmup_path: str) -> None:
+    """Runs the version's warmup requests, as TF Serving does before serving a version."""
+    if not tf.io.gfile.exists(warmup_path):
+        return
+    for record in tf.data.TFRecordDataset(warmup_path):
+        request = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
+        signature = loaded.signatures[request.model_spec.signature_name or DEFAULT_SIGNATURE]
+        signature(**{key: tf.make_ndarray(value) for key, value in request.inputs.items()})
 
 
 def _clean(message: str) -> str:

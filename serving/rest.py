@@ -35,8 +35,10 @@ def _decode(value):
 
 
 def _encode(value: np.ndarray):
-    if value.dtype.kind == "O":
-        return [item.decode("utf-8", "replace") for item in value.reshape(-1)]
+    if value.dtype.kind == "O":  # strings keep their shape, as TF Serving's JSON does
+        return np.vectorize(lambda item: item.decode("utf-8", "replace"), otypes=[object])(
+            value
+        ).tolist()
     return value.tolist()
 
 

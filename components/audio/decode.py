@@ -1,9 +1,9 @@
 """Bounded decoding of audio files of any common format to float32, with precise failure reasons.
 
 The Beam featurizer reads clips in whatever container they come in (WAV of any bit depth, FLAC,
-OGG/Vorbis, AIFF) through libsndfile (``soundfile``); the served model decodes 16-bit WAV
-in-graph instead (``waveform.decode_wav``), and for such files both give the same samples
-(integer PCM divided by 32,768). Nothing a file claims is trusted before it is checked against
+OGG/Vorbis, AIFF) through libsndfile (``soundfile``); the served model parses WAV in-graph
+instead (``wav.decode``), and for WAV files both give the same samples (integer PCM divided by
+2^(bits-1), float as stored). Nothing a file claims is trusted before it is checked against
 ``DecodeLimits``: the file's size comes from ``stat`` before any byte is read, its rate, channels
 and frame count from the header before any sample is decoded (a 110-byte FLAC may claim 2^36
 frames, a 1 MB FLAC of constant samples decodes to gigabytes), and the samples are then decoded

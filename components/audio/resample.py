@@ -30,6 +30,8 @@ KAISER_BETA = 8.6  # stop-band attenuation of roughly 85 dB
 # Output samples per convolution step at least (measured, one core: 44.1 kHz → 22.05 kHz of a 5 s
 # clip takes 2.2 ms one cycle per step, 0.56 ms with 16).
 MIN_BLOCK_OUTPUTS = 16
+# Input samples per row, about, when a long input is resampled as a batch of rows (see resample).
+PART_SAMPLES = 1 << 22
 
 
 def rate_ratio(source_rate: int, target_rate: int) -> tuple[int, int]:
@@ -130,7 +132,9 @@ def resample(
     if source_rate == target_rate:
         return waveform if max_output is None else waveform[:max_output]
     matrix, pad, step, _ = block_matrix(source_rate, target_rate)
-    num_out = output_length(tf.shape(waveform)[0], source_rate, target_rate)
+    # In int64: samples * up overflows int32 from ~4 min at 8 kHz (up = 441).
+    num_out = output_length(tf.shape(waveform, out_type=tf.int64)[0], source_rate, target_rate)
+    num_out = tf.cast(num_out, tf.int32)
     if max_output is not None:
         num_out = tf.minimum(num_out, max_output)
     # Input needed by the last frame (after the leading zeros); the rest is dropped before framing.
@@ -138,8 +142,21 @@ def resample(
     padded = tf.pad(waveform, [[pad, 0]])[:needed]
     padded = tf.pad(padded, [[0, tf.maximum(needed - tf.shape(padded)[0], 0)]])
     # A strided convolution computes frames @ matrix without materialising the frames (which
-    # overlap: each input sample would be copied into several).
-    out = tf.nn.conv1d(
-        padded[None, :, None], tf.constant(matrix[:, None, :]), stride=step, padding="VALID"
+    # overlap: each input sample would be copied into several). TF's CPU kernel crashes on one
+    # very long row (a segfault measured at 26.5M samples), so a long input is a batch of parts
+    # of about PART_SAMPLES, each with the 2*pad samples its last frame reaches into the next.
+    kernel = tf.constant(matrix[:, None, :])
+    part = max(1, PART_SAMPLES // step) * step
+
+    def in_parts() -> tf.Tensor:
+        parts = (tf.shape(padded)[0] - 2 * pad + part - 1) // part
+        rows = tf.pad(padded, [[0, parts * part + 2 * pad - tf.shape(padded)[0]]])
+        rows = tf.signal.frame(rows, part + 2 * pad, part)
+        return tf.nn.conv1d(rows[:, :, None], kernel, stride=step, padding="VALID")
+
+    out = tf.cond(
+        tf.shape(padded)[0] <= part + 2 * pad,
+        lambda: tf.nn.conv1d(padded[None, :, None], kernel, stride=step, padding="VALID"),
+        in_parts,
     )
     return tf.reshape(out, [-1])[:num_out]

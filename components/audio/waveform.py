@@ -1,7 +1,7 @@
 """Waveform preparation as TensorFlow ops: mono, 22,050 Hz, exactly five seconds.
 
 Every clip, whether it enters through the Beam featurizer (decoded by ``decode.py``) or through
-the served model (WAV bytes decoded in-graph by ``tf.audio.decode_wav``), passes through
+the served model (WAV bytes decoded in-graph by ``wav.decode``), passes through
 ``prepare``: channels are averaged to mono, the rate is converted with ``resample.py`` and the
 result is zero-padded or trimmed to ``CLIP_SAMPLES``. The study worked at 22,050 Hz on 5 s
 clips; those numbers live here and nowhere else.
@@ -9,14 +9,12 @@ clips; those numbers live here and nowhere else.
 
 import tensorflow as tf
 
+from components.audio import wav
 from components.audio.resample import SUPPORTED_RATES, input_needed, resample
 
 SAMPLE_RATE = 22_050
 CLIP_SECONDS = 5
 CLIP_SAMPLES = SAMPLE_RATE * CLIP_SECONDS
-# Longest input the served model accepts; longer requests are refused with INVALID_ARGUMENT
-# instead of tying up a serving thread (FSD50K clips are at most 30 s).
-MAX_INPUT_SECONDS = 60
 
 
 def to_mono(waveform: tf.Tensor) -> tf.Tensor:
@@ -97,13 +95,13 @@ def prepare_batch(monos: tf.RaggedTensor, sample_rates: tf.Tensor) -> tf.Tensor:
 
 
 def decode_wav(wav_bytes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Decodes 16-bit PCM WAV bytes in-graph (a core TF op, so TF Serving can run it).
+    """Decodes a WAV file of any common encoding in-graph (``wav.decode``: core TF ops only).
 
     Args:
         wav_bytes: Scalar string tensor holding a whole WAV file.
 
     Returns:
-        ``(mono, sample_rate)``: ``[samples]`` float32 in [-1, 1) and a scalar int32 rate.
+        ``(mono, sample_rate)``: ``[samples]`` float32 and a scalar int32 rate.
     """
-    audio, sample_rate = tf.audio.decode_wav(wav_bytes)
-    return to_mono(audio), sample_rate
+    samples, sample_rate = wav.decode(wav_bytes)
+    return to_mono(samples), sample_rate

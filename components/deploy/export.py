@@ -1,14 +1,17 @@
 """The serving SavedModel: WAV bytes in, class probabilities out, the training featurizer inside.
 
 ``ServingModule`` is a ``tf.Module`` with two ``tf.function`` signatures. ``serving_default``
-takes a batch of whole WAV files (``audio_wav``, ``tf.string [None]``; 16-bit PCM, mono or
-multi-channel, any rate in ``resample.SUPPORTED_RATES``), validates and decodes each in-graph,
-and prepares it with ``waveform.prepare_any_rate``; ``waveform`` takes ``[None, CLIP_SAMPLES]``
-float32 clips already at 22,050 Hz. Both then run the one featurizer (``features.compute``),
-flatten row-major as the TFRecords do, apply the tf.Transform graph of the training run and the
-classifier, and return ``probabilities`` ``[B, 8]``, ``class_index`` ``[B]`` and ``class_name``
-``[B]``. Invalid inputs fail with ``InvalidArgumentError`` and a message saying what is wrong,
-which TF Serving returns to the caller as ``INVALID_ARGUMENT``.
+takes a batch of whole WAV files (``audio_wav``, ``tf.string [None]``; any encoding
+``wav.decode`` reads, up to 10 min), parses and validates each in-graph, resamples it to
+22,050 Hz and cuts it into overlapping 5 s windows (``timeline``); all windows of the batch are
+featurized and classified a bounded number at a time, and the outputs are the clip-level mean
+(``probabilities``, ``class_index``, ``class_name``, as before for a clip of at most 5 s) and max
+over windows, plus per-window scores padded to the batch's longest clip with a ``window_count``
+(docs/contracts.md). ``waveform`` takes ``[None, CLIP_SAMPLES]`` float32 clips already at
+22,050 Hz. Both run the one featurizer (``features.compute``), flatten row-major as the TFRecords
+do, apply the tf.Transform graph of the training run and the classifier. Invalid inputs fail with
+``InvalidArgumentError`` and a message saying what is wrong, which TF Serving returns to the
+caller as ``INVALID_ARGUMENT``.
 """
 
 import tensorflow as tf
@@ -18,56 +21,44 @@ from components.artifacts.signature import (
     CLASS_INDEX,
     CLASS_NAME,
     DEFAULT_SIGNATURE,
+    DURATION_S,
+    MAX_PROBABILITIES,
     PROBABILITIES,
     WAV_INPUT,
     WAVEFORM_INPUT,
     WAVEFORM_SIGNATURE,
+    WINDOW_CLASS_INDEX,
+    WINDOW_CLASS_NAME,
+    WINDOW_COUNT,
+    WINDOW_END_S,
+    WINDOW_PROBABILITIES,
+    WINDOW_START_S,
 )
-from components.audio import examples, features, waveform
+from components.audio import examples, features, timeline, wav, waveform
 from components.audio.labels import CLASS_NAMES
 
+# Windows featurized and classified in one step: bounds the memory a long clip (239 windows at
+# 10 min) or a batch of them needs, at no cost to requests of up to this many windows.
+WINDOWS_PER_STEP = 32
 WAV_SPEC = tf.TensorSpec([None], tf.string, name=WAV_INPUT)
 WAVEFORM_SPEC = tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32, name=WAVEFORM_INPUT)
 
 
-def _is_wav(wav_bytes: tf.Tensor) -> tf.Tensor:
-    # Padding the 12-byte head keeps substr in range for shorter (even empty) inputs.
-    head = tf.strings.join([tf.strings.substr(wav_bytes, 0, 12), "\0" * 12])
-    return (tf.strings.substr(head, 0, 4) == "RIFF") & (tf.strings.substr(head, 8, 4) == "WAVE")
-
-
-def decode_and_prepare(wav_bytes: tf.Tensor) -> tf.Tensor:
-    """Validates, decodes and prepares one WAV file; a bad one raises ``InvalidArgumentError``.
+def decode_and_window(wav_bytes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Validates, decodes, downmixes, resamples and windows one WAV file; a bad one is rejected.
 
     Args:
         wav_bytes: Scalar string tensor holding a whole WAV file.
 
     Returns:
-        ``[CLIP_SAMPLES]`` float32 waveform at 22,050 Hz, mono, 5 s.
+        ``(windows, num_samples, duration_s)``: ``[windows, CLIP_SAMPLES]`` float32 at 22,050 Hz
+        (``timeline.windows``), the clip's length at that rate and its duration in seconds. A
+        malformed file raises ``InvalidArgumentError`` (``wav.decode``).
     """
-    is_wav = tf.debugging.Assert(
-        _is_wav(wav_bytes),
-        ["audio_wav: not a WAV file (expected a RIFF/WAVE header); send 16-bit PCM WAV bytes"],
-    )
-    with tf.control_dependencies([is_wav]):
-        # decode_wav itself rejects other encodings ("Can only read 16-bit WAV files...").
-        mono, sample_rate = waveform.decode_wav(wav_bytes)
-    num_samples = tf.shape(mono)[0]
-    max_samples = waveform.MAX_INPUT_SECONDS * sample_rate
-    checks = [
-        tf.debugging.Assert(num_samples > 0, ["audio_wav: the WAV file holds no audio samples"]),
-        tf.debugging.Assert(
-            num_samples <= max_samples,
-            [
-                f"audio_wav: audio longer than {waveform.MAX_INPUT_SECONDS} s; samples:",
-                num_samples,
-                "at rate (Hz):",
-                sample_rate,
-            ],
-        ),
-    ]
-    with tf.control_dependencies(checks):
-        return waveform.prepare_any_rate(tf.identity(mono), sample_rate)
+    samples, sample_rate = wav.decode(wav_bytes)
+    duration_s = tf.cast(tf.shape(samples)[0], tf.float32) / tf.cast(sample_rate, tf.float32)
+    clip = timeline.to_sample_rate(waveform.to_mono(samples), sample_rate)
+    return timeline.windows(clip), tf.shape(clip, out_type=tf.int64)[0], duration_s
 
 
 class ServingModule(tf.Module):
@@ -89,6 +80,16 @@ class ServingModule(tf.Module):
 
     def classify(self, clips: tf.Tensor) -> dict[str, tf.Tensor]:
         """Outputs for ``[B, CLIP_SAMPLES]`` prepared clips."""
+        probabilities = self.probabilities(clips)
+        class_index = tf.argmax(probabilities, axis=1, output_type=tf.int64)
+        return {
+            PROBABILITIES: probabilities,
+            CLASS_INDEX: class_index,
+            CLASS_NAME: tf.gather(self.class_names, class_index),
+        }
+
+    def probabilities(self, clips: tf.Tensor) -> tf.Tensor:
+        """``[B, 8]`` class probabilities of ``[B, CLIP_SAMPLES]`` prepared clips."""
         computed = features.compute(clips)
         batch = tf.shape(clips)[0]
         raw = {key: tf.reshape(computed[key], [batch, -1]) for key in examples.FEATURE_KEYS}
@@ -97,23 +98,67 @@ class ServingModule(tf.Module):
         raw[examples.LABEL] = tf.zeros([batch], tf.int64)
         transformed = self.transform_layer(raw)[self._feature]
         flat = tf.reshape(transformed, [batch, examples.flat_size(self._feature)])
-        probabilities = self.classifier(flat)
+        return self.classifier(flat)
+
+    def window_probabilities(self, windows: tf.RaggedTensor) -> tf.RaggedTensor:
+        """``[B, (windows), 8]`` probabilities of ``[B, (windows), CLIP_SAMPLES]`` windows.
+
+        Up to ``WINDOWS_PER_STEP`` windows (every request of short clips) are classified in one
+        call; more go through a loop of that many at a time, which bounds the memory of long
+        clips (a loop costs ~2 ms per call, measured, so short requests skip it).
+        """
+        flat = windows.values
+        total = tf.shape(flat)[0]
+
+        def classify_some(first, outputs):
+            some = self.probabilities(flat[first : first + WINDOWS_PER_STEP])
+            return first + WINDOWS_PER_STEP, outputs.write(first // WINDOWS_PER_STEP, some)
+
+        def in_steps() -> tf.Tensor:
+            steps = (total + WINDOWS_PER_STEP - 1) // WINDOWS_PER_STEP
+            outputs = tf.TensorArray(tf.float32, size=steps, infer_shape=False)
+            _, outputs = tf.while_loop(lambda first, _: first < total, classify_some, [0, outputs])
+            return tf.ensure_shape(outputs.concat(), [None, len(CLASS_NAMES)])
+
+        probabilities = tf.cond(
+            total <= WINDOWS_PER_STEP, lambda: self.probabilities(flat), in_steps
+        )
+        return windows.with_values(probabilities)
+
+    @tf.function(input_signature=[WAV_SPEC])
+    def serve_wav(self, audio_wav: tf.Tensor) -> dict[str, tf.Tensor]:
+        """``serving_default``: WAV files → clip scores (mean and max over windows) and windows."""
+        windows, num_samples, duration_s = tf.map_fn(
+            decode_and_window,
+            audio_wav,
+            fn_output_signature=(
+                tf.RaggedTensorSpec([None, waveform.CLIP_SAMPLES], tf.float32, ragged_rank=0),
+                tf.TensorSpec([], tf.int64),
+                tf.TensorSpec([], tf.float32),
+            ),
+        )
+        per_window = self.window_probabilities(windows)
+        probabilities = tf.reduce_mean(per_window, axis=1)
         class_index = tf.argmax(probabilities, axis=1, output_type=tf.int64)
+        window_class = tf.argmax(per_window.flat_values, axis=1, output_type=tf.int64)
+        window_class = per_window.with_flat_values(window_class)
+        start_s = tf.cast(timeline.window_starts(num_samples), tf.float32) / float(
+            waveform.SAMPLE_RATE
+        )
+        end_s = tf.minimum(start_s + float(waveform.CLIP_SECONDS), duration_s[:, None])
         return {
             PROBABILITIES: probabilities,
             CLASS_INDEX: class_index,
             CLASS_NAME: tf.gather(self.class_names, class_index),
+            MAX_PROBABILITIES: tf.reduce_max(per_window, axis=1),
+            DURATION_S: duration_s,
+            WINDOW_COUNT: tf.cast(per_window.row_lengths(), tf.int32),
+            WINDOW_START_S: start_s.to_tensor(0.0),
+            WINDOW_END_S: end_s.to_tensor(0.0),
+            WINDOW_PROBABILITIES: per_window.to_tensor(0.0),
+            WINDOW_CLASS_INDEX: window_class.to_tensor(-1),
+            WINDOW_CLASS_NAME: tf.gather(self.class_names, window_class).to_tensor(""),
         }
-
-    @tf.function(input_signature=[WAV_SPEC])
-    def serve_wav(self, audio_wav: tf.Tensor) -> dict[str, tf.Tensor]:
-        """``serving_default``: a batch of WAV files → probabilities, class index and name."""
-        clips = tf.map_fn(
-            decode_and_prepare,
-            audio_wav,
-            fn_output_signature=tf.TensorSpec([waveform.CLIP_SAMPLES], tf.float32),
-        )
-        return self.classify(clips)
 
     @tf.function(input_signature=[WAVEFORM_SPEC])
     def serve_waveform(self, waveform: tf.Tensor) -> dict[str, tf.Tensor]:

@@ -10,8 +10,10 @@ import time
 
 import pytest
 
+from components.audio.labels import CLASS_NAMES
 from pipelines import cli
 from tests.conftest import tone, wav_bytes
+from tests.serving.test_export import three_sounds
 
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
 pytestmark = pytest.mark.xdist_group("serving")
@@ -27,6 +29,25 @@ def test_predict_prints_json_per_file(dev_server, tmp_path, capsys):
     assert [row["file"] for row in rows] == [str(path)] * 2
     assert rows[0]["class_name"] in rows[0]["probabilities"]
     assert abs(sum(rows[0]["probabilities"].values()) - 1) < 1e-5
+
+
+@pytest.mark.parametrize("rest", [False, True])
+def test_predict_long_clip_prints_the_clip_and_its_windows(rest, dev_server, tmp_path, capsys):
+    path = tmp_path / "long.wav"
+    path.write_bytes(wav_bytes(three_sounds(22050), 22050, "PCM_24"))
+    target = dev_server[1].removeprefix("http://") if rest else dev_server[0]
+    assert cli.main(["predict", str(path), "--target", target] + (["--rest"] if rest else [])) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["file"] == str(path) and row["duration_s"] == 30.0
+    assert set(row["probabilities"]) == set(row["max_probabilities"]) == set(CLASS_NAMES)
+    windows = row["windows"]
+    assert [(w["start_s"], w["end_s"]) for w in windows] == [
+        (2.5 * k, 2.5 * k + 5) for k in range(11)
+    ]
+    assert all(set(w) == {"start_s", "end_s", "class_name", "probabilities"} for w in windows)
+    mean = {name: sum(w["probabilities"][name] for w in windows) / 11 for name in CLASS_NAMES}
+    assert mean == pytest.approx(row["probabilities"], abs=1e-6)
+    assert row["class_name"] == max(mean, key=mean.get)
 
 
 def test_predict_over_rest(dev_server, tmp_path, capsys):
@@ -60,7 +81,8 @@ def test_serve_dev_subprocess_serves_and_labels_itself(model_base, tmp_path):
         path = tmp_path / "clip.wav"
         path.write_bytes(wav_bytes(tone(500.0, 2.0, 22050), 22050))
         predict = [sys.executable, "-m", "pipelines.cli", "predict", str(path), "--timeout", "5"]
-        deadline = time.monotonic() + 60
+        # Start-up loads the model and replays its warmup requests (as TF Serving does) first.
+        deadline = time.monotonic() + 180
         while True:
             done = subprocess.run(
                 [*predict, "--target", f"127.0.0.1:{port}"], cwd=ROOT, capture_output=True

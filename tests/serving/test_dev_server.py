@@ -19,7 +19,7 @@ from tensorflow_serving.apis import (
 from serving.client import GrpcClient, RestClient
 from serving.status import ServingError
 from tests.conftest import tone, wav_bytes
-from tests.serving.test_export import BAD_WAVS, sample_clip
+from tests.serving.test_export import BAD_WAVS, SERVING_DEFAULT_OUTPUTS, sample_clip, three_sounds
 
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
 pytestmark = pytest.mark.xdist_group("serving")
@@ -61,11 +61,31 @@ def test_model_metadata_lists_both_signatures(client):
         "audio_wav": {"dtype": "string", "shape": [-1]}
     }
     assert metadata["waveform"]["inputs"]["waveform"]["shape"] == [-1, 110250]
-    assert set(metadata["serving_default"]["outputs"]) == {
-        "probabilities",
-        "class_index",
-        "class_name",
-    }
+    outputs = metadata["serving_default"]["outputs"]
+    assert set(outputs) == SERVING_DEFAULT_OUTPUTS
+    assert outputs["window_probabilities"]["shape"] == [-1, -1, 8]
+    assert outputs["window_count"] == {"dtype": "int32", "shape": [-1]}
+
+
+def test_long_clip_windows_over_grpc_and_rest_equal_in_process(client, dev_server, served):
+    wavs = [wav_bytes(three_sounds(16000)[: 12 * 16000], 16000), GOOD_WAV]
+    expected = served.signatures["serving_default"](audio_wav=tf.constant(wavs))
+    for predictions in (client.predict_wav(wavs), RestClient(dev_server[1]).predict_wav(wavs)):
+        long, short = predictions
+        assert [len(long.windows), len(short.windows)] == [4, 1]
+        assert [w.start_s for w in long.windows] == [0.0, 2.5, 5.0, 7.0]
+        assert [w.end_s for w in long.windows] == [5.0, 7.5, 10.0, 12.0]
+        assert long.duration_s == 12.0 and short.windows[0].end_s == 3.0
+        np.testing.assert_allclose(
+            [w.probabilities for w in long.windows],
+            expected["window_probabilities"].numpy()[0],
+            atol=1e-6,
+        )
+        np.testing.assert_allclose(
+            [p.max_probabilities for p in predictions], expected["max_probabilities"], atol=1e-6
+        )
+        names = expected["window_class_name"].numpy()[0]
+        assert [w.class_name.encode() for w in long.windows] == list(names)
 
 
 @pytest.mark.parametrize("case", sorted(BAD_WAVS))

@@ -1,18 +1,24 @@
 """The exported SavedModel: parity with the training-time pipeline, layout, warmup, validation."""
 
+import io
 import os
 
 import joblib
 import keras
 import numpy as np
 import pytest
+import soundfile
 import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow_serving.apis import prediction_log_pb2
 
+from components.artifacts import signature
 from components.audio import decode, examples, features, waveform
 from components.audio.labels import CLASS_NAMES
+from components.audio.resample import resample
+from components.audio.wav import MAX_INPUT_SECONDS
 from components.deploy import core, warmup
+from tests import wavs
 from tests.conftest import tone, wav_bytes
 
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
@@ -30,16 +36,61 @@ def sample_clip(rate: int, channels: int = 1) -> np.ndarray:
     return np.stack([left, tone(900.0, seconds, rate, 0.3)], axis=1)
 
 
-def pipeline_features(wav: bytes, transform_graph: str) -> dict[str, np.ndarray]:
-    """The training path: soundfile decode → prepare → features → flatten → tf.Transform."""
+def pipeline_windows(wav: bytes) -> tuple[np.ndarray, list[float]]:
+    """The training path's clips for a WAV: soundfile decode → the Beam featurizer's waveform code.
+
+    A clip of at most 5 s is ``waveform.prepare`` (what featurize does). A longer one is resampled
+    whole with the featurizer's resampler and cut every 2.5 s, the last window ending at the end
+    of the clip (the documented timeline), each window then padded/trimmed by ``fit_to_clip``.
+    Returns ``([windows, CLIP_SAMPLES], start seconds)``.
+    """
     decoded = decode.decode_bytes(wav)
-    clip = waveform.prepare(decoded.mono(), decoded.sample_rate)
-    computed = features.compute(clip[None])
-    raw = {key: tf.reshape(computed[key], [1, -1]) for key in examples.FEATURE_KEYS}
-    raw[examples.CLIP_ID] = tf.constant([b""])
-    raw[examples.LABEL] = tf.constant([0], tf.int64)
+    mono, rate = decoded.mono(), decoded.sample_rate
+    if decoded.duration_s <= waveform.CLIP_SECONDS:
+        return waveform.prepare(mono, rate).numpy()[None], [0.0]
+    whole = resample(mono, rate, waveform.SAMPLE_RATE).numpy()
+    last = whole.size - waveform.CLIP_SAMPLES
+    starts = [*range(0, last, int(2.5 * waveform.SAMPLE_RATE)), last]
+    clips = [waveform.fit_to_clip(whole[start:]).numpy() for start in starts]
+    return np.stack(clips), [start / waveform.SAMPLE_RATE for start in starts]
+
+
+def pipeline_features(clips: np.ndarray, transform_graph: str) -> dict[str, np.ndarray]:
+    """The training path from prepared clips: features → flatten → tf.Transform."""
+    computed = features.compute(clips)
+    batch = clips.shape[0]
+    raw = {key: tf.reshape(computed[key], [batch, -1]) for key in examples.FEATURE_KEYS}
+    raw[examples.CLIP_ID] = tf.constant([b""] * batch)
+    raw[examples.LABEL] = tf.constant([0] * batch, tf.int64)
     transformed = tft.TFTransformOutput(transform_graph).transform_raw_features(raw)
     return {key: transformed[key].numpy() for key in examples.FEATURE_KEYS}
+
+
+def pipeline_probabilities(wav: bytes, keras_model, transform_graph: str) -> np.ndarray:
+    """``[windows, 8]``: each window of ``wav`` scored along the training-time path."""
+    log_mel = pipeline_features(pipeline_windows(wav)[0], transform_graph)["log_mel"]
+    return keras_model(log_mel.reshape(-1, 128, 216, 1)).numpy()
+
+
+def assert_served_equals_pipeline(outputs, row: int, expected: np.ndarray) -> None:
+    """Clip and window outputs of one served clip against per-window pipeline scores."""
+    count = int(outputs["window_count"][row])
+    assert count == len(expected)
+    got = outputs["window_probabilities"].numpy()[row]
+    np.testing.assert_allclose(got[:count], expected, rtol=0, atol=1e-5)
+    assert not got[count:].any()
+    np.testing.assert_allclose(
+        outputs["probabilities"].numpy()[row], expected.mean(axis=0), rtol=0, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        outputs["max_probabilities"].numpy()[row], expected.max(axis=0), rtol=0, atol=1e-5
+    )
+    assert outputs["class_index"].numpy()[row] == expected.mean(axis=0).argmax()
+    classes = outputs["window_class_index"].numpy()[row]
+    assert classes[:count].tolist() == expected.argmax(axis=1).tolist()
+    assert set(classes[count:]) <= {-1}
+    names = outputs["window_class_name"].numpy()[row][:count]
+    assert [name.decode() for name in names] == [CLASS_NAMES[k] for k in classes[:count]]
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +102,121 @@ def keras_model(keras_model_dir):
 def test_served_wav_prediction_equals_pipeline_prediction(
     rate, served, keras_model, transform_graph
 ):
-
     wav = wav_bytes(sample_clip(rate), rate)
-    log_mel = pipeline_features(wav, transform_graph)["log_mel"]
-    expected = keras_model(log_mel.reshape(-1, 128, 216, 1)).numpy()
+    expected = pipeline_probabilities(wav, keras_model, transform_graph)
+    assert len(expected) == (2 if rate == 48000 else 1)  # the 7 s clip is two windows
     outputs = served.signatures["serving_default"](audio_wav=tf.constant([wav]))
-    np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, rtol=0, atol=1e-5)
-    assert outputs["class_index"].numpy()[0] == expected.argmax()
-    assert outputs["class_name"].numpy()[0].decode() == CLASS_NAMES[expected.argmax()]
+    assert_served_equals_pipeline(outputs, 0, expected)
+    assert outputs["class_name"].numpy()[0].decode() == CLASS_NAMES[expected.mean(0).argmax()]
+
+
+def variant(subtype: str, container: str = "WAV", channels: int = 1, rate: int = 44100) -> bytes:
+    """A 3 s clip (different content per channel) written by soundfile in one encoding."""
+    left = tone(400.0, 3.0, rate, 0.4) + tone(1500.0, 3.0, rate, 0.2)
+    columns = [left] + [tone(600.0 + 300 * k, 3.0, rate, 0.3) for k in range(1, channels)]
+    buffer = io.BytesIO()
+    samples = np.stack(columns, axis=1)
+    soundfile.write(buffer, samples, rate, subtype=subtype, format=container)
+    return buffer.getvalue()
+
+
+def hand_built(rate: int = 16000) -> bytes:
+    """Stereo 16-bit PCM with LIST, cue, fact and an odd-sized chunk before and after the data."""
+    left, right = tone(500.0, 2.0, rate), tone(1800.0, 2.0, rate)
+    return wavs.riff(
+        wavs.info_list(b"kitchen"),
+        wavs.chunk(b"fmt ", wavs.fmt_body(wavs.PCM, 2, rate, 16)),
+        wavs.fact(left.size),
+        wavs.chunk(b"junk", b"odd"),
+        wavs.chunk(b"data", wavs.pcm16(np.stack([left, right], axis=1))),
+        wavs.cue(2),
+        wavs.info_list(b"odd"),
+    )
+
+
+VARIANTS = {
+    **{
+        f"{container}_{subtype}": variant(subtype, container)
+        for container in ("WAV", "WAVEX")
+        for subtype in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+    },
+    "stereo_PCM_24_48k": variant("PCM_24", channels=2, rate=48000),
+    "6ch_FLOAT_WAVEX": variant("FLOAT", "WAVEX", channels=6, rate=32000),
+    "8ch_PCM_16_8k": variant("PCM_16", channels=8, rate=8000),
+    "chunks_LIST_fact_cue_odd": hand_built(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_every_wav_variant_is_served_as_the_pipeline_scores_it(
+    name, served, keras_model, transform_graph
+):
+    wav = VARIANTS[name]
+    expected = pipeline_probabilities(wav, keras_model, transform_graph)
+    outputs = served.signatures["serving_default"](audio_wav=tf.constant([wav]))
+    assert_served_equals_pipeline(outputs, 0, expected)
+
+
+def three_sounds(rate: int) -> np.ndarray:
+    """30 s of three different sounds, one every 10 s, each 2 s long and followed by silence
+    (so a window starting with one looks like the padded 2 s clips the test model learned)."""
+    parts = []
+    for freq_hz in (200.0, 800.0, 1250.0):
+        parts += [tone(freq_hz, 2.0, rate), np.zeros(8 * rate, np.float32)]
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize("rate", [22050, 44100, 11025])
+def test_long_clip_is_a_timeline_of_windows_scored_as_the_pipeline_scores_them(
+    rate, served, keras_model, transform_graph
+):
+    wav = wav_bytes(three_sounds(rate), rate)
+    expected = pipeline_probabilities(wav, keras_model, transform_graph)
+    outputs = served.signatures["serving_default"](audio_wav=tf.constant([wav]))
+    assert_served_equals_pipeline(outputs, 0, expected)
+    assert int(outputs["window_count"][0]) == 11
+    starts = outputs["window_start_s"].numpy()[0]
+    np.testing.assert_allclose(starts, np.arange(11) * 2.5, atol=1e-6)
+    np.testing.assert_allclose(outputs["window_end_s"].numpy()[0], starts + 5, atol=1e-6)
+    np.testing.assert_allclose(outputs["duration_s"].numpy(), [30.0], atol=1e-6)
+    # The timeline follows the sounds: the windows starting with each one score differently.
+    parts = outputs["window_probabilities"].numpy()[0, [0, 4, 8]]
+    assert np.ptp(parts, axis=0).max() > 0.05
+    if rate == 22050:  # no resampling: each window is exactly Beam's prepare() of that slice
+        samples = three_sounds(rate)
+        for k in (0, 5, 10):
+            clip = waveform.prepare(samples[int(k * 2.5 * rate) :], rate).numpy()[None]
+            log_mel = pipeline_features(clip, transform_graph)["log_mel"]
+            single = keras_model(log_mel.reshape(-1, 128, 216, 1)).numpy()[0]
+            window = outputs["window_probabilities"].numpy()[0, k]
+            np.testing.assert_allclose(window, single, rtol=0, atol=1e-5)
+
+
+def test_batch_of_clips_of_different_lengths_pads_windows_with_a_count(served):
+    wavs = [
+        wav_bytes(tone(700.0, 3.0, 16000), 16000),
+        wav_bytes(three_sounds(22050), 22050),
+        wav_bytes(tone(900.0, 7.0, 48000), 48000),
+    ]
+    signature = served.signatures["serving_default"]
+    batch = signature(audio_wav=tf.constant(wavs))
+    assert batch["window_count"].numpy().tolist() == [1, 11, 2]
+    assert batch["window_probabilities"].shape == (3, 11, 8)
+    ends = batch["window_end_s"].numpy()
+    np.testing.assert_allclose(ends[0, :1], [3.0], atol=1e-6)  # a short clip's window ends with it
+    np.testing.assert_allclose(ends[2, :2], [5.0, 7.0], atol=1e-6)
+    np.testing.assert_allclose(batch["window_start_s"].numpy()[2, :2], [0.0, 2.0], atol=1e-6)
+    for row, wav in enumerate(wavs):
+        single = signature(audio_wav=tf.constant([wav]))
+        count = int(single["window_count"][0])
+        for key in ("window_probabilities", "window_start_s", "window_end_s"):
+            np.testing.assert_allclose(
+                batch[key].numpy()[row, :count], single[key].numpy()[0], rtol=0, atol=1e-5
+            )
+        for key in ("probabilities", "max_probabilities", "duration_s"):
+            np.testing.assert_allclose(batch[key][row], single[key][0], rtol=0, atol=1e-5)
+        assert not batch["window_probabilities"].numpy()[row, count:].any()
+        assert set(batch["window_class_name"].numpy()[row, count:]) <= {b""}
 
 
 def test_model_is_not_trivially_uniform(served):
@@ -70,10 +228,9 @@ def test_model_is_not_trivially_uniform(served):
 
 def test_stereo_wav_is_averaged_to_mono_as_in_training(served, keras_model, transform_graph):
     wav = wav_bytes(sample_clip(44100, channels=2), 44100)
-    log_mel = pipeline_features(wav, transform_graph)["log_mel"]
-    expected = keras_model(log_mel.reshape(-1, 128, 216, 1)).numpy()
-    got = served.signatures["serving_default"](audio_wav=tf.constant([wav]))["probabilities"]
-    np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-5)
+    expected = pipeline_probabilities(wav, keras_model, transform_graph)
+    outputs = served.signatures["serving_default"](audio_wav=tf.constant([wav]))
+    assert_served_equals_pipeline(outputs, 0, expected)
 
 
 def test_batch_of_mixed_rates_equals_single_requests(served):
@@ -110,7 +267,7 @@ def test_logistic_regression_is_exported_exactly(linear_model_dir, transform_gra
     estimator = joblib.load(os.path.join(linear_model_dir, "model.joblib"))
     for rate in (16000, 44100):
         wav = wav_bytes(sample_clip(rate), rate)
-        mean_mfcc = pipeline_features(wav, transform_graph)["mean_mfcc"]
+        mean_mfcc = pipeline_features(pipeline_windows(wav)[0], transform_graph)["mean_mfcc"]
         expected = estimator.predict_proba(mean_mfcc)
         got = served.signatures["serving_default"](audio_wav=tf.constant([wav]))["probabilities"]
         np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-5)
@@ -143,21 +300,32 @@ def test_warmup_records_parse_and_run_through_their_signatures(version_dir, serv
 def test_signatures_declare_inputs_and_outputs(served):
     default = served.signatures["serving_default"]
     assert default.structured_input_signature[1]["audio_wav"].dtype == tf.string
-    assert set(default.structured_outputs) == {"probabilities", "class_index", "class_name"}
+    assert set(default.structured_outputs) == set(SERVING_DEFAULT_OUTPUTS)
     waveform_spec = served.signatures["waveform"].structured_input_signature[1]["waveform"]
     assert waveform_spec.shape.as_list() == [None, waveform.CLIP_SAMPLES]
 
 
+def _adpcm() -> bytes:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone(440.0, 1.0, 16000), 16000, subtype="IMA_ADPCM", format="WAV")
+    return buffer.getvalue()
+
+
+_GOOD_16K = wav_bytes(tone(440.0, 1.0, 16000), 16000)
 BAD_WAVS = {
     "not_wav": (b"this is not audio at all", "not a WAV file"),
     "empty_bytes": (b"", "not a WAV file"),
     "no_samples": (wav_bytes(np.zeros(0, np.float32), 16000), "no audio samples"),
-    "pcm_24": (wav_bytes(tone(440.0, 1.0, 16000), 16000, "PCM_24"), "16-bit"),
-    "float": (wav_bytes(tone(440.0, 1.0, 16000), 16000, "FLOAT"), r"Expected 1 \(PCM\)"),
-    "rate_12k": (wav_bytes(tone(440.0, 1.0, 12000), 12000), "unsupported sample rate"),
+    "adpcm": (_adpcm(), "unsupported WAV format tag 17 "),
+    "pcm_12": (
+        wavs.riff(wavs.chunk(b"fmt ", wavs.fmt_body(wavs.PCM, 1, 16000, 12, 2)), b"data\0\0\0\0"),
+        "unsupported bit depth 12 ",
+    ),
+    "truncated": (_GOOD_16K[:-1000], "declares 32000 bytes but only 31000 follow"),
+    "rate_12k": (wav_bytes(tone(440.0, 1.0, 12000), 12000), "unsupported sample rate 12000 Hz"),
     "too_long": (
-        wav_bytes(tone(440.0, waveform.MAX_INPUT_SECONDS + 1, 8000), 8000),
-        f"longer than {waveform.MAX_INPUT_SECONDS} s",
+        wav_bytes(np.zeros(8000 * (MAX_INPUT_SECONDS + 1), np.float32), 8000, "PCM_U8"),
+        f"audio longer than {MAX_INPUT_SECONDS} s",
     ),
 }
 
@@ -172,3 +340,28 @@ def test_invalid_wav_raises_invalid_argument_naming_the_problem(case, served):
 def test_warmup_wav_is_16_bit_pcm():
     data = warmup.wav_bytes(warmup.chirp(8000, 0.1), 8000)
     assert decode.decode_bytes(data).subtype == "PCM_16"
+
+
+def test_exported_graph_parses_wav_with_core_ops_only(version_dir):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    graph = saved_model_pb2.SavedModel()
+    with open(os.path.join(version_dir, "saved_model.pb"), "rb") as handle:
+        graph.ParseFromString(handle.read())
+    meta_graph = graph.meta_graphs[0]
+    types = {node.op for node in meta_graph.graph_def.node}
+    for function in meta_graph.graph_def.library.function:
+        types |= {node.op for node in function.node_def}
+    assert "DecodeRaw" in types
+    assert not types & {"DecodeWav", "PyFunc", "EagerPyFunc"}
+    assert all(op in tf.raw_ops.__dict__ for op in types), types - set(tf.raw_ops.__dict__)
+
+
+SERVING_DEFAULT_OUTPUTS = {
+    signature.PROBABILITIES,
+    signature.CLASS_INDEX,
+    signature.CLASS_NAME,
+    signature.MAX_PROBABILITIES,
+    signature.DURATION_S,
+    *signature.WINDOW_OUTPUTS,
+}

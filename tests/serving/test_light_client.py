@@ -239,5 +239,7 @@ def test_rest_and_grpc_clients_give_every_output(dev_server):
         [by_grpc] = grpc_client.predict_wav([wav])
         outputs = set(grpc_client.metadata()["serving_default"]["outputs"])
     [by_rest] = client.RestClient(dev_server[1]).predict_wav([wav])
-    assert set(by_grpc.outputs) == set(by_rest.outputs) == outputs - set(client.CLASS_OUTPUTS)
+    per_clip = outputs - set(client.CLASS_OUTPUTS) - set(client.WINDOW_OUTPUTS)
+    assert set(by_grpc.outputs) == set(by_rest.outputs) == per_clip
+    assert by_grpc.windows == by_rest.windows and len(by_grpc.windows) == 1
     assert json.dumps(by_grpc.to_json(["c"] * 8))  # every output is JSON-ready

@@ -83,6 +83,7 @@ def test_in_graph_wav_path_equals_soundfile_path(rate):
 
 def test_in_graph_rate_check_names_the_rate():
     data = wav_bytes(tone(440.0, 0.5, 12000), 12000)
-    mono, rate = waveform.decode_wav(tf.constant(data))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="unsupported sample rate 12000"):
+        waveform.decode_wav(tf.constant(data))
     with pytest.raises(tf.errors.InvalidArgumentError, match="unsupported sample rate"):
-        waveform.prepare_any_rate(mono, rate)
+        waveform.prepare_any_rate(tf.zeros([100]), tf.constant(12000))
