@@ -85,7 +85,7 @@ class Prediction:
         class_index: Its index in ``components.audio.labels.CLASS_NAMES``.
         probabilities: One probability per class, in class-index order (the mean over windows).
         outputs: Every other per-clip output of the signature for this clip, as JSON values
-            (``max_probabilities``, ``duration_s``, ...).
+            (``max_probabilities``, ``clip_duration_s``, ...).
         windows: The clip's 5 s windows in time order (empty from a signature without them).
     """
 

@@ -20,8 +20,8 @@ import tensorflow_transform as tft
 from components.artifacts.signature import (
     CLASS_INDEX,
     CLASS_NAME,
+    CLIP_DURATION_S,
     DEFAULT_SIGNATURE,
-    DURATION_S,
     MAX_PROBABILITIES,
     PROBABILITIES,
     WAV_INPUT,
@@ -151,7 +151,7 @@ class ServingModule(tf.Module):
             CLASS_INDEX: class_index,
             CLASS_NAME: tf.gather(self.class_names, class_index),
             MAX_PROBABILITIES: tf.reduce_max(per_window, axis=1),
-            DURATION_S: duration_s,
+            CLIP_DURATION_S: duration_s,
             WINDOW_COUNT: tf.cast(per_window.row_lengths(), tf.int32),
             WINDOW_START_S: start_s.to_tensor(0.0),
             WINDOW_END_S: end_s.to_tensor(0.0),

@@ -38,7 +38,7 @@ def test_predict_long_clip_prints_the_clip_and_its_windows(rest, dev_server, tmp
     target = dev_server[1].removeprefix("http://") if rest else dev_server[0]
     assert cli.main(["predict", str(path), "--target", target] + (["--rest"] if rest else [])) == 0
     [row] = json.loads(capsys.readouterr().out)
-    assert row["file"] == str(path) and row["duration_s"] == 30.0
+    assert row["file"] == str(path) and row["clip_duration_s"] == 30.0
     assert set(row["probabilities"]) == set(row["max_probabilities"]) == set(CLASS_NAMES)
     windows = row["windows"]
     assert [(w["start_s"], w["end_s"]) for w in windows] == [

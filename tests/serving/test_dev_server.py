@@ -75,14 +75,16 @@ def test_long_clip_windows_over_grpc_and_rest_equal_in_process(client, dev_serve
         assert [len(long.windows), len(short.windows)] == [4, 1]
         assert [w.start_s for w in long.windows] == [0.0, 2.5, 5.0, 7.0]
         assert [w.end_s for w in long.windows] == [5.0, 7.5, 10.0, 12.0]
-        assert long.duration_s == 12.0 and short.windows[0].end_s == 3.0
+        assert long.outputs["clip_duration_s"] == 12.0 and short.windows[0].end_s == 3.0
         np.testing.assert_allclose(
             [w.probabilities for w in long.windows],
             expected["window_probabilities"].numpy()[0],
             atol=1e-6,
         )
         np.testing.assert_allclose(
-            [p.max_probabilities for p in predictions], expected["max_probabilities"], atol=1e-6
+            [p.outputs["max_probabilities"] for p in predictions],
+            expected["max_probabilities"],
+            atol=1e-6,
         )
         names = expected["window_class_name"].numpy()[0]
         assert [w.class_name.encode() for w in long.windows] == list(names)

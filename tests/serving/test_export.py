@@ -178,7 +178,7 @@ def test_long_clip_is_a_timeline_of_windows_scored_as_the_pipeline_scores_them(
     starts = outputs["window_start_s"].numpy()[0]
     np.testing.assert_allclose(starts, np.arange(11) * 2.5, atol=1e-6)
     np.testing.assert_allclose(outputs["window_end_s"].numpy()[0], starts + 5, atol=1e-6)
-    np.testing.assert_allclose(outputs["duration_s"].numpy(), [30.0], atol=1e-6)
+    np.testing.assert_allclose(outputs["clip_duration_s"].numpy(), [30.0], atol=1e-6)
     # The timeline follows the sounds: the windows starting with each one score differently.
     parts = outputs["window_probabilities"].numpy()[0, [0, 4, 8]]
     assert np.ptp(parts, axis=0).max() > 0.05
@@ -213,7 +213,7 @@ def test_batch_of_clips_of_different_lengths_pads_windows_with_a_count(served):
             np.testing.assert_allclose(
                 batch[key].numpy()[row, :count], single[key].numpy()[0], rtol=0, atol=1e-5
             )
-        for key in ("probabilities", "max_probabilities", "duration_s"):
+        for key in ("probabilities", "max_probabilities", "clip_duration_s"):
             np.testing.assert_allclose(batch[key][row], single[key][0], rtol=0, atol=1e-5)
         assert not batch["window_probabilities"].numpy()[row, count:].any()
         assert set(batch["window_class_name"].numpy()[row, count:]) <= {b""}
@@ -362,6 +362,6 @@ SERVING_DEFAULT_OUTPUTS = {
     signature.CLASS_INDEX,
     signature.CLASS_NAME,
     signature.MAX_PROBABILITIES,
-    signature.DURATION_S,
+    signature.CLIP_DURATION_S,
     *signature.WINDOW_OUTPUTS,
 }
