@@ -36,3 +36,8 @@ SKLEARN = "sklearn"
 # evaluate
 METRICS_FILE = "metrics.json"
 BLESSING_FILE = "blessing.json"
+
+# a deployed version: <model_base>/<model_name>/<version>/assets.extra/ (deploy → describe)
+ASSETS_EXTRA_DIR = "assets.extra"
+VERSION_CARD_JSON = "model_card.json"
+VERSION_CARD_MARKDOWN = "model_card.md"
