@@ -16,7 +16,7 @@ from kfp.dsl import (
 )
 
 from components import IMAGE
-from components.deploy.config import DeployConfig
+from components.artifacts.names import SERVED_MODEL_NAME
 from components.evaluate.config import EvaluateConfig
 from components.signature_defaults import signature_defaults
 
@@ -26,7 +26,7 @@ from components.signature_defaults import signature_defaults
     min_macro_f1=EvaluateConfig.min_macro_f1,
     min_worst_slice_f1=EvaluateConfig.min_worst_slice_f1,
     model_base="",
-    model_name=DeployConfig.model_name,
+    model_name=SERVED_MODEL_NAME,
     seed=EvaluateConfig.seed,
 )
 def evaluate(
