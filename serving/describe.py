@@ -78,7 +78,7 @@ def from_grpc(target: str, model_name: str, timeout_s: float = 30.0) -> dict:
                 raise
             response, note = ask([SIGNATURE_DEF_FIELD]), NO_CARD
             if error.code == "NOT_FOUND":
-                note = f"the served version has no model card ({error.message})"
+                note = error.message
     signatures = get_model_metadata_pb2.SignatureDefMap()
     response.metadata[SIGNATURE_DEF_FIELD].Unpack(signatures)
     card = None
