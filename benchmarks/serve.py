@@ -7,16 +7,27 @@ deploy step into a temporary model base. Then, for one 5 s clip (44.1 kHz, 16-bi
 for batches of 32, it runs a bounded closed loop (``--requests`` calls or ``--seconds``, which
 ever ends first, after warm-up) (a) in-process through the SavedModel's ``serving_default``
 signature and (b) through the gRPC client against the development server started in a
-subprocess; also (c) the ``waveform`` signature in-process. Prints p50/p99 latency, clips/s and
-errors per case. Usage: python benchmarks/serve.py [--model-base DIR] [--family F]
+subprocess; also (c) the ``waveform`` signature in-process. Then (d) long audio in-process (30 s
+and 5 min at 44.1 kHz, one clip per call, ``--long-requests`` calls), (e) the WAV variants
+clients send (8-bit unsigned, 16/24/32-bit PCM, float 32/64, WAVE_FORMAT_EXTENSIBLE stereo; 5 s
+at 44.1 kHz, written by libsndfile) in-process, and (f) a mixed load over gRPC: ``--clients``
+(8) concurrent clients, each with its own channel, sending one 5 s clip per call, of which
+``--malformed`` (5 %) are malformed (random bytes, text, a truncated header, a RIFF header with
+a broken ``fmt `` chunk): p50/p99 and clips/s of the good requests, errors on good requests
+(must be 0), malformed ones rejected with INVALID_ARGUMENT, and whether the server still answers
+afterwards. A case the served graph refuses shows its errors and the first message. Prints
+p50/p99 latency, clips/s and errors per case. Usage: python benchmarks/serve.py
+[--model-base DIR] [--family F]
 """
 
 import argparse
+import io
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -71,16 +82,21 @@ def build_model_base(folder: str, family: str) -> str:
 
 def measure(call, batch: int, requests: int, seconds: float, warmup: int = 5) -> dict:
     """Closed loop: ``call()`` up to ``requests`` times or ``seconds``; latency percentiles."""
+    first_error = ""
     for _ in range(warmup):
-        call()
+        try:
+            call()
+        except Exception as error:  # noqa: BLE001 - reported below, with the measured calls
+            first_error = first_error or _message(error)
     latencies, errors = [], 0
     started = time.perf_counter()
     while len(latencies) < requests and time.perf_counter() - started < seconds:
         begin = time.perf_counter()
         try:
             call()
-        except Exception:  # noqa: BLE001 - a benchmark counts failures, whatever they are
+        except Exception as error:  # noqa: BLE001 - a benchmark counts failures, whatever they are
             errors += 1
+            first_error = first_error or _message(error)
         latencies.append(time.perf_counter() - begin)
     total = time.perf_counter() - started
     ms = np.array(latencies) * 1000
@@ -91,6 +107,114 @@ def measure(call, batch: int, requests: int, seconds: float, warmup: int = 5) ->
         "p99_ms": float(np.percentile(ms, 99)),
         "clips_per_s": batch * (len(latencies) - errors) / total,
         "errors": errors,
+        "first_error": first_error,
+    }
+
+
+def _message(error: Exception) -> str:
+    text = getattr(error, "message", None) or str(error)
+    lines = [line for line in str(text).splitlines() if line.strip()]
+    noise = ("Graph execution", "Detected at", "<stack traces", "Node:", "  ")
+    useful = [line for line in lines if not line.startswith(noise)]
+    return (useful or lines or [type(error).__name__])[0].strip()[:160]
+
+
+WAV_VARIANTS = (
+    ("wav u8", "WAV", "PCM_U8", 1),
+    ("wav pcm16", "WAV", "PCM_16", 1),
+    ("wav pcm24", "WAV", "PCM_24", 1),
+    ("wav pcm32", "WAV", "PCM_32", 1),
+    ("wav float32", "WAV", "FLOAT", 1),
+    ("wav float64", "WAV", "DOUBLE", 1),
+    ("wavex pcm16 stereo", "WAVEX", "PCM_16", 2),
+)
+
+
+def encode(
+    samples: np.ndarray, rate: int, container: str = "WAV", subtype: str = "PCM_16"
+) -> bytes:
+    """``samples`` (``[n]`` or ``[n, channels]``) as a WAV file written by libsndfile."""
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, rate, format=container, subtype=subtype)
+    return buffer.getvalue()
+
+
+def malformed_requests(good: bytes, rng: np.random.Generator) -> list[bytes]:
+    """Four kinds of bad input: random bytes, text, a truncated header, a broken fmt chunk."""
+    broken_fmt = bytearray(good)
+    broken_fmt[20:22] = (0x55).to_bytes(2, "little")  # format tag 0x55 (MP3) in a WAV header
+    broken_fmt[22:24] = (0).to_bytes(2, "little")  # and zero channels
+    return [
+        rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+        b"this is not audio, it is a text file renamed to .wav\n" * 20,
+        good[:30],
+        bytes(broken_fmt),
+    ]
+
+
+def mixed_load(target: str, good: bytes, args: argparse.Namespace) -> dict:
+    """``args.clients`` threads over gRPC, ``args.malformed`` of the requests malformed."""
+    from serving.client import GrpcClient
+    from serving.status import ServingError
+
+    rng = np.random.default_rng(0)
+    bad = malformed_requests(good, rng)
+    total = args.clients * args.mixed_requests
+    is_bad = rng.random(total) < args.malformed
+    plans = [
+        [
+            bad[int(rng.integers(len(bad)))] if is_bad[i] else good
+            for i in range(c, total, args.clients)
+        ]
+        for c in range(args.clients)
+    ]
+    good_ms: list[float] = []
+    outcomes = {"good_errors": 0, "bad_rejected": 0, "bad_other": 0, "bad_accepted": 0}
+    messages: list[str] = []
+    lock = threading.Lock()
+
+    def client(plan: list[bytes]) -> None:
+        with GrpcClient(target, timeout_s=120) as channel:
+            for wav in plan:
+                begin = time.perf_counter()
+                try:
+                    channel.predict_wav([wav])
+                    outcome = "good" if wav is good else "bad_accepted"
+                except ServingError as error:
+                    outcome = (
+                        "good_errors"
+                        if wav is good
+                        else ("bad_rejected" if error.code == "INVALID_ARGUMENT" else "bad_other")
+                    )
+                    if wav is good or len(messages) < 4:
+                        messages.append(f"{error.code}: {error.message[:120]}")
+                elapsed = (time.perf_counter() - begin) * 1000
+                with lock:
+                    if outcome == "good":
+                        good_ms.append(elapsed)
+                    else:
+                        outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=client, args=(plan,)) for plan in plans]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    ms = np.array(good_ms)
+    return {
+        "clients": args.clients,
+        "requests": total,
+        "malformed": int(is_bad.sum()),
+        "good_ok": len(good_ms),
+        "p50_ms": float(np.percentile(ms, 50)) if len(ms) else float("nan"),
+        "p99_ms": float(np.percentile(ms, 99)) if len(ms) else float("nan"),
+        "clips_per_s": len(good_ms) / seconds,
+        **outcomes,
+        "messages": sorted(set(messages)),
     }
 
 
@@ -123,6 +247,11 @@ def main() -> None:
     parser.add_argument("--family", default="cnn_log_mel", help="train family to build")
     parser.add_argument("--requests", type=int, default=300, help="max calls per case")
     parser.add_argument("--seconds", type=float, default=20.0, help="max seconds per case")
+    parser.add_argument("--long-requests", type=int, default=5, help="calls per long-audio case")
+    parser.add_argument("--variant-requests", type=int, default=40, help="calls per WAV variant")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent gRPC clients")
+    parser.add_argument("--mixed-requests", type=int, default=40, help="calls per client")
+    parser.add_argument("--malformed", type=float, default=0.05, help="share of bad requests")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -149,6 +278,16 @@ def main() -> None:
         results = [
             (name, measure(call, size, args.requests, args.seconds)) for name, call, size in cases
         ]
+        for seconds in (30, 300):
+            long_wav = tf.constant([encode(warmup.chirp(44100, seconds), 44100)])
+            row = measure(lambda w=long_wav: by_wav(audio_wav=w), 1, args.long_requests, 600, 1)
+            results.append((f"in-process {seconds} s 44.1k", row))
+        stereo = np.stack([warmup.chirp(44100), warmup.chirp(44100)[::-1]], axis=1)
+        for name, container, subtype, channels in WAV_VARIANTS:
+            samples = stereo if channels == 2 else warmup.chirp(44100)
+            variant = tf.constant([encode(samples, 44100, container, subtype)])
+            row = measure(lambda v=variant: by_wav(audio_wav=v), 1, args.variant_requests, 60)
+            results.append((f"in-process {name}", row))
         server, target = start_dev_server(model_base)
         try:
             with GrpcClient(target) as client:
@@ -160,10 +299,14 @@ def main() -> None:
                         args.seconds,
                     )
                     results.append(("gRPC loopback wav 44.1k", row))
+            mixed = mixed_load(target, wav, args)
+            with GrpcClient(target, timeout_s=10) as client:
+                mixed["server_alive_after"] = server.poll() is None and bool(client.metadata())
         finally:
             server.terminate()
             server.wait(30)
     print_table(results, args.model_base or f"{args.family} (untrained, seed configuration)")
+    print_mixed(mixed)
 
 
 def print_table(results: list[tuple[str, dict]], model: str) -> None:
@@ -171,14 +314,29 @@ def print_table(results: list[tuple[str, dict]], model: str) -> None:
 
     print(f"\nserving benchmark: {model}; {os.cpu_count()} CPUs; TF {tf.__version__}")
     columns = ("batch", "requests", "p50_ms", "p99_ms", "clips_per_s", "errors")
-    header = f"{'case':24}" + "".join(f"{column:>12}" for column in columns)
+    header = f"{'case':28}" + "".join(f"{column:>12}" for column in columns)
     print(header)
     print("-" * len(header))
     for name, row in results:
         cells = "".join(
             f"{row[c]:12.1f}" if isinstance(row[c], float) else f"{row[c]:12d}" for c in columns
         )
-        print(f"{name:24}{cells}")
+        print(f"{name:28}{cells}")
+    for name, row in results:
+        if row["errors"]:
+            print(f"  {name}: {row['errors']} errors, e.g. {row['first_error']}")
+
+
+def print_mixed(row: dict) -> None:
+    print(
+        f"\nmixed gRPC load: {row['clients']} clients, {row['requests']} requests of one 5 s clip, "
+        f"{row['malformed']} malformed"
+    )
+    for key, value in row.items():
+        if key not in ("messages", "clients", "requests", "malformed"):
+            print(f"  {key:20} {value:.1f}" if isinstance(value, float) else f"  {key:20} {value}")
+    for message in row["messages"]:
+        print(f"  rejected: {message}")
 
 
 if __name__ == "__main__":

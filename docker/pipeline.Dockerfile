@@ -39,9 +39,12 @@ RUN /opt/venv/bin/pip install --no-deps --no-build-isolation . \
 # ---- final: the runtime base plus the venv ------------------------------------------------------
 FROM python:3.11.14-slim-bookworm
 
+# The source commit, recorded in every deployed version's model card (components/model_card.py).
+ARG GIT_COMMIT=unknown
 LABEL org.opencontainers.image.title="household-sounds" \
       org.opencontainers.image.description="Household sound classification pipeline components" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.revision="${GIT_COMMIT}"
 
 # A fixed numeric uid so Kubernetes `runAsNonRoot` can verify it without /etc/passwd lookups.
 # The KFP v2 launcher stages artifacts under /gcs, /minio and /s3 (a fixed contract of the
@@ -64,7 +67,8 @@ ENV VIRTUAL_ENV=/opt/venv \
     KERAS_HOME=/tmp/keras \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    TF_CPP_MIN_LOG_LEVEL=1
+    TF_CPP_MIN_LOG_LEVEL=1 \
+    HOUSEHOLD_SOUNDS_GIT_COMMIT=${GIT_COMMIT}
 
 USER 10001:10001
 WORKDIR /home/app

@@ -308,6 +308,45 @@ def _app(args: argparse.Namespace, config: DeployConfig) -> int:
     return 0
 
 
+def _describe_flags(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    help = "host:port of a running server (gRPC; REST with --rest)"
+    source.add_argument("--target", help=help)
+    help = "read the card from a model base (local or gs://): what real TF Serving serves"
+    source.add_argument("--model-base", help=help)
+    parser.add_argument("--rest", action="store_true", help="--target is the REST API (:8501)")
+    parser.add_argument("--version", type=int, help="with --model-base: version (default newest)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+
+
+@command("describe", config=DeployConfig, only=NAME, flags=_describe_flags)
+def _describe(args: argparse.Namespace, config: DeployConfig) -> int:
+    """Print what is served: version, signatures (GetModelMetadata) and the model card."""
+    from serving import describe
+    from serving.status import ServingError
+
+    try:
+        if args.model_base:
+            described = describe.from_model_base(args.model_base, config.model_name, args.version)
+        elif args.rest:
+            described = describe.from_rest(f"http://{args.target}", config.model_name, args.timeout)
+        else:
+            described = describe.from_grpc(args.target, config.model_name, args.timeout)
+    except ServingError as error:
+        json.dump({"error": error.code, "message": error.message}, sys.stderr)
+        sys.stderr.write("\n")
+        return error.grpc_code.value[0]
+    except FileNotFoundError as error:
+        json.dump({"error": "NOT_FOUND", "message": str(error)}, sys.stderr)
+        sys.stderr.write("\n")
+        return 5  # grpc.StatusCode.NOT_FOUND
+    if args.json:
+        return _emit(described)
+    sys.stdout.write(describe.render(described))
+    return 0
+
+
 def _serve_dev_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8500, help="gRPC port")
     parser.add_argument("--rest-port", type=int, default=0, help="REST port (0: no REST API)")

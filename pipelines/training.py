@@ -86,7 +86,6 @@ def build_pipeline(pvcs: Sequence[PvcMount] = ()):
         search_iterations: int = BaselinesConfig.n_iter,
         min_macro_f1: float = EvaluateConfig.min_macro_f1,
         min_worst_slice_f1: float = EvaluateConfig.min_worst_slice_f1,
-        previous_metrics: str = "",
         force_deploy: bool = False,
         seed: int = 0,
     ):
@@ -96,6 +95,8 @@ def build_pipeline(pvcs: Sequence[PvcMount] = ()):
             data_root: Dataset root (local path or gs://).
             data_format: fsd50k, esc50 or manifest.
             model_base: TF Serving model base (local path or gs://); empty skips deployment.
+                evaluate blesses a model only if it is not worse than the newest version
+                there, scored through its own serving signature on the same test clips.
             taxonomy_path: Tag→class taxonomy JSON; empty uses the seed study's.
             allowed_roots: Roots besides data_root that the metadata's audio URIs may point into
                 (folders, gs://bucket, gs://bucket/prefix); audio anywhere else is rejected.
@@ -112,8 +113,6 @@ def build_pipeline(pvcs: Sequence[PvcMount] = ()):
                 study's budget per model).
             min_macro_f1: Blessing threshold on the best model's test macro-F1.
             min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
-            previous_metrics: The deployed model's evaluation metrics.json; if given, a new model
-                is blessed only if it is not worse.
             force_deploy: Deploy the best model even if it is not blessed.
             seed: Seed for splits, rebalancing and training.
         """
@@ -189,12 +188,15 @@ def build_pipeline(pvcs: Sequence[PvcMount] = ()):
                 examples=examples,
                 min_macro_f1=min_macro_f1,
                 min_worst_slice_f1=min_worst_slice_f1,
-                previous_metrics=previous_metrics,
+                model_base=model_base,
+                model_name=DeployConfig.model_name,
                 seed=seed,
             ),
             cpu="2",
             memory="8G",
         ).set_display_name("evaluate: metrics and slices")
+        # The production model under model_base changes while the inputs stay the same.
+        evaluate_task.set_caching_options(False)
         mount(evaluate_task)
 
         deploy_task = deploy(
@@ -206,6 +208,8 @@ def build_pipeline(pvcs: Sequence[PvcMount] = ()):
             model_base=model_base,
             force=force_deploy,
             model_name=DeployConfig.model_name,
+            pipeline_run_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+            pipeline_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         ).set_display_name("deploy: TF Serving model base")
         deploy_task.set_caching_options(False)
         mount(deploy_task)

@@ -16,5 +16,7 @@ else
   exit 1
 fi
 echo "building $image with $engine"
-"$engine" build -f docker/pipeline.Dockerfile -t "$image" "$@" .
+# The commit goes into the image (label and env) and from there into every model card.
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+"$engine" build -f docker/pipeline.Dockerfile -t "$image" --build-arg "GIT_COMMIT=$commit" "$@" .
 echo "built $image"

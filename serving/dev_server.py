@@ -7,7 +7,12 @@ run unchanged against it. It is not a production server: it loads only the highe
 version under ``<model_base>/<model_name>/`` at start-up (no polling) and, like TF Serving,
 replays its warmup requests before serving; it has no batching and no monitoring. It
 implements ``Predict`` and ``GetModelMetadata`` (``Classify``, ``Regress`` and
-``MultiInference`` answer ``UNIMPLEMENTED``) and rejects requests as TF Serving does: an
+``MultiInference`` answer ``UNIMPLEMENTED``). Beyond TF Serving, ``GetModelMetadata`` also
+answers the metadata field ``model_card``: the version's ``assets.extra/model_card.json``
+(``components/model_card.py``) as a packed ``google.protobuf.StringValue``; TF Serving rejects
+that field with ``INVALID_ARGUMENT`` (it serves ``signature_def`` only and never reads
+``assets.extra/`` beyond the warmup file), so there the card is read from the model base
+(``serving/describe.py``). It rejects requests as TF Serving does: an
 unknown model or version is ``NOT_FOUND``; a missing or unexpected input, a wrong dtype or
 shape, or an ``InvalidArgumentError`` raised by the model is ``INVALID_ARGUMENT`` with the
 message; and it keeps serving afterwards. ``serving/rest.py`` adds the REST ``:predict`` API.
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 import grpc
 import numpy as np
 import tensorflow as tf
+from google.protobuf import wrappers_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import (
     get_model_metadata_pb2,
@@ -30,12 +36,14 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
+from components.artifacts.names import ASSETS_EXTRA_DIR, VERSION_CARD_JSON
 from components.artifacts.signature import DEFAULT_SIGNATURE
 from serving.status import ServingError
 
 BANNER = "DEVELOPMENT SERVER (a stand-in for TF Serving, not for production)"
 SIGNATURE_DEF_FIELD = "signature_def"
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"  # TF Serving's fixed location
+MODEL_CARD_FIELD = "model_card"
 _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
 
 
@@ -56,6 +64,14 @@ class ServedModel:
     path: str
     loaded: object
     signature_defs: dict
+
+    def card_json(self) -> str | None:
+        """The text of ``assets.extra/model_card.json``, or None if the version has none."""
+        path = os.path.join(self.path, ASSETS_EXTRA_DIR, VERSION_CARD_JSON)
+        if not tf.io.gfile.exists(path):
+            return None
+        with tf.io.gfile.GFile(path) as handle:
+            return handle.read()
 
 
 def latest_version(model_root: str) -> int:
@@ -229,25 +245,33 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     def GetModelMetadata(  # noqa: N802
         self, request: get_model_metadata_pb2.GetModelMetadataRequest, context
     ) -> get_model_metadata_pb2.GetModelMetadataResponse:
-        """Returns the signature definitions (the only metadata field TF Serving knows)."""
+        """Returns the signature definitions and, asked for ``model_card``, the model card."""
         spec = request.model_spec
         version = spec.version.value if spec.HasField("version") else None
+        fields = set(request.metadata_field)
         try:
             model = self.repository.model(spec.name, version)
-            unsupported = set(request.metadata_field) - {SIGNATURE_DEF_FIELD}
-            if unsupported or not request.metadata_field:
+            if not fields or fields - {SIGNATURE_DEF_FIELD, MODEL_CARD_FIELD}:
                 raise ServingError(
                     "INVALID_ARGUMENT",
-                    f"metadata_field must be [{SIGNATURE_DEF_FIELD!r}], got "
-                    f"{list(request.metadata_field)}",
+                    f"metadata_field must be among [{SIGNATURE_DEF_FIELD!r}, "
+                    f"{MODEL_CARD_FIELD!r}], got {list(request.metadata_field)}",
+                )
+            card = model.card_json() if MODEL_CARD_FIELD in fields else None
+            if MODEL_CARD_FIELD in fields and card is None:
+                raise ServingError(
+                    "NOT_FOUND", f"version {model.version} of {model.name} has no model card"
                 )
         except ServingError as error:
             context.abort(error.grpc_code, error.message)
         response = get_model_metadata_pb2.GetModelMetadataResponse()
         response.model_spec.name = model.name
         response.model_spec.version.value = model.version
-        signature_map = get_model_metadata_pb2.SignatureDefMap(signature_def=model.signature_defs)
-        response.metadata[SIGNATURE_DEF_FIELD].Pack(signature_map)
+        if SIGNATURE_DEF_FIELD in fields:
+            signatures = get_model_metadata_pb2.SignatureDefMap(signature_def=model.signature_defs)
+            response.metadata[SIGNATURE_DEF_FIELD].Pack(signatures)
+        if card is not None:
+            response.metadata[MODEL_CARD_FIELD].Pack(wrappers_pb2.StringValue(value=card))
         return response
 
 

@@ -1,7 +1,10 @@
 """The REST half of the development server: TF Serving's ``/v1/models`` JSON API on 127.0.0.1.
 
 Implements what clients of TF Serving's port 8501 use: ``GET /v1/models/<name>`` (version status,
-which the Kubernetes readiness probe calls) and ``POST /v1/models/<name>[/versions/<v>]:predict``
+which the Kubernetes readiness probe calls), ``GET /v1/models/<name>[/versions/<v>]/metadata``
+(TF Serving's shape: ``{"model_spec", "metadata": {"signature_def": ...}}``, plus, as the gRPC
+side does, a ``model_card`` entry when the version has one) and
+``POST /v1/models/<name>[/versions/<v>]:predict``
 with the row format (``{"instances": [...]}``; a string input is sent as ``{"b64": "..."}``) or
 the columnar format (``{"inputs": ...}``), answering ``{"predictions": [...]}`` or
 ``{"outputs": ...}``, and ``{"error": message}`` with TF Serving's HTTP status on failure. Like
@@ -16,12 +19,17 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
+from google.protobuf import json_format
+from tensorflow_serving.apis import get_model_metadata_pb2
 
 from components.artifacts.signature import DEFAULT_SIGNATURE
 from serving.dev_server import BANNER, ModelRepository
 from serving.status import ServingError
 
-_PATH = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?(?P<verb>:\w+)?$")
+_PATH = re.compile(
+    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?"
+    r"(?P<metadata>/metadata)?(?P<verb>:\w+)?$"
+)
 
 
 def _decode(value):
@@ -72,6 +80,18 @@ def parse_inputs(body: dict, input_names: list[str]) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _metadata(model) -> dict:
+    """TF Serving's REST metadata answer, with the version's model card where it has one."""
+    signatures = get_model_metadata_pb2.SignatureDefMap(signature_def=model.signature_defs)
+    as_json = json_format.MessageToDict(signatures, preserving_proto_field_name=True)
+    metadata = {"signature_def": as_json}
+    card = model.card_json()
+    if card is not None:
+        metadata["model_card"] = json.loads(card)
+    spec = {"name": model.name, "signature_name": "", "version": str(model.version)}
+    return {"model_spec": spec, "metadata": metadata}
+
+
 class _Handler(BaseHTTPRequestHandler):
     repository: ModelRepository
 
@@ -84,6 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
             model = self.repository.model(match["name"], version)
         except ServingError as error:
             self._reply(error.http_status, {"error": error.message})
+            return
+        if match["metadata"]:
+            self._reply(200, _metadata(model))
             return
         status = {"error_code": "OK", "error_message": ""}
         self._reply(
@@ -98,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         match = _PATH.match(self.path)
         try:
-            if not match or match["verb"] != ":predict":
+            if not match or match["metadata"] or match["verb"] != ":predict":
                 raise ServingError("NOT_FOUND", f"no such resource {self.path}")
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             version = int(match["version"]) if match["version"] else None

@@ -36,3 +36,10 @@ SKLEARN = "sklearn"
 # evaluate
 METRICS_FILE = "metrics.json"
 BLESSING_FILE = "blessing.json"
+
+# a deployed version: <model_base>/<model_name>/<version>/assets.extra/ (deploy → describe);
+# evaluate reads the newest version of the same served name to compare the candidate with
+SERVED_MODEL_NAME = "household_sounds"
+ASSETS_EXTRA_DIR = "assets.extra"
+VERSION_CARD_JSON = "model_card.json"
+VERSION_CARD_MARKDOWN = "model_card.md"

@@ -8,7 +8,8 @@ to their own input shape and called as they are. scikit-learn logistic regressio
 exactly: the same standardisation, ``softmax(x·Wᵀ + b)`` (sigmoid for two classes), evaluated in
 float64 as scikit-learn does, with columns placed at the class indices the model was fitted on.
 Tree ensembles and kernel SVMs have no exact, reviewable TF form here, so they are refused with
-``UnsupportedModelError`` and ``core.choose_model`` falls back to the best exportable model.
+``UnsupportedModelError``; ``components/exportable.py`` states the same rule from ``model.json``
+alone, so evaluate blesses only models this module can export.
 """
 
 import os
@@ -125,16 +126,6 @@ def load_classifier(info: ModelInfo) -> tf.Module:
     if info.framework == SKLEARN:
         return linear_from_sklearn(read_sklearn_model(info.model_dir))
     raise UnsupportedModelError(f"unknown model framework {info.framework!r} in {info.model_dir}")
-
-
-def is_exportable(info: ModelInfo) -> bool:
-    """Whether ``load_classifier`` can export this model (loads sklearn models to check)."""
-    try:
-        if info.framework == SKLEARN:
-            load_classifier(info)
-        return info.framework in (KERAS, SKLEARN)
-    except UnsupportedModelError:
-        return False
 
 
 def _local_copy(path: str) -> str:

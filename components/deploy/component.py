@@ -11,7 +11,12 @@ from components.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
-@signature_defaults(force=DeployConfig.force, model_name=DeployConfig.model_name)
+@signature_defaults(
+    force=DeployConfig.force,
+    model_name=DeployConfig.model_name,
+    pipeline_run_name="",
+    pipeline_run_id="",
+)
 def deploy(
     evaluation: Input[Artifact],
     seed_models: Input[List[Model]],  # noqa: UP006
@@ -22,11 +27,14 @@ def deploy(
     model_base: str,
     force: bool,
     model_name: str,
+    pipeline_run_name: str,
+    pipeline_run_id: str,
 ):
-    """Exports the evaluation's winner with in-graph featurization and publishes a new version.
+    """Exports the blessed model with in-graph featurization and publishes a new version.
 
     Args:
-        evaluation: Evaluate step output holding blessing.json (blessed, model, reasons, ranking).
+        evaluation: Evaluate step output: blessing.json (blessed, model, reasons, production)
+            and metrics.json, slices.json, discovery.json for the model card.
         seed_models: Keras models in the study's configuration (model.json + model.keras).
         tuned_models: Keras models trained with tuned hyperparameters.
         baseline_models: Every scikit-learn model directory (model.json + model.joblib).
@@ -35,14 +43,20 @@ def deploy(
         model_base: TF Serving model base, a local path or gs://bucket/prefix; empty skips.
         force: Deploy even if the evaluation did not bless the winner.
         model_name: Name TF Serving serves the model under (<model_base>/<model_name>/<version>/).
+        pipeline_run_name: The run's name, recorded in the model card (KFP placeholder).
+        pipeline_run_id: The run's id, recorded in the model card (KFP placeholder).
     """
     import json
 
+    from components import model_card
     from components.deploy import core
 
     candidates = [model.path for model in [*seed_models, *tuned_models, *baseline_models]]
     config = core.DeployConfig(model_name=model_name, force=force)
-    result = core.run_best(candidates, transform_graph.path, model_base, evaluation.path, config)
+    origin = model_card.lineage(pipeline_run_name, pipeline_run_id)
+    result = core.run_best(
+        candidates, transform_graph.path, model_base, evaluation.path, config, origin
+    )
     with open(deployment.path, "w") as handle:
         json.dump(result.summary(), handle, indent=2)
     deployment.metadata.update(result.summary())

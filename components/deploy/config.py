@@ -7,6 +7,8 @@ deploy`` shows.
 
 from dataclasses import dataclass, field
 
+from components.artifacts.names import SERVED_MODEL_NAME
+
 
 @dataclass(frozen=True)
 class DeployConfig:
@@ -19,6 +21,6 @@ class DeployConfig:
             highest existing version).
     """
 
-    model_name: str = field(default="household_sounds", metadata={"help": "served model name"})
+    model_name: str = field(default=SERVED_MODEL_NAME, metadata={"help": "served model name"})
     force: bool = field(default=False, metadata={"help": "deploy even if not blessed"})
     version: int | None = field(default=None, metadata={"help": "version (default: Unix time)"})

@@ -54,6 +54,23 @@ def publish(
     return _publish_local(local_dir, model_base, model_name, version)
 
 
+def existing_versions(model_base: str, model_name: str) -> list[int]:
+    """The integer versions published under ``<model_base>/<model_name>/`` (local or gs://)."""
+    if model_base.startswith("gs://"):
+        return _gcs_versions(model_base, model_name)
+    model_root = os.path.join(model_base, model_name)
+    if not os.path.isdir(model_root):
+        return []
+    return [int(name) for name in os.listdir(model_root) if name.isdigit()]
+
+
+def version_uri(model_base: str, model_name: str, version: int) -> str:
+    """Where ``version`` of ``model_name`` is (or will be) published."""
+    if model_base.startswith("gs://"):
+        return f"{model_base.rstrip('/')}/{model_name}/{version}"
+    return os.path.join(model_base, model_name, str(version))
+
+
 def _staging_name(version: int) -> str:
     return f".staging-{version}-{uuid.uuid4().hex[:8]}"
 
@@ -62,8 +79,8 @@ def _publish_local(
     local_dir: str, model_base: str, model_name: str, version: int | None
 ) -> tuple[str, int]:
     model_root = os.path.join(model_base, model_name)
+    existing = existing_versions(model_base, model_name)
     os.makedirs(model_root, exist_ok=True)
-    existing = [int(name) for name in os.listdir(model_root) if name.isdigit()]
     version = next_version(existing) if version is None else version
     final = os.path.join(model_root, str(version))
     if os.path.exists(final):
@@ -83,6 +100,17 @@ def _split_gs(uri: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
+def _gcs_versions(model_base: str, model_name: str) -> list[int]:
+    from google.cloud import storage
+
+    bucket_name, prefix = _split_gs(model_base)
+    model_root = f"{prefix}/{model_name}" if prefix else model_name
+    listing = storage.Client().list_blobs(bucket_name, prefix=f"{model_root}/", delimiter="/")
+    list(listing)  # the iterator fills ``prefixes`` as it pages
+    children = [p[len(model_root) + 1 :].strip("/") for p in listing.prefixes]
+    return [int(child) for child in children if child.isdigit()]
+
+
 def _publish_gcs(
     local_dir: str, model_base: str, model_name: str, version: int | None
 ) -> tuple[str, int]:
@@ -92,11 +120,8 @@ def _publish_gcs(
     bucket_name, prefix = _split_gs(model_base)
     bucket = client.bucket(bucket_name)
     model_root = f"{prefix}/{model_name}" if prefix else model_name
-    listing = client.list_blobs(bucket_name, prefix=f"{model_root}/", delimiter="/")
-    list(listing)  # the iterator fills ``prefixes`` as it pages
-    children = [p[len(model_root) + 1 :].strip("/") for p in listing.prefixes]
     if version is None:
-        version = next_version([int(child) for child in children if child.isdigit()])
+        version = next_version(_gcs_versions(model_base, model_name))
     final = f"{model_root}/{version}"
     if any(True for _ in client.list_blobs(bucket_name, prefix=f"{final}/", max_results=1)):
         raise VersionExistsError(f"gs://{bucket_name}/{final}/ already exists")

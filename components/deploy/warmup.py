@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
+from components.artifacts.names import ASSETS_EXTRA_DIR
 from components.artifacts.signature import (
     DEFAULT_SIGNATURE,
     WAV_INPUT,
@@ -20,7 +21,7 @@ from components.artifacts.signature import (
 from components.audio import waveform
 from components.audio.resample import SUPPORTED_RATES
 
-WARMUP_DIR = "assets.extra"
+WARMUP_DIR = ASSETS_EXTRA_DIR
 WARMUP_FILE = "tf_serving_warmup_requests"
 WARMUP_BATCH = 8
 

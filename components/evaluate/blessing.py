@@ -1,12 +1,17 @@
-"""The blessing: may the best model be deployed?
+"""The blessing: may the best *exportable* model replace the production model?
 
-The best model is the one with the highest test macro-F1 (ties: higher accuracy, then name).
-It is blessed only if every check passes: its macro-F1 reaches ``min_macro_f1``; the macro-F1 of
+Models are ranked by test macro-F1 (ties: higher accuracy, then name). The overall best may be
+one deploy cannot export (a random forest or an SVC, ``components/exportable.py``), so the
+decision is about the *candidate*: the best exportable model, which is what deploy exports
+(``model`` in ``blessing.json``; ``best_model`` stays the overall best). It is blessed only if
+every check passes: a candidate exists; its macro-F1 reaches ``min_macro_f1``; the macro-F1 of
 its worst *significant* slice (from worst-slice discovery) reaches ``min_worst_slice_f1`` — when
-no slice is significantly worse, that check passes and the reasons say so; and, when a previous
-deployment's ``metrics.json`` is given, its macro-F1 is not below that model's by more than
-``baseline_tolerance``. Every check writes one human-readable reason; deploy reads the decision
-(``blessing.json``: ``blessed``, ``model``, ``ranking``...).
+no slice is significantly worse, that check passes and the reasons say so; and it is not worse
+than the production model (``production.py``: the newest version under the model base, scored
+through its own serving signature on the same test clips): its macro-F1 on the clips both models
+answered may fall below the production model's by at most ``baseline_tolerance``. Without a
+model base or a published version there is nothing to compare with and that check passes, saying
+so. Every check writes one human-readable reason; deploy reads the decision.
 """
 
 from dataclasses import dataclass
@@ -17,9 +22,10 @@ class BlessingPolicy:
     """Thresholds of the blessing.
 
     Attributes:
-        min_macro_f1: Lowest acceptable test macro-F1 of the best model.
+        min_macro_f1: Lowest acceptable test macro-F1 of the candidate.
         min_worst_slice_f1: Lowest acceptable macro-F1 of its worst significant slice.
-        baseline_tolerance: How far below a previous deployment's macro-F1 is still accepted.
+        baseline_tolerance: How far below the production model's macro-F1 (on the same clips)
+            the candidate's may be and still be blessed.
     """
 
     min_macro_f1: float
@@ -34,29 +40,77 @@ def rank(models: dict[str, dict]) -> list[str]:
     )
 
 
+def candidate(models: dict[str, dict]) -> str | None:
+    """The best exportable model (entries carry ``exportable``), or None if there is none."""
+    return next((name for name in rank(models) if models[name]["exportable"]), None)
+
+
+def _production_check(
+    name: str, production: dict | None, policy: BlessingPolicy
+) -> tuple[bool, str]:
+    """The comparison with the production model: ``(passed, reason)``."""
+    if production is None:
+        return True, "no model base given: there is no production model to compare with"
+    if production["version"] is None:
+        return True, f"{production['reason']}: this is the first deployment"
+    served = f"production version {production['version']}"
+    if production.get("model"):
+        served += f" ({production['model']})"
+    if production["n_compared"] == 0:
+        return False, (
+            f"{served} refused all {production['n_test']} test clips, so {name} cannot be "
+            f"shown not to be worse (e.g. {production['rejected'][0]['message']})"
+        )
+    new, old = production["candidate_macro_f1"], production["production_macro_f1"]
+    passed = new >= old - policy.baseline_tolerance
+    refused = ""
+    if production["n_rejected"]:
+        refused = f"; {production['n_rejected']} clips it refused are left out"
+    return passed, (
+        f"macro-F1 {new:.3f} {'is not' if passed else 'is'} worse than {served}'s {old:.3f} "
+        f"on the same {production['n_compared']} test clips through its serving signature "
+        f"(tolerance {policy.baseline_tolerance}){refused}"
+    )
+
+
 def decide(
     models: dict[str, dict],
     significant_slices: list[dict],
     policy: BlessingPolicy,
-    baseline: dict | None = None,
+    production: dict | None = None,
 ) -> dict:
-    """Decides whether the best model is blessed.
+    """Decides whether the candidate (the best exportable model) is blessed.
 
     Args:
-        models: ``metrics.json``'s ``models`` (name → metrics entry).
-        significant_slices: The best model's significant discovery entries (``macro_f1``...).
+        models: ``metrics.json``'s ``models`` (name → metrics entry with ``exportable`` and,
+            when not exportable, ``not_exportable``: why).
+        significant_slices: The candidate's significant discovery entries (``macro_f1``...).
         policy: Thresholds.
-        baseline: A previous deployment's ``metrics.json``, or None.
+        production: ``production.compare``'s result; ``{"version": None, "reason": ...}`` when
+            the model base holds no version yet; None when no model base was given.
 
     Returns:
-        ``{"blessed", "model", "best_model", "reasons", "ranking", "checks", "worst_slice",
-        "baseline_macro_f1"}``.
+        ``{"blessed", "model" (the candidate, or the best model when none is exportable),
+        "best_model", "deployable_model" (the candidate or None), "reasons", "ranking",
+        "checks", "worst_slice", "production"}``.
     """
     ranking = rank(models)
     best = ranking[0]
-    f1 = models[best]["macro_f1"]
-    reasons = [f"{best} has the best test macro-F1 ({f1:.3f}) of {len(models)} models"]
-    checks = {"macro_f1": f1 >= policy.min_macro_f1}
+    deployable = candidate(models)
+    name = deployable or best
+    f1 = models[name]["macro_f1"]
+    top = models[best]["macro_f1"]
+    reasons = [f"{best} has the best test macro-F1 ({top:.3f}) of {len(models)} models"]
+    checks = {"exportable": deployable is not None}
+    if deployable is None:
+        reasons.append(f"no model can be exported: {models[best].get('not_exportable', '')}")
+    elif deployable != best:
+        reasons.append(
+            f"{best} cannot be exported ({models[best].get('not_exportable', '')}); the "
+            f"candidate is {deployable}, the best exportable model (rank "
+            f"{ranking.index(deployable) + 1}, macro-F1 {f1:.3f})"
+        )
+    checks["macro_f1"] = f1 >= policy.min_macro_f1
     reasons.append(
         f"macro-F1 {f1:.3f} {'>=' if checks['macro_f1'] else '<'} "
         f"min_macro_f1 {policy.min_macro_f1}"
@@ -77,22 +131,17 @@ def decide(
             f"{'>=' if checks['worst_slice_f1'] else '<'} min_worst_slice_f1 "
             f"{policy.min_worst_slice_f1}"
         )
-    baseline_f1 = None
-    if baseline is not None:
-        baseline_f1 = baseline["models"][baseline["best_model"]]["macro_f1"]
-        checks["baseline"] = f1 >= baseline_f1 - policy.baseline_tolerance
-        reasons.append(
-            f"macro-F1 {f1:.3f} {'is not' if checks['baseline'] else 'is'} worse than the "
-            f"deployed {baseline['best_model']} ({baseline_f1:.3f}, tolerance "
-            f"{policy.baseline_tolerance})"
-        )
+    if deployable is not None:  # with nothing exportable there is nothing to compare
+        checks["production"], reason = _production_check(name, production, policy)
+        reasons.append(reason)
     return {
         "blessed": all(checks.values()),
-        "model": best,
+        "model": name,
         "best_model": best,
+        "deployable_model": deployable,
         "reasons": reasons,
         "ranking": ranking,
         "checks": checks,
         "worst_slice": worst,
-        "baseline_macro_f1": baseline_f1,
+        "production": production,
     }

@@ -16,6 +16,7 @@ from kfp.dsl import (
 )
 
 from components import IMAGE
+from components.artifacts.names import SERVED_MODEL_NAME
 from components.evaluate.config import EvaluateConfig
 from components.signature_defaults import signature_defaults
 
@@ -24,7 +25,8 @@ from components.signature_defaults import signature_defaults
 @signature_defaults(
     min_macro_f1=EvaluateConfig.min_macro_f1,
     min_worst_slice_f1=EvaluateConfig.min_worst_slice_f1,
-    previous_metrics="",
+    model_base="",
+    model_name=SERVED_MODEL_NAME,
     seed=EvaluateConfig.seed,
 )
 def evaluate(
@@ -40,10 +42,11 @@ def evaluate(
     slice_table: Output[Markdown],
     min_macro_f1: float,
     min_worst_slice_f1: float,
-    previous_metrics: str,
+    model_base: str,
+    model_name: str,
     seed: int,
 ) -> NamedTuple("EvaluateOutputs", [("blessed", bool), ("best_model", str)]):  # noqa: UP014
-    """Scores every model on the test split, overall, per class and per slice; blesses the best.
+    """Scores every model on the test split, per class and per slice; blesses the best exportable.
 
     Args:
         seed_models: Keras models in the study's configuration (model.json, predictions/).
@@ -57,10 +60,12 @@ def evaluate(
         metrics: Headline metrics of every model (accuracy, macro-F1, ...), prefixed by model.
         best_confusion_matrix: The best model's confusion matrix on the test split.
         slice_table: Per-slice metrics with bootstrap intervals, as Markdown.
-        min_macro_f1: Blessing threshold on the best model's test macro-F1.
+        min_macro_f1: Blessing threshold on the candidate's test macro-F1.
         min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
-        previous_metrics: metrics.json of the deployed model's evaluation (path or gs:// URI);
-            if given, the new best model is blessed only if it is not worse.
+        model_base: TF Serving model base (local or gs://); the candidate is blessed only if it
+            is not worse than the newest version of model_name there, scored through its own
+            serving signature on the same test clips. Empty: no comparison.
+        model_name: Served model name under model_base.
         seed: Seed of the bootstrap.
     """
     from components.artifacts import names
@@ -76,9 +81,16 @@ def evaluate(
         evaluation.path,
         config,
         examples_dir=examples.path,
-        baseline_metrics_path=previous_metrics or None,
+        model_base=model_base,
+        model_name=model_name,
     )
     kfp_outputs.write(evaluation.path, metrics, best_confusion_matrix, report, slice_table)
     metrics.log_metric("significant_slices", result.significant_slices)
-    evaluation.metadata.update({"best_model": result.best_model, "blessed": result.blessed})
+    evaluation.metadata.update(
+        {
+            "best_model": result.best_model,
+            "deployable_model": result.deployable_model or "",
+            "blessed": result.blessed,
+        }
+    )
     return (result.blessed, result.best_model)

@@ -10,8 +10,12 @@ significantly worse slices (``discovery``), feature importance of the scikit-lea
 ``discovery.json``, ``importance.json``, ``errors.json``/``errors.csv``, ``blessing.json``,
 ``slices.md``, a self-contained ``report.html`` and, where Chromium is installed, its
 screenshot ``report.png``. ``run`` is three steps over its read inputs: ``score`` (metrics and
-ranking), ``analyse`` (slicing, discovery, blessing, importance, errors; in memory) and ``write``.
-Imports no KFP: ``kfp_outputs`` copies the results into KFP artifacts.
+ranking), ``analyse`` (slicing, discovery, blessing, importance, errors; in memory) and ``write``;
+between the first two it scores the production model under the model base through its own
+serving signature (``production``). The blessing, the slice crosses, discovery and the error
+analysis are about the *candidate*, the best model deploy can export (``blessing.candidate``);
+``metrics.json`` names both it (``deployable_model``) and the overall ``best_model``. Imports no
+KFP: ``kfp_outputs`` copies the results into KFP artifacts.
 """
 
 import logging
@@ -22,12 +26,22 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from components import exportable
 from components.artifacts import files
 from components.artifacts.manifest import read_manifest
-from components.artifacts.model_files import Predictions, read_sklearn_model
+from components.artifacts.model_files import Predictions, read_model_card, read_sklearn_model
 from components.artifacts.names import BLESSING_FILE, METRICS_FILE, SKLEARN
 from components.audio.labels import CLASS_NAMES
-from components.evaluate import blessing, discovery, errors, importance, metrics, report, slices
+from components.evaluate import (
+    blessing,
+    discovery,
+    errors,
+    importance,
+    metrics,
+    production,
+    report,
+    slices,
+)
 from components.evaluate.config import EvaluateConfig
 from components.evaluate.screenshot import screenshot
 
@@ -63,7 +77,7 @@ class EvaluateResult:
 
     Attributes:
         best_model: Name of the model with the best test macro-F1.
-        blessed: Whether it passed every blessing check.
+        blessed: Whether the candidate (``deployable_model``) passed every blessing check.
         reasons: One human-readable line per check.
         ranking: Model names, best first.
         significant_slices: How many of its slices are significantly worse than the rest.
@@ -76,6 +90,7 @@ class EvaluateResult:
     ranking: list[str]
     significant_slices: int
     output_dir: str
+    deployable_model: str | None = None
 
     def summary(self) -> dict:
         """JSON-serialisable summary."""
@@ -88,7 +103,7 @@ class Scores:
 
     Attributes:
         models: ``metrics.json``'s ``models``: name → metrics entry (with
-            ``beats_majority_class``).
+            ``beats_majority_class``, ``exportable`` and, if not, ``not_exportable``).
         predictions: Test predictions by model name.
         model_dirs: Model artifact directory by model name.
         best: Name of the best model (``blessing.rank``).
@@ -117,6 +132,10 @@ def score(model_dirs: list[str]) -> Scores:
         name, test, entry = metrics.evaluate_model(model_dir)
         if tests and test.clip_ids != next(iter(tests.values())).clip_ids:
             raise ValueError(f"{name} was scored on different test clips than the other models")
+        why_not = exportable.why_not_exportable(read_model_card(model_dir))
+        entry["exportable"] = why_not is None
+        if why_not:
+            entry["not_exportable"] = why_not
         models[name], tests[name], directories[name] = entry, test, model_dir
     majority = metrics.majority_class(next(iter(tests.values())).labels)
     for entry in models.values():
@@ -135,10 +154,15 @@ def read_metadata(manifest_path: str, clip_stats_path: str) -> pd.DataFrame:
     return slices.metadata_frame(read_manifest(manifest_path), files.read_jsonl(clip_stats_path))
 
 
+def subject(scores: Scores) -> str:
+    """The model the blessing is about: the best exportable one, else the best."""
+    return blessing.candidate(scores.models) or scores.best
+
+
 def slice_models(
     scores: Scores, metadata: pd.DataFrame, config: EvaluateConfig
 ) -> tuple[list[dict], dict[str, pd.DataFrame]]:
-    """Every model's slice table (crosses for the best only) and its per-clip frame."""
+    """Every model's slice table (crosses for the ``subject`` only) and its per-clip frame."""
     entries: list[dict] = []
     frames = {}
     for name in scores.models:
@@ -147,7 +171,7 @@ def slice_models(
             frames[name],
             slices.slice_values(frames[name]),
             name,
-            crosses=config.crosses and name == scores.best,
+            crosses=config.crosses and name == subject(scores),
             min_size=config.min_slice_size,
             samples=config.bootstrap_samples,
             confidence=config.confidence,
@@ -208,7 +232,7 @@ def analyse(
     metadata: pd.DataFrame,
     config: EvaluateConfig,
     features: TestFeatures | None = None,
-    baseline: dict | None = None,
+    production_scores: dict | None = None,
 ) -> dict:
     """Slices, discovery, blessing, importance and errors of scored models, in memory.
 
@@ -217,25 +241,27 @@ def analyse(
         metadata: ``read_metadata``'s per-clip frame.
         config: Thresholds and analysis settings.
         features: The test mean-MFCC for permutation importance, or None to skip it.
-        baseline: A previous deployment's ``metrics.json`` for the blessing, or None.
+        production_scores: ``production_check``'s result, or None without a model base.
 
     Returns:
         ``{"metrics", "blessing", "slices", "discovery", "importance", "errors", "config"}``:
         the evaluation directory's content (``write``) and the report's input.
     """
-    best = scores.best
+    best = subject(scores)
     slice_entries, frames = slice_models(scores, metadata, config)
     found = discover_worst(frames[best], best, config)
     policy = blessing.BlessingPolicy(
         config.min_macro_f1, config.min_worst_slice_f1, config.baseline_tolerance
     )
     significant = [entry for entry in found if entry["significant"]]
-    decision = blessing.decide(scores.models, significant, policy, baseline)
+    decision = blessing.decide(scores.models, significant, policy, production_scores)
     decision["thresholds"] = asdict(config)
     return {
         "metrics": {
             "models": scores.models,
-            "best_model": best,
+            "best_model": scores.best,
+            "deployable_model": decision["deployable_model"],
+            "production": production_scores,
             "class_names": list(CLASS_NAMES),
             "majority_class": scores.majority,
         },
@@ -286,7 +312,45 @@ def write(evaluation: dict, output_dir: str) -> EvaluateResult:
         ranking=decision["ranking"],
         significant_slices=sum(entry["significant"] for entry in evaluation["discovery"]),
         output_dir=output_dir,
+        deployable_model=decision["deployable_model"],
     )
+
+
+def data_summary(manifest: list[dict]) -> dict:
+    """The run's data for the model card: datasets and clip counts per split and class."""
+    clips: dict[str, dict[str, int]] = {}
+    for row in manifest:
+        per_class = clips.setdefault(row["split"], dict.fromkeys(CLASS_NAMES, 0))
+        per_class[row["label"]] = per_class.get(row["label"], 0) + 1
+    return {
+        "datasets": sorted({str(row.get("dataset", "")) for row in manifest} - {""}),
+        "clips": clips,
+        "total": {split: sum(counts.values()) for split, counts in clips.items()},
+    }
+
+
+def production_check(
+    scores: Scores, manifest: list[dict], model_base: str, model_name: str
+) -> dict | None:
+    """The candidate against the newest version under ``model_base`` (``production.py``).
+
+    Returns:
+        ``production.compare``'s result; ``{"version": None, "reason"}`` when there is no
+        version yet or no exportable candidate; None when ``model_base`` is empty.
+    """
+    if not model_base:
+        return None
+    where = {"model_base": model_base, "model_name": model_name}
+    name = blessing.candidate(scores.models)
+    if name is None:
+        return {**where, "version": None, "reason": "no exportable candidate to compare"}
+    compared = production.evaluate_production(
+        model_base, model_name, manifest, scores.predictions[name]
+    )
+    if compared is None:
+        reason = f"no published version under {os.path.join(model_base, model_name)}"
+        return {**where, "version": None, "reason": reason}
+    return {**where, **compared}
 
 
 def run(
@@ -296,31 +360,36 @@ def run(
     output_dir: str,
     config: EvaluateConfig = EvaluateConfig(),
     examples_dir: str | None = None,
-    baseline_metrics_path: str | None = None,
+    model_base: str = "",
+    model_name: str = "",
 ) -> EvaluateResult:
     """Evaluates every model directory on the test split and writes the evaluation directory.
 
-    Reads the inputs, then ``score``, ``analyse`` and ``write``.
+    Reads the inputs, then ``score``, ``production_check``, ``analyse`` and ``write``.
 
     Args:
         model_dirs: Model artifact directories (docs/contracts.md).
-        manifest_path: Ingest ``manifest.jsonl`` (slice metadata, error analysis).
+        manifest_path: Ingest ``manifest.jsonl`` (slice metadata, error analysis, the test
+            clips' URIs for the production model, the data summary).
         clip_stats_path: Featurize ``clip_stats.jsonl`` (duration, sample rate, loudness).
         output_dir: Receives the files of ``OUTPUT_FILES`` (and ``report.png``).
         config: Thresholds and analysis settings.
         examples_dir: Featurize output; its test mean-MFCC feeds permutation importance.
-        baseline_metrics_path: A previous deployment's ``metrics.json`` for the blessing.
+        model_base: TF Serving model base (local or ``gs://``) whose newest version of
+            ``model_name`` the candidate must not be worse than; empty: no comparison.
+        model_name: Served model name under ``model_base``.
 
     Returns:
-        The best model and the blessing decision.
+        The best model, the candidate and the blessing decision.
 
     Raises:
         ValueError: If there is no model or two models were scored on different test clips.
     """
     scores = score(model_dirs)
-    metadata = read_metadata(manifest_path, clip_stats_path)
+    manifest = read_manifest(manifest_path)
+    metadata = slices.metadata_frame(manifest, files.read_jsonl(clip_stats_path))
     features = read_test_features(examples_dir) if examples_dir else None
-    baseline = None
-    if baseline_metrics_path:
-        baseline = files.read_json(baseline_metrics_path)
-    return write(analyse(scores, metadata, config, features, baseline), output_dir)
+    compared = production_check(scores, manifest, model_base, model_name)
+    evaluation = analyse(scores, metadata, config, features, compared)
+    evaluation["metrics"]["data"] = data_summary(manifest)
+    return write(evaluation, output_dir)

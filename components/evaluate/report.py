@@ -125,8 +125,33 @@ def _blessing_section(blessing: dict) -> str:
     reasons = "".join(f"<li>{escape(reason)}</li>" for reason in blessing["reasons"])
     return (
         f"<h2 id='blessing'>Blessing</h2><p><span class='verdict {verdict}'>"
-        f"{escape(blessing['model'])}: {label}</span></p><ul>{reasons}</ul>"
+        f"{escape(blessing['model'])}: {label}</span></p>"
+        + _table(
+            ["best model", "deployable candidate", "production model"],
+            [_roles(blessing)],
+            text=(0, 1, 2),
+        )
+        + f"<ul>{reasons}</ul>"
     )
+
+
+def _roles(blessing: dict) -> list[str]:
+    """The overall best model, the best exportable one, and the version it would replace."""
+    production = blessing.get("production") or {}
+    if production.get("version") is None:
+        served = production.get("reason", "no model base given")
+    else:
+        served = f"version {production['version']} ({production.get('model') or 'unknown'})"
+        if production.get("production_macro_f1") is not None:
+            served += (
+                f": macro-F1 {production['production_macro_f1']:.3f} vs "
+                f"{production['candidate_macro_f1']:.3f} on {production['n_compared']} clips"
+            )
+    return [
+        blessing["best_model"],
+        blessing.get("deployable_model") or "none (no exportable model)",
+        served,
+    ]
 
 
 def _comparison_section(metrics: dict, ranking: list[str]) -> str:

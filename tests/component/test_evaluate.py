@@ -224,10 +224,10 @@ def test_blessing_uses_the_worst_significant_slice(evaluated):
     assert decision["thresholds"]["min_macro_f1"] == CONFIG.min_macro_f1
 
 
-def test_baseline_that_is_better_blocks_the_blessing(synthetic_run, evaluated, tmp_path):
-    baseline = load(evaluated[1], "metrics.json")
-    baseline["models"][baseline["best_model"]]["macro_f1"] = 0.99
-    (tmp_path / "deployed.json").write_text(json.dumps(baseline))
+def test_empty_model_base_is_a_first_deployment_and_metrics_name_both_models(
+    synthetic_run, tmp_path
+):
+    """The scoring of a published version is tested in tests/serving/test_blessed_deploy.py."""
     result = core.run(
         synthetic_run["model_dirs"],
         synthetic_run["manifest"],
@@ -240,10 +240,18 @@ def test_baseline_that_is_better_blocks_the_blessing(synthetic_run, evaluated, t
             crosses=False,
             screenshot=False,
         ),
-        baseline_metrics_path=str(tmp_path / "deployed.json"),
+        model_base=str(tmp_path / "empty_base"),
+        model_name="household_sounds",
     )
-    assert not result.blessed
-    assert "worse than the deployed" in result.reasons[-1]
+    assert result.blessed and result.deployable_model == "cnn_log_mel"
+    assert "no published version under" in result.reasons[-1]
+    metrics = load(tmp_path / "evaluation", "metrics.json")
+    assert metrics["best_model"] == metrics["deployable_model"] == "cnn_log_mel"
+    assert metrics["production"]["version"] is None
+    assert metrics["models"]["random_forest"]["exportable"] is False
+    assert "only LogisticRegression" in metrics["models"]["random_forest"]["not_exportable"]
+    assert metrics["models"]["logistic_regression"]["exportable"] is True
+    assert metrics["data"]["total"] == N and metrics["data"]["datasets"] == ["fsd50k"]
 
 
 def test_importance_covers_coefficients_gini_and_permutation(evaluated):

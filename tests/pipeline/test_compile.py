@@ -84,7 +84,11 @@ def test_heavy_steps_have_resources_and_retries(compiled):
     tasks = all_tasks(spec)
     for step in ("featurize", "train", "baselines", "evaluate"):
         assert tasks[step]["retryPolicy"]["maxRetryCount"] == 2, step
+    for step in ("featurize", "train", "baselines"):
         assert tasks[step]["cachingOptions"].get("enableCache", False) is True, step
+    # evaluate compares with the production model under model_base, which changes between runs
+    # with the same inputs: a cached evaluation would bless against a model no longer served.
+    assert tasks["evaluate"]["cachingOptions"].get("enableCache", False) is False
 
 
 def test_parameters_cover_data_runner_budgets_and_thresholds(compiled):
@@ -102,11 +106,22 @@ def test_parameters_cover_data_runner_budgets_and_thresholds(compiled):
         "min_macro_f1",
         "min_worst_slice_f1",
         "model_base",
-        "previous_metrics",
         "family_overrides",
     ):
         assert name in parameters, name
     assert parameters["runner"]["defaultValue"] == "FnApiRunner"
+    assert "previous_metrics" not in parameters  # replaced by evaluate reading model_base
+
+
+def test_evaluate_and_deploy_see_the_same_model_base_and_deploy_records_the_run(compiled):
+    _, spec = compiled
+    tasks = all_tasks(spec)
+    for step in ("evaluate", "deploy"):
+        given = tasks[step]["inputs"]["parameters"]["model_base"]
+        assert given["componentInputParameter"] == "model_base", step
+    deploy = tasks["deploy"]["inputs"]["parameters"]
+    assert deploy["pipeline_run_name"]["runtimeValue"]["constant"] == "{{$.pipeline_job_name}}"
+    assert deploy["pipeline_run_id"]["runtimeValue"]["constant"] == "{{$.pipeline_job_uuid}}"
 
 
 def test_compiled_package_loads_back(compiled):

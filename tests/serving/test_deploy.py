@@ -66,25 +66,18 @@ def test_random_forest_is_refused_with_a_clear_message(forest_model_dir):
         classifiers.load_classifier(model_files.read_model_info(forest_model_dir))
 
 
-def test_unexportable_winner_falls_back_to_best_exportable_model(
+def test_deploy_takes_exactly_the_model_the_blessing_names(
     forest_model_dir, keras_model_dir, linear_model_dir
 ):
     candidates = [forest_model_dir, keras_model_dir, linear_model_dir]
-    blessing = {
-        "blessed": True,
-        "model": "random_forest",
-        "reasons": [],
-        "ranking": ["random_forest", "logistic_regression", "cnn_log_mel"],
-    }
-    chosen, reasons = core.choose_model(candidates, blessing)
-    assert chosen == linear_model_dir
-    assert "'random_forest' cannot be exported" in reasons[0]
-    assert core.choose_model(candidates, {**blessing, "model": "cnn_log_mel"}) == (
-        keras_model_dir,
-        [],
-    )
-    with pytest.raises(classifiers.UnsupportedModelError, match="ranks no exportable"):
-        core.choose_model([forest_model_dir], {**blessing, "ranking": ["random_forest"]})
+    blessing = {"blessed": True, "model": "logistic_regression", "reasons": []}
+    assert core.choose_model(candidates, blessing) == linear_model_dir
+    assert core.choose_model(candidates, {**blessing, "model": "cnn_log_mel"}) == keras_model_dir
+    # evaluate never names an unexportable model; deploy refuses one instead of swapping it
+    with pytest.raises(classifiers.UnsupportedModelError, match="cannot deploy 'random_forest'"):
+        core.choose_model(candidates, {**blessing, "model": "random_forest"})
+    with pytest.raises(ValueError, match="'svc' is not among the 3 candidates"):
+        core.choose_model(candidates, {**blessing, "model": "svc"})
 
 
 @pytest.fixture(scope="module")
@@ -151,15 +144,15 @@ def test_component_compiles_with_typed_artifacts(tmp_path):
     assert "isArtifactList: true" in text and "model_base" in text
 
 
-def test_run_best_gates_before_choosing_and_records_the_fallback(
+def test_run_best_gates_then_deploys_the_named_model(
     forest_model_dir, linear_model_dir, transform_graph, tmp_path
 ):
-    unblessed = {"blessed": False, "model": "random_forest", "reasons": ["low"]}
-    skipped = core.run_best([forest_model_dir], transform_graph, str(tmp_path), unblessed)
+    unblessed = {"blessed": False, "model": "logistic_regression", "reasons": ["low"]}
+    candidates = [forest_model_dir, linear_model_dir]
+    skipped = core.run_best(candidates, transform_graph, str(tmp_path), unblessed)
     assert not skipped.deployed and skipped.reasons == ["not blessed", "low"]
-    blessed = {**unblessed, "blessed": True, "ranking": ["random_forest", "logistic_regression"]}
-    result = core.run_best(
-        [forest_model_dir, linear_model_dir], transform_graph, str(tmp_path), blessed
-    )
+    assert os.listdir(tmp_path) == []
+    blessed = {**unblessed, "blessed": True, "reasons": ["fine"]}
+    result = core.run_best(candidates, transform_graph, str(tmp_path), blessed)
     assert result.deployed and result.model == "logistic_regression"
-    assert "cannot be exported" in result.reasons[0]
+    assert result.reasons == ["fine"]
