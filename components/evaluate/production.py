@@ -4,11 +4,14 @@ As TFX's evaluator does, the candidate is compared with the model it would repla
 data. ``latest`` finds the highest integer version under ``<model_base>/<model_name>/`` (local
 or ``gs://``: the version TF Serving serves), ``score`` loads it and calls its own
 ``serving_default`` signature on the WAV bytes of the test clips, read from the manifest's URIs,
-so the production model answers exactly as it answers clients: through its own featurizer,
-transform graph and classifier. A batch the graph rejects is retried clip by clip; each clip it
-rejects is kept with the graph's message and left out of the comparison. ``compare`` then scores
-the production model and the candidate's test predictions on the clips both answered, with
-evaluate's metrics, so the two macro-F1 are computed on the same clips by the same definition.
+so the production model answers through its own decoder, featurizer, transform graph and
+classifier. Its answer for a clip's first 5 s is used (the first window of its timeline; a
+version without windows answers for the first 5 s anyway), since the candidate's test
+predictions are of the first 5 s too (featurize pads or trims every clip). A batch the graph
+rejects is retried clip by clip; each clip it rejects is kept with the graph's message and left
+out of the comparison. ``compare`` then scores the production model and the candidate's test
+predictions on the clips both answered, with evaluate's metrics, so the two macro-F1 are
+computed on the same clips by the same definition.
 """
 
 import logging
@@ -21,7 +24,12 @@ import tensorflow as tf
 from components.artifacts import files
 from components.artifacts.model_files import Predictions
 from components.artifacts.names import ASSETS_EXTRA_DIR, VERSION_CARD_JSON
-from components.artifacts.signature import DEFAULT_SIGNATURE, PROBABILITIES, WAV_INPUT
+from components.artifacts.signature import (
+    DEFAULT_SIGNATURE,
+    PROBABILITIES,
+    WAV_INPUT,
+    WINDOW_PROBABILITIES,
+)
 from components.evaluate import metrics
 
 BATCH_SIZE = 16
@@ -86,7 +94,11 @@ def score(version: int, path: str, clips: list[tuple[str, str]]) -> ProductionSc
 
     def run(batch: list[tuple[str, bytes]]) -> None:
         outputs = signature(**{WAV_INPUT: tf.constant([wav for _, wav in batch])})
-        for (clip_id, _), row in zip(batch, outputs[PROBABILITIES].numpy(), strict=True):
+        if WINDOW_PROBABILITIES in outputs:  # the first 5 s, as the candidate was scored
+            scores = outputs[WINDOW_PROBABILITIES][:, 0]
+        else:  # a version without windows answers for the first 5 s
+            scores = outputs[PROBABILITIES]
+        for (clip_id, _), row in zip(batch, scores.numpy(), strict=True):
             result.probabilities[clip_id] = row
 
     for start in range(0, len(clips), BATCH_SIZE):
