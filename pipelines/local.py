@@ -6,12 +6,20 @@ installed (the cluster gets it from the project image instead). KFP stores outpu
 ``<run>/kfp/<pipeline>-<timestamp>/<task>/<output>``; ``publish`` then links the interesting
 ones to stable names (``examples/``, ``models/<name>/``, ``evaluation/``...) and writes
 ``run.json``, so users and tests never need to know KFP's local layout.
+
+Nothing half-done is ever visible there: the links and ``run.json`` of one run are built in
+``.published/<pipeline-dir>/``, and only after the pipeline succeeded is the single symlink
+``.published/current`` switched to it (``os.replace``, atomic). The stable names are fixed links
+through ``current``, so a failed or interrupted run leaves the previous run's links and
+``run.json`` exactly as they were.
 """
 
 import json
 import logging
 import os
+import shutil
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +32,10 @@ PUBLISHED_OUTPUTS: dict[str, str] = {
     "evaluate/evaluation": "evaluation",
     "deploy/deployment": "deployment",
 }
+
+PUBLISHED_DIR = ".published"
+CURRENT = "current"
+RUN_FILE = "run.json"
 
 
 @dataclass(frozen=True)
@@ -41,15 +53,19 @@ def _latest_pipeline_dir(pipeline_root: Path) -> Path:
     return max(candidates, key=lambda path: path.stat().st_mtime)
 
 
-def _link(target: Path, link: Path) -> None:
-    if link.is_symlink() or link.exists():
-        link.unlink()
+def _link(target: Path | str, link: Path) -> None:
+    """Points ``link`` at ``target`` (relative), replacing what was there in one rename."""
     link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(os.path.relpath(target, link.parent), target_is_directory=target.is_dir())
+    target = os.path.relpath(target, link.parent) if isinstance(target, Path) else target
+    partial = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}")
+    partial.symlink_to(target)
+    os.replace(partial, link)
 
 
 def publish(run_dir: Path, pipeline_dir: Path) -> dict[str, str]:
-    """Links a finished local pipeline's outputs to stable names inside ``run_dir``.
+    """Links a finished local pipeline's outputs into ``.published/<pipeline_dir name>/``.
+
+    Nothing the run directory shows changes until ``activate``.
 
     Args:
         run_dir: The run directory (e.g. ``runs/demo``).
@@ -58,20 +74,39 @@ def publish(run_dir: Path, pipeline_dir: Path) -> dict[str, str]:
     Returns:
         Stable name → path (relative to ``run_dir``) of everything linked.
     """
+    farm = run_dir / PUBLISHED_DIR / pipeline_dir.name
+    shutil.rmtree(farm, ignore_errors=True)
     published: dict[str, str] = {}
     for source, name in PUBLISHED_OUTPUTS.items():
         matches = sorted(pipeline_dir.glob(f"**/{source}"))
         if matches:
-            _link(matches[-1], run_dir / name)
+            _link(matches[-1], farm / name)
             published[name] = os.path.relpath(matches[-1], run_dir)
     from components.artifacts.model_files import read_model_card
     from components.artifacts.names import MODEL_CARD_FILE
 
+    (farm / "models").mkdir(parents=True, exist_ok=True)
     for model_json in sorted(pipeline_dir.glob(f"**/model/{MODEL_CARD_FILE}")):
         name = read_model_card(str(model_json.parent))["name"]
-        _link(model_json.parent, run_dir / "models" / name)
+        _link(model_json.parent, farm / "models" / name)
         published[f"models/{name}"] = os.path.relpath(model_json.parent, run_dir)
     return published
+
+
+def activate(run_dir: Path, pipeline_dir: Path, summary: dict) -> None:
+    """Writes ``run.json`` beside the run's links, then makes that run the visible one at once."""
+    farm = run_dir / PUBLISHED_DIR / pipeline_dir.name
+    (farm / RUN_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    _link(farm.name, run_dir / PUBLISHED_DIR / CURRENT)  # the one atomic switch
+    for name in [*PUBLISHED_OUTPUTS.values(), "models", RUN_FILE]:
+        stable = os.path.join(PUBLISHED_DIR, CURRENT, name)
+        link = run_dir / name
+        if link.is_dir() and not link.is_symlink():  # models/ of the layout before .published
+            if any(not child.is_symlink() for child in link.iterdir()):
+                raise FileExistsError(f"{link} holds more than a run's links; move it away")
+            shutil.rmtree(link)
+        if not (link.is_symlink() and os.readlink(link) == stable):
+            _link(stable, link)  # fixed once; later runs only switch ``current``
 
 
 def run(pipeline_func, run_dir: str, arguments: dict[str, object]) -> LocalRun:
@@ -84,6 +119,9 @@ def run(pipeline_func, run_dir: str, arguments: dict[str, object]) -> LocalRun:
 
     Returns:
         The published run.
+
+    Raises:
+        Whatever the pipeline raised; the run directory then still shows the previous run.
     """
     from kfp import local
 
@@ -102,6 +140,5 @@ def run(pipeline_func, run_dir: str, arguments: dict[str, object]) -> LocalRun:
         seconds=round(time.monotonic() - started, 1),
         published=published,
     )
-    summary = {**result.__dict__, "arguments": arguments}
-    (root / "run.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    activate(root, pipeline_dir, {**result.__dict__, "arguments": arguments})
     return result

@@ -123,10 +123,13 @@ def check_params(package_path: str, params: Mapping[str, object]) -> dict[str, o
 
 
 def set_caching(package_path: str, output_path: str, enabled: bool) -> str:
-    """Writes a copy of the package with caching ``enabled`` on every task, nested ones too.
+    """Writes a copy of the package with caching ``enabled`` on its cacheable tasks.
 
-    ``kfp.Client(enable_caching=...)`` in kfp 2.17 only rewrites the root DAG's tasks, so tasks
-    inside a ``ParallelFor`` (our training fan-out) would keep their compile-time setting.
+    Only tasks compiled with caching on are changed, nested ones too (``kfp.Client``'s
+    ``enable_caching`` in kfp 2.17 would rewrite every root task, ingest and deploy included,
+    and miss those inside a ``ParallelFor``, our training fan-out). A task compiled with
+    ``set_caching_options(False)`` stays uncached: ingest (its data can change under the same
+    parameters) and deploy (it publishes a new version every time) must always run.
     """
     docs = _pipeline_docs(package_path)
     spec = docs[0]
@@ -134,7 +137,8 @@ def set_caching(package_path: str, output_path: str, enabled: bool) -> str:
     dags += [c["dag"] for c in spec.get("components", {}).values() if "dag" in c]
     for dag in dags:
         for task in dag.get("tasks", {}).values():
-            task["cachingOptions"] = {"enableCache": True} if enabled else {}
+            if task.get("cachingOptions", {}).get("enableCache", False):
+                task["cachingOptions"] = {"enableCache": True} if enabled else {}
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     with open(output_path, "w", encoding="utf-8") as stream:
         yaml.safe_dump_all(docs, stream, sort_keys=True)
@@ -182,8 +186,8 @@ def submit(
         experiment: Experiment name; created if it does not exist.
         run_name: Display name of the run (default: package name and time).
         params: Pipeline arguments, checked against the package (see ``check_params``).
-        enable_caching: Override every task's compile-time caching setting, tasks inside
-            loops included (see ``set_caching``); ``None`` keeps them.
+        enable_caching: Turn caching on or off for the tasks compiled as cacheable, tasks
+            inside loops included (see ``set_caching``); ``None`` keeps the package as it is.
         service_account: Kubernetes service account the run's pods use (e.g. one bound to a
             GCP service account through workload identity); ``None`` uses the KFP default.
         client_factory: Builds the client (``kfp.Client`` by default); tests inject fakes.
@@ -197,7 +201,7 @@ def submit(
             run_name=run_name,
             experiment_name=experiment,
             namespace=namespace,
-            enable_caching=enable_caching,
+            enable_caching=None,  # set_caching did it; kfp would rewrite ingest and deploy
             service_account=service_account,
         )
     return str(result.run_id)
@@ -240,7 +244,7 @@ def create_recurring_run(
             no_catchup=not catchup,
             params=arguments,
             pipeline_package_path=package_path,
-            enable_caching=enable_caching,
+            enable_caching=None,  # set_caching did it; kfp would rewrite ingest and deploy
             service_account=service_account,
         )
     return str(recurring.recurring_run_id)
@@ -258,7 +262,8 @@ class SubmitOptions:
     experiment: str = field(default="household-sounds", metadata={"help": "experiment name"})
     run_name: str | None = field(default=None, metadata={"help": "run display name"})
     caching: Literal["on", "off"] | None = field(
-        default=None, metadata={"help": "override every task's caching"}
+        default=None,
+        metadata={"help": "caching of the tasks compiled as cacheable (never ingest, deploy)"},
     )
     service_account: str | None = field(default=None, metadata={"help": "pods' service account"})
     cron: str = field(

@@ -41,6 +41,9 @@ from components.artifacts.signature import DEFAULT_SIGNATURE
 from serving.status import ServingError
 
 BANNER = "DEVELOPMENT SERVER (a stand-in for TF Serving, not for production)"
+# Largest request, gRPC and REST alike; k8s/base/deployment.yaml gives TF Serving the same
+# (--grpc_channel_arguments). 32 MiB holds a batch of about 200 five-second 16 kHz WAV clips.
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 SIGNATURE_DEF_FIELD = "signature_def"
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"  # TF Serving's fixed location
 MODEL_CARD_FIELD = "model_card"
@@ -200,6 +203,16 @@ def _has_version(model_root: str) -> bool:
     return any(name.strip("/").isdigit() for name in tf.io.gfile.listdir(model_root))
 
 
+def _ndarray(key: str, proto) -> np.ndarray:
+    """A request's ``TensorProto`` as an array; one that does not hold together is a bad request."""
+    try:
+        return tf.make_ndarray(proto)
+    except (ValueError, TypeError, KeyError) as error:  # e.g. content shorter than the shape
+        raise ServingError(
+            "INVALID_ARGUMENT", f"input {key!r}: malformed tensor: {error}"
+        ) from None
+
+
 def _to_tensor(key: str, value: np.ndarray, spec: tf.TensorSpec) -> tf.Tensor:
     is_string = value.dtype.kind in "OSU"
     if (spec.dtype == tf.string) != is_string or (
@@ -228,7 +241,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         spec = request.model_spec
         version = spec.version.value if spec.HasField("version") else None
         try:
-            inputs = {key: tf.make_ndarray(proto) for key, proto in request.inputs.items()}
+            inputs = {key: _ndarray(key, proto) for key, proto in request.inputs.items()}
             model, outputs = self.repository.predict(
                 spec.name, version, spec.signature_name, inputs, tuple(request.output_filter)
             )
@@ -276,7 +289,11 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
 
 
 def serve(
-    repository: ModelRepository, port: int = 0, host: str = "127.0.0.1", workers: int = 4
+    repository: ModelRepository,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    workers: int = 4,
+    max_concurrent: int = 64,
 ) -> tuple[grpc.Server, int]:
     """Starts the gRPC server (returns immediately).
 
@@ -285,13 +302,22 @@ def serve(
         port: TCP port; 0 picks a free one.
         host: Interface to bind; loopback by default.
         workers: Request threads.
+        max_concurrent: RPCs in flight or queued at once; more are RESOURCE_EXHAUSTED.
 
     Returns:
         ``(server, bound_port)``; stop it with ``server.stop(grace)``.
     """
-    # TF Serving lifts gRPC's 4 MB message limit too (batches of WAV files are larger).
-    options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=options)
+    # gRPC's default 4 MB is too small for a batch of WAV files; the limit stays explicit and
+    # bounded (a larger request is RESOURCE_EXHAUSTED before it is read), as in k8s/.
+    options = [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ]
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers),
+        options=options,
+        maximum_concurrent_rpcs=max_concurrent,
+    )
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionServicer(repository), server
     )

@@ -12,6 +12,15 @@ last, then the staging objects are deleted. During the copy (seconds) the versio
 visible without its graph; TF Serving cannot load a SavedModel without ``saved_model.pb`` and
 retries the load (``max_num_load_retries``), so it never serves a partial model, but a reader
 listing objects in that window does see some of them.
+
+Two deploys never interleave one version: before anything is uploaded, the version is claimed by
+creating ``<model_name>/.claim-<version>`` with the precondition ``ifGenerationMatch=0`` (the
+write succeeds only if no object has that name), and every object copied into ``<version>/`` is
+written with the same precondition, so nothing is ever overwritten. The deploy that loses the
+claim raises ``VersionExistsError`` having written nothing. A deploy that fails after its claim
+deletes its staging objects, whatever it had copied into ``<version>/`` (before the graph, so
+never loadable) and its claim; a version that was published keeps its claim object, which TF
+Serving ignores (not an integer folder).
 """
 
 import os
@@ -114,6 +123,7 @@ def _gcs_versions(model_base: str, model_name: str) -> list[int]:
 def _publish_gcs(
     local_dir: str, model_base: str, model_name: str, version: int | None
 ) -> tuple[str, int]:
+    from google.api_core import exceptions
     from google.cloud import storage
 
     client = storage.Client()
@@ -125,6 +135,11 @@ def _publish_gcs(
     final = f"{model_root}/{version}"
     if any(True for _ in client.list_blobs(bucket_name, prefix=f"{final}/", max_results=1)):
         raise VersionExistsError(f"gs://{bucket_name}/{final}/ already exists")
+    claim = bucket.blob(f"{model_root}/.claim-{version}")
+    try:
+        claim.upload_from_string(b"", if_generation_match=0)
+    except exceptions.PreconditionFailed:
+        raise VersionExistsError(f"gs://{bucket_name}/{final}/ is being published") from None
     staging = f"{model_root}/{_staging_name(version)}"
     files = sorted(
         os.path.relpath(os.path.join(root, name), local_dir)
@@ -133,13 +148,30 @@ def _publish_gcs(
     )
     # The graph goes last: without it no reader can load the version (see module docstring).
     files.sort(key=lambda relative: relative == SAVED_MODEL_PB)
-    staged = []
-    for relative in files:
-        blob = bucket.blob(f"{staging}/{relative}")
-        blob.upload_from_filename(os.path.join(local_dir, relative), checksum="crc32c")
-        staged.append((blob, relative))
-    for blob, relative in staged:
-        bucket.copy_blob(blob, bucket, f"{final}/{relative}")
-    for blob, _ in staged:
-        blob.delete()
+    staged, copied = [], []
+    try:
+        for relative in files:
+            blob = bucket.blob(f"{staging}/{relative}")
+            staged.append(blob)
+            blob.upload_from_filename(os.path.join(local_dir, relative), checksum="crc32c")
+        for blob, relative in zip(staged, files, strict=True):
+            name = f"{final}/{relative}"
+            bucket.copy_blob(blob, bucket, name, if_generation_match=0)
+            copied.append(bucket.blob(name))
+    except BaseException:
+        _delete_quietly([*copied, claim])
+        raise
+    finally:
+        _delete_quietly(staged)
     return f"gs://{bucket_name}/{final}", version
+
+
+def _delete_quietly(blobs: list) -> None:
+    """Deletes what this deploy wrote; an object already gone is fine."""
+    from google.api_core import exceptions
+
+    for blob in blobs:
+        try:
+            blob.delete()
+        except exceptions.NotFound:
+            pass

@@ -8,6 +8,7 @@ the most confident errors first, since those are where mislabelled clips hide.
 
 import pandas as pd
 
+from components.artifacts.cells import csv_cell
 from components.audio.labels import CLASS_NAMES
 
 ERROR_COLUMNS = (
@@ -61,7 +62,7 @@ def _missing(value: object) -> bool:
 
 
 def errors_csv(rows: list[dict]) -> str:
-    """The misclassified clips as CSV (tags joined with spaces)."""
+    """The misclassified clips as CSV (tags joined with spaces, no cell read as a formula)."""
     frame = pd.DataFrame(rows, columns=list(ERROR_COLUMNS))
     frame["tags"] = frame["tags"].map(lambda tags: " ".join(tags or []))
-    return frame.to_csv(index=False)
+    return frame.map(csv_cell).to_csv(index=False)

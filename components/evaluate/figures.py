@@ -4,7 +4,9 @@ Each function draws one matplotlib ``Figure`` with the object-oriented API (no p
 display or backend): the model comparison, the train versus test gap, the best model's
 confusion matrices (raw and normalised by true class), per-slice accuracy with bootstrap
 intervals, and feature importance per MFCC band. A notebook displays the figures as they are;
-``png`` turns one into the base64 PNG that the report inlines.
+``png`` turns one into the base64 PNG that the report inlines. Every label taken from the data
+(model names, slice values) goes through ``literal``, so a clip's metadata is drawn as it is and
+never parsed as mathtext (a license written as TeX between dollar signs would abort the report).
 """
 
 import base64
@@ -16,6 +18,11 @@ from matplotlib.figure import Figure
 
 SLICE_COLOR, SMALL_COLOR = "#4477aa", "#bbbbbb"
 DPI = 90
+
+
+def literal(text: object) -> str:
+    """``text`` as matplotlib draws it literally: every ``$`` escaped, so no mathtext is parsed."""
+    return str(text).replace("$", r"\$")
 
 
 def png(figure: Figure) -> str:
@@ -34,6 +41,7 @@ def comparison(
     """
     keys = ("macro_precision", "macro_recall", "macro_f1", "accuracy")
     names = ranking[::-1]
+    labels = [literal(name) for name in names]
     figure = Figure(figsize=(9, 0.55 * len(names) + 1.2))
     axis = figure.subplots()
     height = 0.8 / len(keys)
@@ -44,7 +52,7 @@ def comparison(
         axis.axvline(
             majority_macro_f1, color="black", linestyle="--", label="majority class macro_f1"
         )
-    axis.set_yticks(np.arange(len(names)), names)
+    axis.set_yticks(np.arange(len(names)), labels)
     axis.set_xlim(0, 1)
     axis.set_xlabel("test score")
     axis.legend(loc="lower right", fontsize=8)
@@ -72,7 +80,7 @@ def gap(models: dict[str, dict], ranking: list[str]) -> Figure:
             color="#999",
             zorder=0,
         )
-    axis.set_yticks(np.arange(len(names)), names)
+    axis.set_yticks(np.arange(len(names)), [literal(name) for name in names])
     axis.set_xlim(0, 1.02)
     axis.set_xlabel("accuracy")
     axis.legend(loc="lower right", fontsize=8)
@@ -97,7 +105,7 @@ def confusion(matrix: list[list[int]], class_names: list[str], model: str) -> Fi
         axis.set_yticks(ticks, class_names)
         axis.set_xlabel("predicted")
         axis.set_ylabel("true")
-        axis.set_title(f"{model}: {title}")
+        axis.set_title(f"{literal(model)}: {title}")
         threshold = values.max() / 2 if values.max() else 1
         for (row, col), value in np.ndenumerate(values):
             axis.text(
@@ -163,12 +171,14 @@ def _slice_panel(axis: Axes, feature: str, chosen: list[dict], overall: float, m
         error_kw={"elinewidth": 1},
     )
     axis.set_yticks(
-        positions, [f"{entry['value']} (n={entry['size']})" for entry in chosen], fontsize=8
+        positions,
+        [f"{literal(entry['value'])} (n={entry['size']})" for entry in chosen],
+        fontsize=8,
     )
     axis.invert_yaxis()
     axis.axvline(overall, color="#c62828", linestyle="--", linewidth=1)
     axis.set_xlim(0, 1)
-    axis.set_title(feature, fontsize=10)
+    axis.set_title(literal(feature), fontsize=10)
     axis.tick_params(axis="x", labelsize=8)
 
 
@@ -192,7 +202,7 @@ def importance(importances: dict[str, dict]) -> Figure | None:
         axis.bar(
             np.arange(len(values)), values, yerr=entry.get("std"), color=SLICE_COLOR, capsize=1.5
         )
-        axis.set_title(f"{model}: {kind}", fontsize=10)
+        axis.set_title(f"{literal(model)}: {kind}", fontsize=10)
         axis.set_xticks(np.arange(len(values)))
         axis.tick_params(axis="x", labelsize=7)
     axes[-1, 0].set_xlabel("MFCC band")

@@ -13,6 +13,7 @@ from html import escape
 
 from matplotlib.figure import Figure
 
+from components.artifacts.cells import markdown_cell
 from components.evaluate import figures
 
 PAGE_WIDTH = 1168
@@ -370,10 +371,11 @@ def slices_markdown(evaluation: dict, limit: int = 60) -> str:
     """Markdown: the verdict, the significant worst slices and the best model's slice table."""
     blessing = evaluation["blessing"]
     best = blessing["model"]
+    cell = markdown_cell
     lines = [
-        f"## {best}: {'BLESSED' if blessing['blessed'] else 'NOT BLESSED'}",
+        f"## {cell(best)}: {'BLESSED' if blessing['blessed'] else 'NOT BLESSED'}",
         "",
-        *(f"- {reason}" for reason in blessing["reasons"]),
+        *(f"- {cell(reason)}" for reason in blessing["reasons"]),
         "",
         "### Significantly worse slices",
         "",
@@ -382,20 +384,20 @@ def slices_markdown(evaluation: dict, limit: int = 60) -> str:
     ]
     significant = [e for e in evaluation["discovery"] if e["significant"]]
     lines += [
-        f"| {e['feature']} | {e['value']} | {e['size']} | {e['accuracy']:.3f} | "
+        f"| {cell(e['feature'])} | {cell(e['value'])} | {e['size']} | {e['accuracy']:.3f} | "
         f"{e['accuracy_rest']:.3f} | {e['q_value']:.3g} |"
         for e in significant
     ] or ["| (none) | | | | | |"]
     lines += [
         "",
-        f"### Slices of {best} ({round(100 * evaluation['config']['confidence'])}% bootstrap "
+        f"### Slices of {cell(best)} ({round(100 * evaluation['config']['confidence'])}% bootstrap "
         "intervals)",
         "",
         "| feature | value | n | accuracy [CI] | macro-F1 [CI] | |",
         "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {e['feature']} | {e['value']} | {e['size']} | {_interval(e, 'accuracy')} | "
+        f"| {cell(e['feature'])} | {cell(e['value'])} | {e['size']} | {_interval(e, 'accuracy')} | "
         f"{_interval(e, 'macro_f1')} | {'too small' if e['too_small'] else ''} |"
         for e in _single_slices(evaluation["slices"], best)[:limit]
     ]

@@ -32,10 +32,10 @@ from components.artifacts.names import (
     SPLITS,
     TRANSFORM_GRAPH_DIR,
 )
-from components.featurize import clips, transform
+from components.featurize import clips, outputs, transform
 from components.featurize.config import FeaturizeConfig
 
-RAW_DIR = "raw"
+RAW_DIR = outputs.RAW_DIR
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,10 +136,12 @@ def run(
 
     Raises:
         ValueError: If no training clip could be featurized (nothing to fit scaling on).
+        FileExistsError: If an output directory holds files featurize does not write (its own
+            earlier outputs are cleared, see ``outputs.py``).
     """
     started = time.monotonic()
     transform_graph_dir = transform_graph_dir or os.path.join(output_dir, TRANSFORM_GRAPH_DIR)
-    tf.io.gfile.makedirs(output_dir)
+    outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
     logging.info("featurize: decoding and featurizing %s with %s", manifest_path, cfg.runner)
     with beam.Pipeline(options=_options(cfg)) as pipeline:
         build_featurize(pipeline, manifest_path, output_dir, cfg)
@@ -172,5 +174,5 @@ def run(
         transform_graph_dir=transform_graph_dir,
         dead_letter_examples=files.read_jsonl(os.path.join(output_dir, DEAD_LETTER_FILE))[:20],
     )
-    files.write_json(os.path.join(output_dir, "featurize_report.json"), result.summary())
+    files.write_json(os.path.join(output_dir, outputs.REPORT_FILE), result.summary())
     return result

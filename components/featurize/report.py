@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from components.artifacts.cells import markdown_cell
 from components.featurize.core import FeaturizeResult
 
 
@@ -23,9 +24,11 @@ def markdown(result: FeaturizeResult) -> str:
     lines += [f"| {split} | {count} |" for split, count in result.clips_per_split.items()]
     lines += ["", f"**Dead letter: {result.dead_letter_total} clips**", ""]
     if result.dead_letter_examples:
+        cell = markdown_cell
         lines += ["| clip | split | reason | detail |", "|---|---|---|---|"]
         lines += [
-            f"| {row['clip_id']} | {row['split']} | {row['reason']} | {row['detail'][:120]} |"
+            f"| {cell(row['clip_id'])} | {cell(row['split'])} | {cell(row['reason'])} | "
+            f"{cell(row['detail'][:120])} |"
             for row in result.dead_letter_examples
         ]
     return "\n".join(lines) + "\n"

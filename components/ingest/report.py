@@ -11,6 +11,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from components.artifacts import files
+from components.artifacts.cells import markdown_cell
 from components.ingest.core import IngestResult
 
 _TOP_TAGS = 5
@@ -38,21 +39,23 @@ def markdown(report: dict) -> str:
     counts = report["class_counts"]
     splits = [split for split in counts if split != "all"]
     lines = [
-        f"# Ingest: {report['clips']} {report['dataset']} clips",
+        f"# Ingest: {report['clips']} {markdown_cell(report['dataset'])} clips",
         "",
-        f"Taxonomy `{report['taxonomy']['name']}`, tag normalisation "
+        f"Taxonomy {markdown_cell(report['taxonomy']['name'])}, tag normalisation "
         f"{'on' if report['normalize_tags'] else 'off'}, seed {report['seed']}.",
         "",
         "| class | " + " | ".join(splits) + " | all |",
         "|---" * (len(splits) + 2) + "|",
     ]
+    cell = markdown_cell
     for name in counts["all"]:
         cells = [str(counts[split][name]) for split in (*splits, "all")]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {cell(name)} | " + " | ".join(cells) + " |")
     lines += ["", "## Rules fired", "", "| rule | clips | top tags |", "|---|---|---|"]
     for rule, hits in report["rule_hits"].items():
         tags = list(report["tag_hits"].get(rule, {}).items())[:_TOP_TAGS]
-        lines.append(f"| {rule} | {hits} | " + ", ".join(f"{t} ({n})" for t, n in tags) + " |")
+        top = ", ".join(f"{cell(t)} ({n})" for t, n in tags)
+        lines.append(f"| {cell(rule)} | {hits} | {top} |")
     sections = (
         ("Ambiguous clips (first class won)", report["ambiguous"]["by_classes"]),
         ("Rejected metadata rows", report["rejects"]["by_reason"]),
@@ -60,7 +63,7 @@ def markdown(report: dict) -> str:
     )
     for title, by_key in sections:
         lines += ["", f"## {title}: {sum(by_key.values())}", ""]
-        lines += [f"- {key}: {count}" for key, count in by_key.items()] or ["- none"]
+        lines += [f"- {cell(key)}: {count}" for key, count in by_key.items()] or ["- none"]
     return "\n".join(lines) + "\n"
 
 

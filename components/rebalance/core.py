@@ -10,6 +10,8 @@ Outputs: ``manifest.jsonl``, ``rebalance_report.json`` and the per-class before/
 (``class_table.md``, ``class_table.csv``). Everything is drawn from one seeded generator.
 """
 
+import csv
+import io
 import logging
 import os
 from collections import Counter
@@ -19,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from components.artifacts import files
+from components.artifacts.cells import csv_cell, markdown_cell
 from components.artifacts.manifest import read_manifest, write_manifest
 from components.artifacts.names import MANIFEST_FILE, TRAIN
 from components.audio.labels import CLASS_NAMES
@@ -128,7 +131,7 @@ def class_table_markdown(result: RebalanceResult) -> str:
     ]
     for name in CLASS_NAMES:
         lines.append(
-            f"| {name} | {result.before[name]} | {result.after[name]} | "
+            f"| {markdown_cell(name)} | {result.before[name]} | {result.after[name]} | "
             f"{result.augmented[name]} | {result.dropped[name]} |"
         )
     total = {key: sum(getattr(result, key).values()) for key in ("before", "after")}
@@ -137,18 +140,26 @@ def class_table_markdown(result: RebalanceResult) -> str:
         f"{sum(result.augmented.values())} | {sum(result.dropped.values())} |"
     )
     if result.empty_classes:
-        lines.append(f"\nNo training clip to oversample for: {', '.join(result.empty_classes)}.")
+        empty = ", ".join(markdown_cell(name) for name in result.empty_classes)
+        lines.append(f"\nNo training clip to oversample for: {empty}.")
     return "\n".join(lines) + "\n"
 
 
 def _class_table_csv(result: RebalanceResult) -> str:
-    rows = ["class,before,after,augmented,dropped"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["class", "before", "after", "augmented", "dropped"])
     for name in CLASS_NAMES:
-        rows.append(
-            f"{name},{result.before[name]},{result.after[name]},"
-            f"{result.augmented[name]},{result.dropped[name]}"
+        writer.writerow(
+            [
+                csv_cell(name),
+                result.before[name],
+                result.after[name],
+                result.augmented[name],
+                result.dropped[name],
+            ]
         )
-    return "\n".join(rows) + "\n"
+    return buffer.getvalue()
 
 
 def run(

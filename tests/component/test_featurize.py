@@ -183,3 +183,24 @@ def test_decode_applies_an_oversampled_copys_augment_spec(tmp_path):
     )
     np.testing.assert_array_equal(original["samples"], samples)
     np.testing.assert_array_equal(copy["samples"], augment.apply(samples, 16000, spec))
+
+
+def test_a_rerun_clears_the_shards_of_an_earlier_run(tmp_path):
+    manifest = write_manifest(tmp_path, broken=False)
+    out = tmp_path / "out"
+    core.run(manifest, str(out), core.FeaturizeConfig(num_shards=3))
+    (out / "examples" / "train" / "part-00099-of-00100.tfrecord.gz").write_bytes(b"stale")
+    second = core.run(manifest, str(out), core.FeaturizeConfig(num_shards=1))
+    for split in ("train", "validation", "test"):
+        shards = sorted(p.name for p in (out / "examples" / split).iterdir())
+        assert shards == ["part-00000-of-00001.tfrecord.gz"], shards
+        assert len(read_split(out, split)) == second.clips_per_split[split]
+
+
+def test_an_output_directory_with_foreign_files_is_refused_untouched(tmp_path):
+    out = tmp_path / "out"
+    (out / "examples").mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="notes.txt"):
+        core.run(str(tmp_path / "never-read.jsonl"), str(out))
+    assert (out / "notes.txt").read_text() == "mine" and (out / "examples").is_dir()

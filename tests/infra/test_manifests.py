@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from components import IMAGE
+from serving.dev_server import MAX_MESSAGE_BYTES
 from tests.infra.conftest import ROOT, tool
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -90,9 +91,13 @@ def test_serving_deployment_properties(target: str) -> None:
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"grpc": 8500, "http": 8501}
 
-    for probe in ("startupProbe", "readinessProbe"):
-        http = container[probe]["httpGet"]
-        assert http == {"path": f"/v1/models/{MODEL_NAME}", "port": "http"}
+    http = container["startupProbe"]["httpGet"]
+    assert http == {"path": f"/v1/models/{MODEL_NAME}", "port": "http"}
+    ready = container["readinessProbe"]["exec"]["command"][-1]  # run in tests/serving
+    assert f"/v1/models/{MODEL_NAME}" in ready and '"AVAILABLE"' in ready
+    (channel_arguments,) = [a for a in args if a.startswith("--grpc_channel_arguments=")]
+    assert channel_arguments.endswith(f"grpc.max_receive_message_length={MAX_MESSAGE_BYTES}")
+    assert {"--grpc_max_threads=16", "--rest_api_num_threads=8"} <= set(args)
     assert container["livenessProbe"]["tcpSocket"]["port"] == "grpc"
 
     resources = container["resources"]
@@ -151,6 +156,32 @@ def test_web_app_runs_beside_serving(target: str) -> None:
     assert not service["spec"]["selector"].items() <= serving.items()
     tf_serving = one(docs, "Service", "tf-serving")["spec"]["selector"]
     assert not tf_serving.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+@pytest.mark.parametrize("target", TARGETS[:3])
+def test_network_policy_admits_only_clients_and_the_scraper(target: str) -> None:
+    docs = render(target)
+    policy = one(docs, "NetworkPolicy", "tf-serving-ingress")
+    pod_labels = one(docs, "Deployment", "tf-serving")["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    rules = policy["spec"]["ingress"]
+    admitted = {}
+    for rule in rules:
+        (source,) = rule["from"]
+        assert source["namespaceSelector"] == {} and "matchLabels" not in source["podSelector"]
+        (expression,) = source["podSelector"]["matchExpressions"]
+        admitted[expression["key"], *expression["values"]] = {p["port"] for p in rule["ports"]}
+    assert admitted == {
+        ("household-sounds/tf-serving-client", "true"): {"grpc", "http"},
+        ("app.kubernetes.io/name", "prometheus"): {"http"},
+    }
+    app = one(docs, "Deployment", "household-sounds-app")["spec"]["template"]["metadata"]
+    assert app["labels"]["household-sounds/tf-serving-client"] == "true", "the app may call it"
+    extra = [d for d in docs if d["kind"] == "NetworkPolicy" and d is not policy]
+    assert [d["metadata"]["name"] for d in extra] == (
+        ["tf-serving-ingress-from-kind-host"] if target.endswith("kind") else []
+    )
 
 
 def test_base_reads_models_from_a_pvc() -> None:

@@ -37,6 +37,8 @@ def _tiny(
     _scale(data_root=data_root, factor=factor, steps=steps, flags=flags, fast=fast)
     with dsl.ParallelFor([1, 2]) as step:
         _scale(data_root=data_root, factor=factor, steps=step, flags=flags, fast=fast)
+    never_cached = _scale(data_root=data_root, factor=factor, steps=steps, flags=flags, fast=fast)
+    never_cached.set_caching_options(False)
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +155,24 @@ def test_submit_sends_the_package_and_arguments(package: str, fake_kfp: FakeKfp)
     tasks = [spec["root"]["dag"]["tasks"]["scale"]]
     tasks += spec["components"]["comp-for-loop-2"]["dag"]["tasks"].values()
     assert all(task["cachingOptions"] == {} for task in tasks)
+
+
+def test_caching_on_leaves_tasks_compiled_uncached_alone(package: str, fake_kfp: FakeKfp) -> None:
+    submit(
+        package,
+        fake_kfp.url,
+        namespace=None,
+        experiment="e",
+        run_name=None,
+        params={"data_root": "/d"},
+        enable_caching=True,
+    )
+    spec = fake_kfp.requests[-1].body["pipeline_spec"]
+    root = spec["root"]["dag"]["tasks"]
+    (looped,) = spec["components"]["comp-for-loop-2"]["dag"]["tasks"].values()
+    assert root["scale"]["cachingOptions"] == {"enableCache": True}
+    assert looped["cachingOptions"] == {"enableCache": True}
+    assert root["scale-3"]["cachingOptions"] == {}, "compiled uncached, stays uncached"
 
 
 def test_submit_reuses_an_existing_experiment(package: str, fake_kfp: FakeKfp) -> None:

@@ -117,7 +117,8 @@ def test_deploy_to_gcs_publishes_a_complete_version(
     client = storage.Client()
     names = [blob.name for blob in client.list_blobs("models")]
     root = f"serving/{MODEL_NAME}/{result.version}/"
-    assert all(name.startswith(root) for name in names), "no staging objects left behind"
+    claim = f"serving/{MODEL_NAME}/.claim-{result.version}"
+    assert all(name.startswith(root) or name == claim for name in names), "no staging left"
     for required in ("saved_model.pb", "variables/variables.index", "assets.extra/"):
         assert any(name.startswith(root + required) for name in names), required
     # A second deploy gets a higher version; the copy round-trips into a loadable model.

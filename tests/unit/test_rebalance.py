@@ -123,3 +123,21 @@ def test_source_spanning_splits_is_refused(tmp_path):
     rows[0]["source_id"] = "held-human-test"
     with pytest.raises(ValueError, match="source_id"):
         core.run(write(tmp_path, rows), str(tmp_path / "out"), core.RebalanceConfig(10))
+
+
+def test_class_table_csv_and_markdown_escape_class_names(monkeypatch):
+    hostile = ("=cmd|x", "dog")
+    monkeypatch.setattr(core, "CLASS_NAMES", hostile)
+    counts = {name: 1 for name in hostile}
+    result = core.RebalanceResult(
+        before=counts,
+        after=counts,
+        augmented=counts,
+        dropped=counts,
+        untouched_per_split={},
+        empty_classes=["<b>x</b>"],
+        manifest_path="m",
+    )
+    assert core._class_table_csv(result).splitlines()[1] == "'=cmd|x,1,1,1,1"
+    markdown = core.class_table_markdown(result)
+    assert "| =cmd\\|x | 1 | 1 | 1 | 1 |" in markdown and "&lt;b&gt;x&lt;/b&gt;" in markdown
