@@ -4,11 +4,13 @@
 takes a batch of whole WAV files (``audio_wav``, ``tf.string [None]``; 16-bit PCM, mono or
 multi-channel, any rate in ``resample.SUPPORTED_RATES``), validates and decodes each in-graph,
 and prepares it with ``waveform.prepare_any_rate``; ``waveform`` takes ``[None, CLIP_SAMPLES]``
-float32 clips already at 22,050 Hz. Both then run the one featurizer (``features.compute``),
-flatten row-major as the TFRecords do, apply the tf.Transform graph of the training run and the
-classifier, and return ``probabilities`` ``[B, 8]``, ``class_index`` ``[B]`` and ``class_name``
-``[B]``. Invalid inputs fail with ``InvalidArgumentError`` and a message saying what is wrong,
-which TF Serving returns to the caller as ``INVALID_ARGUMENT``.
+float32 clips already at 22,050 Hz. Both then run the one featurizer (``featurizer.Featurizer``)
+on the feature set the classifier reads — for a YAMNet model: 16 kHz, YAMNet's front end, its
+trunk and the pooling, all in the graph — flattened as the TFRecords store it, apply the
+tf.Transform graph of the training run and the classifier, and return ``probabilities``
+``[B, 8]``, ``class_index`` ``[B]`` and ``class_name`` ``[B]``. Invalid inputs fail with
+``InvalidArgumentError`` and a message saying what is wrong, which TF Serving returns to the
+caller as ``INVALID_ARGUMENT``.
 """
 
 import tensorflow as tf
@@ -23,7 +25,8 @@ from components.artifacts.signature import (
     WAVEFORM_INPUT,
     WAVEFORM_SIGNATURE,
 )
-from components.audio import examples, features, waveform
+from components.audio import examples, waveform
+from components.audio.featurizer import Featurizer
 from components.audio.labels import CLASS_NAMES
 
 WAV_SPEC = tf.TensorSpec([None], tf.string, name=WAV_INPUT)
@@ -85,14 +88,14 @@ class ServingModule(tf.Module):
         self.classifier = classifier
         self.transform_layer = tft.TFTransformOutput(transform_graph_dir).transform_features_layer()
         self.class_names = tf.constant(CLASS_NAMES)
+        self.featurizer = Featurizer((feature,))
         self._feature = feature
 
     def classify(self, clips: tf.Tensor) -> dict[str, tf.Tensor]:
         """Outputs for ``[B, CLIP_SAMPLES]`` prepared clips."""
-        computed = features.compute(clips)
         batch = tf.shape(clips)[0]
-        raw = {key: tf.reshape(computed[key], [batch, -1]) for key in examples.FEATURE_KEYS}
-        # The transform graph also passes clip_id and label through; serving has neither.
+        raw = self.featurizer(clips)  # the classifier's feature only: the transform graph
+        # fills the others (unused) itself. It also passes clip_id and label; serving has neither.
         raw[examples.CLIP_ID] = tf.fill([batch], "")
         raw[examples.LABEL] = tf.zeros([batch], tf.int64)
         transformed = self.transform_layer(raw)[self._feature]

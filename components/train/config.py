@@ -10,9 +10,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-Family = Literal["cnn_log_mel", "cnn_mfcc", "resnet50_mfcc", "dense_mean_mfcc"]
+Family = Literal["cnn_log_mel", "cnn_mfcc", "resnet50_mfcc", "dense_mean_mfcc", "yamnet"]
 FAMILIES: tuple[str, ...] = get_args(Family)
-CNN_LOG_MEL, CNN_MFCC, RESNET50_MFCC, DENSE_MEAN_MFCC = FAMILIES
+CNN_LOG_MEL, CNN_MFCC, RESNET50_MFCC, DENSE_MEAN_MFCC, YAMNET = FAMILIES
 Tuner = Literal["bayesian", "hyperband"]
 
 # The demo's smaller batches give SGD more updates per epoch on its ~500 training clips.
@@ -69,7 +69,9 @@ class TrainConfig:
             changed; a tuned run leaves them out of its search.
     """
 
-    family: Family = field(metadata={"help": "model family (the study's 1a, 2a, 2b, 3a)"})
+    family: Family = field(
+        metadata={"help": "model family (the study's 1a, 2a, 2b, 3a; yamnet: head on YAMNet)"}
+    )
     epochs: int = field(default=_FULL["epochs"], metadata={"help": "maximum epochs"})
     batch_size: int = field(default=_FULL["batch_size"], metadata={"help": "examples per batch"})
     tuned: bool = field(default=False, metadata={"help": "Keras Tuner search first"})
