@@ -1,5 +1,6 @@
 """The exported SavedModel: parity with the training-time pipeline, layout, warmup, validation."""
 
+import json
 import os
 
 import joblib
@@ -10,10 +11,12 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow_serving.apis import prediction_log_pb2
 
-from components.audio import decode, examples, features, waveform
+from components.audio import decode, examples, waveform
+from components.audio.featurizer import Featurizer
 from components.audio.labels import CLASS_NAMES
 from components.deploy import core, warmup
 from tests.conftest import tone, wav_bytes
+from tests.serving.conftest import read_examples
 
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
 pytestmark = pytest.mark.xdist_group("serving")
@@ -31,11 +34,10 @@ def sample_clip(rate: int, channels: int = 1) -> np.ndarray:
 
 
 def pipeline_features(wav: bytes, transform_graph: str) -> dict[str, np.ndarray]:
-    """The training path: soundfile decode → prepare → features → flatten → tf.Transform."""
+    """The training path: soundfile decode → prepare → featurizer (flat) → tf.Transform."""
     decoded = decode.decode_bytes(wav)
     clip = waveform.prepare(decoded.mono(), decoded.sample_rate)
-    computed = features.compute(clip[None])
-    raw = {key: tf.reshape(computed[key], [1, -1]) for key in examples.FEATURE_KEYS}
+    raw = Featurizer()(clip[None])
     raw[examples.CLIP_ID] = tf.constant([b""])
     raw[examples.LABEL] = tf.constant([0], tf.int64)
     transformed = tft.TFTransformOutput(transform_graph).transform_raw_features(raw)
@@ -112,6 +114,66 @@ def test_logistic_regression_is_exported_exactly(linear_model_dir, transform_gra
         wav = wav_bytes(sample_clip(rate), rate)
         mean_mfcc = pipeline_features(wav, transform_graph)["mean_mfcc"]
         expected = estimator.predict_proba(mean_mfcc)
+        got = served.signatures["serving_default"](audio_wav=tf.constant([wav]))["probabilities"]
+        np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-5)
+
+
+def deploy_and_load(model_dir: str, transform_graph: str, base, version: int):
+    name = os.path.basename(model_dir)
+    blessing = {"blessed": True, "model": name, "reasons": []}
+    result = core.run(
+        model_dir, transform_graph, str(base), blessing, core.DeployConfig(version=version)
+    )
+    return tf.saved_model.load(result.uri)
+
+
+@pytest.fixture(scope="module")
+def yamnet_served(yamnet_model_dir, transform_graph, tmp_path_factory):
+    base = tmp_path_factory.mktemp("yamnet-base")
+    return deploy_and_load(yamnet_model_dir, transform_graph, base, 5)
+
+
+def test_cnn_model_graph_holds_no_yamnet(served):
+    assert not [v for v in served.variables if "layer14_pointwise" in v.name]
+
+
+def test_served_yamnet_scores_equal_the_pipelines_from_the_tfrecords(
+    yamnet_served, yamnet_model_dir, featurized
+):
+    # The pipeline's path for the test clips: soundfile → Beam featurizer (batched YAMNet) →
+    # tf.Transform → TFRecords → the trained head. The served path: the WAV files' bytes.
+    head = keras.saving.load_model(os.path.join(yamnet_model_dir, "model.keras"))
+    test = read_examples(featurized, "test")
+    expected = head(test["yamnet_embedding"]).numpy()
+    manifest = os.path.join(os.path.dirname(featurized), "manifest.jsonl")
+    uris = {row["clip_id"]: row["uri"] for row in map(json.loads, open(manifest))}
+    wavs = [open(uris[clip_id.decode()], "rb").read() for clip_id in test["clip_id"]]
+    got = yamnet_served.signatures["serving_default"](audio_wav=tf.constant(wavs))
+    np.testing.assert_allclose(got["probabilities"].numpy(), expected, rtol=0, atol=1e-5)
+    assert np.ptp(expected, axis=0).max() > 0.05  # the head's answers depend on the clip
+    assert any("layer14_pointwise" in v.name for v in yamnet_served.variables)
+
+
+@pytest.mark.parametrize("rate", [8000, 44100, 48000])
+def test_served_yamnet_wav_prediction_equals_pipeline_prediction(
+    rate, yamnet_served, yamnet_model_dir, transform_graph
+):
+    head = keras.saving.load_model(os.path.join(yamnet_model_dir, "model.keras"))
+    wav = wav_bytes(sample_clip(rate), rate)
+    expected = head(pipeline_features(wav, transform_graph)["yamnet_embedding"]).numpy()
+    got = yamnet_served.signatures["serving_default"](audio_wav=tf.constant([wav]))
+    np.testing.assert_allclose(got["probabilities"].numpy(), expected, rtol=0, atol=1e-5)
+
+
+def test_logistic_regression_on_the_embedding_is_exported_exactly(
+    linear_yamnet_model_dir, transform_graph, tmp_path
+):
+    served = deploy_and_load(linear_yamnet_model_dir, transform_graph, tmp_path, 6)
+    estimator = joblib.load(os.path.join(linear_yamnet_model_dir, "model.joblib"))
+    for rate in (16000, 44100):
+        wav = wav_bytes(sample_clip(rate), rate)
+        embedding = pipeline_features(wav, transform_graph)["yamnet_embedding"]
+        expected = estimator.predict_proba(embedding)
         got = served.signatures["serving_default"](audio_wav=tf.constant([wav]))["probabilities"]
         np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-5)
 
