@@ -32,7 +32,6 @@ def baselines(
         seed: Seed of the search and the estimators.
     """
     from components.artifacts.names import SKLEARN
-    from components.audio.features import MEAN_MFCC
     from components.baselines import core
 
     config = core.BaselinesConfig(model_name=model_name, n_iter=search_iterations, seed=seed)
