@@ -140,7 +140,7 @@ def test_raw_embedding_is_the_featurizers_on_the_decoded_clip(featurized):
     _, out = featurized
     raw = {row["clip_id"].decode(): row for row in read_split_from(out / "raw", "train")}
     embedder = embedding.YamnetEmbedding()
-    manifest = {row["clip_id"]: row for row in core.read_jsonl(str(out.parent / "manifest.jsonl"))}
+    manifest = {row["clip_id"]: row for row in files.read_jsonl(str(out.parent / "manifest.jsonl"))}
     for clip_id in ("c0", "c1", "c4"):  # 8, 16 and 48 kHz
         decoded = decode.decode_bytes(open(manifest[clip_id]["uri"], "rb").read())
         clip = waveform.prepare(decoded.mono(), decoded.sample_rate)
