@@ -17,9 +17,13 @@ learning rate 0.01) in the seed configuration.
 
 ``yamnet`` is not the study's: a small head on the 2,048-d pooled YAMNet embedding (featurize's
 ``yamnet_embedding``, z-scored; the pretrained trunk runs in featurize and in the served graph,
-frozen). Its seed configuration is ours, chosen on ESC-50 folds 1-3 against fold 5 (see
-``_yamnet_head``): input dropout 0.2, one hidden ReLU layer of 256 with dropout 0.5, AdamW
-(learning rate 1e-3, weight decay 1e-4). Fine-tuning the trunk's top blocks is not offered: it
+frozen). Its seed configuration is ours: input dropout 0.2, one hidden ReLU layer of 256 with
+dropout 0.5, AdamW (learning rate 1e-3, weight decay 1e-4). Measured on ESC-50's 8-class labels
+(train folds 1-2, early stopping on fold 3, test fold 5; macro-F1 over seeds 0 and 1): 0.88 /
+0.83; no hidden layer 0.89 / 0.88, 512 units 0.87 / 0.85, weight decay 1e-2 0.87 / 0.86, input
+dropout 0.5 0.85 / 0.84, BatchNorm 0.76 / 0.75 — differences within the seed spread except
+BatchNorm's, so the seed keeps one hidden layer (a head, not a second linear probe) and the
+tuner searches 0-2 of them. Fine-tuning the trunk's top blocks is not offered: it
 needs the log-mel patches (61,440 floats per clip) in the examples instead of the embedding, and
 a trunk pass per clip and epoch.
 """
