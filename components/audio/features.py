@@ -27,10 +27,14 @@ TOP_DB = 80.0
 LOG_MEL = "log_mel"
 MFCC = "mfcc"
 MEAN_MFCC = "mean_mfcc"
+# YAMNet's 1,024-d patch embeddings, mean- and max-pooled over the clip (computed by
+# ``embedding.py``, which needs the trunk's weights; only its name and shape live here).
+YAMNET_EMBEDDING = "yamnet_embedding"
 FEATURE_SHAPES: dict[str, tuple[int, ...]] = {
     LOG_MEL: (N_MELS, NUM_FRAMES),
     MFCC: (N_MFCC, NUM_FRAMES),
     MEAN_MFCC: (N_MFCC,),
+    YAMNET_EMBEDDING: (2 * 1024,),
 }
 
 

@@ -1,4 +1,4 @@
-"""KFP wrapper of the baselines step: one scikit-learn model on mean-MFCC (see core.py)."""
+"""KFP wrapper of the baselines step: one scikit-learn model (mean-MFCC or YAMNet; see core.py)."""
 
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Model, Output
@@ -18,24 +18,24 @@ def baselines(
     search_iterations: int,
     seed: int,
 ):
-    """Fits one scikit-learn baseline with randomized search and 3-fold CV on mean-MFCC.
+    """Fits one scikit-learn baseline with randomized search and 3-fold CV on its feature.
 
     Args:
         examples: Featurize output directory (examples/<split>/*.tfrecord.gz).
         model: Model directory: model.joblib, model.json, search.json,
             predictions/<split>.jsonl.
         metrics: Best CV macro-F1, validation macro-F1/accuracy and search seconds.
-        model_name: logistic_regression, random_forest or svc.
+        model_name: logistic_regression, random_forest or svc (on mean-MFCC), or the same
+            with _yamnet (on the YAMNet embedding).
         search_iterations: Randomized-search candidates; 0 uses the study's budget
             (50 random forest, 20 SVC, 10 logistic regression).
         seed: Seed of the search and the estimators.
     """
     from components.artifacts.names import SKLEARN
-    from components.audio.features import MEAN_MFCC
     from components.baselines import core
 
     config = core.BaselinesConfig(model_name=model_name, n_iter=search_iterations, seed=seed)
     result = core.run(examples.path, model.path, config)
     for key in ("cv_macro_f1", "validation_macro_f1", "validation_accuracy", "training_seconds"):
         metrics.log_metric(key, getattr(result, key))
-    model.metadata.update({"name": result.name, "framework": SKLEARN, "feature": MEAN_MFCC})
+    model.metadata.update({"name": result.name, "framework": SKLEARN, "feature": result.feature})

@@ -1,4 +1,4 @@
-"""baselines' configuration: the scikit-learn models, their search budgets and ``BaselinesConfig``.
+"""baselines' configuration: the scikit-learn models, their features and budgets, the config.
 
 TensorFlow- and scikit-learn-free, so the KFP wrapper, the pipeline and the command line read
 the model names, defaults and demo budget from here. Field metadata ``help`` (and ``flag``) is
@@ -8,9 +8,30 @@ what ``household-sounds baselines`` shows; fields without it are not command-lin
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-Model = Literal["logistic_regression", "random_forest", "svc"]
+Model = Literal[
+    "logistic_regression",
+    "random_forest",
+    "svc",
+    "logistic_regression_yamnet",
+    "random_forest_yamnet",
+    "svc_yamnet",
+]
 MODELS: tuple[str, ...] = get_args(Model)
+# The study's three estimators; ``<estimator>_yamnet`` fits the same one on the YAMNet embedding
+# (the classic linear probe, and a forest and an SVC beside it).
+ESTIMATORS: tuple[str, ...] = ("logistic_regression", "random_forest", "svc")
+EMBEDDING_SUFFIX = "_yamnet"
+FEATURE_OF: dict[str, str] = {
+    name: "yamnet_embedding" if name.endswith(EMBEDDING_SUFFIX) else "mean_mfcc" for name in MODELS
+}
 SEED_ITERATIONS: dict[str, int] = {"logistic_regression": 10, "random_forest": 50, "svc": 20}
+
+
+def estimator_of(model_name: str) -> str:
+    """The estimator a model name fits (``svc_yamnet`` → ``svc``)."""
+    return model_name.removesuffix(EMBEDDING_SUFFIX)
+
+
 PRESETS: dict[str, dict] = {"full": {"n_iter": 0}, "demo": {"n_iter": 3}}
 
 
@@ -20,13 +41,15 @@ class BaselinesConfig:
 
     Attributes:
         model_name: One of ``MODELS``.
-        n_iter: Randomized-search candidates; 0 uses the study's budget for the model.
+        n_iter: Randomized-search candidates; 0 uses the study's budget for the estimator.
         cv_folds: Cross-validation folds (the study used 3).
         seed: Seed of the search and the estimators.
         n_jobs: Parallel CV fits (-1: every core).
     """
 
-    model_name: Model = field(metadata={"help": "the study's 3b, 3c or 3d", "flag": "--model"})
+    model_name: Model = field(
+        metadata={"help": "the study's 3b, 3c or 3d (_yamnet: on the embedding)", "flag": "--model"}
+    )
     n_iter: int = field(
         default=PRESETS["full"]["n_iter"],
         metadata={"help": "search candidates (0: the study's 10/50/20)"},

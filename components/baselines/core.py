@@ -1,13 +1,17 @@
-"""baselines: scikit-learn models 3b-3d on the z-scored mean-MFCC, each with randomized search.
+"""baselines: scikit-learn models 3b-3d on mean-MFCC or the YAMNet embedding, randomized search.
 
-Loads the 32-float mean-MFCC of every split (already z-scored by the tf.Transform graph, so no
-second scaler), runs ``RandomizedSearchCV`` with 3-fold stratified CV and macro-F1 scoring over
-the model's grid, and writes the best estimator refit on the whole training split as the model
-artifact directory of docs/contracts.md (``model.joblib``, ``model.json``, predictions per
-split; ``search.json`` has every candidate's CV score). Grids: the study's for the random forest
-(50-500 trees, ``log2``/``sqrt`` features, depth 5-50; its best was 476 / sqrt / 41). The study
-fixed logistic regression's settings (elastic net, ``l1_ratio`` 0.5, saga, 500 iterations) and
-did not print its SVC grid, so the searched ``C`` (and SVC ``gamma``) ranges are ours.
+Loads the model's feature of every split — the 32-float mean-MFCC, or for ``<estimator>_yamnet``
+the 2,048-float pooled YAMNet embedding (the linear probe of transfer learning); both already
+z-scored by the tf.Transform graph, so no second scaler — runs ``RandomizedSearchCV`` with
+3-fold stratified CV and macro-F1 scoring over the model's grid, and writes the best estimator
+refit on the whole training split as the model artifact directory of docs/contracts.md
+(``model.joblib``, ``model.json``, predictions per split; ``search.json`` has every candidate's
+CV score). Grids: the study's for the random forest (50-500 trees, ``log2``/``sqrt`` features,
+depth 5-50; its best was 476 / sqrt / 41). The study fixed logistic regression's settings
+(elastic net, ``l1_ratio`` 0.5, saga, 500 iterations) and did not print its SVC grid, so the
+searched ``C`` (and SVC ``gamma``) ranges are ours. On the embedding, logistic regression is the
+plain L2 probe (lbfgs): saga's elastic net had not finished one fit after a minute of CPU on
+2,048 dimensions (lbfgs: seconds), and a search makes 3 fits per candidate.
 ``n_iter`` 0 means the study's budget: 50 (RF), 20 (SVC), 10 (LR).
 """
 
@@ -27,9 +31,15 @@ from sklearn.svm import SVC
 
 from components.artifacts import files, model_files, shards
 from components.artifacts.names import SKLEARN, SPLITS
-from components.audio.features import MEAN_MFCC
 from components.audio.labels import NUM_CLASSES
-from components.baselines.config import MODELS, SEED_ITERATIONS, BaselinesConfig
+from components.baselines.config import (
+    EMBEDDING_SUFFIX,
+    ESTIMATORS,
+    FEATURE_OF,
+    SEED_ITERATIONS,
+    BaselinesConfig,
+    estimator_of,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +47,7 @@ class BaselinesResult:
     """What the search produced."""
 
     name: str
+    feature: str
     model_dir: str
     best_params: dict
     cv_macro_f1: float
@@ -50,11 +61,15 @@ class BaselinesResult:
 
 
 def search_space(model_name: str, seed: int) -> tuple[BaseEstimator, dict]:
-    """The estimator and its parameter distributions.
+    """The estimator and its parameter distributions (the same for either feature).
 
     Raises:
         ValueError: For an unknown model name.
     """
+    if model_name == "logistic_regression" + EMBEDDING_SUFFIX:
+        estimator = LogisticRegression(max_iter=1000, random_state=seed)
+        return estimator, {"C": loguniform(1e-3, 1e1)}
+    model_name = estimator_of(model_name)
     if model_name == "logistic_regression":
         # scikit-learn >= 1.8 expresses the elastic net through l1_ratio alone (``penalty`` is
         # deprecated); l1_ratio=0.5 with saga is the study's elastic-net model.
@@ -76,7 +91,7 @@ def search_space(model_name: str, seed: int) -> tuple[BaseEstimator, dict]:
             "estimator__gamma": ["scale", 1e-3, 1e-2, 1e-1],
             "estimator__kernel": ["rbf"],
         }
-    raise ValueError(f"unknown baseline {model_name!r}; expected one of {MODELS}")
+    raise ValueError(f"unknown baseline {model_name!r}; expected one of {ESTIMATORS}")
 
 
 def _plain(params: dict) -> dict:
@@ -103,13 +118,14 @@ def run(examples_dir: str, output_dir: str, cfg: BaselinesConfig) -> BaselinesRe
         Best parameters, CV and validation scores, and the search time.
     """
     estimator, distributions = search_space(cfg.model_name, cfg.seed)
-    splits = {split: shards.load_arrays(examples_dir, split, MEAN_MFCC) for split in SPLITS}
+    feature = FEATURE_OF[cfg.model_name]
+    splits = {split: shards.load_arrays(examples_dir, split, feature) for split in SPLITS}
     _, x_train, y_train = splits["train"]
     folds = StratifiedKFold(cfg.cv_folds, shuffle=True, random_state=cfg.seed)
     search = RandomizedSearchCV(
         estimator,
         distributions,
-        n_iter=cfg.n_iter or SEED_ITERATIONS[cfg.model_name],
+        n_iter=cfg.n_iter or SEED_ITERATIONS[estimator_of(cfg.model_name)],
         scoring="f1_macro",
         cv=folds,
         random_state=cfg.seed,
@@ -129,6 +145,7 @@ def run(examples_dir: str, output_dir: str, cfg: BaselinesConfig) -> BaselinesRe
     best_params = _plain(search.best_params_)
     result = BaselinesResult(
         name=cfg.model_name,
+        feature=feature,
         model_dir=output_dir,
         best_params=best_params,
         cv_macro_f1=round(float(search.best_score_), 6),
@@ -149,7 +166,7 @@ def run(examples_dir: str, output_dir: str, cfg: BaselinesConfig) -> BaselinesRe
             "name": cfg.model_name,
             "framework": SKLEARN,
             "estimator": type(model).__name__,  # components/exportable.py reads it
-            "feature": MEAN_MFCC,
+            "feature": feature,
             "training_seconds": result.training_seconds,
             "hyperparameters": best_params,
             "search": {"n_iter": search.n_iter, "cv_folds": cfg.cv_folds, "scoring": "f1_macro"},

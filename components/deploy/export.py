@@ -8,8 +8,10 @@ featurized and classified a bounded number at a time, and the outputs are the cl
 (``probabilities``, ``class_index``, ``class_name``, as before for a clip of at most 5 s) and max
 over windows, plus per-window scores padded to the batch's longest clip with a ``window_count``
 (docs/contracts.md). ``waveform`` takes ``[None, CLIP_SAMPLES]`` float32 clips already at
-22,050 Hz. Both run the one featurizer (``features.compute``), flatten row-major as the TFRecords
-do, apply the tf.Transform graph of the training run and the classifier. Invalid inputs fail with
+22,050 Hz. Both run the one featurizer (``featurizer.Featurizer``) on the feature set the
+classifier reads — for a YAMNet model: 16 kHz, YAMNet's front end, its trunk and the pooling, all
+in the graph — flatten it as the TFRecords store it, apply the tf.Transform graph of the training
+run and the classifier. Invalid inputs fail with
 ``InvalidArgumentError`` and a message saying what is wrong, which TF Serving returns to the
 caller as ``INVALID_ARGUMENT``.
 """
@@ -34,7 +36,8 @@ from components.artifacts.signature import (
     WINDOW_PROBABILITIES,
     WINDOW_START_S,
 )
-from components.audio import examples, features, timeline, wav, waveform
+from components.audio import examples, timeline, wav, waveform
+from components.audio.featurizer import Featurizer
 from components.audio.labels import CLASS_NAMES
 
 # Windows featurized and classified in one step: bounds the memory a long clip (239 windows at
@@ -76,6 +79,7 @@ class ServingModule(tf.Module):
         self.classifier = classifier
         self.transform_layer = tft.TFTransformOutput(transform_graph_dir).transform_features_layer()
         self.class_names = tf.constant(CLASS_NAMES)
+        self.featurizer = Featurizer((feature,))
         self._feature = feature
 
     def classify(self, clips: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -90,10 +94,9 @@ class ServingModule(tf.Module):
 
     def probabilities(self, clips: tf.Tensor) -> tf.Tensor:
         """``[B, 8]`` class probabilities of ``[B, CLIP_SAMPLES]`` prepared clips."""
-        computed = features.compute(clips)
         batch = tf.shape(clips)[0]
-        raw = {key: tf.reshape(computed[key], [batch, -1]) for key in examples.FEATURE_KEYS}
-        # The transform graph also passes clip_id and label through; serving has neither.
+        raw = self.featurizer(clips)  # the classifier's feature only: the transform graph
+        # fills the others (unused) itself. It also passes clip_id and label; serving has neither.
         raw[examples.CLIP_ID] = tf.fill([batch], "")
         raw[examples.LABEL] = tf.zeros([batch], tf.int64)
         transformed = self.transform_layer(raw)[self._feature]

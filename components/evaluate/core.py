@@ -214,7 +214,10 @@ def _aligned_features(
 def model_importances(
     scores: Scores, features: TestFeatures | None, config: EvaluateConfig
 ) -> dict[str, dict]:
-    """Feature importance of every scikit-learn model (``importance.model_importance``)."""
+    """Feature importance of the scikit-learn models on mean-MFCC (``importance.model_importance``).
+
+    Models on the YAMNet embedding are left out: its 2,048 dimensions have no bands to read.
+    """
     return {
         name: importance.model_importance(
             read_sklearn_model(model_dir),
@@ -224,6 +227,7 @@ def model_importances(
         )
         for name, model_dir in scores.model_dirs.items()
         if scores.models[name]["framework"] == SKLEARN
+        and scores.models[name]["feature"] == importance.FEATURE
     }
 
 

@@ -16,10 +16,12 @@ from sklearn.inspection import permutation_importance
 from components.artifacts import shards
 from components.audio.features import MEAN_MFCC
 
+FEATURE = MEAN_MFCC  # the feature set whose importance this module reads (per MFCC band)
+
 
 def read_test_features(examples_dir: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The test split's ``(clip_ids, mean_mfcc [n, 32], labels [n])`` from featurize's output."""
-    return shards.load_arrays(examples_dir, "test", MEAN_MFCC)
+    return shards.load_arrays(examples_dir, "test", FEATURE)
 
 
 def final_step(estimator: BaseEstimator) -> BaseEstimator:

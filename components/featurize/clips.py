@@ -8,9 +8,9 @@ Anything unusable, whatever the decoder raised, leaves through the ``dead_letter
 its reason, and facts about every good clip (duration, rate, loudness...) leave through
 ``clip_stats``, so one hostile file never fails the job.
 ``ComputeFeatures`` prepares (resample, pad/trim) and featurizes a batch of clips with the shared
-TF ops in one graph call: a TF function call costs ~0.6 ms here, as much as resampling a clip.
-Both DoFns hold no state beyond a compiled TF function, so memory stays flat however many clips
-flow through.
+``Featurizer`` (spectral features and the YAMNet embedding) in one graph call: a TF function call
+costs ~0.6 ms here, as much as resampling a clip. Both DoFns hold no state beyond a compiled TF
+function (and YAMNet's weights), so memory stays flat however many clips flow through.
 """
 
 import logging
@@ -21,8 +21,9 @@ import numpy as np
 import tensorflow as tf
 
 from components.artifacts.names import CLIP_STATS, DEAD_LETTER
-from components.audio import examples, features, waveform
+from components.audio import examples, waveform
 from components.audio.decode import DEFAULT_LIMITS, AudioDecodeError, DecodeLimits, decode_file
+from components.audio.featurizer import Featurizer
 
 _PROGRESS_EVERY = 200
 # Augmentation (pitch shift, noise) sees at most this much of a clip, FSD50K's longest: enough for
@@ -120,9 +121,10 @@ class ComputeFeatures(beam.DoFn):
     """Batch of decoded clips → ``(split, serialized raw tf.train.Example)`` per clip."""
 
     def setup(self) -> None:
-        """Traces preparation + featurizer once per worker."""
+        """Loads the featurizer and traces preparation + featurizer once per worker."""
+        self._featurizer = Featurizer()
         self._compute = tf.function(
-            lambda monos, rates: features.compute(waveform.prepare_batch(monos, rates)),
+            lambda monos, rates: self._featurizer(waveform.prepare_batch(monos, rates)),
             input_signature=[
                 tf.RaggedTensorSpec([None, None], tf.float32, ragged_rank=1),
                 tf.TensorSpec([None], tf.int32),

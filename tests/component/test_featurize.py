@@ -91,6 +91,7 @@ def test_examples_are_sharded_and_parse(featurized):
     assert train[0]["log_mel"].shape == (128 * 216,)
     assert train[0]["mfcc"].shape == (32 * 216,)
     assert train[0]["mean_mfcc"].shape == (32,)
+    assert train[0]["yamnet_embedding"].shape == (2048,)
 
 
 def test_clip_stats_describe_the_original_audio(featurized):
@@ -111,11 +112,17 @@ def test_scaling_is_fit_on_train_only(featurized):
     mfcc_low, mfcc_high = mfcc_rows.min(axis=1), mfcc_rows.max(axis=1)
     mean = np.mean([row["mean_mfcc"] for row in raw_train], axis=0)
     std = np.std([row["mean_mfcc"] for row in raw_train], axis=0)
+    embedding_mean = np.mean([row["yamnet_embedding"] for row in raw_train], axis=0)
+    embedding_std = np.std([row["yamnet_embedding"] for row in raw_train], axis=0)
+    varies = embedding_std > 1e-3  # ReLU units silent on every training clip have no spread
+    assert varies.sum() > 1000
     raw_test = {row["clip_id"]: row for row in read_split_from(out / "raw", "test")}
     for row in read_split(out, "test"):
         raw = raw_test[row["clip_id"]]
         np.testing.assert_allclose(row["log_mel"], (raw["log_mel"] - low) / (high - low), atol=1e-5)
         np.testing.assert_allclose(row["mean_mfcc"], (raw["mean_mfcc"] - mean) / std, atol=1e-3)
+        embedding = (raw["yamnet_embedding"] - embedding_mean) / np.maximum(embedding_std, 1e-12)
+        np.testing.assert_allclose(row["yamnet_embedding"][varies], embedding[varies], atol=1e-3)
         expected = (raw["mfcc"].reshape(32, 216) - mfcc_low[:, None]) / (mfcc_high - mfcc_low)[
             :, None
         ]
@@ -123,6 +130,22 @@ def test_scaling_is_fit_on_train_only(featurized):
     train = read_split(out, "train")
     assert min(r["log_mel"].min() for r in train) == pytest.approx(0.0, abs=1e-6)
     assert max(r["log_mel"].max() for r in train) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_raw_embedding_is_the_featurizers_on_the_decoded_clip(featurized):
+    # The Beam path (decode, batch, prepare, YAMNet) gives what the featurizer gives one clip
+    # prepared outside Beam: the values the served model recomputes from the file.
+    from components.audio import decode, embedding, waveform
+
+    _, out = featurized
+    raw = {row["clip_id"].decode(): row for row in read_split_from(out / "raw", "train")}
+    embedder = embedding.YamnetEmbedding()
+    manifest = {row["clip_id"]: row for row in files.read_jsonl(str(out.parent / "manifest.jsonl"))}
+    for clip_id in ("c0", "c1", "c4"):  # 8, 16 and 48 kHz
+        decoded = decode.decode_bytes(open(manifest[clip_id]["uri"], "rb").read())
+        clip = waveform.prepare(decoded.mono(), decoded.sample_rate)
+        expected = embedder(clip[None]).numpy()[0]
+        np.testing.assert_allclose(raw[clip_id]["yamnet_embedding"], expected, rtol=0, atol=1e-5)
 
 
 def read_split_from(raw_dir, split) -> list[dict]:

@@ -4,15 +4,18 @@ Asserts on the IR that Kubeflow runs (not on a stored YAML snapshot), so a kfp u
 reorders keys does not break it but a lost edge or an unpinned image does.
 """
 
+import json
+
 import pytest
 import yaml
 from kfp import components
 
 from components import IMAGE
+from components.baselines.config import MODELS
 from components.deploy.config import DeployConfig
 from components.featurize.config import FeaturizeConfig
 from components.rebalance.config import RebalanceConfig
-from components.train.config import TrainConfig
+from components.train.config import FAMILIES, TrainConfig
 from pipelines.compile import compile_pipeline
 from pipelines.training import PvcMount
 
@@ -172,3 +175,16 @@ def test_wrapper_and_pipeline_defaults_are_the_step_configs(compiled):
     root = spec["root"]["inputDefinitions"]["parameters"]
     assert root["epochs"]["defaultValue"] == TrainConfig.epochs
     assert root["target_per_class"]["defaultValue"] == RebalanceConfig.target_per_class
+
+
+def test_loops_run_every_family_and_baseline_the_yamnet_ones_included(compiled):
+    _, spec = compiled
+    tasks = all_tasks(spec)
+    loop_items = sorted(
+        json.loads(task["parameterIterator"]["items"]["raw"])
+        for name, task in tasks.items()
+        if name.startswith("for-loop")
+    )
+    assert loop_items == sorted([list(FAMILIES), list(FAMILIES), list(MODELS)])
+    assert "yamnet" in FAMILIES
+    assert {"logistic_regression_yamnet", "random_forest_yamnet", "svc_yamnet"} <= set(MODELS)

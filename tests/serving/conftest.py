@@ -1,5 +1,6 @@
-"""Session fixtures: a small featurized dataset, a tiny Keras model, a logistic regression, and
-one exported serving model that every serving test shares."""
+"""Session fixtures: a small featurized dataset, a tiny Keras model, a logistic regression, the
+YAMNet head and a logistic regression on the YAMNet embedding, and one exported serving model
+that every serving test shares."""
 
 import glob
 import json
@@ -92,12 +93,12 @@ def keras_model_dir(featurized, tmp_path_factory) -> str:
     return str(model_dir)
 
 
-def fit_sklearn(featurized, model_dir, name: str, estimator) -> str:
+def fit_sklearn(featurized, model_dir, name: str, estimator, feature: str = "mean_mfcc") -> str:
     import joblib
 
     train = read_examples(featurized, "train")
-    estimator.fit(train["mean_mfcc"], train["label"])
-    write_model_json(model_dir, name, "sklearn", "mean_mfcc")
+    estimator.fit(train[feature], train["label"])
+    write_model_json(model_dir, name, "sklearn", feature)
     joblib.dump(estimator, os.path.join(model_dir, "model.joblib"))
     return str(model_dir)
 
@@ -111,6 +112,36 @@ def linear_model_dir(featurized, tmp_path_factory) -> str:
     model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=500))
     directory = tmp_path_factory.mktemp("models") / "logistic_regression"
     return fit_sklearn(featurized, directory, "logistic_regression", model)
+
+
+@pytest.fixture(scope="session")
+def yamnet_model_dir(featurized, tmp_path_factory) -> str:
+    """The yamnet family's seed head, trained a few epochs on the featurized embeddings."""
+    import keras
+
+    from components.train.model import build_model
+
+    keras.utils.set_random_seed(0)
+    train = read_examples(featurized, "train")
+    model = build_model("yamnet")
+    labels = keras.utils.to_categorical(train["label"], len(CLASS_NAMES))
+    model.fit(train["yamnet_embedding"], labels, epochs=30, batch_size=8, verbose=0)
+    model_dir = tmp_path_factory.mktemp("models") / "yamnet"
+    write_model_json(model_dir, "yamnet", "keras", "yamnet_embedding")
+    model.save(model_dir / "model.keras")
+    return str(model_dir)
+
+
+@pytest.fixture(scope="session")
+def linear_yamnet_model_dir(featurized, tmp_path_factory) -> str:
+    """The linear probe: logistic regression on the (z-scored) YAMNet embedding."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=0.1, max_iter=1000)
+    directory = tmp_path_factory.mktemp("models") / "logistic_regression_yamnet"
+    return fit_sklearn(
+        featurized, directory, "logistic_regression_yamnet", model, "yamnet_embedding"
+    )
 
 
 @pytest.fixture(scope="session")

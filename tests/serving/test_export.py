@@ -1,6 +1,7 @@
 """The exported SavedModel: parity with the training-time pipeline, layout, warmup, validation."""
 
 import io
+import json
 import os
 
 import joblib
@@ -13,13 +14,15 @@ import tensorflow_transform as tft
 from tensorflow_serving.apis import prediction_log_pb2
 
 from components.artifacts import signature
-from components.audio import decode, examples, features, waveform
+from components.audio import decode, examples, waveform
+from components.audio.featurizer import Featurizer
 from components.audio.labels import CLASS_NAMES
 from components.audio.resample import resample
 from components.audio.wav import MAX_INPUT_SECONDS
 from components.deploy import core, warmup
 from tests import wavs
 from tests.conftest import tone, wav_bytes
+from tests.serving.conftest import read_examples
 
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
 pytestmark = pytest.mark.xdist_group("serving")
@@ -57,9 +60,8 @@ def pipeline_windows(wav: bytes) -> tuple[np.ndarray, list[float]]:
 
 def pipeline_features(clips: np.ndarray, transform_graph: str) -> dict[str, np.ndarray]:
     """The training path from prepared clips: features → flatten → tf.Transform."""
-    computed = features.compute(clips)
     batch = clips.shape[0]
-    raw = {key: tf.reshape(computed[key], [batch, -1]) for key in examples.FEATURE_KEYS}
+    raw = Featurizer()(clips)
     raw[examples.CLIP_ID] = tf.constant([b""] * batch)
     raw[examples.LABEL] = tf.constant([0] * batch, tf.int64)
     transformed = tft.TFTransformOutput(transform_graph).transform_raw_features(raw)
@@ -269,6 +271,74 @@ def test_logistic_regression_is_exported_exactly(linear_model_dir, transform_gra
         wav = wav_bytes(sample_clip(rate), rate)
         mean_mfcc = pipeline_features(pipeline_windows(wav)[0], transform_graph)["mean_mfcc"]
         expected = estimator.predict_proba(mean_mfcc)
+        got = served.signatures["serving_default"](audio_wav=tf.constant([wav]))["probabilities"]
+        np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-5)
+
+
+def deploy_and_load(model_dir: str, transform_graph: str, base, version: int):
+    name = os.path.basename(model_dir)
+    blessing = {"blessed": True, "model": name, "reasons": []}
+    result = core.run(
+        model_dir, transform_graph, str(base), blessing, core.DeployConfig(version=version)
+    )
+    return tf.saved_model.load(result.uri)
+
+
+@pytest.fixture(scope="module")
+def yamnet_served(yamnet_model_dir, transform_graph, tmp_path_factory):
+    base = tmp_path_factory.mktemp("yamnet-base")
+    return deploy_and_load(yamnet_model_dir, transform_graph, base, 5)
+
+
+def holds_yamnet(served) -> bool:
+    """Whether the serving signature captures YAMNet's top convolution."""
+    names = [v.name for v in served.signatures["serving_default"].variables]
+    return any(name.startswith("layer14_pointwise/") for name in names)
+
+
+def test_cnn_model_graph_holds_no_yamnet(served):
+    assert served.signatures["serving_default"].variables  # the CNN's own weights
+    assert not holds_yamnet(served)
+
+
+def test_served_yamnet_scores_equal_the_pipelines_from_the_tfrecords(
+    yamnet_served, yamnet_model_dir, featurized
+):
+    # The pipeline's path for the test clips: soundfile → Beam featurizer (batched YAMNet) →
+    # tf.Transform → TFRecords → the trained head. The served path: the WAV files' bytes.
+    head = keras.saving.load_model(os.path.join(yamnet_model_dir, "model.keras"))
+    test = read_examples(featurized, "test")
+    expected = head(test["yamnet_embedding"]).numpy()
+    manifest = os.path.join(os.path.dirname(featurized), "manifest.jsonl")
+    uris = {row["clip_id"]: row["uri"] for row in map(json.loads, open(manifest))}
+    files = [open(uris[clip_id.decode()], "rb").read() for clip_id in test["clip_id"]]
+    got = yamnet_served.signatures["serving_default"](audio_wav=tf.constant(files))
+    np.testing.assert_allclose(got["probabilities"].numpy(), expected, rtol=0, atol=1e-5)
+    assert np.ptp(expected, axis=0).max() > 0.05  # the head's answers depend on the clip
+    assert holds_yamnet(yamnet_served)
+
+
+@pytest.mark.parametrize("rate", [8000, 44100, 48000])
+def test_served_yamnet_wav_prediction_equals_pipeline_prediction(
+    rate, yamnet_served, yamnet_model_dir, transform_graph
+):
+    head = keras.saving.load_model(os.path.join(yamnet_model_dir, "model.keras"))
+    wav = wav_bytes(sample_clip(rate), rate)
+    embedding = pipeline_features(pipeline_windows(wav)[0], transform_graph)["yamnet_embedding"]
+    expected = head(embedding).numpy()
+    got = yamnet_served.signatures["serving_default"](audio_wav=tf.constant([wav]))
+    np.testing.assert_allclose(got["probabilities"].numpy(), expected, rtol=0, atol=1e-5)
+
+
+def test_logistic_regression_on_the_embedding_is_exported_exactly(
+    linear_yamnet_model_dir, transform_graph, tmp_path
+):
+    served = deploy_and_load(linear_yamnet_model_dir, transform_graph, tmp_path, 6)
+    estimator = joblib.load(os.path.join(linear_yamnet_model_dir, "model.joblib"))
+    for rate in (16000, 44100):
+        wav = wav_bytes(sample_clip(rate), rate)
+        embedding = pipeline_features(pipeline_windows(wav)[0], transform_graph)["yamnet_embedding"]
+        expected = estimator.predict_proba(embedding)
         got = served.signatures["serving_default"](audio_wav=tf.constant([wav]))["probabilities"]
         np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-5)
 

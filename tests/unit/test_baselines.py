@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from components.audio.labels import NUM_CLASSES
-from components.baselines import core
+from components.baselines import config, core
 from tests.unit.test_models_data import write_examples
 
 
@@ -31,11 +31,12 @@ def test_random_forest_grid_is_the_study_grid():
     assert (logistic.l1_ratio, logistic.solver, logistic.max_iter) == (0.5, "saga", 500)
 
 
-@pytest.mark.parametrize("name", core.MODELS)
+@pytest.mark.parametrize("name", config.MODELS)
 def test_baseline_writes_artifact_and_beats_majority_class(name, examples_dir, tmp_path):
     result = core.run(examples_dir, str(tmp_path), core.BaselinesConfig(name, n_iter=2, n_jobs=1))
     card = json.loads((tmp_path / "model.json").read_text())
-    assert card["name"] == name and card["feature"] == "mean_mfcc"
+    feature = "yamnet_embedding" if name.endswith("_yamnet") else "mean_mfcc"
+    assert card["name"] == name and card["feature"] == feature and result.feature == feature
     assert card["framework"] == "sklearn"
     assert card["hyperparameters"] == result.best_params and card["training_seconds"] > 0
     assert len(json.loads((tmp_path / "search.json").read_text())) == 2
@@ -49,6 +50,14 @@ def test_baseline_writes_artifact_and_beats_majority_class(name, examples_dir, t
     majority = f1_score(labels, np.full_like(labels, np.bincount(labels).argmax()), average="macro")
     assert f1_score(labels, predicted, average="macro") > majority + 0.5
     assert hasattr(estimator, "predict_proba")
+
+
+def test_every_feature_named_by_the_config_is_a_feature_set():
+    from components.audio.examples import FEATURE_KEYS
+
+    assert set(config.FEATURE_OF.values()) <= set(FEATURE_KEYS)
+    assert {config.estimator_of(name) for name in config.MODELS} == set(config.ESTIMATORS)
+    assert set(config.ESTIMATORS) <= set(config.SEED_ITERATIONS)
 
 
 def test_unknown_baseline_is_refused():

@@ -158,3 +158,52 @@ def test_family_overrides_apply_to_one_family_and_keep_field_types():
     assert resnet.epochs == 2 and isinstance(resnet.epochs, int) and resnet.max_trials == 1
     assert resnet.hparams == {"dense_units": 64.0}
     assert TrainConfig(family="cnn_mfcc", epochs=6).with_overrides(overrides).epochs == 6
+
+
+def test_yamnet_seed_head_is_the_documented_default():
+    network = model.build_model("yamnet")
+    assert network.input_shape == (None, 2048) and network.output_shape == (None, NUM_CLASSES)
+    assert [layer.units for layer in network.layers if isinstance(layer, keras.layers.Dense)] == [
+        256,
+        NUM_CLASSES,
+    ]
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in network.layers)
+    assert isinstance(network.optimizer, keras.optimizers.AdamW)
+    assert float(network.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert network.optimizer.weight_decay == pytest.approx(1e-4)
+    assert model.FEATURE_OF["yamnet"] == "yamnet_embedding"
+
+
+def test_yamnet_search_space_samples_build():
+    hp = kt.HyperParameters()
+    model.build_model("yamnet", hp)
+    assert {p.name for p in hp.space} == {
+        "input_dropout",
+        "dense_units",
+        "dense_dropout",
+        "batch_norm",
+        "hidden_layers",
+        "learning_rate",
+        "weight_decay",
+    }
+    for seed in range(4):
+        for parameter in hp.space:
+            hp.values[parameter.name] = parameter.random_sample(seed=seed)
+        sampled = model.build_model("yamnet", hp)
+        assert sampled.output_shape == (None, NUM_CLASSES)
+    fixed = model.fixed_hyperparameters("yamnet", {"hidden_layers": 2.0, "batch_norm": True})
+    deep = model.build_model("yamnet", fixed)
+    assert len([layer for layer in deep.layers if isinstance(layer, keras.layers.Dense)]) == 3
+    assert deep.get_layer("batch_norm_1") is not None
+
+
+def test_yamnet_head_overfits_one_batch_of_random_embeddings():
+    # Random 2,048-d "embeddings" with arbitrary labels: only memorisation can fit them.
+    keras.utils.set_random_seed(0)
+    network = model.build_model("yamnet")
+    x = np.random.default_rng(0).standard_normal((32, 2048)).astype(np.float32)
+    y = keras.utils.to_categorical(np.arange(32) % NUM_CLASSES, NUM_CLASSES)
+    for _ in range(60):
+        network.train_on_batch(x, y)
+    loss, accuracy = network.evaluate(x, y, verbose=0)  # inference mode: dropout off
+    assert loss < 0.05 and accuracy == 1.0, (loss, accuracy)

@@ -1,0 +1,49 @@
+"""Prepared clips → the raw (unscaled) feature sets, flattened as the TFRecords store them.
+
+The one entry point the Beam featurizer and the served model share: ``Featurizer(keys)`` takes
+``[batch, CLIP_SAMPLES]`` clips (mono, 22,050 Hz, 5 s; ``waveform.prepare``) and returns
+``{key: [batch, flat_size(key)]}`` for the requested feature sets, computed by ``features.py``
+(log-mel, MFCC, mean-MFCC) and ``embedding.py`` (``yamnet_embedding``). The Beam job asks for
+every feature set; a served model asks only for the one its classifier reads, so a model on
+MFCC never runs YAMNet and the YAMNet model's graph holds its trunk.
+"""
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+from components.audio import examples, features
+from components.audio.features import YAMNET_EMBEDDING
+
+SPECTRAL_KEYS: tuple[str, ...] = (features.LOG_MEL, features.MFCC, features.MEAN_MFCC)
+
+
+class Featurizer(tf.Module):
+    """Computes the raw feature sets ``keys`` of a batch of prepared clips."""
+
+    def __init__(self, keys: Sequence[str] = examples.FEATURE_KEYS):
+        """Builds what ``keys`` need (YAMNet's trunk only for ``yamnet_embedding``).
+
+        Raises:
+            ValueError: For a key that is not a feature set.
+        """
+        super().__init__()
+        unknown = set(keys) - set(examples.FEATURE_KEYS)
+        if unknown:
+            raise ValueError(f"unknown feature set(s) {sorted(unknown)}; {examples.FEATURE_KEYS}")
+        self.keys = tuple(keys)
+        self.embedding = None
+        if YAMNET_EMBEDDING in self.keys:
+            from components.audio.embedding import YamnetEmbedding  # loads YAMNet's weights
+
+            self.embedding = YamnetEmbedding()
+
+    def __call__(self, clips: tf.Tensor) -> dict[str, tf.Tensor]:
+        """``{key: [batch, flat_size(key)]}`` float32 for ``[batch, CLIP_SAMPLES]`` clips."""
+        batch = tf.shape(clips)[0]
+        computed = {}
+        if any(key in SPECTRAL_KEYS for key in self.keys):
+            computed.update(features.compute(clips))
+        if self.embedding is not None:
+            computed[YAMNET_EMBEDDING] = self.embedding(clips)
+        return {key: tf.reshape(computed[key], [batch, -1]) for key in self.keys}
