@@ -129,14 +129,21 @@ def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
         return _emit(submit.start(package, options, _arguments(args)))
 
 
+def _absolute(location: str) -> str:
+    """A local path made absolute (kfp.local tasks run elsewhere); a URI (gs://...) untouched."""
+    from pathlib import Path
+
+    return location if "://" in location else str(Path(location).resolve())
+
+
 def _run_locally(data_root: str, output: str, arguments: dict) -> int:
     from pathlib import Path
 
     from pipelines import local
     from pipelines.training import training_pipeline
 
-    data = {"data_root": str(Path(data_root).resolve())}
-    data["model_base"] = str(Path(output, "serving").resolve())
+    data = {"data_root": _absolute(data_root)}
+    data["model_base"] = str(Path(output, "serving").resolve())  # the run directory is local
     return _emit(local.run(training_pipeline, output, {**data, **arguments}).__dict__)
 
 

@@ -43,3 +43,36 @@ def test_help_is_fast_because_nothing_heavy_is_imported():
     code = "import sys; from pipelines import cli; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.fixture
+def pipeline_arguments(monkeypatch):
+    """Runs ``household-sounds run`` with ``local.run`` replaced; yields the arguments it got."""
+    from pipelines import local
+
+    seen: dict[str, object] = {}
+
+    def fake_run(pipeline_func, run_dir, arguments):
+        seen.update(arguments, run_dir=run_dir)
+        return local.LocalRun(run_dir, "kfp", 0.0, {})
+
+    monkeypatch.setattr(local, "run", fake_run)
+    return seen
+
+
+def test_run_passes_a_gs_data_root_through_untouched(pipeline_arguments, tmp_path, capsys):
+    assert (
+        cli.main(
+            ["run", "--data-root", "gs://bucket/datasets/fsd50k", "--output", str(tmp_path / "run")]
+        )
+        == 0
+    )
+    assert pipeline_arguments["data_root"] == "gs://bucket/datasets/fsd50k"
+    assert pipeline_arguments["model_base"] == str(tmp_path / "run" / "serving")
+
+
+def test_run_makes_a_relative_data_root_absolute(pipeline_arguments, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "--data-root", "data/mine", "--output", "runs/mine"]) == 0
+    assert pipeline_arguments["data_root"] == str(tmp_path / "data" / "mine")
+    assert pipeline_arguments["model_base"] == str(tmp_path / "runs" / "mine" / "serving")
