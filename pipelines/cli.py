@@ -85,10 +85,35 @@ def _baselines(args: argparse.Namespace, config: BaselinesConfig) -> int:
     return _emit(core.run(args.examples, args.output, config).summary())
 
 
+def _image_reference(text: str) -> str:
+    from pipelines.image import check_image
+
+    try:
+        return check_image(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _image_flag(parser: argparse.ArgumentParser) -> None:
+    help = "image every task runs (default $HOUSEHOLD_SOUNDS_IMAGE, else the release image)"
+    parser.add_argument("--image", type=_image_reference, metavar="REGISTRY/NAME:TAG", help=help)
+
+
+def _image(args: argparse.Namespace) -> str:
+    """``--image``, else ``$HOUSEHOLD_SOUNDS_IMAGE``, else the release image."""
+    from pipelines.image import IMAGE_ENV, default_image
+
+    try:
+        return args.image or default_image()
+    except ValueError as error:
+        raise SystemExit(f"household-sounds: ${IMAGE_ENV}: {error}") from None
+
+
 def _compile_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="build/pipeline.yaml", help="IR YAML path")
     help = "mount PersistentVolumeClaim NAME at PATH in every task, repeatable (kind's store)"
     parser.add_argument("--pvc", action="append", default=[], metavar="NAME:PATH", help=help)
+    _image_flag(parser)
 
 
 @command("compile", flags=_compile_flags)
@@ -97,7 +122,8 @@ def _compile(args: argparse.Namespace) -> int:
     from pipelines.compile import compile_pipeline
     from pipelines.training import PvcMount
 
-    print(compile_pipeline(args.output, [PvcMount.parse(pvc) for pvc in args.pvc]))
+    pvcs = [PvcMount.parse(pvc) for pvc in args.pvc]
+    print(compile_pipeline(args.output, pvcs, _image(args)))
     return 0
 
 
@@ -116,7 +142,12 @@ def _arguments(args: argparse.Namespace, **fixed: object) -> dict[str, object]:
     return {**presets.PRESETS[args.preset], **fixed, **parse_params(args.param)}
 
 
-@command("submit", config=SubmitOptions, flags=_preset_and_params)
+def _submit_flags(parser: argparse.ArgumentParser) -> None:
+    _preset_and_params(parser)
+    _image_flag(parser)
+
+
+@command("submit", config=SubmitOptions, flags=_submit_flags)
 def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
     """Submit a run (or a recurring run) of the pipeline to a Kubeflow Pipelines endpoint."""
     import tempfile
@@ -124,8 +155,10 @@ def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
     from pipelines import submit
     from pipelines.compile import compile_pipeline
 
+    if options.package and args.image:
+        raise SystemExit("household-sounds submit: --image needs no --package (recompile it)")
     with tempfile.TemporaryDirectory() as tmp:
-        package = options.package or compile_pipeline(f"{tmp}/pipeline.yaml")
+        package = options.package or compile_pipeline(f"{tmp}/pipeline.yaml", image=_image(args))
         return _emit(submit.start(package, options, _arguments(args)))
 
 

@@ -5,16 +5,17 @@ from pathlib import Path
 
 from kfp import compiler
 
-from pipelines.training import PvcMount, build_pipeline, training_pipeline
+from components import IMAGE
+from pipelines.training import PvcMount, build_pipeline
 
 
-def compile_pipeline(output: str, pvcs: Sequence[PvcMount] = ()) -> str:
+def compile_pipeline(output: str, pvcs: Sequence[PvcMount] = (), image: str = IMAGE) -> str:
     """Compiles the pipeline to ``output`` (creating its folder) and returns the path.
 
     ``pvcs`` are mounted into every task through ``kfp.kubernetes`` (the kind demo's store);
-    without them the package is the portable ``training_pipeline``.
+    without them the package is portable. Every task runs ``image``.
     """
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    pipeline = build_pipeline(pvcs) if pvcs else training_pipeline
+    pipeline = build_pipeline(pvcs, image)
     compiler.Compiler().compile(pipeline_func=pipeline, package_path=output)
     return output

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from kfp import dsl, kubernetes
 
+from components import IMAGE
 from components.baselines.component import baselines
 from components.baselines.config import MODELS, BaselinesConfig
 from components.deploy.component import deploy
@@ -27,10 +28,12 @@ from components.rebalance.component import rebalance
 from components.rebalance.config import RebalanceConfig
 from components.train.component import train
 from components.train.config import FAMILIES, TrainConfig
+from pipelines.image import with_image
 
 PIPELINE_NAME = "household-sounds"
 KERAS_FAMILIES = list(FAMILIES)
 BASELINE_MODELS = list(MODELS)
+STEPS = (ingest, rebalance, featurize, train, baselines, evaluate, deploy)
 
 
 class PvcMount(NamedTuple):
@@ -58,12 +61,17 @@ def _resources(task: dsl.PipelineTask, cpu: str, memory: str) -> dsl.PipelineTas
     )
 
 
-def build_pipeline(pvcs: Sequence[PvcMount] = ()):
+def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE):
     """The pipeline function, with every task mounting ``pvcs`` (none: the portable pipeline).
 
     Mounts go through ``kfp.kubernetes.mount_pvc`` into the IR's Kubernetes platform spec; the
-    DAG, its parameters and their defaults are the same with or without them.
+    DAG, its parameters and their defaults are the same with or without them. Every task runs
+    ``image`` (see ``pipelines.image``).
     """
+    # The steps, re-created for ``image``, under the names the body below uses.
+    ingest, rebalance, featurize, train, baselines, evaluate, deploy = (
+        with_image(step, image) for step in STEPS
+    )
 
     def mount(task: dsl.PipelineTask) -> None:
         for pvc in pvcs:

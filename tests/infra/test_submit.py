@@ -269,3 +269,17 @@ def test_submit_preset_demo_sends_the_demo_arguments(
     assert '"run_id": "run-123"' in capsys.readouterr().out  # after kfp.Client's own links
     parameters = fake_kfp.requests[-1].body["runtime_config"]["parameters"]
     assert parameters == {**DEMO_ARGUMENTS, "data_root": "/d", "epochs": 3}
+
+
+def test_submit_compiles_for_the_image_it_is_given(
+    fake_kfp: FakeKfp, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`household-sounds submit --image ...` sends a spec whose every executor runs that image."""
+    monkeypatch.delenv("HOUSEHOLD_SOUNDS_IMAGE", raising=False)
+    image = "registry.example.com/team/household-sounds:abc1234"
+    argv = ["submit", "--host", fake_kfp.url, "--image", image, "--param", "data_root=/d"]
+    assert cli.main(argv) == 0
+    executors = fake_kfp.requests[-1].body["pipeline_spec"]["deploymentSpec"]["executors"]
+    assert {executor["container"]["image"] for executor in executors.values()} == {image}
+    with pytest.raises(SystemExit, match="--image needs no --package"):
+        cli.main([*argv, "--package", "built.yaml"])
