@@ -169,33 +169,47 @@ def _absolute(location: str) -> str:
     return location if "://" in location else str(Path(location).resolve())
 
 
-def _run_locally(data_root: str, output: str, arguments: dict) -> int:
+def _run_locally(data_root: str, output: str, arguments: dict, cache: bool) -> int:
+    """Runs the pipeline with kfp.local; with ``cache``, ingest is keyed by the data's files."""
     from pathlib import Path
 
     from pipelines import local
-    from pipelines.training import training_pipeline
+    from pipelines.training import build_pipeline, training_pipeline
 
     data = {"data_root": _absolute(data_root)}
     data["model_base"] = str(Path(output, "serving").resolve())  # the run directory is local
-    return _emit(local.run(training_pipeline, output, {**data, **arguments}).__dict__)
+    pipeline = training_pipeline
+    if cache:
+        from components.ingest.fingerprint import fingerprint
+
+        data["data_fingerprint"] = fingerprint(data["data_root"])
+        pipeline = build_pipeline(cache_ingest=True)
+    return _emit(local.run(pipeline, output, {**data, **arguments}, cache).__dict__)
+
+
+def _cache_flag(parser: argparse.ArgumentParser) -> None:
+    help = "rerun every step (default: reuse the steps an earlier run into --output completed)"
+    parser.add_argument("--no-cache", dest="cache", action="store_false", help=help)
 
 
 def _run_flags(parser: argparse.ArgumentParser) -> None:
     help = f"layout (default {DEFAULT_FORMAT})"
     parser.add_argument("--data-format", choices=FORMATS, default=DEFAULT_FORMAT, help=help)
     _preset_and_params(parser)
+    _cache_flag(parser)
 
 
 @command("run", "data-root", "output", flags=_run_flags)
 def _run(args: argparse.Namespace) -> int:
     """Run the whole pipeline locally (kfp.local) on your own data."""
     arguments = _arguments(args, data_format=args.data_format)
-    return _run_locally(args.data_root, args.output, arguments)
+    return _run_locally(args.data_root, args.output, arguments, args.cache)
 
 
 def _demo_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", default="data/demo", help="where the demo dataset goes")
     parser.add_argument("--output", default="runs/demo", help="run directory")
+    _cache_flag(parser)
 
 
 @command("demo", flags=_demo_flags)
@@ -207,7 +221,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     if not Path(args.data_root, "FSD50K.metadata").is_dir():
         dataset.generate(args.data_root, dataset.DemoConfig())
-    return _run_locally(args.data_root, args.output, dict(presets.DEMO_ARGUMENTS))
+    return _run_locally(args.data_root, args.output, dict(presets.DEMO_ARGUMENTS), args.cache)
 
 
 @command("export", "model-dir", "transform-graph", "output", config=DeployConfig, only=NAME)

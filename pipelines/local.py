@@ -48,9 +48,10 @@ class LocalRun:
     published: dict[str, str]
 
 
-def _latest_pipeline_dir(pipeline_root: Path) -> Path:
+def _pipeline_dirs(pipeline_root: Path) -> list[Path]:
+    """KFP's per-run output folders under ``pipeline_root``, newest first."""
     candidates = [path for path in pipeline_root.iterdir() if path.is_dir() and "-" in path.name]
-    return max(candidates, key=lambda path: path.stat().st_mtime)
+    return sorted(candidates, key=lambda path: path.stat().st_mtime, reverse=True)
 
 
 def _link(target: Path | str, link: Path) -> None:
@@ -62,34 +63,37 @@ def _link(target: Path | str, link: Path) -> None:
     os.replace(partial, link)
 
 
-def publish(run_dir: Path, pipeline_dir: Path) -> dict[str, str]:
-    """Links a finished local pipeline's outputs into ``.published/<pipeline_dir name>/``.
+def publish(run_dir: Path, pipeline_dirs: list[Path]) -> dict[str, str]:
+    """Links a finished local pipeline's outputs into ``.published/<pipeline_dirs[0] name>/``.
 
     Nothing the run directory shows changes until ``activate``.
 
     Args:
         run_dir: The run directory (e.g. ``runs/demo``).
-        pipeline_dir: KFP's output folder of one pipeline run.
+        pipeline_dirs: KFP's output folders, the finished run's first. A task served from the
+            cache wrote nothing into the finished run's folder: its outputs are the newest
+            earlier copy computed from the same inputs.
 
     Returns:
         Stable name → path (relative to ``run_dir``) of everything linked.
     """
-    farm = run_dir / PUBLISHED_DIR / pipeline_dir.name
-    shutil.rmtree(farm, ignore_errors=True)
-    published: dict[str, str] = {}
-    for source, name in PUBLISHED_OUTPUTS.items():
-        matches = sorted(pipeline_dir.glob(f"**/{source}"))
-        if matches:
-            _link(matches[-1], farm / name)
-            published[name] = os.path.relpath(matches[-1], run_dir)
     from components.artifacts.model_files import read_model_card
     from components.artifacts.names import MODEL_CARD_FILE
 
+    farm = run_dir / PUBLISHED_DIR / pipeline_dirs[0].name
+    shutil.rmtree(farm, ignore_errors=True)
+    published: dict[str, str] = {}
     (farm / "models").mkdir(parents=True, exist_ok=True)
-    for model_json in sorted(pipeline_dir.glob(f"**/model/{MODEL_CARD_FILE}")):
-        name = read_model_card(str(model_json.parent))["name"]
-        _link(model_json.parent, farm / "models" / name)
-        published[f"models/{name}"] = os.path.relpath(model_json.parent, run_dir)
+    for pipeline_dir in reversed(pipeline_dirs):  # oldest first: newer outputs relink names
+        for source, name in PUBLISHED_OUTPUTS.items():
+            matches = sorted(pipeline_dir.glob(f"**/{source}"))
+            if matches:
+                _link(matches[-1], farm / name)
+                published[name] = os.path.relpath(matches[-1], run_dir)
+        for model_json in sorted(pipeline_dir.glob(f"**/model/{MODEL_CARD_FILE}")):
+            name = read_model_card(str(model_json.parent))["name"]
+            _link(model_json.parent, farm / "models" / name)
+            published[f"models/{name}"] = os.path.relpath(model_json.parent, run_dir)
     return published
 
 
@@ -109,13 +113,17 @@ def activate(run_dir: Path, pipeline_dir: Path, summary: dict) -> None:
             _link(stable, link)  # fixed once; later runs only switch ``current``
 
 
-def run(pipeline_func, run_dir: str, arguments: dict[str, object]) -> LocalRun:
+def run(pipeline_func, run_dir: str, arguments: dict[str, object], cache: bool = True) -> LocalRun:
     """Runs ``pipeline_func`` locally with ``arguments`` and publishes it into ``run_dir``.
 
     Args:
         pipeline_func: A ``@dsl.pipeline`` function.
         run_dir: Run directory; KFP's raw outputs go to ``<run_dir>/kfp``.
         arguments: Pipeline parameters.
+        cache: Reuse the outputs of every task whose component, image, command and inputs
+            match an earlier successful run into the same ``run_dir`` (kfp.local's cache, in
+            ``<run_dir>/kfp/.kfp_cache``; tasks with caching off always run), so a rerun
+            after a failure starts at the step that failed.
 
     Returns:
         The published run.
@@ -128,12 +136,14 @@ def run(pipeline_func, run_dir: str, arguments: dict[str, object]) -> LocalRun:
     root = Path(run_dir).resolve()
     pipeline_root = root / "kfp"
     pipeline_root.mkdir(parents=True, exist_ok=True)
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
+    runner = local.SubprocessRunner(use_venv=False)
+    local.init(runner=runner, pipeline_root=str(pipeline_root), enable_caching=cache)
     started = time.monotonic()
     logging.info("running the pipeline locally into %s", root)
     pipeline_func(**arguments)
-    pipeline_dir = _latest_pipeline_dir(pipeline_root)
-    published = publish(root, pipeline_dir)
+    pipeline_dirs = _pipeline_dirs(pipeline_root)
+    pipeline_dir = pipeline_dirs[0]
+    published = publish(root, pipeline_dirs if cache else [pipeline_dir])
     result = LocalRun(
         run_dir=str(root),
         kfp_run_dir=os.path.relpath(pipeline_dir, root),

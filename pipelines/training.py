@@ -61,12 +61,14 @@ def _resources(task: dsl.PipelineTask, cpu: str, memory: str) -> dsl.PipelineTas
     )
 
 
-def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE):
+def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE, cache_ingest: bool = False):
     """The pipeline function, with every task mounting ``pvcs`` (none: the portable pipeline).
 
     Mounts go through ``kfp.kubernetes.mount_pvc`` into the IR's Kubernetes platform spec; the
     DAG, its parameters and their defaults are the same with or without them. Every task runs
-    ``image`` (see ``pipelines.image``).
+    ``image`` (see ``pipelines.image``). ``cache_ingest`` lets ingest be cached, for callers that
+    always pass the ``data_fingerprint`` of the data (``household-sounds run``); otherwise
+    unchanged parameters could hide changed data, so ingest (and hence the DAG) always reruns.
     """
     # The steps, re-created for ``image``, under the names the body below uses.
     ingest, rebalance, featurize, train, baselines, evaluate, deploy = (
@@ -96,6 +98,7 @@ def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE):
         min_worst_slice_f1: float = EvaluateConfig.min_worst_slice_f1,
         force_deploy: bool = False,
         seed: int = 0,
+        data_fingerprint: str = "",
     ):
         """Ingests, featurizes, trains, evaluates and deploys household sound classifiers.
 
@@ -123,6 +126,7 @@ def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE):
             min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
             force_deploy: Deploy the best model even if it is not blessed.
             seed: Seed for splits, rebalancing and training.
+            data_fingerprint: Hash of the files under data_root; ingest's cache key.
         """
         ingest_task = ingest(
             data_root=data_root,
@@ -130,10 +134,12 @@ def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE):
             taxonomy_path=taxonomy_path,
             seed=seed,
             allowed_roots=allowed_roots,
+            data_fingerprint=data_fingerprint,
         ).set_display_name("ingest: labels and splits")
         mount(ingest_task)
-        # The data under data_root can change while the parameter stays the same: never cache.
-        ingest_task.set_caching_options(False)
+        # The data under data_root can change while the parameter stays the same: cache only
+        # where the caller always passes its fingerprint.
+        ingest_task.set_caching_options(cache_ingest)
         rebalance_task = rebalance(
             manifest=ingest_task.outputs["manifest"], target_per_class=target_per_class, seed=seed
         ).set_display_name("rebalance: train classes")

@@ -14,6 +14,7 @@ from components.signature_defaults import signature_defaults
     taxonomy_path=IngestConfig.taxonomy_path,
     seed=IngestConfig.seed,
     allowed_roots=list(IngestConfig.allowed_roots),
+    data_fingerprint="",
 )
 def ingest(
     data_root: str,
@@ -24,6 +25,7 @@ def ingest(
     taxonomy_path: str,
     seed: int,
     allowed_roots: list,
+    data_fingerprint: str,
 ):
     """Reads FSD50K, ESC-50 or a manifest CSV, bins tags into 8 classes and splits the clips.
 
@@ -37,6 +39,9 @@ def ingest(
         seed: Seed of the grouped validation/test split.
         allowed_roots: Roots besides data_root that audio URIs may point into (folders,
             gs://bucket or gs://bucket/prefix); audio anywhere else is rejected.
+        data_fingerprint: Hash of the files under data_root (``components/ingest/fingerprint.py``),
+            the input that makes a cached ingest rerun when the data changes; recorded in the
+            manifest's metadata.
     """
     from components.artifacts import names
     from components.ingest import core, report
@@ -50,3 +55,5 @@ def ingest(
     result = core.run(data_root, manifest.path, config)
     report.log_counts(result, label_counts.log_metric)
     report.write_markdown(f"{manifest.path}/{names.LABEL_REPORT_FILE}", label_report.path)
+    if data_fingerprint:
+        manifest.metadata["data_fingerprint"] = data_fingerprint

@@ -188,3 +188,19 @@ def test_loops_run_every_family_and_baseline_the_yamnet_ones_included(compiled):
     assert loop_items == sorted([list(FAMILIES), list(FAMILIES), list(MODELS)])
     assert "yamnet" in FAMILIES
     assert {"logistic_regression_yamnet", "random_forest_yamnet", "svc_yamnet"} <= set(MODELS)
+
+
+def test_ingest_is_cached_only_where_the_data_fingerprint_is_always_passed(compiled, tmp_path):
+    from kfp import compiler
+
+    from pipelines.training import build_pipeline
+
+    _, spec = compiled
+    assert all_tasks(spec)["ingest"]["cachingOptions"].get("enableCache", False) is False
+    path = str(tmp_path / "local.yaml")
+    compiler.Compiler().compile(build_pipeline(cache_ingest=True), path)
+    with open(path) as handle:
+        ingest = all_tasks(yaml.safe_load(handle))["ingest"]
+    assert ingest["cachingOptions"]["enableCache"] is True
+    fingerprint = ingest["inputs"]["parameters"]["data_fingerprint"]
+    assert fingerprint["componentInputParameter"] == "data_fingerprint"

@@ -52,8 +52,8 @@ def pipeline_arguments(monkeypatch):
 
     seen: dict[str, object] = {}
 
-    def fake_run(pipeline_func, run_dir, arguments):
-        seen.update(arguments, run_dir=run_dir)
+    def fake_run(pipeline_func, run_dir, arguments, cache):
+        seen.update(arguments, run_dir=run_dir, cache=cache)
         return local.LocalRun(run_dir, "kfp", 0.0, {})
 
     monkeypatch.setattr(local, "run", fake_run)
@@ -61,18 +61,21 @@ def pipeline_arguments(monkeypatch):
 
 
 def test_run_passes_a_gs_data_root_through_untouched(pipeline_arguments, tmp_path, capsys):
-    assert (
-        cli.main(
-            ["run", "--data-root", "gs://bucket/datasets/fsd50k", "--output", str(tmp_path / "run")]
-        )
-        == 0
-    )
+    argv = ["run", "--data-root", "gs://bucket/datasets/fsd50k", "--output", str(tmp_path / "run")]
+    assert cli.main([*argv, "--no-cache"]) == 0  # a cached run would fingerprint the bucket
+    assert pipeline_arguments["cache"] is False
     assert pipeline_arguments["data_root"] == "gs://bucket/datasets/fsd50k"
     assert pipeline_arguments["model_base"] == str(tmp_path / "run" / "serving")
 
 
 def test_run_makes_a_relative_data_root_absolute(pipeline_arguments, tmp_path, monkeypatch):
+    from components.ingest.fingerprint import fingerprint
+
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "mine").mkdir(parents=True)
+    (tmp_path / "data" / "mine" / "a.wav").write_bytes(b"RIFF")
     assert cli.main(["run", "--data-root", "data/mine", "--output", "runs/mine"]) == 0
+    assert pipeline_arguments["cache"] is True
+    assert pipeline_arguments["data_fingerprint"] == fingerprint(str(tmp_path / "data" / "mine"))
     assert pipeline_arguments["data_root"] == str(tmp_path / "data" / "mine")
     assert pipeline_arguments["model_base"] == str(tmp_path / "runs" / "mine" / "serving")
