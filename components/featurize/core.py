@@ -7,7 +7,8 @@ reported there and the job continues. The second analyses the raw training shard
 tf.Transform (``transform.py``), writes the transform graph and the transformed shards of every
 split. Splitting the work at files means no stage ever holds the dataset: each read streams from
 disk and the analysers are combiners. Runner and options pass straight through, so the same code
-runs on FnApiRunner here and on Dataflow, Flink or Spark (``--beam-arg`` flags).
+runs on FnApiRunner here and on Dataflow, Flink or Spark (``--beam-arg`` flags); a local runner
+gets one worker process per usable core unless told otherwise (``local_workers.py``).
 """
 
 import json
@@ -32,7 +33,7 @@ from components.artifacts.names import (
     SPLITS,
     TRANSFORM_GRAPH_DIR,
 )
-from components.featurize import clips, outputs, transform
+from components.featurize import clips, local_workers, outputs, transform
 from components.featurize.config import FeaturizeConfig
 
 RAW_DIR = outputs.RAW_DIR
@@ -101,7 +102,10 @@ def build_featurize(pipeline: beam.Pipeline, manifest_path: str, output_dir: str
 
 
 def _options(cfg: FeaturizeConfig) -> PipelineOptions:
-    return PipelineOptions([f"--runner={cfg.runner}", *cfg.beam_args])
+    beam_args = local_workers.local_beam_args(
+        cfg.runner, cfg.beam_args, local_workers.usable_cores()
+    )
+    return PipelineOptions([f"--runner={cfg.runner}", *beam_args])
 
 
 def _counters(result: beam.runners.runner.PipelineResult, prefix: str) -> dict[str, int]:

@@ -9,10 +9,11 @@ import pytest
 import soundfile
 import tensorflow as tf
 import tensorflow_transform as tft
+from apache_beam.options.pipeline_options import DirectOptions
 
 from components.artifacts import files
 from components.audio import examples
-from components.featurize import core
+from components.featurize import core, local_workers
 from tests.conftest import tone
 
 RATES = [8000, 16000, 22050, 44100, 48000]
@@ -175,19 +176,36 @@ def test_no_trainable_clip_is_a_clear_error(tmp_path):
         core.run(str(manifest), str(tmp_path / "out"))
 
 
+def test_a_local_run_uses_every_usable_core_by_default():
+    direct = core._options(core.FeaturizeConfig()).view_as(DirectOptions)
+    cores = local_workers.usable_cores()
+    if cores < 2:
+        pytest.skip("one usable core: a local run has one worker")
+    assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_processing", cores)
+    one = core.FeaturizeConfig(beam_args=("--direct_num_workers=1",))
+    assert core._options(one).view_as(DirectOptions).direct_num_workers == 1
+
+
 @pytest.mark.slow
-def test_multi_process_runner_gives_the_same_examples(tmp_path, featurized):
-    _, single_out = featurized
-    manifest = write_manifest(tmp_path, broken=False)
-    config = core.FeaturizeConfig(
-        beam_args=("--direct_running_mode=multi_processing", "--direct_num_workers=2")
-    )
-    core.run(manifest, str(tmp_path / "out"), config)
-    multi = {row["clip_id"]: row["log_mel"] for row in read_split(tmp_path / "out", "test")}
-    single = {row["clip_id"]: row["log_mel"] for row in read_split(single_out, "test")}
-    assert multi.keys() == single.keys()
-    for key in multi:
-        np.testing.assert_allclose(multi[key], single[key], atol=1e-5)
+def test_every_core_gives_the_examples_of_one_worker(tmp_path, featurized):
+    """The default (one process per core, both passes) writes what one worker writes."""
+    _, default_out = featurized
+    manifest = str(default_out.parent / "manifest.jsonl")
+    one = core.FeaturizeConfig(num_shards=2, beam_args=("--direct_num_workers=1",))
+    core.run(manifest, str(tmp_path / "out"), one)
+    for split in ("train", "validation", "test"):
+        single = sorted(read_split(tmp_path / "out", split), key=lambda row: row["clip_id"])
+        default = sorted(read_split(default_out, split), key=lambda row: row["clip_id"])
+        assert [row["clip_id"] for row in default] == [row["clip_id"] for row in single], split
+        assert len(single) > 0
+        for mine, theirs in zip(default, single, strict=True):
+            assert mine.keys() == theirs.keys()
+            for key in mine:
+                ours, reference = np.asarray(mine[key]), np.asarray(theirs[key])
+                if ours.dtype.kind == "f":
+                    np.testing.assert_allclose(ours, reference, atol=1e-5, err_msg=key)
+                else:
+                    np.testing.assert_array_equal(ours, reference, err_msg=key)
 
 
 def test_decode_applies_an_oversampled_copys_augment_spec(tmp_path):

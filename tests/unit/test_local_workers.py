@@ -1,0 +1,40 @@
+"""A local Beam run gets one worker process per usable core; remote runners are left alone."""
+
+import os
+
+import pytest
+
+from components.featurize.local_workers import local_beam_args, usable_cores
+
+PARALLEL = ("--direct_running_mode=multi_processing", "--direct_num_workers=4")
+
+
+@pytest.mark.parametrize("runner", ["FnApiRunner", "DirectRunner"])
+def test_local_runners_get_a_worker_per_core(runner):
+    assert local_beam_args(runner, ("--x=1",), 4) == (*PARALLEL, "--x=1")
+
+
+@pytest.mark.parametrize(
+    "runner, args, cores",
+    [
+        ("DataflowRunner", ("--project=p",), 4),
+        ("FlinkRunner", (), 4),
+        ("FnApiRunner", ("--direct_num_workers=1",), 4),
+        ("FnApiRunner", ("--direct_running_mode=in_memory",), 4),
+        ("FnApiRunner", (), 1),
+    ],
+)
+def test_remote_runners_explicit_choices_and_one_core_are_unchanged(runner, args, cores):
+    assert local_beam_args(runner, args, cores) == args
+
+
+def test_usable_cores_is_capped_by_a_cgroup_quota(tmp_path):
+    affinity = len(os.sched_getaffinity(0))
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("100000 100000\n")
+    assert usable_cores(str(cpu_max)) == 1
+    cpu_max.write_text("150000 100000\n")  # 1.5 CPUs: two workers share them
+    assert usable_cores(str(cpu_max)) == min(affinity, 2)
+    cpu_max.write_text("max 100000\n")
+    assert usable_cores(str(cpu_max)) == affinity
+    assert usable_cores(str(tmp_path / "absent")) == affinity
