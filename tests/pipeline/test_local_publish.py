@@ -6,6 +6,7 @@ show the first run, whole.
 """
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def fake_pipeline_dir(run_dir: Path, name: str, models: tuple[str, ...]) -> Path
 
 
 def finish(run_dir: Path, pipeline_dir: Path) -> None:
-    published = local.publish(run_dir, pipeline_dir)
+    published = local.publish(run_dir, [pipeline_dir])
     local.activate(
         run_dir, pipeline_dir, {"kfp_run_dir": pipeline_dir.name, "published": published}
     )
@@ -86,3 +87,13 @@ def test_a_run_directory_of_the_earlier_layout_is_taken_over(tmp_path):
     (tmp_path / "evaluation").symlink_to(tmp_path)
     finish(tmp_path, fake_pipeline_dir(tmp_path, "p-1", ("cnn",)))
     assert shown(tmp_path) == {"run": "p-1", "evaluation": "p-1", "models": ["cnn"]}
+
+
+def test_outputs_of_cached_tasks_are_published_from_the_earlier_run(tmp_path):
+    first = fake_pipeline_dir(tmp_path, "p-1", ("cnn",))
+    second = tmp_path / "kfp" / "p-2"
+    (second / "deploy" / "deployment").mkdir(parents=True)  # only deploy ran: the rest was cached
+    published = local.publish(tmp_path, [second, first])
+    assert published["evaluation"] == os.path.relpath(first / "evaluate" / "evaluation", tmp_path)
+    assert published["deployment"] == os.path.relpath(second / "deploy" / "deployment", tmp_path)
+    assert published["models/cnn"] == os.path.relpath(first / "train-cnn" / "model", tmp_path)
