@@ -175,11 +175,11 @@ async function upload(file) {
   status(`Classifying ${file.name}…`);
   try {
     const result = await classify(await toWav(file));
-    if (Array.isArray(result.windows) && result.windows.length) {
-      for (const w of result.windows) show(w, `${file.name} ${w.start_s}–${w.end_s} s`, "file");
-    } else {
-      show(result, file.name, "file");
+    // A long recording's timeline first (one entry per 5 s window), then the clip's verdict.
+    if (Array.isArray(result.windows) && result.windows.length > 1) {
+      for (const w of result.windows) show(w, `${file.name} ${w.start_s}–${w.end_s} s`, "window");
     }
+    show(result, file.name, "file");
     status(`${file.name}: ${result.class_name}`);
   } catch (error) {
     logError(`${file.name}: ${error.message}`);
