@@ -232,18 +232,20 @@ class GrpcClient:
         outputs = self.predict(WAVEFORM_SIGNATURE, {WAVEFORM_INPUT: np.asarray(clips, np.float32)})
         return predictions_from_outputs(outputs)
 
-    def metadata(self) -> dict[str, dict]:
-        """Signature name → ``{"inputs"|"outputs": {name: {"dtype", "shape"}}}``."""
-        request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+    def model_metadata(
+        self, fields: Sequence[str]
+    ) -> get_model_metadata_pb2.GetModelMetadataResponse:
+        """One ``GetModelMetadata`` call asking for ``fields``: the raw response."""
+        request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=list(fields))
         request.model_spec.name = self.model_name
         try:
-            response = self._metadata(request, timeout=self.timeout_s)
+            return self._metadata(request, timeout=self.timeout_s)
         except grpc.RpcError as error:
             raise ServingError(error.code().name, error.details() or "") from None
-        packed = response.metadata["signature_def"]
-        if packed.type_url.rsplit("/", 1)[-1] != SIGNATURE_DEF_MAP:
-            raise ServingError("INTERNAL", f"signature_def metadata is a {packed.type_url}")
-        signatures = get_model_metadata_pb2.SignatureDefMap.FromString(packed.value)
+
+    def metadata(self) -> dict[str, dict]:
+        """Signature name → ``{"inputs"|"outputs": {name: {"dtype", "shape"}}}``."""
+        signatures = signature_def_map(self.model_metadata(["signature_def"]))
         return {
             name: {
                 "inputs": {k: _tensor_info(v) for k, v in signature.inputs.items()},
@@ -251,6 +253,16 @@ class GrpcClient:
             }
             for name, signature in signatures.signature_def.items()
         }
+
+
+def signature_def_map(
+    response: get_model_metadata_pb2.GetModelMetadataResponse,
+) -> get_model_metadata_pb2.SignatureDefMap:
+    """The ``signature_def`` field of a metadata response (packed under TF Serving's type name)."""
+    packed = response.metadata["signature_def"]
+    if packed.type_url.rsplit("/", 1)[-1] != SIGNATURE_DEF_MAP:
+        raise ServingError("INTERNAL", f"signature_def metadata is a {packed.type_url}")
+    return get_model_metadata_pb2.SignatureDefMap.FromString(packed.value)
 
 
 def _tensor_info(info) -> dict:

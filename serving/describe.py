@@ -17,8 +17,6 @@ import os
 import urllib.error
 import urllib.request
 
-import grpc
-
 from components import model_card
 from components.artifacts.names import ASSETS_EXTRA_DIR, VERSION_CARD_JSON
 from serving.status import ServingError, code_for_http_status
@@ -57,30 +55,20 @@ def from_grpc(target: str, model_name: str, timeout_s: float = 30.0) -> dict:
         ServingError: The server rejected the metadata request (e.g. ``NOT_FOUND``).
     """
     from google.protobuf import json_format, wrappers_pb2
-    from tensorflow_serving.apis import get_model_metadata_pb2, prediction_service_pb2_grpc
 
-    with grpc.insecure_channel(target) as channel:
-        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    from serving.client import GrpcClient, signature_def_map
 
-        def ask(fields: list[str]):
-            request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=fields)
-            request.model_spec.name = model_name
-            try:
-                return stub.GetModelMetadata(request, timeout=timeout_s)
-            except grpc.RpcError as error:
-                raise ServingError(error.code().name, error.details() or "") from None
-
+    with GrpcClient(target, model_name, timeout_s) as client:
         note = None
         try:
-            response = ask([SIGNATURE_DEF_FIELD, MODEL_CARD_FIELD])
+            response = client.model_metadata([SIGNATURE_DEF_FIELD, MODEL_CARD_FIELD])
         except ServingError as error:
             if error.code not in ("INVALID_ARGUMENT", "NOT_FOUND"):
                 raise
-            response, note = ask([SIGNATURE_DEF_FIELD]), NO_CARD
+            response, note = client.model_metadata([SIGNATURE_DEF_FIELD]), NO_CARD
             if error.code == "NOT_FOUND":
                 note = error.message
-    signatures = get_model_metadata_pb2.SignatureDefMap()
-    response.metadata[SIGNATURE_DEF_FIELD].Unpack(signatures)
+    signatures = signature_def_map(response)
     card = None
     if MODEL_CARD_FIELD in response.metadata:
         text = wrappers_pb2.StringValue()
