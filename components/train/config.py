@@ -43,6 +43,33 @@ DEMO_FAMILY_OVERRIDES: dict[str, dict] = {
 }
 _FULL = PRESETS["full"]
 
+# The training recipe (issue 10) that a tuned run fixes before searching the rest of its space
+# (``TrainConfig.recipe``); a seed run never uses it, and ``hparams`` wins over it.
+RECIPES: dict[str, dict] = {
+    CNN_LOG_MEL: {
+        "optimizer": "adamw",
+        "learning_rate": 0.001,
+        "lr_schedule": "cosine",
+        "label_smoothing": 0.1,
+        "spec_augment": True,
+        "conv_batch_norm": True,
+    },
+    CNN_MFCC: {
+        "optimizer": "adamw",
+        "learning_rate": 0.001,
+        "lr_schedule": "cosine",
+        "label_smoothing": 0.1,
+        "spec_augment": True,
+        "conv_batch_norm": True,
+    },
+    DENSE_MEAN_MFCC: {
+        "optimizer": "adamw",
+        "learning_rate": 0.003,
+        "lr_schedule": "cosine",
+        "label_smoothing": 0.1,
+    },
+}
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -67,6 +94,8 @@ class TrainConfig:
         hparams: Hyperparameter values fixed for this family (name → value, e.g.
             ``{"optimizer": "adam"}``): a seed run builds the study's configuration with these
             changed; a tuned run leaves them out of its search.
+        recipe: A tuned run also fixes the family's training recipe (``RECIPES``; ``hparams``
+            wins); off, the tuner searches the recipe's choices with everything else.
     """
 
     family: Family = field(metadata={"help": "model family (the study's 1a, 2a, 2b, 3a)"})
@@ -94,11 +123,19 @@ class TrainConfig:
         default="", metadata={"help": "distributed tuning: chief host:port"}
     )
     hparams: dict = field(default_factory=dict)
+    recipe: bool = True
 
     @property
     def name(self) -> str:
         """The model's name in reports: the family, with ``_tuned`` for tuned runs."""
         return f"{self.family}_tuned" if self.tuned else self.family
+
+    @property
+    def fixed_hparams(self) -> dict:
+        """The hyperparameters this run fixes: ``hparams``, over the recipe in a tuned run."""
+        if self.tuned and self.recipe:
+            return {**RECIPES.get(self.family, {}), **self.hparams}
+        return dict(self.hparams)
 
     def with_overrides(self, overrides: dict[str, dict]) -> "TrainConfig":
         """This config with ``overrides[family]`` (field name → value) applied.

@@ -13,7 +13,9 @@ the seed configuration does with ``weights="imagenet"``, while random weights tr
 parameter counts), pooling, BatchNorm and dense units, but not dropout rates (a Dropout layer
 has no parameters): the seed rates here (0.25 after convolutions, 0.5 in dense heads, 0.2 in
 3a) are ours. All use ReLU, softmax outputs, categorical cross-entropy and SGD (Keras's default
-learning rate 0.01) in the seed configuration.
+learning rate 0.01) in the seed configuration. The space also holds the training recipe
+(``recipe.py``: SpecAugment, mixup, Adam/AdamW, cosine decay, label smoothing) and BatchNorm after
+every convolution of the CNNs, all off by default.
 """
 
 import keras
@@ -21,6 +23,7 @@ import keras_tuner as kt
 
 from components.audio.features import FEATURE_SHAPES, LOG_MEL, MEAN_MFCC, MFCC
 from components.audio.labels import NUM_CLASSES
+from components.train import recipe
 from components.train.config import CNN_LOG_MEL, CNN_MFCC, DENSE_MEAN_MFCC, FAMILIES, RESNET50_MFCC
 
 FEATURE_OF: dict[str, str] = {
@@ -37,17 +40,33 @@ def input_shape(family: str) -> tuple[int, ...]:
     return shape if len(shape) == 1 else (*shape, 1)
 
 
-def _conv(x, filters: int, kernel: int, name: str):
-    return keras.layers.Conv2D(filters, kernel, padding="same", activation="relu", name=name)(x)
+def augmentation(family: str, hp: kt.HyperParameters) -> recipe.Augmentation:
+    """The recipe's training-batch augmentation of ``family`` (SpecAugment on images only)."""
+    return recipe.augmentation(hp, image=len(input_shape(family)) > 1)
+
+
+def _conv(x, filters: int, kernel: int, name: str, batch_norm: bool = False):
+    """A 3×3/5×5 "same" convolution with ReLU; with ``batch_norm``, Conv → BatchNorm → ReLU."""
+    if not batch_norm:
+        return keras.layers.Conv2D(filters, kernel, padding="same", activation="relu", name=name)(x)
+    x = keras.layers.Conv2D(filters, kernel, padding="same", use_bias=False, name=name)(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def _conv_batch_norm(hp: kt.HyperParameters) -> bool:
+    """The recipe's BatchNorm after every convolution (off: the study's tables)."""
+    return hp.Boolean("conv_batch_norm", default=False)
 
 
 def _cnn_log_mel(hp: kt.HyperParameters, inputs):
     """1a: 4 conv (16,16,32,32) with max pooling, BatchNorm, Dropout, Dense 64."""
     base = hp.Choice("filters", [8, 16, 32], default=16)
     kernel = hp.Choice("kernel_size", [3, 5], default=3)
+    norm = _conv_batch_norm(hp)
     x = inputs
     for i, (scale, pool) in enumerate([(1, (1, 2)), (1, (2, 2)), (2, (2, 2)), (2, (2, 2))]):
-        x = _conv(x, base * scale, kernel, f"conv_{i}")
+        x = _conv(x, base * scale, kernel, f"conv_{i}", norm)
         x = keras.layers.MaxPooling2D(pool, name=f"pool_{i}")(x)
     x = keras.layers.BatchNormalization(name="batch_norm")(x)
     x = keras.layers.Dropout(hp.Float("conv_dropout", 0.0, 0.5, step=0.05, default=0.25))(x)
@@ -61,13 +80,14 @@ def _cnn_mfcc(hp: kt.HyperParameters, inputs):
     base = hp.Choice("filters", [4, 8, 16], default=8)
     kernel = hp.Choice("kernel_size", [3, 5], default=3)
     conv_dropout = hp.Float("conv_dropout", 0.0, 0.5, step=0.05, default=0.25)
+    norm = _conv_batch_norm(hp)
     x = inputs
     for i, (scale, pool) in enumerate([(1, (1, 2)), (1, (1, 2)), (2, (1, 2)), (2, (2, 2))]):
-        x = _conv(x, base * scale, kernel, f"conv_{i}")
+        x = _conv(x, base * scale, kernel, f"conv_{i}", norm)
         x = keras.layers.MaxPooling2D(pool, name=f"pool_{i}")(x)
-    x = _conv(x, base * 4, kernel, "conv_4")
+    x = _conv(x, base * 4, kernel, "conv_4", norm)
     x = keras.layers.Dropout(conv_dropout)(x)
-    x = _conv(x, base * 4, kernel, "conv_5")
+    x = _conv(x, base * 4, kernel, "conv_5", norm)
     x = keras.layers.BatchNormalization(name="batch_norm")(x)
     x = keras.layers.Dropout(conv_dropout)(x)
     x = keras.layers.Flatten()(x)
@@ -118,14 +138,6 @@ def _dense_mean_mfcc(hp: kt.HyperParameters, inputs):
     return x
 
 
-def _optimizer(hp: kt.HyperParameters) -> keras.optimizers.Optimizer:
-    name = hp.Choice("optimizer", ["sgd", "adam"], default="sgd")
-    rate = hp.Float("learning_rate", 1e-4, 1e-1, sampling="log", default=0.01)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate=rate)
-    return keras.optimizers.SGD(learning_rate=rate)
-
-
 def fixed_hyperparameters(family: str, values: dict) -> kt.HyperParameters:
     """Hyperparameters with ``values`` fixed, each cast to the type of the space's default.
 
@@ -150,7 +162,10 @@ def fixed_hyperparameters(family: str, values: dict) -> kt.HyperParameters:
 
 
 def build_model(
-    family: str, hp: kt.HyperParameters | None = None, weights: str | None = None
+    family: str,
+    hp: kt.HyperParameters | None = None,
+    weights: str | None = None,
+    total_steps: int = 0,
 ) -> keras.Model:
     """Builds and compiles one family's model.
 
@@ -160,6 +175,7 @@ def build_model(
             A tuner passes its trial's object, so this is also the search space.
         weights: ResNet50 backbone weights for ``resnet50_mfcc``: ``"imagenet"`` where they can
             be downloaded, or None (random initialisation; nothing is ever faked).
+        total_steps: Planned training steps (epochs × batches), for a cosine learning rate.
 
     Returns:
         A compiled model (categorical cross-entropy, accuracy) named after the family.
@@ -181,5 +197,8 @@ def build_model(
         x = _dense_mean_mfcc(hp, inputs)
     outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     model = keras.Model(inputs, outputs, name=family)
-    model.compile(optimizer=_optimizer(hp), loss="categorical_crossentropy", metrics=["accuracy"])
+    augmentation(family, hp)  # declared here, so the space is whole; fit applies it
+    model.compile(
+        optimizer=recipe.optimizer(hp, total_steps), loss=recipe.loss(hp), metrics=["accuracy"]
+    )
     return model
