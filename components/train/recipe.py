@@ -1,4 +1,4 @@
-"""The training recipe of the from-scratch families: SpecAugment, mixup, AdamW, cosine decay, smoothing.
+"""The from-scratch families' training recipe: SpecAugment, mixup, AdamW, cosine decay, smoothing.
 
 Every part is a Keras Tuner hyperparameter declared here, whose *default is off* (no augmentation,
 the study's SGD at a constant rate, plain categorical cross-entropy), so ``build_model(family)``
@@ -96,9 +96,7 @@ def spec_augment(
     return tf.where(masked, mean, images)
 
 
-def mixup(
-    x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor, alpha: float
-) -> tuple[tf.Tensor, tf.Tensor]:
+def mixup(x: tf.Tensor, y: tf.Tensor, seed: tf.Tensor, alpha: float) -> tuple[tf.Tensor, tf.Tensor]:
     """Mixup within a batch: example i becomes λᵢ·(xᵢ, yᵢ) + (1−λᵢ)·(xⱼ, yⱼ), j a shuffle of i.
 
     λᵢ ~ Beta(α, α) (as the ratio of two Gamma(α) draws), one per example, the same for its
@@ -110,9 +108,7 @@ def mixup(
         seed: Shape-``[2]`` integer seed of the stateless draws.
         alpha: Beta concentration (> 0).
     """
-    gamma_seed, order_seed = tf.unstack(
-        tf.random.experimental.stateless_split(seed, num=2), axis=0
-    )
+    gamma_seed, order_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2), axis=0)
     batch = tf.shape(x)[0]
     gammas = tf.random.stateless_gamma((2, batch), gamma_seed, alpha=alpha)
     lam = gammas[0] / tf.maximum(gammas[0] + gammas[1], 1e-12)

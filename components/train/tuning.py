@@ -99,9 +99,11 @@ class RecipeHyperModel(kt.HyperModel):
         self.family, self.weights, self.total_steps, self.seed = family, weights, total_steps, seed
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
+        """The family's compiled model for ``hp``."""
         return build_model(self.family, hp, weights=self.weights, total_steps=self.total_steps)
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, train, *args, **kwargs):
+        """``model.fit`` on the training batches augmented as ``hp`` says."""
         batches = recipe.augment(train, augmentation(self.family, hp), self.seed)
         return model.fit(batches, *args, **kwargs)
 
