@@ -72,6 +72,7 @@ def test_seed_hyperparameters_are_the_search_space_defaults():
         "conv_dropout": 0.25,
         "dense_units": 64,
         "dense_dropout": 0.5,
+        "batch_norm_momentum": 0.99,
         "conv_batch_norm": False,
         "optimizer": "sgd",
         "learning_rate": 0.01,

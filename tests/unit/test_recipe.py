@@ -143,14 +143,17 @@ def test_search_space_holds_the_recipe_choices_with_the_study_as_defaults():
 
 
 def test_conv_batch_norm_adds_a_normalisation_after_every_convolution():
-    fixed = model.fixed_hyperparameters("cnn_log_mel", {"conv_batch_norm": True})
-    network = model.build_model("cnn_log_mel", fixed)
+    values = {"conv_batch_norm": True, "batch_norm_momentum": 0.9}
+    network = model.build_model("cnn_log_mel", model.fixed_hyperparameters("cnn_log_mel", values))
     convolutions = [layer for layer in network.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(convolutions) == 4 and not any(c.use_bias for c in convolutions)
     for conv in convolutions:
-        assert isinstance(network.get_layer(f"{conv.name}_bn"), keras.layers.BatchNormalization)
+        norm = network.get_layer(f"{conv.name}_bn")
+        assert isinstance(norm, keras.layers.BatchNormalization) and norm.momentum == 0.9
+    assert network.get_layer("batch_norm").momentum == 0.9
     seed = model.build_model("cnn_log_mel")
     assert not any(layer.name.endswith("_bn") for layer in seed.layers)
+    assert seed.get_layer("batch_norm").momentum == 0.99
 
 
 def test_tuned_runs_fix_the_recipe_and_seed_runs_never_do():
