@@ -1,13 +1,14 @@
 """Benchmark: train every model of the study on demo-sized data and print measured times and F1.
 
 Runs the real steps in one process: (demo dataset → ingest, unless ``--manifest`` is given) →
-rebalance (``--target-per-class``, default the demo's 60) → featurize → each Keras family in its
+rebalance (``--target-per-class``, default the demo's 60) → featurize (or an existing featurize
+output, ``--examples``, e.g. to compare training recipes on one dataset) → each Keras family in its
 seed and tuned configuration (demo budgets and the demo's per-family overrides unless given) →
 the three scikit-learn baselines. Prints one table with, per model, epochs trained, seconds per
 epoch, training and tuning seconds, wall seconds and test macro-F1, then the tuned-minus-seed
 macro-F1 per family and the majority-class reference every model should beat.
 
-    python benchmarks/train.py --work /tmp/bench [--manifest DIR/manifest.jsonl]
+    python benchmarks/train.py --work /tmp/bench [--manifest DIR/manifest.jsonl | --examples DIR]
 """
 
 import argparse
@@ -39,6 +40,20 @@ def demo_manifest(work: str) -> str:
     return os.path.join(work, "ingest", MANIFEST_FILE)
 
 
+def prepare(args: argparse.Namespace) -> str:
+    """Rebalances and featurizes the manifest (default: the demo's); returns the examples dir."""
+    manifest = args.manifest or demo_manifest(args.work)
+    balanced = rebalance.run(
+        manifest,
+        os.path.join(args.work, "rebalance"),
+        rebalance.RebalanceConfig(target_per_class=args.target_per_class),
+    )
+    examples = os.path.join(args.work, "featurize")
+    featurized = featurize.run(balanced.manifest_path, examples, featurize.FeaturizeConfig())
+    print(f"clips per split: {featurized.clips_per_split}")
+    return examples
+
+
 def test_macro_f1(model_dir: str) -> float:
     test = read_predictions(model_dir, "test")
     return metrics.classification_metrics(test.labels, test.predicted)["macro_f1"]
@@ -48,6 +63,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", default="runs/benchmark-train", help="scratch directory")
     parser.add_argument("--manifest", default="", help="ingest manifest (default: demo data)")
+    parser.add_argument(
+        "--examples", default="", help="an existing featurize output: skips rebalance+featurize"
+    )
     demo = {**REBALANCE_PRESETS["demo"], **TRAIN_PRESETS["demo"], **BASELINES_PRESETS["demo"]}
     parser.add_argument("--target-per-class", type=int, default=demo["target_per_class"])
     parser.add_argument("--epochs", type=int, default=demo["epochs"])
@@ -63,18 +81,8 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    manifest = args.manifest or demo_manifest(args.work)
-    balanced = rebalance.run(
-        manifest,
-        os.path.join(args.work, "rebalance"),
-        rebalance.RebalanceConfig(target_per_class=args.target_per_class),
-    )
-    examples = os.path.join(args.work, "featurize")
-    featurized = featurize.run(balanced.manifest_path, examples, featurize.FeaturizeConfig())
-    print(
-        f"data: {featurized.clips_per_split} clips; rebalance+featurize "
-        f"{time.perf_counter() - started:.1f} s"
-    )
+    examples = args.examples or prepare(args)
+    print(f"data: {examples}; {time.perf_counter() - started:.1f} s to prepare")
 
     rows, f1 = [], {}
     for family in args.families.split(","):

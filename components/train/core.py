@@ -2,7 +2,9 @@
 
 Streams the family's feature from the featurizer's output (``data.py``), builds the family's
 seed configuration — or, with ``tuned``, runs a Keras Tuner search over its space first
-(``tuning.py``) and builds the best trial's — and trains with early stopping on validation loss
+(``tuning.py``; the family's training recipe fixed unless ``recipe`` is off) and builds the best
+trial's — and trains, with the recipe's augmentation of training batches when its
+hyperparameters ask for it (``recipe.py``), with early stopping on validation loss
 (best weights restored), optional inverse-frequency class weights, and fixed seeds. Writes the
 model artifact directory of docs/contracts.md (``components.artifacts.model_files``):
 ``model.keras``, ``model.json`` (name ``<family>`` or ``<family>_tuned``, framework ``keras``,
@@ -12,6 +14,7 @@ timings, hyperparameters, history) and predictions for every split; tuned runs a
 """
 
 import logging
+import math
 import os
 import tempfile
 import time
@@ -24,9 +27,9 @@ import tensorflow as tf
 
 from components.artifacts import files, model_files
 from components.artifacts.names import KERAS, KERAS_MODEL_FILE, SPLITS, TRIALS_FILE
-from components.train import data, tuning
+from components.train import data, recipe, tuning
 from components.train.config import TrainConfig
-from components.train.model import FEATURE_OF, build_model, fixed_hyperparameters
+from components.train.model import FEATURE_OF, augmentation, build_model, fixed_hyperparameters
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,7 +65,7 @@ class _EpochTimer(keras.callbacks.Callback):
 
 
 def _search(
-    cfg: TrainConfig, fixed: kt.HyperParameters, train, validation, class_weight
+    cfg: TrainConfig, fixed: kt.HyperParameters, train, validation, class_weight, steps_per_epoch
 ) -> tuple[kt.HyperParameters | None, list[dict], float]:
     started = time.perf_counter()
     with (
@@ -82,6 +85,7 @@ def _search(
             weights=cfg.resnet_weights,
             class_weight=class_weight,
             fixed=fixed,
+            steps_per_epoch=steps_per_epoch,
         )
     return best, trials, time.perf_counter() - started
 
@@ -124,13 +128,15 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
         seed=cfg.seed,
     )
     validation = data.dataset(examples_dir, "validation", feature, cfg.batch_size)
-    class_weight = (
-        data.class_weights(data.class_counts(examples_dir)) if cfg.class_weights else None
-    )
-    hp, tuning_seconds = fixed_hyperparameters(cfg.family, cfg.hparams), 0.0
+    counts = data.class_counts(examples_dir)
+    class_weight = data.class_weights(counts) if cfg.class_weights else None
+    steps_per_epoch = math.ceil(int(counts.sum()) / cfg.batch_size)
+    hp, tuning_seconds = fixed_hyperparameters(cfg.family, cfg.fixed_hparams), 0.0
     tf.io.gfile.makedirs(output_dir)
     if cfg.tuned:
-        best, trials, tuning_seconds = _search(cfg, hp, train, validation, class_weight)
+        best, trials, tuning_seconds = _search(
+            cfg, hp, train, validation, class_weight, steps_per_epoch
+        )
         files.write_json(os.path.join(output_dir, TRIALS_FILE), trials)
         if best is None:  # a distributed worker: the chief trains the best trial
             return TrainResult(
@@ -148,7 +154,9 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
         hp = best
         model_files.write_best_hparams(output_dir, dict(hp.values))
     keras.utils.set_random_seed(cfg.seed)
-    model = build_model(cfg.family, hp, weights=cfg.resnet_weights)
+    model = build_model(
+        cfg.family, hp, weights=cfg.resnet_weights, total_steps=cfg.epochs * steps_per_epoch
+    )
     timer = _EpochTimer()
     stop = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=cfg.early_stopping_patience, restore_best_weights=True
@@ -156,7 +164,7 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
     logging.info("train: %s for up to %d epochs", cfg.name, cfg.epochs)
     started = time.perf_counter()
     history = model.fit(
-        train,
+        recipe.augment(train, augmentation(cfg.family, hp), cfg.seed),
         validation_data=validation,
         epochs=cfg.epochs,
         callbacks=[timer, stop],

@@ -13,7 +13,9 @@ the seed configuration does with ``weights="imagenet"``, while random weights tr
 parameter counts), pooling, BatchNorm and dense units, but not dropout rates (a Dropout layer
 has no parameters): the seed rates here (0.25 after convolutions, 0.5 in dense heads, 0.2 in
 3a) are ours. All use ReLU, softmax outputs, categorical cross-entropy and SGD (Keras's default
-learning rate 0.01) in the seed configuration.
+learning rate 0.01) in the seed configuration. The space also holds the training recipe
+(``recipe.py``: SpecAugment, mixup, Adam/AdamW, cosine decay, label smoothing) and BatchNorm after
+every convolution of the CNNs, all off by default.
 
 ``yamnet`` is not the study's: a small head on the 2,048-d pooled YAMNet embedding (featurize's
 ``yamnet_embedding``, z-scored; the pretrained trunk runs in featurize and in the served graph,
@@ -33,6 +35,7 @@ import keras_tuner as kt
 
 from components.audio.features import FEATURE_SHAPES, LOG_MEL, MEAN_MFCC, MFCC, YAMNET_EMBEDDING
 from components.audio.labels import NUM_CLASSES
+from components.train import recipe
 from components.train.config import (
     CNN_LOG_MEL,
     CNN_MFCC,
@@ -57,19 +60,40 @@ def input_shape(family: str) -> tuple[int, ...]:
     return shape if len(shape) == 1 else (*shape, 1)
 
 
-def _conv(x, filters: int, kernel: int, name: str):
-    return keras.layers.Conv2D(filters, kernel, padding="same", activation="relu", name=name)(x)
+def augmentation(family: str, hp: kt.HyperParameters) -> recipe.Augmentation:
+    """The recipe's training-batch augmentation of ``family`` (SpecAugment on images only)."""
+    return recipe.augmentation(hp, image=len(input_shape(family)) > 1)
+
+
+def _conv(x, filters: int, kernel: int, name: str, norm_momentum: float | None = None):
+    """A "same" convolution with ReLU; with a BatchNorm momentum, Conv → BatchNorm → ReLU."""
+    if norm_momentum is None:
+        return keras.layers.Conv2D(filters, kernel, padding="same", activation="relu", name=name)(x)
+    x = keras.layers.Conv2D(filters, kernel, padding="same", use_bias=False, name=name)(x)
+    x = keras.layers.BatchNormalization(momentum=norm_momentum, name=f"{name}_bn")(x)
+    return keras.layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def _batch_norm(hp: kt.HyperParameters) -> tuple[float, float | None]:
+    """The CNNs' BatchNorm momentum, and it again if the recipe's conv BatchNorm is on.
+
+    Keras's 0.99 is the study's; the recipe's BatchNorm after every convolution needs 0.9 in
+    short runs, or the moving statistics lag the weights and inference answers one class.
+    """
+    momentum = hp.Choice("batch_norm_momentum", [0.9, 0.99], default=0.99)
+    return momentum, momentum if hp.Boolean("conv_batch_norm", default=False) else None
 
 
 def _cnn_log_mel(hp: kt.HyperParameters, inputs):
     """1a: 4 conv (16,16,32,32) with max pooling, BatchNorm, Dropout, Dense 64."""
     base = hp.Choice("filters", [8, 16, 32], default=16)
     kernel = hp.Choice("kernel_size", [3, 5], default=3)
+    momentum, norm = _batch_norm(hp)
     x = inputs
     for i, (scale, pool) in enumerate([(1, (1, 2)), (1, (2, 2)), (2, (2, 2)), (2, (2, 2))]):
-        x = _conv(x, base * scale, kernel, f"conv_{i}")
+        x = _conv(x, base * scale, kernel, f"conv_{i}", norm)
         x = keras.layers.MaxPooling2D(pool, name=f"pool_{i}")(x)
-    x = keras.layers.BatchNormalization(name="batch_norm")(x)
+    x = keras.layers.BatchNormalization(momentum=momentum, name="batch_norm")(x)
     x = keras.layers.Dropout(hp.Float("conv_dropout", 0.0, 0.5, step=0.05, default=0.25))(x)
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(hp.Choice("dense_units", [32, 64, 128, 256], default=64), "relu")(x)
@@ -81,14 +105,15 @@ def _cnn_mfcc(hp: kt.HyperParameters, inputs):
     base = hp.Choice("filters", [4, 8, 16], default=8)
     kernel = hp.Choice("kernel_size", [3, 5], default=3)
     conv_dropout = hp.Float("conv_dropout", 0.0, 0.5, step=0.05, default=0.25)
+    momentum, norm = _batch_norm(hp)
     x = inputs
     for i, (scale, pool) in enumerate([(1, (1, 2)), (1, (1, 2)), (2, (1, 2)), (2, (2, 2))]):
-        x = _conv(x, base * scale, kernel, f"conv_{i}")
+        x = _conv(x, base * scale, kernel, f"conv_{i}", norm)
         x = keras.layers.MaxPooling2D(pool, name=f"pool_{i}")(x)
-    x = _conv(x, base * 4, kernel, "conv_4")
+    x = _conv(x, base * 4, kernel, "conv_4", norm)
     x = keras.layers.Dropout(conv_dropout)(x)
-    x = _conv(x, base * 4, kernel, "conv_5")
-    x = keras.layers.BatchNormalization(name="batch_norm")(x)
+    x = _conv(x, base * 4, kernel, "conv_5", norm)
+    x = keras.layers.BatchNormalization(momentum=momentum, name="batch_norm")(x)
     x = keras.layers.Dropout(conv_dropout)(x)
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(hp.Choice("dense_units", [64, 128, 256], default=128), "relu")(x)
@@ -159,14 +184,6 @@ def _yamnet_optimizer(hp: kt.HyperParameters) -> keras.optimizers.Optimizer:
     )
 
 
-def _optimizer(hp: kt.HyperParameters) -> keras.optimizers.Optimizer:
-    name = hp.Choice("optimizer", ["sgd", "adam"], default="sgd")
-    rate = hp.Float("learning_rate", 1e-4, 1e-1, sampling="log", default=0.01)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate=rate)
-    return keras.optimizers.SGD(learning_rate=rate)
-
-
 def fixed_hyperparameters(family: str, values: dict) -> kt.HyperParameters:
     """Hyperparameters with ``values`` fixed, each cast to the type of the space's default.
 
@@ -191,7 +208,10 @@ def fixed_hyperparameters(family: str, values: dict) -> kt.HyperParameters:
 
 
 def build_model(
-    family: str, hp: kt.HyperParameters | None = None, weights: str | None = None
+    family: str,
+    hp: kt.HyperParameters | None = None,
+    weights: str | None = None,
+    total_steps: int = 0,
 ) -> keras.Model:
     """Builds and compiles one family's model.
 
@@ -201,6 +221,7 @@ def build_model(
             A tuner passes its trial's object, so this is also the search space.
         weights: ResNet50 backbone weights for ``resnet50_mfcc``: ``"imagenet"`` where they can
             be downloaded, or None (random initialisation; nothing is ever faked).
+        total_steps: Planned training steps (epochs × batches), for a cosine learning rate.
 
     Returns:
         A compiled model (categorical cross-entropy, accuracy) named after the family.
@@ -224,6 +245,7 @@ def build_model(
         x = _dense_mean_mfcc(hp, inputs)
     outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     model = keras.Model(inputs, outputs, name=family)
-    optimizer = _yamnet_optimizer(hp) if family == YAMNET else _optimizer(hp)
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    augmentation(family, hp)  # declared here, so the space is whole; fit applies it
+    optimizer = _yamnet_optimizer(hp) if family == YAMNET else recipe.optimizer(hp, total_steps)
+    model.compile(optimizer=optimizer, loss=recipe.loss(hp), metrics=["accuracy"])
     return model

@@ -21,7 +21,8 @@ import keras
 import keras_tuner as kt
 import tensorflow as tf
 
-from components.train.model import build_model
+from components.train import recipe
+from components.train.model import augmentation, build_model
 
 CHIEF = "chief"
 
@@ -85,6 +86,28 @@ class _Hyperband(_WithoutTensorBoard, kt.Hyperband):
     pass
 
 
+class RecipeHyperModel(kt.HyperModel):
+    """A family's space as a Keras Tuner hypermodel whose ``fit`` applies the trial's recipe.
+
+    ``build`` is ``build_model`` (given the planned steps, for a cosine learning rate); ``fit``
+    augments the training batches as the trial's hyperparameters say (``recipe.augment``), so
+    SpecAugment and mixup are searched like any other choice and never enter the model.
+    """
+
+    def __init__(self, family: str, weights: str | None, total_steps: int, seed: int) -> None:
+        super().__init__(name=family)
+        self.family, self.weights, self.total_steps, self.seed = family, weights, total_steps, seed
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        """The family's compiled model for ``hp``."""
+        return build_model(self.family, hp, weights=self.weights, total_steps=self.total_steps)
+
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, train, *args, **kwargs):
+        """``model.fit`` on the training batches augmented as ``hp`` says."""
+        batches = recipe.augment(train, augmentation(self.family, hp), self.seed)
+        return model.fit(batches, *args, **kwargs)
+
+
 def _tuner(
     family: str,
     kind: str,
@@ -94,9 +117,9 @@ def _tuner(
     directory: str,
     weights: str | None,
     fixed: kt.HyperParameters | None,
+    total_steps: int,
 ) -> kt.Tuner:
-    def hypermodel(hp: kt.HyperParameters) -> keras.Model:
-        return build_model(family, hp, weights=weights)
+    hypermodel = RecipeHyperModel(family, weights, total_steps, seed)
 
     common = {
         "objective": "val_loss",
@@ -143,6 +166,7 @@ def search(
     weights: str | None = None,
     class_weight: dict[int, float] | None = None,
     fixed: kt.HyperParameters | None = None,
+    steps_per_epoch: int = 0,
 ) -> tuple[kt.HyperParameters | None, list[dict]]:
     """Runs one search (or this process's part of a distributed one).
 
@@ -159,6 +183,7 @@ def search(
         weights: ResNet50 backbone weights, passed through to ``build_model``.
         class_weight: Optional per-class loss weights.
         fixed: Hyperparameters held at fixed values, left out of the search.
+        steps_per_epoch: Training batches per epoch (a cosine schedule spans ``epochs`` of them).
 
     Raises:
         RuntimeError: If no trial completed.
@@ -167,7 +192,8 @@ def search(
         The best hyperparameters (None on a distributed worker, which does not see the whole
         search) and the trials summary.
     """
-    tuner = _tuner(family, kind, max_trials, epochs, seed, directory, weights, fixed)
+    total_steps = epochs * steps_per_epoch
+    tuner = _tuner(family, kind, max_trials, epochs, seed, directory, weights, fixed, total_steps)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
     tuner.search(
         train,

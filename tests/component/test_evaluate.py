@@ -295,7 +295,9 @@ def test_report_is_self_contained_and_has_every_section(evaluated):
     assert sources and all(s.startswith(("data:", "#")) for s in sources)
     assert "<script" not in page and "<link" not in page and "@import" not in page
     markdown = (evaluated[1] / "slices.md").read_text()
-    assert markdown.startswith("## cnn_log_mel") and "| loudness | &lt;-40 |" in markdown  # Markdown cells escape HTML
+    assert (
+        markdown.startswith("## cnn_log_mel") and "| loudness | &lt;-40 |" in markdown
+    )  # Markdown cells escape HTML
 
 
 def test_report_escapes_text_taken_from_the_evaluation(evaluated):

@@ -10,6 +10,7 @@ from sklearn.metrics import f1_score
 
 from components.audio.labels import CLASS_NAMES, NUM_CLASSES
 from components.train import core, report, tuning
+from components.train.config import RECIPES
 from tests.unit.test_models_data import write_examples
 
 
@@ -69,6 +70,10 @@ def test_tuned_run_writes_best_hparams_and_trials(examples_dir, tmp_path):
     assert trials[0]["val_loss"] <= trials[1]["val_loss"]
     best = json.loads((tmp_path / "model" / "best_hparams.json").read_text())
     assert best == trials[0]["hyperparameters"] == result.hyperparameters
+    # the family's training recipe is fixed in every trial and in the final model
+    recipe = RECIPES["dense_mean_mfcc"]
+    assert all(recipe.items() <= t["hyperparameters"].items() for t in trials)
+    assert recipe.items() <= result.hyperparameters.items()
     card = json.loads((tmp_path / "model" / "model.json").read_text())
     assert card["name"] == "dense_mean_mfcc_tuned" and card["hyperparameters"] == best
     report.write_hparams(result, str(tmp_path / "hparams"))
@@ -89,7 +94,8 @@ def test_hyperband_tuner_class_weights_and_fixed_hyperparameters(examples_dir, t
     result = core.run(examples_dir, str(tmp_path), config)
     trials = json.loads((tmp_path / "trials.json").read_text())
     assert trials and result.epochs_trained >= 1
-    # fixed values are left out of the search: every trial and the final model keep them
+    # fixed values are left out of the search: every trial and the final model keep them, and
+    # they win over the recipe's (AdamW for this family)
     assert {t["hyperparameters"]["optimizer"] for t in trials} == {"adam"}
     assert {t["hyperparameters"]["dense_units"] for t in trials} == {16}
     assert result.hyperparameters["optimizer"] == "adam"

@@ -435,3 +435,49 @@ SERVING_DEFAULT_OUTPUTS = {
     signature.CLIP_DURATION_S,
     *signature.WINDOW_OUTPUTS,
 }
+
+
+def test_model_trained_with_the_recipe_exports_without_its_augmentation(
+    featurized, transform_graph, tmp_path
+):
+    # Every part of the recipe on: conv BatchNorm, AdamW with warmup and cosine decay, label
+    # smoothing, SpecAugment and mixup. The augmentation acts on training batches only, so the
+    # saved model holds standard layers, answers deterministically, and serves what it predicts.
+    from components.train import core as train
+
+    recipe = {
+        "filters": 8,
+        "conv_batch_norm": True,
+        "optimizer": "adamw",
+        "learning_rate": 0.003,
+        "lr_schedule": "cosine",
+        "warmup_fraction": 0.1,
+        "label_smoothing": 0.1,
+        "spec_augment": True,
+        "mixup_alpha": 0.2,
+    }
+    config = train.TrainConfig("cnn_log_mel", epochs=2, batch_size=8, hparams=recipe)
+    result = train.run(featurized, str(tmp_path / "cnn_log_mel"), config)
+    assert {k: result.hyperparameters[k] for k in recipe} == recipe
+    model = keras.saving.load_model(os.path.join(result.model_dir, "model.keras"))
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert kinds <= {
+        "InputLayer",
+        "Conv2D",
+        "BatchNormalization",
+        "Activation",
+        "MaxPooling2D",
+        "Dropout",
+        "Flatten",
+        "Dense",
+    }, kinds
+    served = deploy_and_load(result.model_dir, transform_graph, tmp_path / "base", 1)
+    wav = wav_bytes(sample_clip(16000), 16000)
+    log_mel = pipeline_features(pipeline_windows(wav)[0], transform_graph)["log_mel"]
+    log_mel = log_mel.reshape(-1, 128, 216, 1)
+    expected = model(log_mel).numpy()
+    np.testing.assert_array_equal(expected, model(log_mel).numpy())
+    outputs = served.signatures["serving_default"](audio_wav=tf.constant([wav, wav]))
+    np.testing.assert_allclose(
+        outputs["probabilities"].numpy(), np.repeat(expected, 2, axis=0), rtol=0, atol=1e-5
+    )

@@ -72,8 +72,17 @@ def test_seed_hyperparameters_are_the_search_space_defaults():
         "conv_dropout": 0.25,
         "dense_units": 64,
         "dense_dropout": 0.5,
+        "batch_norm_momentum": 0.99,
+        "conv_batch_norm": False,
         "optimizer": "sgd",
         "learning_rate": 0.01,
+        "lr_schedule": "constant",
+        "warmup_fraction": 0.0,
+        "weight_decay": 0.0001,
+        "label_smoothing": 0.0,
+        "spec_augment": False,
+        "mask_width": 0.1,
+        "mixup_alpha": 0.0,
     }
     assert {p.name for p in hp.space} >= {"filters", "kernel_size", "learning_rate", "optimizer"}
 
@@ -84,7 +93,7 @@ def test_search_space_samples_build_and_differ_from_the_seed(family):
     seed_network = model.build_model(family, hp)
     for parameter in hp.space:
         hp.values[parameter.name] = parameter.random_sample(seed=3)
-    sampled = model.build_model(family, hp)
+    sampled = model.build_model(family, hp, total_steps=100)
     assert sampled.output_shape == (None, NUM_CLASSES)
     assert sampled.count_params() != seed_network.count_params() or hp.values["optimizer"] != "sgd"
 
