@@ -4,11 +4,12 @@ The first step of the pipeline. A reader (``readers.py``) turns FSD50K, ESC-50 o
 into clip records; the taxonomy file (``taxonomy.py``) bins each clip's tags into one of the
 eight classes and records which rule and tag fired and whether the clip is ambiguous; the split
 (``splits.py``) keeps every uploader / source recording inside one of train, validation and
-test, stratified by class where the layout leaves the split open. Outputs under ``output_dir`` (local or ``gs://``, written atomically): ``manifest.jsonl``
-(one record per clip, fields in ``docs/contracts.md``), ``label_report.json`` (class counts per
-split, rule and tag hits, ambiguity, rejects, reassignments, the layout's notes such as a
-missing fold) and ``rejects.jsonl`` (metadata rows
-that could not become clips, with the reason; ingestion carries on without them).
+test, stratified by class where the layout leaves the split open. Outputs under ``output_dir``
+(local or ``gs://``, written atomically): ``manifest.jsonl`` (one record per clip, fields in
+``docs/contracts.md``), ``label_report.json`` (class counts per split, rule and tag hits,
+ambiguity, rejects, reassignments, the layout's notes such as a missing fold) and
+``rejects.jsonl`` (metadata rows that could not become clips, with the reason; ingestion carries
+on without them).
 """
 
 from collections import Counter, defaultdict
