@@ -1,6 +1,7 @@
 """The blessing: may the best model be deployed?
 
-The best model is the one with the highest test macro-F1 (ties: higher accuracy, then name).
+The best model is the one with the highest test macro-F1 (ties: higher accuracy, then name),
+averaged over the classes present in the test split (the first reason names any absent one).
 It is blessed only if every check passes: its macro-F1 reaches ``min_macro_f1``; the macro-F1 of
 its worst *significant* slice (from worst-slice discovery) reaches ``min_worst_slice_f1`` — when
 no slice is significantly worse, that check passes and the reasons say so; and, when a previous
@@ -10,6 +11,8 @@ deployment's ``metrics.json`` is given, its macro-F1 is not below that model's b
 """
 
 from dataclasses import dataclass
+
+from components.audio.labels import NUM_CLASSES
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,12 @@ def decide(
     ranking = rank(models)
     best = ranking[0]
     f1 = models[best]["macro_f1"]
-    reasons = [f"{best} has the best test macro-F1 ({f1:.3f}) of {len(models)} models"]
+    absent = models[best].get("absent_classes", [])
+    over = ""
+    if absent:
+        over = f" over the {NUM_CLASSES - len(absent)} classes in the test split; absent: "
+        over += ", ".join(absent)
+    reasons = [f"{best} has the best test macro-F1 ({f1:.3f}{over}) of {len(models)} models"]
     checks = {"macro_f1": f1 >= policy.min_macro_f1}
     reasons.append(
         f"macro-F1 {f1:.3f} {'>=' if checks['macro_f1'] else '<'} "
