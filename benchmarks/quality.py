@@ -37,14 +37,27 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from components.artifacts.manifest import read_manifest, write_manifest
+from components.artifacts.names import (
+    CLIP_STATS_FILE,
+    LABEL_REPORT_FILE,
+    MANIFEST_FILE,
+    METRICS_FILE,
+)
 from components.audio.labels import CLASS_NAMES
 from components.baselines import core as baselines
+from components.baselines.config import BaselinesConfig
 from components.evaluate import core as evaluate
+from components.evaluate.config import EvaluateConfig
 from components.featurize import core as featurize
+from components.featurize.config import FeaturizeConfig
 from components.ingest import core as ingest
 from components.ingest import readers, splits, taxonomy
+from components.ingest.config import IngestConfig
 from components.rebalance import core as rebalance
+from components.rebalance.config import RebalanceConfig
 from components.train import core as train
+from components.train.config import TrainConfig
 from pipelines import training
 
 _FAMILY_FIXES = {
@@ -121,10 +134,7 @@ def merge(manifests: list[str], output_path: str) -> dict:
     Raises:
         ValueError: If two datasets use the same clip id.
     """
-    records = []
-    for path in manifests:
-        with open(path) as handle:
-            records += [json.loads(line) for line in handle if line.strip()]
+    records = [record for path in manifests for record in read_manifest(path)]
     duplicated = [c for c, n in Counter(r["clip_id"] for r in records).items() if n > 1]
     if duplicated:
         raise ValueError(f"{len(duplicated)} clip ids are in two datasets, e.g. {duplicated[:3]}")
@@ -138,8 +148,7 @@ def merge(manifests: list[str], output_path: str) -> dict:
     assigned, moved = splits.assign(clips, labels, {}, seed=0)
     for record in records:
         record["split"] = assigned[record["clip_id"]]
-    with open(output_path, "w") as handle:
-        handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    write_manifest(output_path, records)
     return {
         "clips": len(records),
         "clips_per_split": dict(Counter(r["split"] for r in records)),
@@ -147,16 +156,16 @@ def merge(manifests: list[str], output_path: str) -> dict:
     }
 
 
-def _models_to_run(selected: list[str]) -> tuple[list[train.TrainConfig], list[str]]:
+def _models_to_run(selected: list[str]) -> tuple[list[TrainConfig], list[str]]:
     known = model_names()
     unknown = sorted(set(selected) - set(known))
     if unknown:
         raise SystemExit(f"unknown model(s) {unknown}; the pipeline defines {known}")
     keras = [
-        train.TrainConfig(family, tuned=tuned)
+        TrainConfig(family, tuned=tuned)
         for tuned in (False, True)
         for family in training.KERAS_FAMILIES
-        if train.TrainConfig(family, tuned=tuned).name in selected
+        if TrainConfig(family, tuned=tuned).name in selected
     ]
     return keras, [name for name in training.BASELINE_MODELS if name in selected]
 
@@ -184,15 +193,15 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
     for index, data_dir in enumerate(data_dirs):
         data_format = detect_format(data_dir)
         out = os.path.join(work, "ingest", f"{index}-{os.path.basename(data_dir.rstrip('/'))}")
-        config = ingest.IngestConfig(data_format, taxonomy_path=args.taxonomy, seed=args.seed)
+        config = IngestConfig(data_format, taxonomy_path=args.taxonomy, seed=args.seed)
         result = ingest.run(data_dir, out, config)
-        with open(os.path.join(out, ingest.LABEL_REPORT_FILE)) as handle:
+        with open(os.path.join(out, LABEL_REPORT_FILE)) as handle:
             notes = json.load(handle)["notes"]
         datasets.append(
             {"dir": data_dir, "format": data_format, "clips": result.clips, "notes": notes}
         )
         manifests.append(result.manifest_path)
-    manifest = os.path.join(work, "manifest.jsonl")
+    manifest = os.path.join(work, MANIFEST_FILE)
     merged = merge(manifests, manifest)
     timed("ingest", started)
 
@@ -200,7 +209,7 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
     balanced = rebalance.run(
         manifest,
         os.path.join(work, "rebalance"),
-        rebalance.RebalanceConfig(target_per_class=budget.target_per_class, seed=args.seed),
+        RebalanceConfig(target_per_class=budget.target_per_class, seed=args.seed),
     )
     timed("rebalance", started)
     started = time.perf_counter()
@@ -208,7 +217,7 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
     featurized = featurize.run(
         balanced.manifest_path,
         examples,
-        featurize.FeaturizeConfig(beam_args=tuple(args.beam_arg)),
+        FeaturizeConfig(beam_args=tuple(args.beam_arg)),
     )
     timed("featurize", started)
 
@@ -228,7 +237,7 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
         timed(f"train {config.name}", started)
     for name in baseline_names:
         started = time.perf_counter()
-        config = baselines.BaselinesConfig(name, n_iter=budget.search_iterations, seed=args.seed)
+        config = BaselinesConfig(name, n_iter=budget.search_iterations, seed=args.seed)
         result = baselines.run(examples, os.path.join(work, "models", name), config)
         model_dirs.append(result.model_dir)
         timed(f"baselines {name}", started)
@@ -238,13 +247,13 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
     evaluated = evaluate.run(
         model_dirs,
         manifest,
-        os.path.join(examples, "clip_stats.jsonl"),
+        os.path.join(examples, CLIP_STATS_FILE),
         evaluation,
-        evaluate.EvaluateConfig(bootstrap_samples=args.bootstrap, screenshot=False, seed=args.seed),
+        EvaluateConfig(bootstrap_samples=args.bootstrap, screenshot=False, seed=args.seed),
         examples_dir=examples,
     )
     timed("evaluate", started)
-    with open(os.path.join(evaluation, "metrics.json")) as handle:
+    with open(os.path.join(evaluation, METRICS_FILE)) as handle:
         metrics = json.load(handle)
     with open(os.path.join(evaluation, "slices.json")) as handle:
         slices = json.load(handle)

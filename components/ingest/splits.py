@@ -20,11 +20,11 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from components.artifacts.names import SPLITS
+from components.artifacts.names import SPLITS, TEST, TRAIN, VALIDATION
 from components.ingest.readers import SourceClip
 
 # Which pool split a class with few sources reaches first: training needs it, then measuring it.
-COVERAGE_ORDER: tuple[str, ...] = ("train", "test", "validation")
+COVERAGE_ORDER: tuple[str, ...] = (TRAIN, TEST, VALIDATION)
 
 
 @dataclass(frozen=True, kw_only=True)
