@@ -35,8 +35,10 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from components.artifacts import files
 from components.artifacts.manifest import read_manifest, write_manifest
 from components.artifacts.names import (
     CLIP_STATS_FILE,
@@ -170,30 +172,48 @@ def _models_to_run(selected: list[str]) -> tuple[list[TrainConfig], list[str]]:
     return keras, [name for name in training.BASELINE_MODELS if name in selected]
 
 
-def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args) -> dict:
-    """Runs the steps and returns the results (also written as ``quality.json``)."""
-    os.makedirs(work, exist_ok=True)
-    seconds: dict[str, float] = {}
-    cpu_seconds: dict[str, float] = {}
-    cpu = time.process_time()
+class _Steps:
+    """Runs named steps, timing each (wall and this process's CPU) into ``<work>/steps.json``.
 
-    def timed(step: str, started: float) -> None:
-        nonlocal cpu
-        seconds[step] = round(time.perf_counter() - started, 1)
-        cpu_seconds[step] = round(time.process_time() - cpu, 1)
-        cpu = time.process_time()
+    With ``resume``, a step already recorded there (a run killed half-way on a shared machine)
+    is not run again: its recorded result and times are reused and marked as such.
+    """
+
+    def __init__(self, work: str, resume: bool) -> None:
+        self.path = os.path.join(work, "steps.json")
+        self.done: dict[str, dict] = {}
+        if resume and os.path.exists(self.path):
+            self.done = files.read_json(self.path)
+        self.reused = list(self.done)
+
+    def run(self, name: str, action: Callable[[], dict]) -> dict:
+        """The step's result (JSON-serialisable), from ``action`` or an earlier run."""
+        if name in self.done:
+            print(f"[{name}] reused from an earlier run", file=sys.stderr, flush=True)
+            return self.done[name]["result"]
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = action()
+        self.done[name] = {
+            "seconds": round(time.perf_counter() - wall, 1),
+            "cpu_seconds": round(time.process_time() - cpu, 1),
+            "result": result,
+        }
+        files.write_json(self.path, self.done)
         print(
-            f"[{step}] {seconds[step]:.0f} s wall, {cpu_seconds[step]:.0f} s CPU",
+            f"[{name}] {self.done[name]['seconds']:.0f} s wall, "
+            f"{self.done[name]['cpu_seconds']:.0f} s CPU",
             file=sys.stderr,
             flush=True,
         )
+        return result
 
-    started = time.perf_counter()
+
+def _ingest(data_dirs: list[str], work: str, taxonomy_path: str, seed: int) -> dict:
     manifests, datasets = [], []
     for index, data_dir in enumerate(data_dirs):
         data_format = detect_format(data_dir)
         out = os.path.join(work, "ingest", f"{index}-{os.path.basename(data_dir.rstrip('/'))}")
-        config = IngestConfig(data_format, taxonomy_path=args.taxonomy, seed=args.seed)
+        config = IngestConfig(data_format, taxonomy_path=taxonomy_path, seed=seed)
         result = ingest.run(data_dir, out, config)
         with open(os.path.join(out, LABEL_REPORT_FILE)) as handle:
             notes = json.load(handle)["notes"]
@@ -201,25 +221,35 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
             {"dir": data_dir, "format": data_format, "clips": result.clips, "notes": notes}
         )
         manifests.append(result.manifest_path)
-    manifest = os.path.join(work, MANIFEST_FILE)
-    merged = merge(manifests, manifest)
-    timed("ingest", started)
+    merged = merge(manifests, os.path.join(work, MANIFEST_FILE))
+    return {"data": datasets, "merged": merged}
 
-    started = time.perf_counter()
-    balanced = rebalance.run(
-        manifest,
-        os.path.join(work, "rebalance"),
-        RebalanceConfig(target_per_class=budget.target_per_class, seed=args.seed),
+
+def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args) -> dict:
+    """Runs the steps and returns the results (also written as ``quality.json``)."""
+    os.makedirs(work, exist_ok=True)
+    steps = _Steps(work, args.resume)
+    manifest = os.path.join(work, MANIFEST_FILE)
+    ingested = steps.run("ingest", lambda: _ingest(data_dirs, work, args.taxonomy, args.seed))
+    balanced = steps.run(
+        "rebalance",
+        lambda: rebalance.run(
+            manifest,
+            os.path.join(work, "rebalance"),
+            RebalanceConfig(target_per_class=budget.target_per_class, seed=args.seed),
+        ).summary(),
     )
-    timed("rebalance", started)
-    started = time.perf_counter()
     examples = os.path.join(work, "featurize")
-    featurized = featurize.run(
-        balanced.manifest_path,
-        examples,
-        FeaturizeConfig(beam_args=tuple(args.beam_arg)),
-    )
-    timed("featurize", started)
+
+    def featurize_all() -> dict:
+        config = FeaturizeConfig(beam_args=tuple(args.beam_arg))
+        result = featurize.run(balanced["manifest_path"], examples, config)
+        return {
+            "clips_per_split": result.clips_per_split,
+            "dead_letter": result.dead_letter_per_reason,
+        }
+
+    featurized = steps.run("featurize", featurize_all)
 
     keras_configs, baseline_names = _models_to_run(models)
     model_dirs = []
@@ -231,28 +261,34 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
             max_trials=budget.max_trials,
             seed=args.seed,
         ).with_overrides(budget.family_overrides)
-        started = time.perf_counter()
-        result = train.run(examples, os.path.join(work, "models", config.name), config)
-        model_dirs.append(result.model_dir)
-        timed(f"train {config.name}", started)
+        model_dir = os.path.join(work, "models", config.name)
+        steps.run(
+            f"train {config.name}",
+            lambda c=config, d=model_dir: train.run(examples, d, c).summary(),
+        )
+        model_dirs.append(model_dir)
     for name in baseline_names:
-        started = time.perf_counter()
         config = BaselinesConfig(name, n_iter=budget.search_iterations, seed=args.seed)
-        result = baselines.run(examples, os.path.join(work, "models", name), config)
-        model_dirs.append(result.model_dir)
-        timed(f"baselines {name}", started)
+        model_dir = os.path.join(work, "models", name)
+        steps.run(
+            f"baselines {name}",
+            lambda c=config, d=model_dir: baselines.run(examples, d, c).summary(),
+        )
+        model_dirs.append(model_dir)
 
-    started = time.perf_counter()
     evaluation = os.path.join(work, "evaluation")
-    evaluated = evaluate.run(
-        model_dirs,
-        manifest,
-        os.path.join(examples, CLIP_STATS_FILE),
-        evaluation,
-        EvaluateConfig(bootstrap_samples=args.bootstrap, screenshot=False, seed=args.seed),
-        examples_dir=examples,
+    steps.done.pop("evaluate", None)
+    evaluated = steps.run(
+        "evaluate",
+        lambda: evaluate.run(
+            model_dirs,
+            manifest,
+            os.path.join(examples, CLIP_STATS_FILE),
+            evaluation,
+            EvaluateConfig(bootstrap_samples=args.bootstrap, screenshot=False, seed=args.seed),
+            examples_dir=examples,
+        ).summary(),
     )
-    timed("evaluate", started)
     with open(os.path.join(evaluation, METRICS_FILE)) as handle:
         metrics = json.load(handle)
     with open(os.path.join(evaluation, "slices.json")) as handle:
@@ -266,20 +302,20 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
             if s["model"] == name and s["feature"] == "dataset"
         }
     return {
-        "data": datasets,
-        "merged": merged,
+        **ingested,
         "taxonomy": taxonomy.load(args.taxonomy).name,
         "seed": args.seed,
         "budget": dataclasses.asdict(budget),
-        "rebalanced_train": balanced.after,
-        "featurized": featurized.clips_per_split,
-        "dead_letter": featurized.dead_letter_per_reason,
+        "rebalanced_train": balanced["after"],
+        "featurized": featurized["clips_per_split"],
+        "dead_letter": featurized["dead_letter"],
         "models": metrics["models"],
-        "ranking": evaluated.ranking,
+        "ranking": evaluated["ranking"],
         "majority_class": metrics["majority_class"],
         "bootstrap_samples": args.bootstrap,
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
+        "seconds": {name: step["seconds"] for name, step in steps.done.items()},
+        "cpu_seconds": {name: step["cpu_seconds"] for name, step in steps.done.items()},
+        "reused_steps": [name for name in steps.reused if name in steps.done],
         "cores": os.cpu_count(),
     }
 
@@ -327,7 +363,13 @@ def markdown(results: dict) -> str:
         "Wall seconds: "
         + ", ".join(f"{step} {value:.0f}" for step, value in results["seconds"].items())
         + f"; total {sum(results['seconds'].values()):.0f} on {results['cores']} cores, "
-        f"{sum(results['cpu_seconds'].values()):.0f} CPU seconds in this process.",
+        f"{sum(results['cpu_seconds'].values()):.0f} CPU seconds in this process."
+        + (
+            f" Resumed: {', '.join(results['reused_steps'])} ran (and were timed) in an earlier "
+            "invocation."
+            if results["reused_steps"]
+            else ""
+        ),
     ]
     return "\n".join(lines) + "\n"
 
@@ -347,6 +389,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--beam-arg", action="append", default=[], help="extra Beam option")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the steps recorded in WORK/steps.json by an interrupted run",
+    )
     defaults = Budget()
     for budget_field in dataclasses.fields(Budget):
         value = getattr(defaults, budget_field.name)
@@ -360,10 +407,8 @@ def main() -> None:
     if args.taxonomy == "study":
         args.taxonomy = ""
     budget = Budget(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Budget)})
-    started = time.perf_counter()
     results = run(args.data_dirs, args.work, budget, args.models.split(","), args)
-    results["wall_seconds"] = round(time.perf_counter() - started, 1)
-    text = markdown(results) + f"Wall time end to end: {results['wall_seconds']:.0f} s.\n"
+    text = markdown(results)
     with open(os.path.join(args.work, "quality.json"), "w") as handle:
         json.dump(results, handle, indent=2)
     with open(os.path.join(args.work, "quality.md"), "w") as handle:

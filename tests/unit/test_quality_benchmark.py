@@ -60,3 +60,15 @@ def test_the_models_are_the_pipelines(monkeypatch):
     assert "new_family_tuned" in quality.model_names()
     with pytest.raises(SystemExit, match="unknown model"):
         quality._models_to_run(["no_such_model"])
+
+
+def test_a_resumed_run_reuses_recorded_steps_and_their_times(tmp_path):
+    calls = []
+    first = quality._Steps(str(tmp_path), resume=False)
+    assert first.run("a", lambda: calls.append("a") or {"x": 1}) == {"x": 1}
+    resumed = quality._Steps(str(tmp_path), resume=True)
+    assert resumed.run("a", lambda: calls.append("again") or {"x": 2}) == {"x": 1}
+    assert resumed.run("b", lambda: calls.append("b") or {}) == {}
+    assert calls == ["a", "b"] and resumed.reused == ["a"]
+    assert set(resumed.done["a"]) == {"seconds", "cpu_seconds", "result"}
+    assert quality._Steps(str(tmp_path), resume=False).done == {}
