@@ -9,7 +9,8 @@ featurize, every model family the pipeline defines (``pipelines.training``: each
 its seed and tuned configuration, then the scikit-learn baselines), and evaluate. It prints per
 model the test macro-F1 with its percentile bootstrap interval (evaluate's ``overall`` slice),
 accuracy and per-class F1, then the majority-class reference, the classes without test clips,
-and the wall time of each step; ``quality.json`` and ``quality.md`` in ``--work`` keep them.
+and the wall and CPU time of each step; ``quality.json`` and ``quality.md`` in ``--work`` keep
+them. Each finished step is recorded in ``steps.json``; ``--resume`` skips the recorded ones.
 
 Splits are ingest's: grouped by source recording, stratified by class, seeded (``--seed``); an
 ESC-50 copy without fold 4 draws validation from folds 1-3. Datasets are merged on their source
@@ -23,9 +24,9 @@ The budget (``Budget``; every field has a flag) is sized for 40 minutes on two o
 cores for ESC-50 folds 1, 2, 3, 5 plus the UrbanSound8K subset (~4,500 clips): 200 training clips
 per class, 6 epochs, 2 tuner trials, 4 search iterations per baseline, and the demo's per-family
 fixes for few updates (Adam for the MFCC CNN; ResNet50 with BatchNorm momentum 0.9 and no head
-dropout), ResNet50 cut to 1 epoch and one trial: at ~190 CPU seconds per epoch on 1,400 clips it
-would take the whole budget. Each step's wall and CPU seconds are printed (on a shared machine
-the CPU seconds are the comparable number).
+dropout), ResNet50 cut to 1 epoch and one trial: one of its epochs on 1,400 clips costs about
+as much CPU as six of the log-mel CNN's. On a shared machine a step's CPU seconds are the
+comparable number, not its wall seconds.
 """
 
 import argparse
