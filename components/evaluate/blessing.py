@@ -1,6 +1,7 @@
 """The blessing: may the best *exportable* model replace the production model?
 
-Models are ranked by test macro-F1 (ties: higher accuracy, then name). The overall best may be
+Models are ranked by test macro-F1 (ties: higher accuracy, then name), averaged over the
+classes present in the test split (the first reason names any absent one). The overall best may be
 one deploy cannot export (a random forest or an SVC, ``components/exportable.py``), so the
 decision is about the *candidate*: the best exportable model, which is what deploy exports
 (``model`` in ``blessing.json``; ``best_model`` stays the overall best). It is blessed only if
@@ -15,6 +16,8 @@ so. Every check writes one human-readable reason; deploy reads the decision.
 """
 
 from dataclasses import dataclass
+
+from components.audio.labels import NUM_CLASSES
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,12 @@ def decide(
     name = deployable or best
     f1 = models[name]["macro_f1"]
     top = models[best]["macro_f1"]
-    reasons = [f"{best} has the best test macro-F1 ({top:.3f}) of {len(models)} models"]
+    absent = models[best].get("absent_classes", [])
+    over = ""
+    if absent:
+        over = f" over the {NUM_CLASSES - len(absent)} classes in the test split; absent: "
+        over += ", ".join(absent)
+    reasons = [f"{best} has the best test macro-F1 ({top:.3f}{over}) of {len(models)} models"]
     checks = {"exportable": deployable is not None}
     if deployable is None:
         reasons.append(f"no model can be exported: {models[best].get('not_exportable', '')}")

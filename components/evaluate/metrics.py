@@ -1,11 +1,12 @@
 """Classification metrics of the evaluate step: per model, per split, and bootstrapped per slice.
 
 Reads a model directory's ``predictions/<split>.jsonl`` (docs/contracts.md) and scores it with
-scikit-learn: accuracy, macro and weighted precision/recall/F1, the per-class report and the
-confusion matrix over all eight classes, plus the train/validation/test gap the study used to
-tell its overfitting story. For slices, ``slice_scores`` gives accuracy and macro-F1 with
-percentile bootstrap intervals computed for all resamples at once (one ``bincount`` builds every
-resample's confusion matrix), so thousands of slices stay cheap.
+scikit-learn: accuracy, macro (over the classes present in the split, the absent ones listed) and
+weighted precision/recall/F1, the per-class report and the confusion matrix over all eight
+classes, plus the train/validation/test gap the study used to tell its overfitting story. For
+slices, ``slice_scores`` gives accuracy and macro-F1 with percentile bootstrap intervals computed
+for all resamples at once (one ``bincount`` builds every resample's confusion matrix), so
+thousands of slices stay cheap.
 """
 
 import numpy as np
@@ -19,8 +20,11 @@ from components.audio.labels import CLASS_NAMES, NUM_CLASSES
 def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict:
     """Accuracy, macro and weighted precision/recall/F1, per-class report and confusion matrix.
 
-    Every class counts in the macro averages, also one absent from the split (its F1 is 0), so
-    numbers are comparable across models and runs.
+    Macro averages weigh the classes present among the true labels equally (scikit-learn's
+    ``labels=np.unique(labels), average="macro"``, as for slices): a class with no clip in the
+    split has no F1 to average, and counting it as 0 would cap macro-F1 below 1 for a perfect
+    model. Those classes are listed in ``absent_classes``; the per-class table keeps all eight
+    (an absent class has support 0; predicting it still costs the true class its recall).
 
     Args:
         labels: True class indices.
@@ -38,11 +42,19 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict:
         output_dict=True,
         zero_division=0,
     )
+    support = np.bincount(np.asarray(labels, dtype=np.int64), minlength=NUM_CLASSES)
+    present = [name for name, count in zip(CLASS_NAMES, support, strict=True) if count]
+    averaged = present or list(CLASS_NAMES)
+
+    def macro(key: str) -> float:
+        return float(np.mean([report[name][key] for name in averaged]))
+
     return {
         "accuracy": float(skm.accuracy_score(labels, predicted)),
-        "macro_precision": report["macro avg"]["precision"],
-        "macro_recall": report["macro avg"]["recall"],
-        "macro_f1": report["macro avg"]["f1-score"],
+        "macro_precision": macro("precision"),
+        "macro_recall": macro("recall"),
+        "macro_f1": macro("f1-score"),
+        "absent_classes": [name for name in CLASS_NAMES if name not in present],
         "weighted_precision": report["weighted avg"]["precision"],
         "weighted_recall": report["weighted avg"]["recall"],
         "weighted_f1": report["weighted avg"]["f1-score"],

@@ -172,13 +172,24 @@ def _comparison_section(metrics: dict, ranking: list[str]) -> str:
     majority_f1 = metrics.get("majority_class", {}).get("macro_f1")
     return (
         "<h2 id='comparison'>Model comparison</h2>"
-        "<p class='note'>Every model scored on the same test clips; macro averages weigh the eight"
-        " classes equally (the study's headline metric is macro-F1).</p>"
+        + _averages_note(models[ranking[0]].get("absent_classes", []))
         + _majority_note(metrics)
         + _table(COMPARISON_HEADERS, rows, text=(0, 1, 2))
         + _image(figures.comparison(models, ranking, majority_f1), "model comparison")
         + _image(figures.gap(models, ranking), "train validation test accuracy")
     )
+
+
+def _averages_note(absent: list[str]) -> str:
+    """What the macro averages weigh, naming the classes without a test clip."""
+    classes = "the classes present in the test split" if absent else "the eight classes"
+    note = (
+        f"<p class='note'>Every model scored on the same test clips; macro averages weigh {classes}"
+        " equally (the study's headline metric is macro-F1)"
+    )
+    if absent:
+        note += "; no test clip, so not averaged: " + ", ".join(escape(c) for c in absent)
+    return note + ".</p>"
 
 
 def _majority_note(metrics: dict) -> str:

@@ -4,10 +4,12 @@ The first step of the pipeline. A reader (``readers.py``) turns FSD50K, ESC-50 o
 into clip records; the taxonomy file (``taxonomy.py``) bins each clip's tags into one of the
 eight classes and records which rule and tag fired and whether the clip is ambiguous; the split
 (``splits.py``) keeps every uploader / source recording inside one of train, validation and
-test. Outputs under ``output_dir`` (local or ``gs://``, written atomically): ``manifest.jsonl``
-(one record per clip, fields in ``docs/contracts.md``), ``label_report.json`` (class counts per
-split, rule and tag hits, ambiguity, rejects, reassignments) and ``rejects.jsonl`` (metadata rows
-that could not become clips, with the reason; ingestion carries on without them).
+test, stratified by class where the layout leaves the split open. Outputs under ``output_dir``
+(local or ``gs://``, written atomically): ``manifest.jsonl`` (one record per clip, fields in
+``docs/contracts.md``), ``label_report.json`` (class counts per split, rule and tag hits,
+ambiguity, rejects, reassignments, the layout's notes such as a missing fold) and
+``rejects.jsonl`` (metadata rows that could not become clips, with the reason; ingestion carries
+on without them).
 """
 
 from collections import Counter, defaultdict
@@ -116,6 +118,7 @@ def _label_report(
         "clips": len(records),
         "class_counts": class_counts,
         "sources_per_split": {split: len(sources[split]) for split in SPLITS},
+        "notes": list(layout.notes),
         "rule_hits": dict(rule_hits.most_common()),
         "tag_hits": {rule: dict(hits.most_common()) for rule, hits in sorted(tag_hits.items())},
         "ambiguous": {
@@ -158,16 +161,28 @@ def run(data_root: str, output_dir: str, config: IngestConfig) -> IngestResult:
             f"no usable clips in {data_root} ({config.data_format}); "
             f"{len(layout.rejects)} row(s) rejected"
         )
-    assigned, moved = splits.assign(clips, config.pool_fractions(), config.seed)
+    labelled = {
+        clip.clip_id: _label(
+            clip,
+            taxonomy.normalize_tags(clip.tags) if config.normalizes else list(clip.tags),
+            rules,
+        )
+        for clip in clips
+    }
+    assigned, moved = splits.assign(
+        clips,
+        {clip_id: labels["label"] for clip_id, labels in labelled.items()},
+        layout.pool_fractions or config.pool_fractions(),
+        config.seed,
+    )
     records = []
     for clip in clips:
-        tags = taxonomy.normalize_tags(clip.tags) if config.normalizes else list(clip.tags)
         records.append(
             {
                 "clip_id": clip.clip_id,
                 "uri": clip.uri,
                 "split": assigned[clip.clip_id],
-                **_label(clip, tags, rules),
+                **labelled[clip.clip_id],
                 "source_id": clip.source_id,
                 "title": clip.title,
                 "description": clip.description,

@@ -6,7 +6,9 @@ Three layouts are understood. FSD50K: ``FSD50K.metadata/{dev,eval}_clips_info_FS
 ``FSD50K.{dev,eval}_audio/<id>.wav``; dev clips are fixed to train and eval clips are left for
 the grouped validation/test split, grouped by uploader. ESC-50: ``meta/esc50.csv``
 (``filename,fold,target,category,esc10,src_file,take``) and ``audio/``; the category is the
-clip's only tag, folds 1–3 are train, 4 validation, 5 test, grouped by source recording. A
+clip's only tag, folds 1–3 are train, 4 validation, 5 test, grouped by source recording; a split
+whose folds are all absent (a copy without the reserved fold 4, say) is drawn, grouped and
+stratified, from the training folds in proportion to its folds, and a note says so. A
 manifest CSV (``<root>/manifest.csv`` or the CSV's own path): ``uri`` relative to the CSV's
 folder or absolute (under that folder or an allowed root), ``tags`` (split on ``;``, else
 ``,``, else whitespace) and/or ``label`` (a class name), optional ``split``, ``clip_id``,
@@ -24,7 +26,7 @@ import json
 import os
 import posixpath
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import tensorflow as tf
 
@@ -97,10 +99,20 @@ class Reject:
 
 @dataclass
 class Layout:
-    """What a reader found: clips in file order and rejected rows."""
+    """What a reader found: clips in file order, rejected rows, and how to split the rest.
+
+    Attributes:
+        clips: Clips in file order.
+        rejects: Rows that could not become clips.
+        pool_fractions: Split shares of the clips whose ``split`` is None when the layout decides
+            them (an ESC-50 copy missing a fold); empty means the ingest configuration's.
+        notes: Human-readable remarks for the label report (e.g. a missing fold).
+    """
 
     clips: list[SourceClip] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
+    pool_fractions: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def join(root: str, *parts: str) -> str:
@@ -232,10 +244,12 @@ def read_esc50(data_root: str, allowed_roots: tuple[str, ...] = ()) -> Layout:
         allowed_roots: Roots besides ``data_root`` that audio may live under.
 
     Returns:
-        Clips in CSV order and the rejected rows.
+        Clips in CSV order and the rejected rows; when a split's folds are all absent, the
+        training folds' clips are left to the pool with shares by fold count, and a note.
 
     Raises:
         FileNotFoundError: If ``meta/esc50.csv`` is missing.
+        ValueError: If clips exist but none of them is in a training fold.
     """
     layout, audio = Layout(), AudioIndex()
     roots = confine.Roots.of(data_root, allowed_roots)
@@ -276,6 +290,40 @@ def read_esc50(data_root: str, allowed_roots: tuple[str, ...] = ()) -> Layout:
                     if row.get(key) is not None
                 },
             )
+        )
+    return _draw_missing_folds(layout)
+
+
+def _draw_missing_folds(layout: Layout) -> Layout:
+    """Pools the training folds' clips when validation's or test's folds have no clip.
+
+    A training-fold clip whose source also has clips in another kept fold stays fixed to train,
+    so the grouping keeps the whole source in train as it does with every fold present.
+    """
+    present = {int(clip.metadata["fold"]) for clip in layout.clips}
+    folds_of: dict[str, list[int]] = {}
+    for fold, split in ESC50_FOLD_SPLITS.items():
+        folds_of.setdefault(split, []).append(fold)
+    missing = [split for split, folds in folds_of.items() if not present & set(folds)]
+    if not layout.clips or not missing:
+        return layout
+    if "train" in missing:
+        raise ValueError(f"ESC-50 layout has no clip in the training folds {folds_of['train']}")
+    layout.pool_fractions = {split: float(len(folds_of[split])) for split in ("train", *missing)}
+    total = sum(layout.pool_fractions.values())
+    # A source that also has clips in a kept fold stays in train, where the grouping pulls it.
+    anchored = {clip.source_id for clip in layout.clips if clip.split != "train"}
+    layout.clips = [
+        replace(clip, split=None)
+        if clip.split == "train" and clip.source_id not in anchored
+        else clip
+        for clip in layout.clips
+    ]
+    for split in missing:
+        layout.notes.append(
+            f"ESC-50 fold(s) {folds_of[split]} ({split}) have no clip: {split} is drawn from "
+            f"folds {folds_of['train']} ({len(folds_of[split])}/{total:g} of their clips, "
+            "grouped by source recording, stratified by class)"
         )
     return layout
 

@@ -2,8 +2,9 @@
 
 ``log_counts`` feeds an ``IngestResult``'s counts to any ``log_metric(name, value)`` callable (the
 KFP ``Metrics`` artifact's method in the wrapper). ``write_markdown`` renders
-``label_report.json`` as Markdown: clips per class and split, the rules and tags that fired most,
-ambiguous class combinations, rejected rows by reason and split reassignments.
+``label_report.json`` as Markdown: the layout's notes (a missing fold...), clips per class and
+split, the rules and tags that fired most, ambiguous class combinations, rejected rows by reason
+and split reassignments.
 """
 
 from collections.abc import Callable
@@ -44,6 +45,7 @@ def markdown(report: dict) -> str:
         f"Taxonomy {markdown_cell(report['taxonomy']['name'])}, tag normalisation "
         f"{'on' if report['normalize_tags'] else 'off'}, seed {report['seed']}.",
         "",
+        *(f"> {note}\n" for note in report.get("notes", [])),
         "| class | " + " | ".join(splits) + " | all |",
         "|---" * (len(splits) + 2) + "|",
     ]

@@ -1,21 +1,30 @@
-"""Seeded, grouped train/validation/test assignment in which no source spans two splits.
+"""Seeded, grouped, class-stratified train/validation/test assignment; no source spans two splits.
 
-Clips arrive with a ``source_id`` (uploader, ESC-50 source recording...) and either a split the
-layout fixes (FSD50K dev → train, ESC-50 folds, a manifest's ``split`` column) or none. First,
-every source group that has fixed clips is pulled whole into the earliest of their splits in
-``train → validation → test`` order; each clip that moves (an FSD50K eval clip whose uploader also
-uploaded dev clips, say) is recorded as a ``Reassignment``. Then the remaining groups are shuffled
-with the seed (after sorting, so input order does not matter) and dealt, whole, to the split
-furthest below its target share of the pool. The same clips and seed always give the same splits.
+Clips arrive with a ``source_id`` (uploader, ESC-50 source recording...), a class, and either a
+split the layout fixes (FSD50K dev → train, ESC-50 folds, a manifest's ``split`` column) or none.
+First, every source group that has fixed clips is pulled whole into the earliest of their splits
+in ``train → validation → test`` order; each clip that moves (an FSD50K eval clip whose uploader
+also uploaded dev clips, say) is recorded as a ``Reassignment``. The remaining groups (the pool)
+are sorted, shuffled with the seed and dealt whole, stratified by class: first, rarest class
+first, each class gets one of its groups (the purest, then the smallest) in every pool split that
+lacks it, in ``train → test → validation`` order, so a class with at least as many sources as
+there are pool splits appears in all of them (with fewer, train and then test come first); then
+each remaining group goes to the split whose per-class shares are furthest below their targets,
+weighted by the group's clips of each class (ties: the split furthest below its size target).
+With one class this is the plain grouped deal. The same clips, classes and seed always give the
+same splits.
 """
 
 import random
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from components.artifacts.names import SPLITS
+from components.artifacts.names import SPLITS, TEST, TRAIN, VALIDATION
 from components.ingest.readers import SourceClip
+
+# Which pool split a class with few sources reaches first: training needs it, then measuring it.
+COVERAGE_ORDER: tuple[str, ...] = (TRAIN, TEST, VALIDATION)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,12 +49,16 @@ class Reassignment:
 
 
 def assign(
-    clips: Sequence[SourceClip], pool_fractions: dict[str, float], seed: int
+    clips: Sequence[SourceClip],
+    labels: Mapping[str, str],
+    pool_fractions: dict[str, float],
+    seed: int,
 ) -> tuple[dict[str, str], list[Reassignment]]:
     """Assigns every clip a split, keeping each ``source_id`` within one split.
 
     Args:
         clips: Clips with unique ids.
+        labels: ``clip_id → class`` of every clip; the pool is stratified by it.
         pool_fractions: Target share per split for clips whose layout fixes none, e.g.
             ``{"validation": 0.5, "test": 0.5}``; shares are normalised to sum to one.
         seed: Seed of the group shuffle.
@@ -83,7 +96,11 @@ def assign(
                     )
                 )
     if pooled:
-        for source_id, split in _deal(pooled, groups, pool_fractions, seed).items():
+        classes = {
+            source_id: Counter(labels[clip.clip_id] for clip in groups[source_id])
+            for source_id in pooled
+        }
+        for source_id, split in _deal(pooled, classes, pool_fractions, seed).items():
             for clip in groups[source_id]:
                 splits[clip.clip_id] = split
     return splits, moved
@@ -91,26 +108,54 @@ def assign(
 
 def _deal(
     source_ids: list[str],
-    groups: dict[str, list[SourceClip]],
+    classes: dict[str, Counter[str]],
     pool_fractions: dict[str, float],
     seed: int,
 ) -> dict[str, str]:
+    """Deals whole groups (``source_id → clips per class``) to the pool splits, stratified."""
     unknown = set(pool_fractions) - set(SPLITS)
     total_share = sum(share for share in pool_fractions.values() if share > 0)
     if unknown or total_share <= 0:
         raise ValueError(f"pool fractions {pool_fractions} must give splits {SPLITS} a share")
     order = sorted(source_ids)
     random.Random(seed).shuffle(order)
-    size = sum(len(groups[source_id]) for source_id in order)
-    targets = {
-        split: size * pool_fractions.get(split, 0.0) / total_share
+    shares = {
+        split: pool_fractions[split] / total_share
         for split in SPLITS
         if pool_fractions.get(split, 0.0) > 0
     }
-    counts: Counter[str] = Counter()
+    totals: Counter[str] = sum(classes.values(), Counter())
+    size = sum(totals.values())
+    counts: dict[str, Counter[str]] = {split: Counter() for split in shares}
     dealt: dict[str, str] = {}
-    for source_id in order:
-        split = max(targets, key=lambda name: targets[name] - counts[name])
+
+    def place(source_id: str, split: str) -> None:
         dealt[source_id] = split
-        counts[split] += len(groups[source_id])
+        counts[split].update(classes[source_id])
+
+    def deficit(source_id: str, split: str) -> tuple[float, float]:
+        by_class = sum(
+            clips * (shares[split] - counts[split][name] / totals[name])
+            for name, clips in classes[source_id].items()
+        )
+        return by_class, shares[split] * size - sum(counts[split].values())
+
+    sources_of: dict[str, list[str]] = {name: [] for name in totals}
+    for source_id in order:
+        for name in classes[source_id]:
+            sources_of[name].append(source_id)
+    for name in sorted(totals, key=lambda name: (len(sources_of[name]), name)):
+        candidates = sorted(
+            (source_id for source_id in sources_of[name] if source_id not in dealt),
+            key=lambda source_id: (
+                -classes[source_id][name] / sum(classes[source_id].values()),
+                sum(classes[source_id].values()),
+            ),
+        )
+        lacking = [split for split in COVERAGE_ORDER if split in shares and not counts[split][name]]
+        for source_id, split in zip(candidates, lacking, strict=False):
+            place(source_id, split)
+    for source_id in order:
+        if source_id not in dealt:
+            place(source_id, max(shares, key=lambda split: deficit(source_id, split)))
     return dealt

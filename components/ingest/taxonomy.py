@@ -4,7 +4,8 @@ A taxonomy JSON file lists the classes in index order (they must equal
 ``components.audio.labels.CLASS_NAMES``), one keyword list per class, the ``precedence`` in which
 the lists are tried and the ``fallback`` class for clips no list matches. The packaged default,
 ``taxonomy.json`` next to this module, is the seed study's final binning, verbatim except for one
-documented fix (the notebook's missing comma fused "write" and "sharpening"). ``classify``
+documented fix (the notebook's missing comma fused "write" and "sharpening");
+``taxonomy_categories.json`` maps ESC-50's and UrbanSound8K's category names instead. ``classify``
 applies the seed's rule — exact, word-for-word tag matching, first list in precedence order wins —
 and records which rule and tag fired, every class that matched and whether the clip is
 ambiguous (several classes matched). ``normalize_tags`` is the optional tag clean-up: lower-case,
@@ -25,6 +26,8 @@ import tensorflow as tf
 from components.audio.labels import CLASS_NAMES
 
 DEFAULT_TAXONOMY_PATH = str(Path(__file__).with_name("taxonomy.json"))
+# ESC-50's and UrbanSound8K's category names as whole phrases (select it with ``--taxonomy``).
+CATEGORIES_TAXONOMY_PATH = str(Path(__file__).with_name("taxonomy_categories.json"))
 NO_RULE = "none"
 _SEPARATORS = re.compile(r"[\s_-]+")
 

@@ -179,13 +179,48 @@ def test_metrics_json_has_the_contract_keys(evaluated):
             "train_accuracy",
             "validation_macro_f1",
             "training_seconds",
+            "absent_classes",
         ):
             assert key in entry
+        assert entry["absent_classes"] == []  # every class has test clips here
         assert entry["n_test"] == N["test"]
         assert entry["beats_majority_class"] == (
             entry["macro_f1"] > metrics["majority_class"]["macro_f1"]
         )
     assert metrics["majority_class"]["class"] in CLASS_NAMES
+
+
+def test_a_class_without_test_clips_is_left_out_of_every_macro_average(synthetic_run, tmp_path):
+    # A perfect model on a test split without "other" clips: macro-F1 1, not 7/8, everywhere.
+    rng = np.random.default_rng(1)
+    other = CLASS_NAMES.index("other")
+    predictions = {}
+    for split, n in N.items():
+        labels = rng.integers(0, NUM_CLASSES, n)
+        if split == "test":
+            labels[labels == other] = 0
+        ids = [f"{split}{i:04d}" for i in range(n)]
+        predictions[split] = (ids, labels, one_hot_probabilities(labels, rng))
+    model_dir = write_model(tmp_path / "models", "perfect", "keras", predictions)
+    config = core.EvaluateConfig(bootstrap_samples=50, crosses=False, screenshot=False)
+    out = tmp_path / "evaluation"
+    core.run([model_dir], synthetic_run["manifest"], synthetic_run["clip_stats"], str(out), config)
+    metrics = load(out, "metrics.json")
+    entry = metrics["models"]["perfect"]
+    assert entry["macro_f1"] == entry["macro_recall"] == 1.0 and entry["absent_classes"] == [
+        "other"
+    ]
+    assert entry["per_class"]["other"]["support"] == 0 and len(entry["per_class_f1"]) == NUM_CLASSES
+    # The constant majority answer: F1 2a/(1+a) on its class, 0 on the other six present ones.
+    accuracy = metrics["majority_class"]["accuracy"]
+    expected = 2 * accuracy / (1 + accuracy) / (NUM_CLASSES - 1)
+    assert metrics["majority_class"]["macro_f1"] == pytest.approx(expected)
+    blessing = load(out, "blessing.json")
+    assert blessing["blessed"] and "absent: other" in blessing["reasons"][0]
+    assert "not averaged: other" in (out / "report.html").read_text()
+    assert "absent: other" in (out / "slices.md").read_text()
+    overall = next(e for e in load(out, "slices.json") if e["feature"] == "overall")
+    assert overall["macro_f1"] == entry["macro_f1"]
 
 
 def test_slices_have_intervals_and_small_ones_are_marked(evaluated):

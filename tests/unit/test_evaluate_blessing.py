@@ -111,3 +111,10 @@ def test_nothing_exportable_is_not_blessed():
 def test_ties_rank_by_accuracy_then_name():
     models = {"b": {"macro_f1": 0.3, "accuracy": 0.5}, "a": {"macro_f1": 0.3, "accuracy": 0.5}}
     assert blessing.rank(models) == ["a", "b"]
+
+
+def test_first_reason_names_the_classes_absent_from_the_test_split():
+    models = {**MODELS, "cnn": {**MODELS["cnn"], "absent_classes": ["movement", "other"]}}
+    reason = blessing.decide(models, [], POLICY)["reasons"][0]
+    assert "over the 6 classes in the test split; absent: movement, other" in reason
+    assert "absent" not in blessing.decide(MODELS, [], POLICY)["reasons"][0]

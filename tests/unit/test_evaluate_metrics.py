@@ -29,6 +29,7 @@ def test_classification_metrics_equal_scikit_learn(fixed):
     assert list(scores["per_class_f1"].values()) == pytest.approx(list(per_class))
     assert list(scores["per_class_f1"]) == list(CLASS_NAMES)
     assert scores["confusion_matrix"] == skm.confusion_matrix(labels, predicted).tolist()
+    assert scores["absent_classes"] == []
 
 
 def test_majority_class_reference_is_the_constant_test_majority():
@@ -38,8 +39,33 @@ def test_majority_class_reference_is_the_constant_test_majority():
     assert reference["class"] == CLASS_NAMES[2]
     assert reference["accuracy"] == pytest.approx(0.5)
     assert reference["macro_f1"] == pytest.approx(
-        skm.f1_score(labels, constant, average="macro", labels=range(NUM_CLASSES))
+        skm.f1_score(labels, constant, average="macro", labels=np.unique(labels))
     )
+    assert reference["macro_f1"] == pytest.approx((2 * 4 / (4 + 8)) / 4)  # 4 classes present
+
+
+def test_macro_averages_cover_the_classes_present_and_list_the_absent(fixed):
+    labels, predicted = fixed
+    keep = labels != CLASS_NAMES.index("alarm")  # a test split without alarm clips
+    labels, predicted = labels[keep], predicted[keep]
+    assert (predicted == CLASS_NAMES.index("alarm")).any()  # still predicted: costs recall
+    scores = metrics.classification_metrics(labels, predicted)
+    present = np.unique(labels)
+    assert len(present) == NUM_CLASSES - 1 and scores["absent_classes"] == ["alarm"]
+    for name, key in (("precision", "macro_precision"), ("recall", "macro_recall")):
+        expected = getattr(skm, f"{name}_score")(
+            labels, predicted, labels=present, average="macro", zero_division=0
+        )
+        assert scores[key] == pytest.approx(expected)
+    assert scores["macro_f1"] == pytest.approx(
+        skm.f1_score(labels, predicted, labels=present, average="macro")
+    )
+    assert scores["per_class"]["alarm"]["support"] == 0 and scores["per_class_f1"]["alarm"] == 0
+    assert len(scores["per_class_f1"]) == NUM_CLASSES
+    # The same definition as the slices' point estimate, so the two never disagree.
+    assert scores["macro_f1"] == pytest.approx(metrics.point_scores(labels, predicted)[1])
+    perfect = metrics.classification_metrics(labels, labels)
+    assert perfect["macro_f1"] == 1.0 and perfect["macro_precision"] == 1.0
 
 
 def test_slice_scores_equal_scikit_learn_on_the_slice_classes(fixed):

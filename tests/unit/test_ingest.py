@@ -242,8 +242,14 @@ def test_manifest_csv_with_tags_and_grouped_seeded_split(tmp_path):
     for record in records.values():
         splits_of[record["source_id"]].add(record["split"])
     assert all(len(s) == 1 for s in splits_of.values())
+    # Ten sources of four clips; each holds two of the four classes (five sources per class).
+    # Stratification puts every class in every split, which takes two sources in validation and
+    # two in test instead of the one each that 80/10/10 alone would give.
     counts = {s: sum(r["split"] == s for r in records.values()) for s in MANIFEST_POOL}
-    assert counts == {"train": 32, "validation": 4, "test": 4}
+    assert counts == {"train": 24, "validation": 8, "test": 8}
+    for split in MANIFEST_POOL:
+        present = {r["label"] for r in records.values() if r["split"] == split}
+        assert present == {"animal", "human", "music", "alarm"}
 
 
 def test_manifest_csv_with_labels_and_given_splits(tmp_path):
