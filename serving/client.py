@@ -270,6 +270,21 @@ def _tensor_info(info) -> dict:
     return {"dtype": dtype_name(info.dtype), "shape": shape}
 
 
+def request_json(request: "urllib.request.Request | str", timeout_s: float) -> dict:
+    """One HTTP request to TF Serving's REST API: its JSON answer, or a ``ServingError``."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        try:
+            message = json.load(error).get("error", "")
+        except ValueError:
+            message = str(error)
+        raise ServingError(code_for_http_status(error.code), message) from None
+    except urllib.error.URLError as error:
+        raise ServingError("UNAVAILABLE", str(error.reason)) from None
+
+
 class RestClient:
     """TF Serving's REST API (``POST /v1/models/<name>:predict``)."""
 
@@ -302,17 +317,7 @@ class RestClient:
         request = urllib.request.Request(
             self.url, data=body, headers={"Content-Type": "application/json"}, method="POST"
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                rows = json.load(response)["predictions"]
-        except urllib.error.HTTPError as error:
-            try:
-                message = json.load(error).get("error", "")
-            except ValueError:
-                message = str(error)
-            raise ServingError(code_for_http_status(error.code), message) from None
-        except urllib.error.URLError as error:
-            raise ServingError("UNAVAILABLE", str(error.reason)) from None
+        rows = request_json(request, self.timeout_s)["predictions"]
         if not rows:
             return []
         return predictions_from_outputs({key: [row[key] for row in rows] for key in rows[0]})

@@ -14,12 +14,11 @@ signatures and the card (``components/model_card.render``).
 
 import json
 import os
-import urllib.error
-import urllib.request
 
 from components import model_card
 from components.artifacts.names import ASSETS_EXTRA_DIR, VERSION_CARD_JSON
-from serving.status import ServingError, code_for_http_status
+from serving.client import GrpcClient, request_json, signature_def_map
+from serving.status import ServingError
 
 SIGNATURE_DEF_FIELD = "signature_def"
 MODEL_CARD_FIELD = "model_card"
@@ -56,8 +55,6 @@ def from_grpc(target: str, model_name: str, timeout_s: float = 30.0) -> dict:
     """
     from google.protobuf import json_format, wrappers_pb2
 
-    from serving.client import GrpcClient, signature_def_map
-
     with GrpcClient(target, model_name, timeout_s) as client:
         note = None
         try:
@@ -88,24 +85,10 @@ def from_grpc(target: str, model_name: str, timeout_s: float = 30.0) -> dict:
     }
 
 
-def _get_json(url: str, timeout_s: float) -> dict:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as error:
-        try:
-            message = json.load(error).get("error", "")
-        except ValueError:
-            message = str(error)
-        raise ServingError(code_for_http_status(error.code), message) from None
-    except urllib.error.URLError as error:
-        raise ServingError("UNAVAILABLE", str(error.reason)) from None
-
-
 def from_rest(base_url: str, model_name: str, timeout_s: float = 30.0) -> dict:
     """The same as ``from_grpc`` over TF Serving's REST API (``http://host:port``)."""
     root = f"{base_url.rstrip('/')}/v1/models/{model_name}"
-    answer = _get_json(f"{root}/metadata", timeout_s)
+    answer = request_json(f"{root}/metadata", timeout_s)
     metadata = answer.get("metadata", {})
     card = metadata.get(MODEL_CARD_FIELD)
     return {
