@@ -33,8 +33,11 @@ def test_macro_f1(model_dir, split="test") -> tuple[float, float]:
 test_macro_f1.__test__ = False  # a helper, not a test
 
 
+# The seed dense model trains under the study's plain SGD: on these 96 examples it needs ~40
+# epochs (~10 s) to clear the bar at every seed tried (0.37-0.84 test macro-F1 over seeds 0-3;
+# 15 epochs gave 0.20 at seed 0).
 @pytest.mark.parametrize(
-    "family,epochs", [("dense_mean_mfcc", 15), ("cnn_mfcc", 3), ("cnn_log_mel", 3)]
+    "family,epochs", [("dense_mean_mfcc", 40), ("cnn_mfcc", 3), ("cnn_log_mel", 3)]
 )
 def test_seed_model_artifact_and_beats_majority_class(family, epochs, examples_dir, tmp_path):
     config = core.TrainConfig(family, epochs=epochs, batch_size=16, early_stopping_patience=epochs)
