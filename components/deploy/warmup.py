@@ -4,7 +4,9 @@ TF Serving replays these ``PredictionLog`` records when it loads a version, befo
 version available, so the first real request does not pay for lazy kernel and graph setup. The
 requests are built here from generated audio (a 5 s chirp encoded as 16-bit WAV with TF's own
 ``encode_wav``): one ``serving_default`` request per supported sample rate, so every resampler
-branch runs once, one batch, and one ``waveform`` request.
+branch runs once, one batch, one recording long enough for the stepped classification loop of
+long audio (``export.WINDOWS_PER_STEP`` + 1 windows, at the lowest rate to keep the file small),
+and one ``waveform`` request.
 """
 
 import numpy as np
@@ -18,12 +20,15 @@ from components.artifacts.signature import (
     WAVEFORM_INPUT,
     WAVEFORM_SIGNATURE,
 )
-from components.audio import waveform
+from components.audio import timeline, waveform
 from components.audio.resample import SUPPORTED_RATES
+from components.deploy.export import WINDOWS_PER_STEP
 
 WARMUP_DIR = ASSETS_EXTRA_DIR
 WARMUP_FILE = "tf_serving_warmup_requests"
 WARMUP_BATCH = 8
+# The shortest recording cut into more windows than one classification step takes.
+LONG_SECONDS = waveform.CLIP_SECONDS + WINDOWS_PER_STEP * timeline.HOP_SECONDS
 
 
 def chirp(sample_rate: int, seconds: float = waveform.CLIP_SECONDS) -> np.ndarray:
@@ -53,8 +58,10 @@ def requests(model_name: str) -> list[predict_pb2.PredictRequest]:
     ]
     clip = wav_bytes(chirp(waveform.SAMPLE_RATE), waveform.SAMPLE_RATE)
     batch = request(DEFAULT_SIGNATURE, WAV_INPUT, [clip] * WARMUP_BATCH)
+    rate = min(SUPPORTED_RATES)
+    long = request(DEFAULT_SIGNATURE, WAV_INPUT, [wav_bytes(chirp(rate, LONG_SECONDS), rate)])
     clips = np.stack([chirp(waveform.SAMPLE_RATE)] * 2)
-    return [*one_per_rate, batch, request(WAVEFORM_SIGNATURE, WAVEFORM_INPUT, clips)]
+    return [*one_per_rate, batch, long, request(WAVEFORM_SIGNATURE, WAVEFORM_INPUT, clips)]
 
 
 def write(export_dir: str, model_name: str) -> str:

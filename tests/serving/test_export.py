@@ -19,7 +19,7 @@ from components.audio.featurizer import Featurizer
 from components.audio.labels import CLASS_NAMES
 from components.audio.resample import resample
 from components.audio.wav import MAX_INPUT_SECONDS
-from components.deploy import core, warmup
+from components.deploy import core, export, warmup
 from tests import wavs
 from tests.conftest import tone, wav_bytes
 from tests.serving.conftest import read_examples
@@ -355,7 +355,7 @@ def test_warmup_records_parse_and_run_through_their_signatures(version_dir, serv
     path = os.path.join(version_dir, "assets.extra", "tf_serving_warmup_requests")
     records = list(tf.data.TFRecordDataset(path).as_numpy_iterator())
     assert 0 < len(records) <= 1000  # TF Serving reads at most 1000 warmup records
-    signatures = set()
+    signatures, most_windows = set(), 0
     for record in records:
         log = prediction_log_pb2.PredictionLog.FromString(record)
         request = log.predict_log.request
@@ -364,7 +364,11 @@ def test_warmup_records_parse_and_run_through_their_signatures(version_dir, serv
         inputs = {key: tf.make_ndarray(value) for key, value in request.inputs.items()}
         outputs = served.signatures[request.model_spec.signature_name](**inputs)
         assert outputs["probabilities"].shape[1] == len(CLASS_NAMES)
+        if "window_count" in outputs:
+            most_windows = max(most_windows, int(outputs["window_count"].numpy().max()))
     assert signatures == {"serving_default", "waveform"}
+    # one recording runs the stepped loop that long audio takes
+    assert most_windows > export.WINDOWS_PER_STEP
 
 
 def test_signatures_declare_inputs_and_outputs(served):
