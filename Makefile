@@ -11,17 +11,22 @@ DEMO_DATA ?= data/demo
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(BIN)/household-sounds: pyproject.toml requirements.lock
+# Every downloaded file is checked against the sha256 in the lock files (--require-hashes).
+# --no-build-isolation: the two locked sdists (google-apitools, kfp-server-api) build with the
+# hash-checked setuptools/wheel of requirements-build.lock, not with unchecked copies fetched
+# into an isolated build env. The project itself (-e .) is a local tree, which pip cannot hash:
+# it is the one install outside hash mode, and --no-deps keeps it from fetching anything.
+$(BIN)/household-sounds: pyproject.toml requirements-build.lock requirements.lock requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet "pip==26.3" "setuptools==80.9.0" "wheel==0.45.1"
-	$(BIN)/pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-build.lock
+	$(BIN)/pip install --quiet --require-hashes --no-deps --no-build-isolation -r requirements.lock -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-install: $(BIN)/household-sounds ## Create .venv/ and install runtime + dev tools from requirements.lock
+install: $(BIN)/household-sounds ## Create .venv/ and install the hashed lock files (runtime + dev tools)
 	@$(BIN)/python -c "import tensorflow, tensorflow_transform, apache_beam, kfp; print('installed: tf', tensorflow.__version__, '| tft', tensorflow_transform.__version__, '| beam', apache_beam.__version__, '| kfp', kfp.__version__)"
 
-lock: ## Re-resolve pyproject.toml into requirements.lock (needs network)
+lock: ## Re-resolve pyproject.toml into the hashed requirements*.lock files (needs network)
 	bash scripts/lock.sh
 
 demo: install ## Generate the demo dataset and run the whole pipeline locally into runs/demo/
