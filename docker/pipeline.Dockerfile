@@ -1,11 +1,15 @@
 # The one project image: every pipeline component runs in it, with nothing installed at run time.
 # Build: `make image` (tag = components.IMAGE, i.e. the package version).
 #
-# Base pinned by exact version. Add the digest (`docker buildx imagetools inspect
-# python:3.11.14-slim-bookworm`) when you publish from CI; it cannot be resolved offline.
+# Base image: an exact version, and a digest when you publish. No registry answered where this
+# file was written, so no digest is recorded (none is made up): pin it at build time with
+#   --build-arg PYTHON_BASE=python:3.11.14-slim-bookworm@sha256:<digest>
+# (`docker buildx imagetools inspect python:3.11.14-slim-bookworm` prints it), or replace the
+# default below once you have it. Both stages use the same base.
+ARG PYTHON_BASE=python:3.11.14-slim-bookworm
 
 # ---- builder: a venv with the locked dependencies and the project, no compilers needed ------
-FROM python:3.11.14-slim-bookworm AS builder
+FROM ${PYTHON_BASE} AS builder
 
 # Optional package mirror (a corporate proxy, or the offline smoke build's local wheel index).
 # Build args of this stage never reach the final image.
@@ -18,26 +22,30 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /src
-# The same installer versions as `make install`, so both resolve the lock identically.
+# The same hash-checked installer as `make install` (requirements-build.lock).
+COPY requirements-build.lock ./
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install "pip==26.3" "setuptools==80.9.0" "wheel==0.45.1"
+ && /opt/venv/bin/pip install --require-hashes --no-deps -r requirements-build.lock
 
-# Dependencies first: this layer is reused until requirements.lock changes.
-COPY requirements.lock docker/image_requirements.py ./
-RUN python image_requirements.py requirements.lock > image.lock \
- && /opt/venv/bin/pip install --no-deps -r image.lock
+# Dependencies first: this layer is reused until requirements.lock changes. Only the runtime
+# lock: test, lint, notebook and cluster tools live in requirements-dev.lock, never in the image.
+# Every file is checked against the lock's sha256; --no-build-isolation builds the two locked
+# sdists with the hash-checked setuptools above (see the Makefile's install recipe).
+COPY requirements.lock ./
+RUN /opt/venv/bin/pip install --require-hashes --no-deps --no-build-isolation -r requirements.lock
 
 COPY pyproject.toml README.md ./
 COPY components ./components
 COPY demo_data ./demo_data
 COPY pipelines ./pipelines
 COPY serving ./serving
-# --no-deps: the lock above is the complete, tested set (see README "Dependencies").
+# --no-deps: the lock above is the complete, tested set (see README "Dependencies"). The project
+# is a local tree, which pip cannot hash: the one install outside --require-hashes.
 RUN /opt/venv/bin/pip install --no-deps --no-build-isolation . \
  && /opt/venv/bin/python -c "import components, demo_data.scenarios as s, pipelines.cli, serving; s.load()"
 
 # ---- final: the runtime base plus the venv ------------------------------------------------------
-FROM python:3.11.14-slim-bookworm
+FROM ${PYTHON_BASE}
 
 # The source commit, recorded in every deployed version's model card (components/model_card.py).
 ARG GIT_COMMIT=unknown

@@ -23,6 +23,10 @@ import yaml
 # kfp is imported lazily: `household-sounds --help` must not pay for it.
 ClientFactory = Callable[..., Any]
 
+# The least-privilege Kubernetes service account the pipeline's pods run as (k8s/pipeline-rbac;
+# `make kind-up` applies it). `--service-account ""` falls back to KFP's default runner.
+PIPELINE_SERVICE_ACCOUNT = "household-sounds-pipeline"
+
 _TRUE = {"true", "True"}
 _FALSE = {"false", "False"}
 
@@ -265,7 +269,10 @@ class SubmitOptions:
         default=None,
         metadata={"help": "caching of the tasks compiled as cacheable (never ingest, deploy)"},
     )
-    service_account: str | None = field(default=None, metadata={"help": "pods' service account"})
+    service_account: str = field(
+        default=PIPELINE_SERVICE_ACCOUNT,
+        metadata={"help": "Kubernetes service account of the run's pods ('' = KFP's default)"},
+    )
     cron: str = field(
         default="", metadata={"help": "create a recurring run instead (6 fields, seconds first)"}
     )
@@ -278,7 +285,7 @@ def start(package_path: str, options: SubmitOptions, params: dict[str, object]) 
         "experiment": options.experiment,
         "params": params,
         "enable_caching": None if options.caching is None else options.caching == "on",
-        "service_account": options.service_account,
+        "service_account": options.service_account or None,
     }
     if options.cron:
         name = options.run_name or "household-sounds-recurring"

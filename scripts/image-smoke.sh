@@ -4,7 +4,7 @@
 # project CLI inside the image with no network.
 #
 # The python base image is replaced by a stand-in made with debootstrap (Debian bookworm's
-# python3.11 + venv, tagged with the Dockerfile's exact FROM reference), and the locked wheels
+# python3.11 + venv, tagged with the Dockerfile's PYTHON_BASE default), and the locked wheels
 # are downloaded on the host first, so the build itself runs with --network=none. It is a build
 # and packaging smoke test of the real, unchanged Dockerfile, not a byte-identical image:
 # the official base's /usr/local CPython is not used.
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 DOCKERFILE=docker/pipeline.Dockerfile
 WORK=${SMOKE_WORK:-build/image-smoke}
 IMAGE=$(scripts/image-tag.sh)
-BASE=$(awk 'toupper($1) == "FROM" { print $2; exit }' "$DOCKERFILE")
+BASE=$(sed -n 's/^ARG PYTHON_BASE=//p' "$DOCKERFILE")
 PIP=${PIP:-.venv/bin/pip}
 
 log() { printf '\n== %s  [%ss]\n' "$*" "$SECONDS"; }
@@ -76,11 +76,11 @@ fi
 
 log "download the locked wheels on the host (the build itself has no network)"
 mkdir -p "$WORK/wheels"
-python3 docker/image_requirements.py requirements.lock > "$WORK/image.lock"
-# (A few locked packages, e.g. google-apitools 0.5.31, exist only as sdists: the builder
-# stage builds those from the downloaded setuptools/wheel.)
-if ! "$PIP" download --no-deps -d "$WORK/wheels" -r "$WORK/image.lock" \
-  "pip==26.3" "setuptools==80.9.0" "wheel==0.45.1" >"$WORK/download.log" 2>&1; then
+# Exactly the files the lock's hashes allow. (Two locked packages, google-apitools 0.5.31 and
+# kfp-server-api, exist only as sdists: the builder stage builds those from the downloaded
+# setuptools/wheel.)
+if ! "$PIP" download --require-hashes --no-deps --no-build-isolation -d "$WORK/wheels" \
+  -r requirements-build.lock -r requirements.lock >"$WORK/download.log" 2>&1; then
   grep -v "is ignored: it is neither" "$WORK/download.log" | tail -20 >&2
   die "pip download failed (log: $WORK/download.log)"
 fi

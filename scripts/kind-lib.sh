@@ -28,6 +28,27 @@ need_cluster() {
   "$KUBECTL" config use-context "kind-$CLUSTER" >/dev/null
 }
 
+# Pipeline pods and TF Serving run as the image's uid 10001, not as you. grant_pod_access DIR...
+# gives that one uid (and you) read/write on the store through POSIX ACLs, default ACLs included
+# so that what either side creates stays usable by both; nothing is made world-writable. Under
+# rootless podman the node's uids are shifted, so the ACL is set inside `podman unshare` (uid 0
+# there is you). Docker Desktop (macOS) maps every container uid to you: nothing to grant.
+POD_UID=10001
+grant_pod_access() {
+  [[ $(uname -s) == Darwin ]] && return 0
+  need setfacl "Install the acl package (setfacl), e.g. 'apt-get install acl'"
+  local -a run=()
+  local me
+  me=$(id -u)
+  if [[ ${KIND_EXPERIMENTAL_PROVIDER:-} == podman && $me != 0 ]]; then
+    run=(podman unshare)
+    me=0
+  fi
+  local acl="u:$POD_UID:rwX,u:$me:rwX,m::rwX"
+  "${run[@]}" setfacl -R -m "$acl" "$@"
+  "${run[@]}" find "$@" -type d -exec setfacl -d -m "$acl" {} +
+}
+
 need_venv() {
   [[ -x .venv/bin/household-sounds ]] || die ".venv/ is missing: run 'make install' first"
 }

@@ -33,7 +33,7 @@ fi
 if [[ ! -d $STORE/data/demo/FSD50K.metadata ]]; then
   step "demo dataset → $STORE/data/demo"
   .venv/bin/household-sounds demo-data --output "$STORE/data/demo" >/dev/null
-  chmod -R a+rwX "$STORE/data"
+  grant_pod_access "$STORE/data"
 fi
 
 step "compile → build/pipeline-kind.yaml (store PVC mounted in every task)"

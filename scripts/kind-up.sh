@@ -27,8 +27,9 @@ image=$(scripts/image-tag.sh)
 
 step "model/data store $STORE"
 mkdir -p "$STORE/data" "$STORE/models"
-# Pipeline pods and TF Serving run as uid 10001, not as you: let them write into the store.
-chmod 0777 "$STORE" "$STORE/data" "$STORE/models"
+# Owner-writable only (an older kind-up made these 0777); the pods' uid gets an ACL instead.
+chmod 0755 "$STORE" "$STORE/data" "$STORE/models"
+grant_pod_access "$STORE"
 
 step "kind cluster '$CLUSTER'"
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then

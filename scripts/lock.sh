@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Re-resolves the dependency set into requirements.lock.
+# Re-resolves the dependency set into the hashed lock files: requirements.lock (runtime, what
+# the image installs), requirements-dev.lock (test/lint/notebook/cluster tools) and
+# requirements-build.lock (the installer pinned below), via scripts/write_locks.py.
 # tensorflow-transform, tfx-bsl, tf_keras and tensorflow-serving-api declare a dependency on the
 # full `tensorflow` wheel (tfx-bsl also on tensorflow-serving-api<2.20); we run the identical
 # `tensorflow-cpu` build and the 2.21 serving protos that match it, so those four are installed
@@ -27,9 +29,5 @@ for req in tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-depen
     print(req)
 PY
 ) | xargs "$tmp/venv/bin/pip" install --quiet --no-deps
-{
-  echo "# Exact, tested dependency set for Python 3.11 (installed with --no-deps by 'make install')."
-  echo "# Regenerate with 'make lock' after changing pyproject.toml; see README 'Dependencies'."
-  "$tmp/venv/bin/pip" freeze --all | grep -vE '^(pip|setuptools|wheel)=='
-} > requirements.lock
-echo "wrote requirements.lock ($(grep -vc '^#' requirements.lock) packages)"
+# Split by the installed dependency graph and hash every file PyPI has for CPython 3.11.
+"$tmp/venv/bin/python" scripts/write_locks.py

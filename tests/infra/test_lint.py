@@ -5,6 +5,8 @@ yamllint over k8s/ (and serving's kustomization), hadolint over every Dockerfile
 that cannot run on a machine without Docker or a cluster).
 """
 
+import re
+
 import pytest
 
 from tests.infra.conftest import ROOT, run, tool
@@ -56,3 +58,33 @@ def test_scripts_are_strict(script: str) -> None:
     text = (ROOT / script).read_text()
     assert text.startswith("#!/usr/bin/env bash\n# "), "shebang, then a header comment"
     assert "set -euo pipefail" in text
+
+
+def world_writable_chmods(text: str) -> list[str]:
+    """The modes of ``chmod`` commands in ``text`` that give others write permission."""
+    found = []
+    for mode in re.findall(r"chmod\s+(?:-\S+\s+)*(\S+)", text):
+        if re.fullmatch(r"[0-7]{3,4}", mode):
+            if int(mode[-1]) & 2:
+                found.append(mode)
+            continue
+        for clause in mode.split(","):
+            symbolic = re.fullmatch(r"([ugoa]*)([-+=])([rwxXst]*)", clause)
+            if symbolic and set(symbolic[1]) & {"a", "o"} and symbolic[2] != "-":
+                if "w" in symbolic[3]:
+                    found.append(mode)
+    return found
+
+
+def test_world_writable_check_catches_what_kind_up_used_to_do() -> None:
+    assert world_writable_chmods('chmod 0777 "$STORE"\nchmod -R a+rwX "$STORE/data"') == [
+        "0777",
+        "a+rwX",
+    ]
+    assert world_writable_chmods("chmod 0755 x; chmod -R a+rX y; chmod go-w z; chmod u+w w") == []
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_scripts_make_nothing_world_writable(script: str) -> None:
+    """The kind store is shared with the pods' uid through ACLs (kind-lib.sh), never 0777."""
+    assert world_writable_chmods((ROOT / script).read_text()) == []

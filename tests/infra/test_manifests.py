@@ -13,13 +13,14 @@ import pytest
 import yaml
 
 from components import IMAGE
+from pipelines.submit import PIPELINE_SERVICE_ACCOUNT
 from serving.dev_server import MAX_MESSAGE_BYTES
 from tests.infra.conftest import ROOT, tool
 
 pytestmark = pytest.mark.xdist_group("infra")
 
 K8S_VERSION = "1.31.0"  # the kind node image in k8s/kind/cluster.yaml is v1.31.x
-TARGETS = ["k8s/base", "k8s/overlays/kind", "k8s/overlays/cluster", "k8s/kfp"]
+TARGETS = ["k8s/base", "k8s/overlays/kind", "k8s/overlays/cluster", "k8s/kfp", "k8s/pipeline-rbac"]
 MODEL_NAME = "household_sounds"
 
 
@@ -213,7 +214,8 @@ def test_kind_overlay() -> None:
     assert pvc["spec"]["volumeName"] == pv["metadata"]["name"]
     assert pvc["spec"]["storageClassName"] == pv["spec"]["storageClassName"] == ""
     assert pv["spec"]["claimRef"] == {"namespace": "household-sounds", "name": "model-store"}
-    assert pv["spec"]["hostPath"]["path"] == "/mnt/household-sounds/models"
+    # Directory, not DirectoryOrCreate: never a root-owned folder the kubelet made up.
+    assert pv["spec"]["hostPath"] == {"path": "/mnt/household-sounds/models", "type": "Directory"}
 
     cluster = yaml.safe_load((ROOT / "k8s/kind/cluster.yaml").read_text())
     (node,) = cluster["nodes"]
@@ -267,8 +269,56 @@ def test_kfp_pipeline_store() -> None:
     pvc = one(docs, "PersistentVolumeClaim")
     assert pvc["metadata"] == {"name": "household-sounds-store", "namespace": "kubeflow"}
     assert pv["spec"]["claimRef"] == {"namespace": "kubeflow", "name": "household-sounds-store"}
-    assert pv["spec"]["hostPath"]["path"] == "/mnt/household-sounds"
+    assert pv["spec"]["hostPath"] == {"path": "/mnt/household-sounds", "type": "Directory"}
     # kind-run.sh mounts exactly this claim at exactly this path into every task.
     script = (ROOT / "scripts/kind-run.sh").read_text()
     assert '--pvc "household-sounds-store:$NODE_STORE"' in script
     assert "NODE_STORE=/mnt/household-sounds" in (ROOT / "scripts/kind-lib.sh").read_text()
+
+
+# What a KFP v2 task pod calls the Kubernetes API for (k8s/pipeline-rbac/service-account.yaml).
+PIPELINE_RULES = [
+    {
+        "apiGroups": [""],
+        "resources": ["configmaps"],
+        "resourceNames": ["kfp-launcher"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {
+        "apiGroups": [""],
+        "resources": ["secrets"],
+        "resourceNames": ["mlpipeline-minio-artifact"],
+        "verbs": ["get"],
+    },
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+    {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["workflowtaskresults"],
+        "verbs": ["create", "patch"],
+    },
+]
+
+
+@pytest.mark.parametrize("target", ["k8s/pipeline-rbac", "k8s/kfp"])
+def test_pipeline_pods_get_a_least_privilege_service_account(target: str) -> None:
+    docs = render(target)
+    account = one(docs, "ServiceAccount")
+    assert account["metadata"]["name"] == PIPELINE_SERVICE_ACCOUNT, "submit's default"
+    assert account["metadata"]["namespace"] == "kubeflow", "where standalone KFP runs pipelines"
+    assert not [d for d in docs if d["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    role = one(docs, "Role")
+    assert role["rules"] == PIPELINE_RULES
+    for rule in role["rules"]:
+        assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"]
+        if "secrets" in rule["resources"]:
+            assert rule["resourceNames"] and rule["verbs"] == ["get"], "one named secret, read"
+    binding = one(docs, "RoleBinding")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": PIPELINE_SERVICE_ACCOUNT, "namespace": "kubeflow"}
+    ]
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "kubeflow"
