@@ -10,7 +10,7 @@ NODE_STORE=/mnt/household-sounds
 SERVING_NAMESPACE=household-sounds
 MODEL_NAME=household_sounds
 
-# kubectl from the project venv (pinned by requirements.lock) if present, else the PATH one.
+# kubectl from the project venv (pinned by requirements-dev.lock) if present, else the PATH one.
 if [[ -x .venv/bin/kubectl ]]; then KUBECTL=.venv/bin/kubectl; else KUBECTL=kubectl; fi
 
 die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }

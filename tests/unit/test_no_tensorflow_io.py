@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_tensorflow_io_is_not_in_the_dependency_set():
-    for manifest in ("pyproject.toml", "requirements.lock"):
+    for manifest in ("pyproject.toml", "requirements.lock", "requirements-dev.lock"):
         assert "tensorflow-io" not in (ROOT / manifest).read_text().lower(), manifest
 
 
