@@ -287,21 +287,17 @@ def test_submit_compiles_for_the_image_it_is_given(
 
 
 def test_submit_runs_pods_as_the_pipeline_service_account(
-    fake_kfp: FakeKfp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    package: str, fake_kfp: FakeKfp, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`household-sounds submit` sends the least-privilege account of k8s/pipeline-rbac."""
-    package = compile_pipeline(str(tmp_path / "pipeline.yaml"))
     argv = ["submit", "--host", fake_kfp.url, "--package", package, "--param", "data_root=/d"]
     assert cli.main(argv) == 0
     assert fake_kfp.requests[-1].body["service_account"] == "household-sounds-pipeline"
     assert PIPELINE_SERVICE_ACCOUNT == "household-sounds-pipeline"
-    assert cli.main([*argv, "--service-account", "team-runner"]) == 0
-    assert fake_kfp.requests[-1].body["service_account"] == "team-runner"
     # '' = KFP's own default runner: no account in the request.
     assert cli.main([*argv, "--service-account", ""]) == 0
     assert not fake_kfp.requests[-1].body.get("service_account")
-    cron = ["--cron", "0 0 3 * * 1"]
-    assert cli.main([*argv, *cron]) == 0
+    assert cli.main([*argv, "--cron", "0 0 3 * * 1"]) == 0
     recurring = fake_kfp.requests[-1]
     assert recurring.path == "/apis/v2beta1/recurringruns"
     assert recurring.body["service_account"] == PIPELINE_SERVICE_ACCOUNT
