@@ -86,27 +86,31 @@ def _baselines(args: argparse.Namespace, config: BaselinesConfig) -> int:
 
 
 def _image_reference(text: str) -> str:
-    from pipelines.image import check_image
+    from pipelines.image import check_name
 
     try:
-        return check_image(text)
+        return check_name(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _image_flag(parser: argparse.ArgumentParser) -> None:
-    help = "image every task runs (default $HOUSEHOLD_SOUNDS_IMAGE, else the release image)"
-    parser.add_argument("--image", type=_image_reference, metavar="REGISTRY/NAME:TAG", help=help)
+    help = (
+        "image every task runs (default $HOUSEHOLD_SOUNDS_IMAGE, else image in "
+        "household-sounds.toml or ~/.config/household-sounds/config.toml, else the release "
+        "image); no tag: the git commit"
+    )
+    parser.add_argument("--image", type=_image_reference, metavar="REGISTRY/NAME[:TAG]", help=help)
 
 
 def _image(args: argparse.Namespace) -> str:
-    """``--image``, else ``$HOUSEHOLD_SOUNDS_IMAGE``, else the release image."""
-    from pipelines.image import IMAGE_ENV, default_image
+    """``--image``, else ``$HOUSEHOLD_SOUNDS_IMAGE``, the settings file, the release image."""
+    from pipelines.image import resolve_image
 
     try:
-        return args.image or default_image()
+        return resolve_image(args.image)
     except ValueError as error:
-        raise SystemExit(f"household-sounds: ${IMAGE_ENV}: {error}") from None
+        raise SystemExit(f"household-sounds: {error}") from None
 
 
 def _compile_flags(parser: argparse.ArgumentParser) -> None:
@@ -149,7 +153,7 @@ def _submit_flags(parser: argparse.ArgumentParser) -> None:
 
 @command("submit", config=SubmitOptions, flags=_submit_flags)
 def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
-    """Submit a run (or a recurring run) of the pipeline to a Kubeflow Pipelines endpoint."""
+    """Submit a run (or a recurring run) of the pipeline to Kubeflow Pipelines or Vertex AI."""
     import tempfile
 
     from pipelines import submit
@@ -159,7 +163,12 @@ def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
         raise SystemExit("household-sounds submit: --image needs no --package (recompile it)")
     with tempfile.TemporaryDirectory() as tmp:
         package = options.package or compile_pipeline(f"{tmp}/pipeline.yaml", image=_image(args))
-        return _emit(submit.start(package, options, _arguments(args)))
+        try:
+            payload, code = submit.start(package, options, _arguments(args))
+        except ValueError as error:  # ParamError, VertexTarget: a usage error, nothing sent
+            raise SystemExit(f"household-sounds submit: {error}") from None
+    _emit(payload)
+    return code
 
 
 def _absolute(location: str) -> str:

@@ -3,15 +3,23 @@
 ``household-sounds compile`` writes the IR YAML; this module sends it through ``kfp.Client``
 (``create_run_from_pipeline_package`` for one run, ``create_recurring_run`` for a cron schedule)
 after checking the ``--param k=v`` arguments against the parameters the package declares, so a
-typo or a wrong type fails here rather than minutes later in a pod. ``start`` is what
-``household-sounds submit`` calls with its ``SubmitOptions``. The client is injectable
-(``client_factory``) so tests can point it at a fake KFP REST API on 127.0.0.1.
+typo or a wrong type fails here rather than minutes later in a pod. ``KfpAuth`` carries what a
+multi-user Kubeflow asks of an API client: a bearer token (a Dex ``id_token``, or an IAP
+identity token), the session cookie of an auth proxy (Dex's ``authservice_session``,
+oauth2-proxy's), or a projected service-account token file that is re-read on every request
+(a Kubeflow notebook's). ``start`` is what ``household-sounds submit`` calls with its
+``SubmitOptions``: it prints the run's URL in the KFP UI and with ``wait`` follows the run to
+its final state (``pipelines.follow``); ``--vertex`` sends the same package to Vertex AI
+Pipelines instead (``pipelines.vertex``). The client is injectable (``client_factory``) so
+tests can point it at a fake KFP REST API on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -159,13 +167,48 @@ def _with_caching(package_path: str, enabled: bool | None) -> Iterator[str]:
         yield set_caching(package_path, f"{tmp}/{Path(package_path).name}", enabled)
 
 
-def _client(client_factory: ClientFactory | None, host: str, namespace: str | None) -> Any:
+@dataclass(frozen=True)
+class KfpAuth:
+    """How the client proves who it is (all ``None``: no credentials, e.g. a port-forward).
+
+    ``token`` is sent as ``Authorization: Bearer``; ``cookies`` as the ``Cookie`` header
+    (``"name=value; name2=value2"``); ``token_file`` is a projected service-account token
+    (``kfp.client.ServiceAccountTokenVolumeCredentials``) read anew for every request.
+    """
+
+    token: str | None = None
+    cookies: str | None = None
+    token_file: str | None = None
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """The ``kfp.Client`` arguments for these credentials (none when there are none)."""
+        kwargs: dict[str, Any] = {}
+        if self.token:
+            kwargs["existing_token"] = self.token
+        if self.cookies:
+            kwargs["cookies"] = self.cookies
+        if self.token_file:
+            from kfp.client import ServiceAccountTokenVolumeCredentials
+
+            kwargs["credentials"] = ServiceAccountTokenVolumeCredentials(self.token_file)
+        return kwargs
+
+
+def _client(
+    client_factory: ClientFactory | None, host: str, namespace: str | None, auth: KfpAuth
+) -> Any:
     if client_factory is None:
         import kfp
 
         client_factory = kfp.Client
     # kfp.Client's own default namespace is "kubeflow" (single-user installs ignore it).
-    return client_factory(host=host, namespace=namespace or "kubeflow")
+    with contextlib.redirect_stdout(sys.stderr):  # kfp prints; stdout is the command's JSON
+        return client_factory(host=host, namespace=namespace or "kubeflow", **auth.client_kwargs())
+
+
+def run_url(host: str, run_id: str) -> str:
+    """The run's page in the KFP UI, served beside the API (``…/pipeline/#/runs/details/ID``)."""
+    return f"{host.rstrip('/')}/#/runs/details/{run_id}"
 
 
 def submit(
@@ -178,6 +221,7 @@ def submit(
     params: dict[str, object],
     enable_caching: bool | None = None,
     service_account: str | None = None,
+    auth: KfpAuth | None = None,
     client_factory: ClientFactory | None = None,
 ) -> str:
     """Starts one run of a compiled pipeline package and returns its run id.
@@ -194,11 +238,15 @@ def submit(
             inside loops included (see ``set_caching``); ``None`` keeps the package as it is.
         service_account: Kubernetes service account the run's pods use (e.g. one bound to a
             GCP service account through workload identity); ``None`` uses the KFP default.
+        auth: Credentials for the KFP API (see ``KfpAuth``).
         client_factory: Builds the client (``kfp.Client`` by default); tests inject fakes.
     """
     arguments = check_params(package_path, params)
-    client = _client(client_factory, host, namespace)
-    with _with_caching(package_path, enable_caching) as package_path:
+    client = _client(client_factory, host, namespace, auth or KfpAuth())
+    with (
+        _with_caching(package_path, enable_caching) as package_path,
+        contextlib.redirect_stdout(sys.stderr),
+    ):
         result = client.create_run_from_pipeline_package(
             package_path,
             arguments=arguments,
@@ -224,6 +272,7 @@ def create_recurring_run(
     catchup: bool = False,
     enable_caching: bool | None = None,
     service_account: str | None = None,
+    auth: KfpAuth | None = None,
     client_factory: ClientFactory | None = None,
 ) -> str:
     """Schedules the package on a cron and returns the recurring run's id.
@@ -237,11 +286,12 @@ def create_recurring_run(
     if len(cron.split()) != 6:
         raise ParamError(f"cron {cron!r}: KFP expects 6 fields (seconds first), e.g. '0 0 3 * * *'")
     arguments = check_params(package_path, params)
-    client = _client(client_factory, host, namespace)
-    experiment_id = client.create_experiment(name=experiment, namespace=namespace).experiment_id
+    client = _client(client_factory, host, namespace, auth or KfpAuth())
+    with contextlib.redirect_stdout(sys.stderr):
+        experiment = client.create_experiment(name=experiment, namespace=namespace)
     with _with_caching(package_path, enable_caching) as package_path:
         recurring = client.create_recurring_run(
-            experiment_id=experiment_id,
+            experiment_id=experiment.experiment_id,
             job_name=name,
             cron_expression=cron,
             max_concurrency=max_concurrency,
@@ -254,11 +304,15 @@ def create_recurring_run(
     return str(recurring.recurring_run_id)
 
 
+TOKEN_ENV = "KFP_TOKEN"
+COOKIES_ENV = "KFP_COOKIES"
+
+
 @dataclass(frozen=True)
 class SubmitOptions:
     """Where and how ``household-sounds submit`` starts the pipeline (see ``submit``)."""
 
-    host: str = field(metadata={"help": "KFP API endpoint, e.g. http://localhost:8080"})
+    host: str = field(default="", metadata={"help": "KFP API endpoint, e.g. http://localhost:8080"})
     package: str = field(default="", metadata={"help": "compiled YAML (default: compile now)"})
     namespace: str | None = field(
         default=None, metadata={"help": "profile namespace (multi-user KFP)"}
@@ -276,21 +330,125 @@ class SubmitOptions:
     cron: str = field(
         default="", metadata={"help": "create a recurring run instead (6 fields, seconds first)"}
     )
+    token: str | None = field(
+        default=None,
+        metadata={"help": f"bearer token for the KFP API (default ${TOKEN_ENV}, kept out of ps)"},
+    )
+    cookies: str | None = field(
+        default=None,
+        metadata={"help": f"auth proxy Cookie header: authservice_session=… (${COOKIES_ENV})"},
+    )
+    token_file: str | None = field(
+        default=None,
+        metadata={"help": "projected token file: /var/run/secrets/kubeflow/pipelines/token"},
+    )
+    wait: bool = field(
+        default=False,
+        metadata={"help": "follow the run to its end: exit 0 succeeded, 1 not, 124 timed out"},
+    )
+    timeout: float | None = field(
+        default=None, metadata={"help": "with --wait: give up after this many seconds"}
+    )
+    poll: float = field(default=10.0, metadata={"help": "with --wait: seconds between checks"})
+    vertex: bool = field(default=False, metadata={"help": "submit to Vertex AI Pipelines"})
+    project: str = field(default="", metadata={"help": "with --vertex: GCP project"})
+    region: str = field(default="", metadata={"help": "with --vertex: region, e.g. europe-west4"})
+    pipeline_root: str = field(default="", metadata={"help": "with --vertex: gs:// output root"})
+    vertex_endpoint: str | None = field(
+        default=None, metadata={"help": "with --vertex: API endpoint (default: the region's)"}
+    )
 
 
-def start(package_path: str, options: SubmitOptions, params: dict[str, object]) -> dict:
-    """Submits one run, or with ``options.cron`` a recurring run; returns its id as a dict."""
+def _check(options: SubmitOptions) -> None:
+    """Refuses option combinations that would be silently ignored."""
+    if options.wait and options.cron:
+        raise ParamError("--wait follows one run; a recurring run (--cron) has none to follow")
+    if options.vertex:
+        given = [
+            name
+            for name in ("host", "namespace", "cron", "token", "cookies", "token_file")
+            if getattr(options, name)
+        ]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise ParamError(f"{flags}: Kubeflow options, not for --vertex (it uses Google ADC)")
+    elif not options.host:
+        raise ParamError("--host is required (or --vertex with --project/--region/--pipeline-root)")
+
+
+def _kfp_auth(options: SubmitOptions, environ: Mapping[str, str]) -> KfpAuth:
+    return KfpAuth(
+        token=options.token or environ.get(TOKEN_ENV) or None,
+        cookies=options.cookies or environ.get(COOKIES_ENV) or None,
+        token_file=options.token_file,
+    )
+
+
+def start(
+    package_path: str,
+    options: SubmitOptions,
+    params: dict[str, object],
+    environ: Mapping[str, str] = os.environ,
+    client_factory: ClientFactory | None = None,
+) -> tuple[dict, int]:
+    """Submits the run (a recurring run with ``cron``; on Vertex with ``vertex``).
+
+    Returns what ``household-sounds submit`` prints (ids, URL, with ``wait`` the final state)
+    and the exit code (0, or ``pipelines.follow``'s code for the run's outcome).
+    """
+    _check(options)
+    caching = None if options.caching is None else options.caching == "on"
+    if options.vertex:
+        return _start_vertex(package_path, options, params, caching)
     common: dict[str, Any] = {
         "namespace": options.namespace,
         "experiment": options.experiment,
         "params": params,
-        "enable_caching": None if options.caching is None else options.caching == "on",
+        "enable_caching": caching,
         "service_account": options.service_account or None,
+        "auth": _kfp_auth(options, environ),
+        "client_factory": client_factory,
     }
     if options.cron:
         name = options.run_name or "household-sounds-recurring"
         run_id = create_recurring_run(
             package_path, options.host, name=name, cron=options.cron, **common
         )
-        return {"recurring_run_id": run_id}
-    return {"run_id": submit(package_path, options.host, run_name=options.run_name, **common)}
+        return {"recurring_run_id": run_id}, 0
+    run_id = submit(package_path, options.host, run_name=options.run_name, **common)
+    result: dict[str, Any] = {"run_id": run_id, "run_url": run_url(options.host, run_id)}
+    if not options.wait:
+        return result, 0
+    from pipelines.follow import KFP, follow
+
+    client = _client(client_factory, options.host, options.namespace, common["auth"])
+    outcome = follow(
+        lambda: str(client.get_run(run_id).state),
+        KFP,
+        poll_s=options.poll,
+        timeout_s=options.timeout,
+    )
+    return {**result, "state": outcome.state, "message": outcome.message}, outcome.exit_code
+
+
+def _start_vertex(
+    package_path: str, options: SubmitOptions, params: dict[str, object], caching: bool | None
+) -> tuple[dict, int]:
+    from pipelines import vertex
+
+    target = vertex.VertexTarget(
+        options.project, options.region, options.pipeline_root, options.vertex_endpoint
+    )
+    run = vertex.submit(
+        package_path,
+        target,
+        display_name=options.run_name or options.experiment,
+        params=params,
+        enable_caching=caching,
+        service_account=options.service_account,
+    )
+    result = {"vertex_job": run.resource_name, "run_url": run.url}
+    if not options.wait:
+        return result, 0
+    outcome = run.follow(options.poll, options.timeout)
+    return {**result, "state": outcome.state, "message": outcome.message}, outcome.exit_code

@@ -1,8 +1,10 @@
 """A fake Kubeflow Pipelines REST API (v2beta1) on 127.0.0.1 that records every request.
 
 It answers the endpoints ``kfp.Client`` calls to submit a run or a recurring run: healthz,
-experiments list/create, runs create and recurringruns create. Requests are kept as
-``(method, path, query, json_body)`` so tests can assert exactly what would reach a cluster.
+experiments list/create, runs create and recurringruns create, and runs get, which answers the
+states in ``run_states`` one per call (the last one repeats). Requests are kept as
+``(method, path, query, json_body, headers)`` (header names lower-cased) so tests can assert
+exactly what would reach a cluster, credentials included.
 """
 
 from __future__ import annotations
@@ -21,16 +23,19 @@ class Recorded:
     path: str
     query: dict[str, list[str]]
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class FakeKfp:
     requests: list[Recorded] = field(default_factory=list)
     experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run_states: list[str] = field(default_factory=lambda: ["SUCCEEDED"])
     url: str = ""
 
-    def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any):
-        self.requests.append(Recorded(method, path, query, body))
+    def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any, headers=None):
+        headers = {key.lower(): value for key, value in (headers or {}).items()}
+        self.requests.append(Recorded(method, path, query, body, headers))
         if (method, path) == ("GET", "/apis/v2beta1/healthz"):
             return 200, {"multi_user": False}
         if (method, path) == ("GET", "/apis/v2beta1/experiments"):
@@ -43,6 +48,9 @@ class FakeKfp:
             return 200, experiment
         if (method, path) == ("POST", "/apis/v2beta1/runs"):
             return 200, {**body, "run_id": "run-123", "state": "PENDING"}
+        if (method, path) == ("GET", "/apis/v2beta1/runs/run-123"):
+            state = self.run_states.pop(0) if len(self.run_states) > 1 else self.run_states[0]
+            return 200, {"run_id": "run-123", "display_name": "r", "state": state}
         if (method, path) == ("POST", "/apis/v2beta1/recurringruns"):
             return 200, {**body, "recurring_run_id": "rr-7", "status": "ENABLED"}
         return 404, {"error": f"fake KFP does not implement {method} {path}", "code": 5}
@@ -55,7 +63,8 @@ def serve(fake: FakeKfp) -> ThreadingHTTPServer:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
-            status, payload = fake.answer(self.command, parts.path, parse_qs(parts.query), body)
+            query = parse_qs(parts.query)
+            status, payload = fake.answer(self.command, parts.path, query, body, self.headers)
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

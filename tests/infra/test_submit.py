@@ -1,5 +1,7 @@
 """pipelines.submit against a fake KFP REST API on 127.0.0.1: the exact requests a cluster gets."""
 
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from pipelines.compile import compile_pipeline
 from pipelines.presets import DEMO_ARGUMENTS
 from pipelines.submit import (
     PIPELINE_SERVICE_ACCOUNT,
+    KfpAuth,
     ParamError,
     check_params,
     create_recurring_run,
@@ -53,7 +56,12 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> str:
 def fake_kfp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeKfp]:
     # kfp.Client reads ~/.config/kfp/context.json; keep the user's real one out of the test.
     monkeypatch.setenv("HOME", str(tmp_path))
-    for var in ("KF_PIPELINES_ENDPOINT", "KF_PIPELINES_OVERRIDE_EXPERIMENT_NAME"):
+    for var in (
+        "KF_PIPELINES_ENDPOINT",
+        "KF_PIPELINES_OVERRIDE_EXPERIMENT_NAME",
+        "KFP_TOKEN",
+        "KFP_COOKIES",
+    ):
         monkeypatch.delenv(var, raising=False)
     fake = FakeKfp()
     server = serve(fake)
@@ -302,3 +310,102 @@ def test_submit_runs_pods_as_the_pipeline_service_account(
     assert recurring.path == "/apis/v2beta1/recurringruns"
     assert recurring.body["service_account"] == PIPELINE_SERVICE_ACCOUNT
     capsys.readouterr()
+
+
+def _cli_submit(fake_kfp: FakeKfp, package: str, *extra: str) -> int:
+    argv = ["submit", "--host", fake_kfp.url, "--package", package, "--param", "data_root=/d"]
+    return cli.main([*argv, *extra])
+
+
+def test_submit_sends_a_bearer_token_from_the_environment_and_cookies(
+    package: str, fake_kfp: FakeKfp, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Every request, healthz to run, carries the token and the auth proxy's session cookie."""
+    monkeypatch.setenv("KFP_TOKEN", "env-token")
+    assert _cli_submit(fake_kfp, package, "--cookies", "authservice_session=s3cr3t") == 0
+    assert fake_kfp.requests, "nothing reached the fake"
+    for request in fake_kfp.requests:
+        assert request.headers["authorization"] == "Bearer env-token", request.path
+        assert request.headers["cookie"] == "authservice_session=s3cr3t", request.path
+    assert _cli_submit(fake_kfp, package, "--token", "flag-token") == 0  # the flag wins
+    assert fake_kfp.requests[-1].headers["authorization"] == "Bearer flag-token"
+    assert "cookie" not in fake_kfp.requests[-1].headers
+    capsys.readouterr()
+
+
+def test_submit_reads_a_projected_token_file_on_every_request(
+    package: str, fake_kfp: FakeKfp, tmp_path: Path, capsys
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("first")
+    client_kwargs = KfpAuth(token_file=str(token)).client_kwargs()
+    import kfp
+
+    client = kfp.Client(host=fake_kfp.url, **client_kwargs)
+    client.get_run("run-123")
+    token.write_text("rotated")  # kubelet rotates the projected token
+    client.get_run("run-123")
+    seen = [r.headers["authorization"] for r in fake_kfp.requests if r.path.endswith("run-123")]
+    assert seen == ["Bearer first", "Bearer rotated"]
+    assert _cli_submit(fake_kfp, package, "--token-file", str(token)) == 0
+    assert fake_kfp.requests[-1].headers["authorization"] == "Bearer rotated"
+    capsys.readouterr()
+
+
+def test_submit_prints_only_json_with_the_run_url(package: str, fake_kfp: FakeKfp, capsys) -> None:
+    assert _cli_submit(fake_kfp, package) == 0
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)  # kfp's own "Run details:" lines went to stderr
+    assert printed == {"run_id": "run-123", "run_url": f"{fake_kfp.url}/#/runs/details/run-123"}
+    assert "Run details" in captured.err
+    assert [r.method for r in fake_kfp.requests if "/runs/" in r.path] == [], "no wait, no poll"
+
+
+@pytest.mark.parametrize(
+    ("states", "code", "final"),
+    [
+        (["PENDING", "RUNNING", "RUNNING", "SUCCEEDED"], 0, "SUCCEEDED"),
+        (["RUNNING", "FAILED"], 1, "FAILED"),
+        (["RUNNING", "CANCELING", "CANCELED"], 1, "CANCELED"),  # kfp's own wait misses this one
+    ],
+)
+def test_submit_wait_follows_the_run_to_its_final_state(
+    package: str, fake_kfp: FakeKfp, capsys, states: list[str], code: int, final: str
+) -> None:
+    fake_kfp.run_states = list(states)
+    assert _cli_submit(fake_kfp, package, "--wait", "--poll", "0.01") == code
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
+    assert (printed["run_id"], printed["state"]) == ("run-123", final)
+    assert printed["message"].startswith(f"{final} after ")
+    polls = [r for r in fake_kfp.requests if r.path == "/apis/v2beta1/runs/run-123"]
+    assert len(polls) == len(states)
+    for state in dict.fromkeys(states):  # each change is reported once, in order, on stderr
+        assert captured.err.count(f"run: {state}\n") == 1
+
+
+def test_submit_wait_times_out_with_124(package: str, fake_kfp: FakeKfp, capsys) -> None:
+    fake_kfp.run_states = ["RUNNING"]
+    argv = ("--wait", "--poll", "0.05", "--timeout", "0.3")
+    started = time.monotonic()
+    assert _cli_submit(fake_kfp, package, *argv) == 124
+    assert time.monotonic() - started < 10
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["state"] == "RUNNING" and "timed out" in printed["message"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--cron", "0 0 3 * * 1", "--wait"], "--wait follows one run"),
+        (["--vertex", "--project", "p", "--region", "r", "--pipeline-root", "gs://b"], "--host"),
+    ],
+)
+def test_submit_refuses_options_it_would_ignore(
+    package: str, fake_kfp: FakeKfp, extra: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit, match=message):
+        _cli_submit(fake_kfp, package, *extra)
+    assert fake_kfp.requests == []
+    with pytest.raises(SystemExit, match="--host is required"):
+        cli.main(["submit", "--package", package, "--param", "data_root=/d"])
