@@ -7,9 +7,10 @@ and caching is set on the tasks compiled as cacheable only (``submit.set_caching
 ``vertex`` extra) is imported only here, and it talks to Vertex over its REST API: the default
 regional endpoint (``REGION-aiplatform.googleapis.com``) or ``endpoint`` (a Private Service
 Connect address, or the fake Vertex API on 127.0.0.1 the tests use). Credentials are Google's
-Application Default Credentials (``gcloud auth application-default login``, or the workload
-identity of the pod or VM) unless given; before creating the job, aiplatform checks (and if
-missing creates) the pipeline root's bucket with them.
+Application Default Credentials (``gcloud auth application-default login``, a credentials file
+in ``$GOOGLE_APPLICATION_CREDENTIALS``, or the workload identity of the pod or VM), looked up
+on every call; before creating the job, aiplatform checks (and if missing creates) the
+pipeline root's bucket with them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from pipelines.follow import VERTEX, Outcome, follow
 from pipelines.submit import _with_caching, check_params
 
+SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 CONSOLE = "https://console.cloud.google.com/vertex-ai/locations/{region}/pipelines/runs/{job}"
 
 
@@ -66,7 +68,6 @@ def submit(
     params: dict[str, object],
     enable_caching: bool | None = None,
     service_account: str | None = None,
-    credentials: Any = None,
 ) -> VertexRun:
     """Creates a Vertex AI PipelineJob from the package and returns it, submitted.
 
@@ -77,10 +78,12 @@ def submit(
         params: Pipeline arguments, checked against the package (``check_params``).
         enable_caching: Caching of the tasks compiled as cacheable; ``None`` keeps the package.
         service_account: GCP service account the job runs as (default: Compute Engine's).
-        credentials: ``google.auth`` credentials; ``None`` for Application Default Credentials.
     """
     arguments = check_params(package_path, params)
+    import google.auth
     from google.cloud import aiplatform
+
+    credentials, _ = google.auth.default(scopes=[SCOPE])
 
     aiplatform.init(
         project=target.project,
