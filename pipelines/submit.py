@@ -288,10 +288,10 @@ def create_recurring_run(
     arguments = check_params(package_path, params)
     client = _client(client_factory, host, namespace, auth or KfpAuth())
     with contextlib.redirect_stdout(sys.stderr):
-        experiment = client.create_experiment(name=experiment, namespace=namespace)
+        created = client.create_experiment(name=experiment, namespace=namespace)
     with _with_caching(package_path, enable_caching) as package_path:
         recurring = client.create_recurring_run(
-            experiment_id=experiment.experiment_id,
+            experiment_id=created.experiment_id,
             job_name=name,
             cron_expression=cron,
             max_concurrency=max_concurrency,

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the project image (docker/pipeline.Dockerfile) as components.IMAGE with docker when a
-# Docker engine answers, else with podman. `make image` runs this. Extra arguments go to the
-# build command, e.g. --build-arg PIP_INDEX_URL=https://mirror.example/simple.
+# Docker engine answers, else with podman, and tags it NAME:<short commit> too, the tag that
+# `household-sounds compile/submit --image NAME` (no tag) takes in this checkout. `make image`
+# runs this. Extra arguments go to the build command, e.g.
+# --build-arg PIP_INDEX_URL=https://mirror.example/simple.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=$(scripts/image-tag.sh)
@@ -18,5 +20,11 @@ fi
 echo "building $image with $engine"
 # The commit goes into the image (label and env) and from there into every model card.
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-"$engine" build -f docker/pipeline.Dockerfile -t "$image" --build-arg "GIT_COMMIT=$commit" "$@" .
-echo "built $image"
+names=("$image")
+if short=$(git rev-parse --short HEAD 2>/dev/null); then
+  names+=("${image%:*}:$short")
+fi
+tags=()
+for name in "${names[@]}"; do tags+=(-t "$name"); done
+"$engine" build -f docker/pipeline.Dockerfile "${tags[@]}" --build-arg "GIT_COMMIT=$commit" "$@" .
+echo "built ${names[*]}"

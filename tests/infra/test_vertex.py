@@ -16,7 +16,7 @@ from pipelines.compile import compile_pipeline
 from pipelines.presets import DEMO_ARGUMENTS
 from tests.infra.fake_vertex import TOKEN, FakeVertex, serve
 
-pytestmark = pytest.mark.xdist_group("infra")
+pytestmark = [pytest.mark.xdist_group("infra"), pytest.mark.slow]  # ~20 s CPU: aiplatform
 JOBS = "/v1/projects/proj-1/locations/europe-west4/pipelineJobs"
 IMAGE = "europe-docker.pkg.dev/proj-1/ml/household-sounds:abc1234"
 
