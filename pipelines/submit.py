@@ -332,7 +332,7 @@ class SubmitOptions:
     )
     token: str | None = field(
         default=None,
-        metadata={"help": f"bearer token for the KFP API (default ${TOKEN_ENV}, kept out of ps)"},
+        metadata={"help": f"KFP API bearer token (or ${TOKEN_ENV}, which ps does not show)"},
     )
     cookies: str | None = field(
         default=None,
