@@ -7,9 +7,9 @@ a key made for the test, whose ``token_uri`` points here: google-auth sends it a
 the fake checks the signature), the Cloud Storage lookup of the pipeline root's bucket
 (``STORAGE_EMULATOR_HOST`` points here; the bucket exists), and the Vertex calls: create a
 pipeline job, then get it, answering the states in ``job_states`` one per get (the last one
-repeats). Not faked: the Resource Manager lookup of the project number by which aiplatform
-checks that the bucket belongs to the project; it fails here, and aiplatform logs that and
-creates the job anyway, as it does wherever that lookup fails.
+repeats). The bucket belongs to project number ``PROJECT_NUMBER``; the Resource Manager lookup
+by which aiplatform checks that against the project is a gRPC API not served here, so the tests
+replace that one function with ``FakeVertex.project_number``, which records its calls.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from tests.infra.fake_kfp import Recorded
 
 TOKEN = "ya29.fake-access-token"
+PROJECT_NUMBER = "123456789"
 
 
 @dataclass
@@ -35,6 +36,7 @@ class FakeVertex:
     requests: list[Recorded] = field(default_factory=list)
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     job_states: list[str] = field(default_factory=lambda: ["PIPELINE_STATE_SUCCEEDED"])
+    project_lookups: list[str] = field(default_factory=list)
     url: str = ""
     key: rsa.RSAPrivateKey = field(
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -60,6 +62,13 @@ class FakeVertex:
             json.dump(info, stream)
         return path
 
+    def project_number(self, project_id: str, credentials: Any = None) -> str:
+        """Stands in for ``resource_manager_utils.get_project_number``: proj-1's number."""
+        self.project_lookups.append(project_id)
+        if project_id != "proj-1":
+            raise LookupError(f"fake Resource Manager: no project {project_id}")
+        return PROJECT_NUMBER
+
     def signed_by_the_key(self, assertion: str) -> dict[str, Any]:
         """The JWT's claims if its RS256 signature is the key's; raises otherwise."""
         header, claims, signature = (
@@ -75,7 +84,8 @@ class FakeVertex:
             self.signed_by_the_key(body["assertion"][0])
             return 200, {"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}
         if method == "GET" and path.startswith("/storage/v1/b/"):
-            return 200, {"name": path.split("/")[4], "kind": "storage#bucket"}
+            bucket = {"name": path.split("/")[4], "projectNumber": PROJECT_NUMBER}
+            return 200, {**bucket, "kind": "storage#bucket"}
         if method == "POST" and path.endswith("/pipelineJobs"):
             name = f"{path.removeprefix('/v1/')}/{query['pipelineJobId'][0]}"
             self.jobs[name] = {**body, "name": name, "state": "PIPELINE_STATE_PENDING"}

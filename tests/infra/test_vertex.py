@@ -16,7 +16,7 @@ from pipelines.compile import compile_pipeline
 from pipelines.presets import DEMO_ARGUMENTS
 from tests.infra.fake_vertex import TOKEN, FakeVertex, serve
 
-pytestmark = [pytest.mark.xdist_group("infra"), pytest.mark.slow]  # ~20 s CPU: aiplatform
+pytestmark = [pytest.mark.xdist_group("infra"), pytest.mark.slow]  # compile + aiplatform: ~30 s
 JOBS = "/v1/projects/proj-1/locations/europe-west4/pipelineJobs"
 IMAGE = "europe-docker.pkg.dev/proj-1/ml/household-sounds:abc1234"
 
@@ -36,6 +36,9 @@ def fake_vertex(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Fak
     adc = fake.credentials_file(str(tmp_path / "adc.json"))
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", adc)
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake.url)
+    from google.cloud.aiplatform.utils import resource_manager_utils
+
+    monkeypatch.setattr(resource_manager_utils, "get_project_number", fake.project_number)
     yield fake
     server.shutdown()
 
@@ -73,6 +76,7 @@ def test_vertex_gets_the_compiled_pipeline_with_arguments_and_credentials(
     assert bucket_checks, "aiplatform looks up the pipeline root's bucket"
     assert {r.path for r in bucket_checks} == {"/storage/v1/b/ml-runs"}
     assert {r.headers["authorization"] for r in bucket_checks} == {f"Bearer {TOKEN}"}
+    assert fake_vertex.project_lookups == ["proj-1"], "aiplatform checked the bucket's owner"
     job = create.body
     assert job["displayName"] == "nightly"
     assert job["serviceAccount"] == "sa@p.iam"
