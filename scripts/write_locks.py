@@ -9,7 +9,8 @@ installs); what only the ``dev`` extra reaches (pytest, ruff, notebooks, kubectl
 ``requirements-build.lock``. Every pin gets the sha256 of each file PyPI publishes for it that
 CPython 3.11 can install on any platform (wheels tagged cp311, abi3 or py3, and the sdist), so
 ``pip install --require-hashes`` accepts nothing else. A requirement that is not installed is
-an error unless it is in ``NOT_INSTALLED`` (see ``scripts/lock.sh`` for why).
+an error; ``tensorflow`` (what the pipeline extra and the TF libraries declare) is installed as
+the identical CPU-only build ``tensorflow-cpu`` (``INSTALLED_AS``; see ``scripts/lock.sh``).
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from packaging.version import InvalidVersion, Version
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "household-sounds"
 INSTALLER = ("pip", "setuptools", "wheel")
-# Declared by tensorflow-transform, tfx-bsl, tf_keras and tensorflow-serving-api; we install the
-# identical tensorflow-cpu build instead (scripts/lock.sh installs those four with --no-deps).
-NOT_INSTALLED = {"tensorflow"}
+# Declared by the pipeline extra, tensorflow-transform, tfx-bsl, tf_keras and
+# tensorflow-serving-api; the lock has the identical tensorflow-cpu build instead
+# (scripts/lock.sh installs those four with --no-deps).
+INSTALLED_AS = {"tensorflow": "tensorflow-cpu"}
 PYPI = "https://pypi.org/pypi/{name}/json"
 HEADER = {
     "requirements-build.lock": "The installer and build backend, installed first.",
@@ -58,8 +60,7 @@ def closure(roots: list[str], dists: dict[str, metadata.Distribution]) -> set[st
         if req.marker and not any(req.marker.evaluate({"extra": e}) for e in parent_extras):
             continue
         name = canonicalize_name(req.name)
-        if name in NOT_INSTALLED:
-            continue
+        name = INSTALLED_AS.get(name, name)
         if name not in dists:
             sys.exit(f"write_locks: {req} is required but not installed")
         extras = frozenset({"", *req.extras})

@@ -1,9 +1,9 @@
-"""``pip install ".[pipeline]" -c constraints.txt`` resolves, to the lock's tested versions.
+"""``pip install ".[pipeline]" -c constraints.txt`` resolves, to the locks' tested versions.
 
-``make install`` installs ``requirements.lock`` with ``--no-deps``; users who add the package to
-an existing environment (a Kubeflow notebook server) go through pip's resolver instead. The
-fast test keeps ``constraints.txt`` equal to what ``scripts/constraints.py`` derives from the
-lock and the pipeline extra's pins equal to the lock's; the slow one asks pip (against the
+``make install`` installs the hashed locks with ``--no-deps``; users who add the package to an
+existing environment (a Kubeflow notebook server) go through pip's resolver instead. The fast
+tests keep ``constraints.txt`` equal to what ``scripts/constraints.py`` derives from the locks
+and the pipeline and vertex extras' pins equal to the lock's; the slow one asks pip (against the
 package index, as ``make install`` does) to resolve the pipeline and vertex extras as in a fresh
 environment, and checks what it would install.
 """
@@ -25,21 +25,23 @@ canonical = constraints_script["canonical"]
 
 
 def _pins(text: str) -> dict[str, str]:
-    pins = (line.split("==") for line in text.splitlines() if "==" in line and line[0] != "#")
-    return {canonical(name): version.strip() for name, version in pins}
+    pins = (pin.split("==") for pin in constraints_script["pins"](text))
+    return {canonical(name): version for name, version in pins}
 
 
-LOCK = _pins((ROOT / "requirements.lock").read_text())
+LOCK_TEXTS = [(ROOT / lock).read_text() for lock in constraints_script["LOCKS"]]
+LOCK = {name: version for text in LOCK_TEXTS for name, version in _pins(text).items()}
 
 
-def test_constraints_file_is_derived_from_the_lock() -> None:
+def test_constraints_file_is_derived_from_the_locks() -> None:
     text = (ROOT / "constraints.txt").read_text()
-    assert text == constraints_script["constraints"]((ROOT / "requirements.lock").read_text()), (
-        "run: python scripts/constraints.py requirements.lock > constraints.txt"
+    assert text == constraints_script["constraints"](LOCK_TEXTS), (
+        "run: python scripts/constraints.py > constraints.txt"
     )
     pins = _pins(text)
     assert set(LOCK) - set(pins) == set(constraints_script["EXCLUDED"])
-    assert all(LOCK[name] == version for name, version in pins.items() if name in LOCK)
+    assert all(LOCK[name] == version for name, version in pins.items())
+    assert {"tensorflow-transform", "tfx-bsl", "apache-beam", "kfp", "setuptools"} <= set(pins)
 
 
 def test_the_pipeline_extras_pins_are_the_locks() -> None:
@@ -72,6 +74,4 @@ def test_pip_resolves_the_extras_as_in_a_fresh_environment(tmp_path) -> None:
     assert chosen.pop("tensorflow") == LOCK["tensorflow-cpu"]
     assert "tensorflow-cpu" not in chosen, "one TensorFlow wheel, not two"
     assert re.fullmatch(r"2\.19\.\d+", chosen.pop("tensorflow-serving-api"))
-    for tool, version in (("setuptools", "80.9.0"), ("wheel", "0.45.1")):  # make install's
-        assert chosen.pop(tool, version) == version
     assert {name: LOCK.get(name) for name in chosen} == chosen, "everything else as locked"
