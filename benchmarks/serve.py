@@ -10,8 +10,9 @@ signature and (b) through the gRPC client against the development server started
 subprocess; also (c) the ``waveform`` signature in-process. Then (d) long audio in-process (30 s
 and 5 min at 44.1 kHz, one clip per call, ``--long-requests`` calls), (e) the WAV variants
 clients send (8-bit unsigned, 16/24/32-bit PCM, float 32/64, WAVE_FORMAT_EXTENSIBLE stereo; 5 s
-at 44.1 kHz, written by libsndfile) in-process, and (f) a mixed load over gRPC: ``--clients``
-(8) concurrent clients, each with its own channel, sending one 5 s clip per call, of which
+at 44.1 kHz, written by libsndfile) in-process, and (f) a mixed load over gRPC and REST:
+``--clients`` (8) concurrent clients, alternately gRPC and REST, each with its own connection,
+sending one 5 s clip per call, of which
 ``--malformed`` (5 %) are malformed (random bytes, text, a truncated header, a RIFF header with
 a broken ``fmt `` chunk): p50/p99 and clips/s of the good requests, errors on good requests
 (must be 0), malformed ones rejected with INVALID_ARGUMENT, and whether the server still answers
@@ -154,29 +155,30 @@ def malformed_requests(good: bytes, rng: np.random.Generator) -> list[bytes]:
     ]
 
 
-def mixed_load(target: str, good: bytes, args: argparse.Namespace) -> dict:
-    """``args.clients`` threads over gRPC, ``args.malformed`` of the requests malformed."""
-    from serving.client import GrpcClient
+def mixed_load(connects: list, good: bytes, per_client: int, malformed: float) -> dict:
+    """One thread per ``connects`` entry (a client factory: gRPC or REST), ``malformed`` bad.
+
+    Each client opens its own connection and sends ``per_client`` one-clip requests, either
+    ``good`` or (a ``malformed`` share, drawn with a fixed seed) one of ``malformed_requests``.
+    """
     from serving.status import ServingError
 
     rng = np.random.default_rng(0)
     bad = malformed_requests(good, rng)
-    total = args.clients * args.mixed_requests
-    is_bad = rng.random(total) < args.malformed
+    clients = len(connects)
+    total = clients * per_client
+    is_bad = rng.random(total) < malformed
     plans = [
-        [
-            bad[int(rng.integers(len(bad)))] if is_bad[i] else good
-            for i in range(c, total, args.clients)
-        ]
-        for c in range(args.clients)
+        [bad[int(rng.integers(len(bad)))] if is_bad[i] else good for i in range(c, total, clients)]
+        for c in range(clients)
     ]
     good_ms: list[float] = []
     outcomes = {"good_errors": 0, "bad_rejected": 0, "bad_other": 0, "bad_accepted": 0}
     messages: list[str] = []
     lock = threading.Lock()
 
-    def client(plan: list[bytes]) -> None:
-        with GrpcClient(target, timeout_s=120) as channel:
+    def client(connect, plan: list[bytes]) -> None:
+        with connect() as channel:
             for wav in plan:
                 begin = time.perf_counter()
                 try:
@@ -197,7 +199,10 @@ def mixed_load(target: str, good: bytes, args: argparse.Namespace) -> dict:
                     else:
                         outcomes[outcome] += 1
 
-    threads = [threading.Thread(target=client, args=(plan,)) for plan in plans]
+    threads = [
+        threading.Thread(target=client, args=(connect, plan))
+        for connect, plan in zip(connects, plans, strict=True)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -206,10 +211,11 @@ def mixed_load(target: str, good: bytes, args: argparse.Namespace) -> dict:
     seconds = time.perf_counter() - started
     ms = np.array(good_ms)
     return {
-        "clients": args.clients,
+        "clients": clients,
         "requests": total,
         "malformed": int(is_bad.sum()),
         "good_ok": len(good_ms),
+        "seconds": seconds,
         "p50_ms": float(np.percentile(ms, 50)) if len(ms) else float("nan"),
         "p99_ms": float(np.percentile(ms, 99)) if len(ms) else float("nan"),
         "clips_per_s": len(good_ms) / seconds,
@@ -218,27 +224,46 @@ def mixed_load(target: str, good: bytes, args: argparse.Namespace) -> dict:
     }
 
 
-def start_dev_server(model_base: str) -> tuple[subprocess.Popen, str]:
-    """Starts ``household-sounds serve-dev`` in a subprocess; returns it and its target."""
-    from serving.client import GrpcClient
-    from serving.status import ServingError
-
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+def start_dev_server(model_base: str, rest: bool = False) -> tuple[subprocess.Popen, str, str]:
+    """Starts ``household-sounds serve-dev`` in a subprocess.
+
+    Returns:
+        ``(process, grpc_target, rest_url)``; ``rest_url`` is ``""`` unless ``rest``.
+    """
+    from serving.client import GrpcClient, RestClient
+    from serving.status import ServingError
+
+    port, rest_port = _free_port(), _free_port() if rest else 0
     command = [sys.executable, "-m", "pipelines.cli", "serve-dev", "--model-base", model_base]
-    server = subprocess.Popen([*command, "--port", str(port)], cwd=ROOT, stderr=subprocess.DEVNULL)
-    target = f"127.0.0.1:{port}"
+    command += ["--port", str(port), "--rest-port", str(rest_port)]
+    server = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+    target, rest_url = f"127.0.0.1:{port}", f"http://127.0.0.1:{rest_port}" if rest else ""
+    probe = warmup_wav()
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             with GrpcClient(target, timeout_s=2) as client:
                 client.metadata()
-            return server, target
+            if rest:  # the REST thread starts after the gRPC server
+                RestClient(rest_url, timeout_s=10).predict_wav([probe])
+            return server, target, rest_url
         except ServingError:
             time.sleep(0.5)
     server.kill()
     raise RuntimeError("development server did not come up within 120 s")
+
+
+def warmup_wav(seconds: float = 5.0) -> bytes:
+    """A ``seconds`` chirp at 44.1 kHz as a 16-bit WAV (the deploy step's warmup signal)."""
+    from components.deploy import warmup
+
+    return warmup.wav_bytes(warmup.chirp(44100, seconds), 44100)
 
 
 def main() -> None:
@@ -258,14 +283,14 @@ def main() -> None:
 
     from components.artifacts.signature import DEFAULT_SIGNATURE, WAVEFORM_SIGNATURE
     from components.deploy import warmup
-    from serving.client import GrpcClient
+    from serving.client import GrpcClient, RestClient
 
     with tempfile.TemporaryDirectory() as folder:
         model_base = args.model_base or build_model_base(folder, args.family)
         version_dir = os.path.join(model_base, MODEL_NAME)
         version_dir = os.path.join(version_dir, max(os.listdir(version_dir), key=int))
         served = tf.saved_model.load(version_dir)
-        wav = warmup.wav_bytes(warmup.chirp(44100), 44100)
+        wav = warmup_wav()
         clip = warmup.chirp(22050)[None]
         by_wav = served.signatures[DEFAULT_SIGNATURE]
         by_waveform = served.signatures[WAVEFORM_SIGNATURE]
@@ -288,7 +313,7 @@ def main() -> None:
             variant = tf.constant([encode(samples, 44100, container, subtype)])
             row = measure(lambda v=variant: by_wav(audio_wav=v), 1, args.variant_requests, 60)
             results.append((f"in-process {name}", row))
-        server, target = start_dev_server(model_base)
+        server, target, rest_url = start_dev_server(model_base, rest=True)
         try:
             with GrpcClient(target) as client:
                 for wavs in ([wav], [wav] * 32):
@@ -299,7 +324,13 @@ def main() -> None:
                         args.seconds,
                     )
                     results.append(("gRPC loopback wav 44.1k", row))
-            mixed = mixed_load(target, wav, args)
+            connects = [
+                (lambda: GrpcClient(target, timeout_s=120))
+                if c % 2 == 0
+                else (lambda: RestClient(rest_url, timeout_s=120))
+                for c in range(args.clients)
+            ]
+            mixed = mixed_load(connects, wav, args.mixed_requests, args.malformed)
             with GrpcClient(target, timeout_s=10) as client:
                 mixed["server_alive_after"] = server.poll() is None and bool(client.metadata())
         finally:
@@ -329,8 +360,8 @@ def print_table(results: list[tuple[str, dict]], model: str) -> None:
 
 def print_mixed(row: dict) -> None:
     print(
-        f"\nmixed gRPC load: {row['clients']} clients, {row['requests']} requests of one 5 s clip, "
-        f"{row['malformed']} malformed"
+        f"\nmixed gRPC + REST load: {row['clients']} clients, {row['requests']} requests of one "
+        f"5 s clip, {row['malformed']} malformed"
     )
     for key, value in row.items():
         if key not in ("messages", "clients", "requests", "malformed"):

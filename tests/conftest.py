@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 import soundfile
 
+# The serving session fixtures (one exported model), shared by tests/serving and tests/faults.
+pytest_plugins = ["tests.serving.fixtures"]
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 AUDIO_SAMPLES = SHARED / "audio-samples"
 

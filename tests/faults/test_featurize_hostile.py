@@ -120,7 +120,7 @@ def featurized_ids(directory: Path) -> set[str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_beam_featurize_survives_hostile_files_in_bounded_memory(tmp_path):
+def test_beam_featurize_survives_hostile_files_in_bounded_memory(tmp_path, fault_record):
     audio = tmp_path / "audio"
     audio.mkdir()
     good = good_clips(audio)
@@ -147,9 +147,19 @@ def test_beam_featurize_survives_hostile_files_in_bounded_memory(tmp_path):
     assert child.returncode == 0, child.stderr[-3000:]
     measured = json.loads(child.stdout.strip().splitlines()[-1])
     print(f"featurize under hostile input: {measured}")
-    assert featurized_ids(tmp_path / "out" / "good") == set(good)
-    assert featurized_ids(tmp_path / "out" / "all") == {*good, "long_599s"}
+    kept = featurized_ids(tmp_path / "out" / "all")
     dead = [json.loads(line) for line in (tmp_path / "out" / "all" / "dead_letter.jsonl").open()]
+    fault_record.update(
+        inputs=len(everything),
+        lost=len({*good, "long_599s"} - kept) + len(bad) - len(dead),
+        details={
+            "good": len(good) + 1,
+            "hostile": len(bad),
+            "extra_peak_rss_mb": round(measured["peak_rss_mb_all"] - measured["peak_rss_mb_good"]),
+        },
+    )
+    assert featurized_ids(tmp_path / "out" / "good") == set(good)
+    assert kept == {*good, "long_599s"}
     assert {row["clip_id"]: row["reason"] for row in dead} == {
         name: reason for name, (_, reason) in bad.items()
     }

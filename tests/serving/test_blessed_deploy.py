@@ -20,7 +20,7 @@ from components.audio.labels import NUM_CLASSES
 from components.deploy import core as deploy
 from components.evaluate import core as evaluate
 from pipelines import cli
-from tests.serving.conftest import MODEL_NAME, fit_sklearn, read_examples
+from tests.serving.fixtures import MODEL_NAME, fit_sklearn, read_examples
 
 pytestmark = pytest.mark.xdist_group("serving")
 

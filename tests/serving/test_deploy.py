@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from components.artifacts import model_files
 from components.deploy import classifiers, core, publish
-from tests.serving.conftest import MODEL_NAME, fit_sklearn
+from tests.serving.fixtures import MODEL_NAME, fit_sklearn
 
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
 pytestmark = pytest.mark.xdist_group("serving")

@@ -22,7 +22,7 @@ from components.audio.wav import MAX_INPUT_SECONDS
 from components.deploy import core, export, warmup
 from tests import wavs
 from tests.conftest import tone, wav_bytes
-from tests.serving.conftest import read_examples
+from tests.serving.fixtures import read_examples
 
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
 pytestmark = pytest.mark.xdist_group("serving")

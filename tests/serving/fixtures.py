@@ -1,6 +1,12 @@
 """Session fixtures: a small featurized dataset, a tiny Keras model, a logistic regression, the
 YAMNet head and a logistic regression on the YAMNet embedding, and one exported serving model
-that every serving test shares."""
+that every serving test (and the fault suite's served-model tests) shares.
+
+A plugin of ``tests/conftest.py`` (``pytest_plugins``) rather than ``tests/serving``'s conftest,
+so that ``tests/faults`` reuses the same session fixtures instead of building a second model in
+the same worker; TensorFlow and the components are imported inside the fixtures, so loading the
+plugin costs the sessions that never use it nothing.
+"""
 
 import glob
 import json
@@ -9,12 +15,8 @@ import os
 import numpy as np
 import pytest
 import soundfile
-import tensorflow as tf
 
-from components.audio import examples
 from components.audio.labels import CLASS_NAMES
-from components.deploy import core
-from components.featurize import core as featurize
 from tests.conftest import tone
 
 MODEL_NAME = "household_sounds"
@@ -42,6 +44,10 @@ def write_manifest(root) -> str:
 
 
 def read_examples(featurized: str, split: str) -> dict[str, np.ndarray]:
+    import tensorflow as tf
+
+    from components.audio import examples
+
     files = sorted(glob.glob(os.path.join(featurized, "examples", split, "*.tfrecord.gz")))
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(
         lambda record: tf.io.parse_single_example(record, examples.feature_spec())
@@ -60,6 +66,8 @@ def write_model_json(model_dir, name: str, framework: str, feature: str) -> None
 
 @pytest.fixture(scope="session")
 def featurized(tmp_path_factory) -> str:
+    from components.featurize import core as featurize
+
     root = tmp_path_factory.mktemp("serving-data")
     out = root / "featurized"
     featurize.run(write_manifest(root), str(out), featurize.FeaturizeConfig(num_shards=1))
@@ -146,6 +154,8 @@ def linear_yamnet_model_dir(featurized, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def model_base(keras_model_dir, transform_graph, tmp_path_factory) -> str:
+    from components.deploy import core
+
     base = str(tmp_path_factory.mktemp("model-base"))
     blessing = {"blessed": True, "model": "cnn_log_mel", "reasons": []}
     core.run(keras_model_dir, transform_graph, base, blessing, core.DeployConfig(version=1))
@@ -159,6 +169,8 @@ def version_dir(model_base) -> str:
 
 @pytest.fixture(scope="session")
 def served(version_dir):
+    import tensorflow as tf
+
     return tf.saved_model.load(version_dir)
 
 

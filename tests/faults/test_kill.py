@@ -1,0 +1,276 @@
+"""kill -9 mid-step, then rerun: identical outputs, and no partial model version ever visible.
+
+Featurize: the step's command line (what the KFP component runs) featurizes the serving tests'
+24-clip manifest in a child process group. It is SIGKILLed (the whole group: the Beam worker
+processes too, as a pod's deletion would) twice: once when the first Beam job has begun writing
+(a file appears under ``raw/``), once when the tf.Transform job has begun writing
+(``transform_graph/`` or ``examples/`` appears). A third run completes; its examples, decoded
+and sorted by clip, and its dead letter and clip stats must equal those of the uninterrupted
+run of the same manifest (the ``featurized`` fixture).
+
+Deploy: the deploy command publishes the serving tests' model with a fixed version into a new
+model base, SIGKILLed once while exporting (its scratch export appears under the child's
+``TMPDIR``) and once while publishing (the ``.staging-…`` directory appears under the model's
+folder), then rerun. A reader thread lists the model folder all the while, as TF Serving does,
+and checks every integer-named version it sees is complete (``saved_model.pb``, the variables,
+and ``assets.extra/`` with the warmup requests, the model card and the blessing). After the
+rerun there is exactly one version, complete, and it scores the warmup clip exactly as the
+version the fixture deployed.
+"""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.artifacts.names import (
+    ASSETS_EXTRA_DIR,
+    BLESSING_FILE,
+    CLIP_STATS_FILE,
+    DEAD_LETTER_FILE,
+    EXAMPLES_DIR,
+    SHARD_SUFFIX,
+    SPLITS,
+    TRANSFORM_GRAPH_DIR,
+    VERSION_CARD_JSON,
+)
+from components.deploy import warmup
+from components.featurize import outputs
+from tests.serving.fixtures import MODEL_NAME
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "pipelines.cli"]
+VERSION = 7
+VERSION_FILES = (
+    "saved_model.pb",
+    "variables/variables.index",
+    f"{ASSETS_EXTRA_DIR}/{warmup.WARMUP_FILE}",
+    f"{ASSETS_EXTRA_DIR}/{VERSION_CARD_JSON}",
+    f"{ASSETS_EXTRA_DIR}/{BLESSING_FILE}",
+)
+
+
+def start(command: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
+    """Starts a command line in its own process group (so a kill reaches its workers).
+
+    Its output goes to ``log`` (a pipe nobody reads would stall Beam's chatty workers).
+    """
+    with open(log, "wb") as handle:
+        return subprocess.Popen(
+            command,
+            cwd=REPO,
+            env={**os.environ, **(env or {})},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def kill_when(
+    child: subprocess.Popen, ready, poll_s: float = 0.01, timeout_s: float = 240
+) -> float:
+    """Polls ``ready()`` every ``poll_s``; when true, SIGKILLs the child's process group.
+
+    Returns the seconds the child ran. Fails if the child exits (or the time runs out) first:
+    the kill must land mid-step.
+    """
+    started = time.monotonic()
+    while not ready():
+        assert child.poll() is None, f"exited {child.returncode} before the kill point"
+        assert time.monotonic() - started < timeout_s, "kill point never reached"
+        time.sleep(poll_s)
+    os.killpg(child.pid, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL
+    return time.monotonic() - started
+
+
+def files_under(directory: str) -> bool:
+    return any(names for _, _, names in os.walk(directory))
+
+
+def decoded_examples(directory: str) -> dict[str, list[dict]]:
+    """Every transformed example per split, as plain lists, sorted by clip id."""
+    result = {}
+    for split in SPLITS:
+        files = sorted(glob.glob(os.path.join(directory, EXAMPLES_DIR, split, f"*{SHARD_SUFFIX}")))
+        rows = []
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+            features = tf.train.Example.FromString(record.numpy()).features.feature
+            rows.append(
+                {
+                    key: list(getattr(value, value.WhichOneof("kind")).value)
+                    for key, value in sorted(features.items())
+                }
+            )
+        result[split] = sorted(rows, key=lambda row: row["clip_id"])
+    return result
+
+
+def sorted_lines(path: str) -> list[str]:
+    with open(path) as handle:
+        return sorted(handle)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("serving")  # its reference run is the serving tests' featurized data
+@pytest.mark.timeout(600)
+def test_featurize_killed_twice_then_rerun_matches_an_uninterrupted_run(
+    featurized, tmp_path, fault_record
+):
+    manifest = os.path.join(os.path.dirname(featurized), "manifest.jsonl")
+    out = str(tmp_path / "featurized")
+    command = [*CLI, "featurize", "--manifest", manifest, "--output", out, "--num-shards", "1"]
+    raw = os.path.join(out, outputs.RAW_DIR)
+    kill_points = {
+        "first Beam job writing raw/": lambda: files_under(raw),
+        "tf.Transform job writing": lambda: (
+            os.path.isdir(os.path.join(out, TRANSFORM_GRAPH_DIR))
+            or os.path.isdir(os.path.join(out, EXAMPLES_DIR))
+        ),
+    }
+    killed_after = {}
+    for name, ready in kill_points.items():
+        log = tmp_path / f"killed-{len(killed_after)}.log"
+        killed_after[name] = round(kill_when(start(command, log), ready), 1)
+        fault_record["faults"] += 1
+    left = sorted(os.listdir(out))
+    rerun = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=400)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    expected, got = decoded_examples(featurized), decoded_examples(out)
+    lost = sum(len(expected[s]) for s in SPLITS) - sum(len(got[s]) for s in SPLITS)
+    fault_record.update(
+        inputs=sum(len(rows) for rows in expected.values()),
+        lost=lost,
+        details={"killed_after_s": killed_after, "left_by_kills": left},
+    )
+    assert [len(got[s]) for s in SPLITS] == [len(expected[s]) for s in SPLITS]
+    assert got == expected
+    for name in (DEAD_LETTER_FILE, CLIP_STATS_FILE):
+        assert sorted_lines(os.path.join(out, name)) == sorted_lines(
+            os.path.join(featurized, name)
+        ), name
+
+
+def incomplete(version_dir: str) -> list[str]:
+    """What a version directory lacks of a complete deploy (empty when complete)."""
+    missing = [
+        name for name in VERSION_FILES if not os.path.isfile(os.path.join(version_dir, name))
+    ]
+    if not glob.glob(os.path.join(version_dir, "variables", "variables.data-*")):
+        missing.append("variables/variables.data-*")
+    return missing
+
+
+class Reader(threading.Thread):
+    """Lists a model folder as TF Serving does and checks each integer version it sees."""
+
+    def __init__(self, model_root: str):
+        super().__init__(daemon=True)
+        self.model_root = model_root
+        self.stop = threading.Event()
+        self.listings = 0
+        self.partial: list[tuple[str, list[str]]] = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            names = os.listdir(self.model_root) if os.path.isdir(self.model_root) else []
+            self.listings += 1
+            for name in names:
+                if name.isdigit():
+                    missing = incomplete(os.path.join(self.model_root, name))
+                    if missing:
+                        self.partial.append((name, missing))
+            time.sleep(0.001)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("serving")  # deploys the serving tests' model
+@pytest.mark.timeout(600)
+def test_deploy_killed_mid_export_and_mid_publish_then_rerun_publishes_once(
+    keras_model_dir, transform_graph, version_dir, tmp_path, fault_record
+):
+    base = tmp_path / "model_base"
+    model_root = base / MODEL_NAME
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    blessing = tmp_path / "blessing.json"
+    blessing.write_text(json.dumps({"blessed": True, "model": "cnn_log_mel", "reasons": []}))
+    command = [
+        *CLI,
+        "deploy",
+        "--model-dir",
+        keras_model_dir,
+        "--transform-graph",
+        transform_graph,
+        "--model-base",
+        str(base),
+        "--blessing",
+        str(blessing),
+        "--version",
+        str(VERSION),
+    ]
+    env = {"TMPDIR": str(scratch)}  # the deploy's scratch export lands where the test sees it
+
+    def exporting() -> bool:
+        return bool(glob.glob(str(scratch / "deploy-*" / "export" / "*")))
+
+    def staging() -> bool:
+        return model_root.is_dir() and any(
+            n.startswith(".staging-") for n in os.listdir(model_root)
+        )
+
+    reader = Reader(str(model_root))
+    reader.start()
+    try:
+        killed_after = {}
+        for name, ready, poll_s in (("exporting", exporting, 0.01), ("publishing", staging, 0)):
+            child = start(command, tmp_path / f"{name}.log", env)
+            killed_after[name] = round(kill_when(child, ready, poll_s), 2)
+            fault_record["faults"] += 1
+        published_by_kill = (model_root / str(VERSION)).is_dir()
+        left = sorted(os.listdir(model_root)) if model_root.is_dir() else []
+        rerun = subprocess.run(
+            command,
+            cwd=REPO,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
+    finally:
+        reader.stop.set()
+        reader.join()
+    versions = sorted(name for name in os.listdir(model_root) if name.isdigit())
+    fault_record.update(
+        inputs=1,
+        lost=len(reader.partial) + int(versions != [str(VERSION)]),
+        details={
+            "killed_after_s": killed_after,
+            "reader_listings": reader.listings,
+            "partial_versions_seen": len(reader.partial),
+            "left_by_kills": left,
+            "kill_landed_after_rename": published_by_kill,
+        },
+    )
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert reader.listings > 100 and reader.partial == []
+    assert versions == [str(VERSION)] and incomplete(str(model_root / str(VERSION))) == []
+    assert not published_by_kill, "the publish kill landed after the rename; not a mid-publish kill"
+    served, reference = (
+        tf.saved_model.load(path).signatures["serving_default"]
+        for path in (str(model_root / str(VERSION)), version_dir)
+    )
+    clip = tf.constant([warmup.wav_bytes(warmup.chirp(44100), 44100)])
+    np.testing.assert_array_equal(
+        served(audio_wav=clip)["probabilities"].numpy(),
+        reference(audio_wav=clip)["probabilities"].numpy(),
+    )
