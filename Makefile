@@ -35,8 +35,8 @@ demo: install ## Generate the demo dataset and run the whole pipeline locally in
 test: install ## The full test suite (what CI runs)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
-test-faults: install ## Fault suite: fuzzed audio and hostile files through featurize
-	$(BIN)/python -m pytest -q tests/faults
+test-faults: install ## Fault suite (fuzzing, hostile files, kill -9, load) and its reliability table
+	$(BIN)/python benchmarks/reliability.py
 
 test-fast: install ## Unit tests only
 	$(BIN)/python -m pytest -q tests/unit

@@ -230,8 +230,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_dev_server(model_base: str, rest: bool = False) -> tuple[subprocess.Popen, str, str]:
-    """Starts ``household-sounds serve-dev`` in a subprocess.
+def start_dev_server(
+    model_base: str, rest: bool = False, timeout_s: float = 120
+) -> tuple[subprocess.Popen, str, str]:
+    """Starts ``household-sounds serve-dev`` in a subprocess, waiting up to ``timeout_s``.
 
     Returns:
         ``(process, grpc_target, rest_url)``; ``rest_url`` is ``""`` unless ``rest``.
@@ -245,7 +247,7 @@ def start_dev_server(model_base: str, rest: bool = False) -> tuple[subprocess.Po
     server = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
     target, rest_url = f"127.0.0.1:{port}", f"http://127.0.0.1:{rest_port}" if rest else ""
     probe = warmup_wav()
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and server.poll() is None:
         try:
             with GrpcClient(target, timeout_s=2) as client:
@@ -256,7 +258,7 @@ def start_dev_server(model_base: str, rest: bool = False) -> tuple[subprocess.Po
         except ServingError:
             time.sleep(0.5)
     server.kill()
-    raise RuntimeError("development server did not come up within 120 s")
+    raise RuntimeError(f"development server did not come up within {timeout_s} s")
 
 
 def warmup_wav(seconds: float = 5.0) -> bytes:

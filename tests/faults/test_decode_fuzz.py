@@ -4,10 +4,11 @@ Real small WAV (PCM_16, FLOAT stereo, PCM_24 6-channel), FLAC and OGG/Vorbis fil
 by hypothesis (``mutations.py``: truncation, bit flips, byte overwrites and insertions anywhere,
 and overwrites of the header fields that size a decode: WAV channels/rate/bits/data size, FLAC
 STREAMINFO rate/channels/bits/total frames, Vorbis channels/rate with the Ogg CRCs recomputed so
-the change reaches the decoder) and fed, as files, through ``DecodeClip`` exactly as the Beam job calls it.
-Every clip must come out either as one example plus its stats, or as one dead-letter row with a
-known reason, within a bounded allocation; the clips that come out are then featurized and their
-features must be finite. The number of examples and the per-example deadline bound the time.
+the change reaches the decoder) and fed, as files, through ``DecodeClip`` exactly as the Beam
+job calls it. Every clip must come out either as one example plus its stats, or as one
+dead-letter row with a known reason, within a bounded allocation; the clips that come out are
+then featurized and their features must be finite. The number of examples and the per-example
+deadline bound the time.
 """
 
 import logging

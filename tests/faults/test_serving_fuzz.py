@@ -11,6 +11,7 @@ refused too. Afterwards a good clip must get exactly the scores it got before th
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -48,7 +49,8 @@ def test_mutated_files_get_scores_or_invalid_argument(dev_server, fault_record):
     target, rest_url = dev_server
     counts = {"ok": 0, "INVALID_ARGUMENT": 0}
     messages: set[str] = set()
-    with GrpcClient(target, timeout_s=60) as grpc_client, RestClient(rest_url, 60) as rest:
+    grpc_client, rest = GrpcClient(target, timeout_s=60), RestClient(rest_url, timeout_s=60)
+    with grpc_client, rest:
         before = answer(grpc_client, SEEDS["wav16"])
         assert before[0] == "ok", before
         for name, data in SEEDS.items():  # unmutated: WAV scored, FLAC and OGG refused
@@ -75,7 +77,7 @@ def test_mutated_files_get_scores_or_invalid_argument(dev_server, fault_record):
             if by_grpc[0] == "ok":
                 np.testing.assert_allclose(by_grpc[1], by_rest[1], atol=1e-6)
             else:
-                messages.add(by_grpc[1].splitlines()[0][:80])
+                messages.add(re.sub(r"\d+", "N", by_grpc[1].splitlines()[0]))
             counts[by_grpc[0]] += 1
 
         property_()
