@@ -118,7 +118,7 @@ def sorted_lines(path: str) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("serving")  # its reference run is the serving tests' featurized data
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1800)  # a hang guard (a loaded machine runs it for many minutes)
 def test_featurize_killed_twice_then_rerun_matches_an_uninterrupted_run(
     featurized, tmp_path, fault_record
 ):
@@ -192,7 +192,7 @@ class Reader(threading.Thread):
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("serving")  # deploys the serving tests' model
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1800)  # a hang guard (a loaded machine runs it for many minutes)
 def test_deploy_killed_mid_export_and_mid_publish_then_rerun_publishes_once(
     keras_model_dir, transform_graph, version_dir, tmp_path, fault_record
 ):

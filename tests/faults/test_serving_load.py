@@ -37,9 +37,9 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("serving")  # shares the serving tests' exported model
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)  # a hang guard
 def test_mixed_load_on_grpc_and_rest(model_base, fault_record):
-    server, target, rest_url = bench.start_dev_server(model_base, rest=True)
+    server, target, rest_url = bench.start_dev_server(model_base, rest=True, timeout_s=300)
     good = bench.warmup_wav()
     connects = [
         (lambda: GrpcClient(target, timeout_s=120))
