@@ -7,7 +7,8 @@ half-written). This script runs ``pytest tests/faults`` with ``FAULTS_REPORT_DIR
 prints one row per test, the totals, and when and on what it ran: UTC date, commit, CPUs and the
 load average before and after (the suite's timings depend on what else the machine runs). Its
 exit status is pytest's. Usage: python benchmarks/reliability.py [--records DIR] [PYTEST_ARG...]
-(``--records`` keeps the records there instead of a temporary folder).
+(``--records`` keeps the records there instead of a temporary folder); ``--tabulate DIR...``
+prints the table of records already written (by earlier or parallel runs) without running.
 """
 
 import argparse
@@ -70,28 +71,45 @@ def commit() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", default="", help="folder for the records (default: temporary)")
+    parser.add_argument("--tabulate", nargs="+", default=[], help="only tabulate these folders")
     args, pytest_args = parser.parse_known_args()
+    if args.tabulate:
+        report(read_records(args.tabulate), "records tabulated")
+        return 0
     with tempfile.TemporaryDirectory() as scratch:
         records_dir = args.records or scratch
         os.makedirs(records_dir, exist_ok=True)
         load_before = os.getloadavg()
         status, seconds = run_suite(records_dir, pytest_args)
         load_after = os.getloadavg()
-        records = []
-        for path in sorted(glob.glob(os.path.join(records_dir, "*.json"))):
-            with open(path) as handle:
-                records.append(json.load(handle))
-    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    print(
-        f"\nreliability: fault suite at {when}, commit {commit()}, {os.cpu_count()} CPUs, "
-        f"load average {load_before[0]:.1f} before / {load_after[0]:.1f} after, "
-        f"{seconds:.0f} s wall, pytest exit {status}\n"
+        records = read_records([records_dir])
+    ran = (
+        f"fault suite ran {seconds:.0f} s, load average {load_before[0]:.1f} before / "
+        f"{load_after[0]:.1f} after, pytest exit {status}"
     )
+    report(records, ran)
+    return status
+
+
+def read_records(folders: list[str]) -> list[dict]:
+    """Every test record in ``folders`` (a test recorded twice: the later folder's)."""
+    records = {}
+    for folder in folders:
+        for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
+            with open(path) as handle:
+                record = json.load(handle)
+            records[record["test"]] = record
+    return list(records.values())
+
+
+def report(records: list[dict], how: str) -> None:
+    """Prints when and where, the table and each test's details."""
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"\nreliability at {when}, commit {commit()}, {os.cpu_count()} CPUs: {how}\n")
     print(table(records))
     for record in sorted(records, key=lambda r: r["test"]):
         if record["details"]:
             print(f"\n{record['test']}: {json.dumps(record['details'], sort_keys=True)}")
-    return status
 
 
 if __name__ == "__main__":
