@@ -6,7 +6,11 @@ processes too, as a pod's deletion would) twice: once when the first Beam job ha
 writing (its temporary shard folders appear under ``raw/<split>/``), once when the tf.Transform
 job has begun writing (``transform_graph/`` or ``examples/`` appears). A third run completes;
 its examples, decoded and sorted by clip, and its dead letter and clip stats must equal those
-of the uninterrupted run of the same manifest (the ``featurized`` fixture).
+of the uninterrupted run of the same manifest (the ``featurized`` fixture): the same clips,
+labels and ids exactly, the same dead-letter and clip-stats lines, and the scaled features to
+``FEATURE_TOLERANCE``. The scaled features are not bit-identical: in a measured run they
+differed by up to 1.2e-6 (z-scored values of order 1), most likely as tf.Transform's mean and
+variance combine partial sums in an order the runner picks.
 
 Deploy: the deploy command publishes the serving tests' model with a fixed version into a new
 model base, SIGKILLed once while exporting (its scratch export appears under the child's
@@ -50,6 +54,7 @@ from tests.serving.fixtures import MODEL_NAME
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "pipelines.cli"]
 VERSION = 7
+FEATURE_TOLERANCE = 1e-5  # float32 rounding of the tf.Transform scaling, see the docstring
 VERSION_FILES = (
     "saved_model.pb",
     "variables/variables.index",
@@ -151,7 +156,18 @@ def test_featurize_killed_twice_then_rerun_matches_an_uninterrupted_run(
         details={"killed_after_s": killed_after, "left_by_kills": left},
     )
     assert [len(got[s]) for s in SPLITS] == [len(expected[s]) for s in SPLITS]
-    assert got == expected
+    largest = 0.0
+    for split in SPLITS:
+        for want, have in zip(expected[split], got[split], strict=True):
+            assert want.keys() == have.keys()
+            for key, value in want.items():
+                if isinstance(value[0], float):
+                    difference = np.abs(np.array(value) - np.array(have[key]))
+                    largest = max(largest, float(difference.max()))
+                    np.testing.assert_allclose(have[key], value, rtol=0, atol=FEATURE_TOLERANCE)
+                else:
+                    assert have[key] == value, (split, want["clip_id"], key)
+    fault_record["details"]["largest_feature_difference"] = largest
     for name in (DEAD_LETTER_FILE, CLIP_STATS_FILE):
         assert sorted_lines(os.path.join(out, name)) == sorted_lines(
             os.path.join(featurized, name)
