@@ -26,6 +26,7 @@ import numpy as np
 import soundfile
 import tensorflow as tf
 
+from components.audio import wav
 from components.audio.resample import SUPPORTED_RATES
 
 MAX_FILE_BYTES = 256 * 1024 * 1024  # FSD50K's largest clip (30 s, 44.1 kHz, 16-bit) is 2.6 MB
@@ -72,7 +73,7 @@ class DecodeLimits:
     max_seconds: float = 600.0
     max_samples: int = 2**26
     block_samples: int = 2**18
-    max_peak: float = 64.0
+    max_peak: float = wav.MAX_PEAK
 
 
 DEFAULT_LIMITS = DecodeLimits()

@@ -24,6 +24,9 @@ from components.audio.resample import SUPPORTED_RATES
 MAX_INPUT_SECONDS = 600
 MAX_WAV_BYTES = 128 * 1024 * 1024
 MAX_CHANNELS = 8
+# Largest sample magnitude (full scale is 1): a corrupt float file holds values like 1e30 whose
+# spectrogram overflows to NaN scores; featurize's ``DecodeLimits.max_peak`` is the same bound.
+MAX_PEAK = 64.0
 # Chunks walked before giving up (a real file has a handful; this bounds a hostile one).
 MAX_CHUNKS = 64
 
@@ -241,4 +244,10 @@ def decode(data: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         tf.reduce_all(tf.math.is_finite(samples)), ["WAV file holds NaN or infinite samples"]
     )
     with tf.control_dependencies([finite]):
+        loudest = tf.reduce_max(tf.abs(samples))
+        in_range = tf.debugging.Assert(
+            loudest <= MAX_PEAK,
+            [f"a WAV sample of magnitude beyond {MAX_PEAK:g} (corrupt float data):", loudest],
+        )
+    with tf.control_dependencies([in_range]):
         return tf.identity(samples), tf.cast(rate, tf.int32)
