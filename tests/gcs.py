@@ -7,11 +7,13 @@ TensorFlow's GCS file system has no endpoint setting (its hosts ``www.googleapis
 ``CURL_CA_BUNDLE`` and it takes a bearer token from ``GOOGLE_AUTH_TOKEN_FOR_TESTING``. So
 ``gcs_emulator`` also starts a proxy on 127.0.0.1 that accepts ``CONNECT`` for those two hosts
 only, terminates TLS with a certificate from a throw-away CA (the bundle curl is pointed at) and
-forwards each request to the emulator. Two emulator gaps are bridged there, visibly: a
+forwards each request to the emulator. Three emulator gaps are bridged there, visibly: a
 zero-byte ``uploadType=media`` upload (TF's directory markers) crashes the emulator, so it is
-re-sent as the equivalent one-part ``multipart`` upload; and the emulator builds resumable
-upload ``Location`` URLs from the request's ``Host`` with ``http://``, which are sent back as
-``https://`` so curl comes back through the proxy. The proxy runs in a process of its own
+re-sent as the equivalent one-part ``multipart`` upload; the emulator builds resumable upload
+``Location`` URLs from the request's ``Host`` with ``http://``, which are sent back as
+``https://`` so curl comes back through the proxy; and it has no ``storageLayout`` endpoint,
+which TF asks before a rename (a hierarchical-namespace bucket renames folders natively), so
+the proxy answers it as GCS does for a flat bucket. The proxy runs in a process of its own
 (``python -m tests.gcs EMULATOR_PORT FOLDER``): in the test's process, a TensorFlow call that
 holds the GIL while curl waits would starve it. Nothing here leaves 127.0.0.1.
 """
@@ -19,6 +21,7 @@ holds the GIL while curl waits would starve it. Nothing here leaves 127.0.0.1.
 import datetime
 import http.client
 import json
+import re
 import socket
 import ssl
 import subprocess
@@ -91,6 +94,8 @@ def _forwarder(emulator_port: int) -> type[BaseHTTPRequestHandler]:
 
         def _forward(self) -> None:
             body = self._body()
+            if re.fullmatch(r"/storage/v1/b/[^/]+/storageLayout", self.path.split("?")[0]):
+                return self._reply(200, _storage_layout(self.path.split("/")[4]), {})
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
             path = self.path
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
@@ -101,12 +106,16 @@ def _forwarder(emulator_port: int) -> type[BaseHTTPRequestHandler]:
             response = upstream.getresponse()
             data = response.read()
             upstream.close()
-            self.send_response(response.status)
-            for key, value in response.getheaders():
-                if key.lower() in _HOP_BY_HOP:
-                    continue
-                if key.lower() == "location":
-                    value = value.replace("http://", "https://", 1)
+            headers = {
+                key: value.replace("http://", "https://", 1) if key.lower() == "location" else value
+                for key, value in response.getheaders()
+                if key.lower() not in _HOP_BY_HOP
+            }
+            self._reply(response.status, data, headers)
+
+        def _reply(self, status: int, data: bytes, headers: dict) -> None:
+            self.send_response(status)
+            for key, value in headers.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -131,6 +140,17 @@ def _forwarder(emulator_port: int) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Forward
+
+
+def _storage_layout(bucket: str) -> bytes:
+    layout = {
+        "kind": "storage#storageLayout",
+        "bucket": bucket,
+        "location": "US",
+        "locationType": "multi-region",
+        "hierarchicalNamespace": {"enabled": False},
+    }
+    return json.dumps(layout).encode()
 
 
 def _as_multipart(path: str, name: str) -> tuple[str, bytes, str]:

@@ -105,8 +105,7 @@ def test_featurize_on_a_gs_root_reads_and_writes_through_the_uris(gcs, tmp_path,
         "inputs": {
             "parameterValues": {
                 "runner": "FnApiRunner",
-                # The emulator needs no credentials: skip Beam's search for them.
-                "beam_args": ["--direct_num_workers=1", "--no_auth"],
+                "beam_args": ["--direct_num_workers=1"],
                 "num_shards": 1,
                 "sdk_container_image": parameters["sdk_container_image"]["runtimeValue"][
                     "constant"
