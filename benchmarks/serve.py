@@ -17,7 +17,9 @@ sending one 5 s clip per call, of which
 a broken ``fmt `` chunk): p50/p99 and clips/s of the good requests, errors on good requests
 (must be 0), malformed ones rejected with INVALID_ARGUMENT, and whether the server still answers
 afterwards. A case the served graph refuses shows its errors and the first message. Prints
-p50/p99 latency, clips/s and errors per case. Usage: python benchmarks/serve.py
+p50/p99 latency, clips/s, CPU milliseconds per clip (the process's CPU time, which stays
+meaningful when other jobs share the cores; in-process cases only, a gRPC row counts the client)
+and errors per case. Usage: python benchmarks/serve.py
 [--model-base DIR] [--family F]
 """
 
@@ -90,6 +92,7 @@ def measure(call, batch: int, requests: int, seconds: float, warmup: int = 5) ->
         except Exception as error:  # noqa: BLE001 - reported below, with the measured calls
             first_error = first_error or _message(error)
     latencies, errors = [], 0
+    cpu_started = time.process_time()  # every thread of this process (not a server's)
     started = time.perf_counter()
     while len(latencies) < requests and time.perf_counter() - started < seconds:
         begin = time.perf_counter()
@@ -100,6 +103,7 @@ def measure(call, batch: int, requests: int, seconds: float, warmup: int = 5) ->
             first_error = first_error or _message(error)
         latencies.append(time.perf_counter() - begin)
     total = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     ms = np.array(latencies) * 1000
     return {
         "batch": batch,
@@ -107,6 +111,7 @@ def measure(call, batch: int, requests: int, seconds: float, warmup: int = 5) ->
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "clips_per_s": batch * (len(latencies) - errors) / total,
+        "cpu_ms/clip": 1000 * cpu / max(batch * len(latencies), 1),
         "errors": errors,
         "first_error": first_error,
     }
@@ -346,7 +351,7 @@ def print_table(results: list[tuple[str, dict]], model: str) -> None:
     import tensorflow as tf
 
     print(f"\nserving benchmark: {model}; {os.cpu_count()} CPUs; TF {tf.__version__}")
-    columns = ("batch", "requests", "p50_ms", "p99_ms", "clips_per_s", "errors")
+    columns = ("batch", "requests", "p50_ms", "p99_ms", "clips_per_s", "cpu_ms/clip", "errors")
     header = f"{'case':28}" + "".join(f"{column:>12}" for column in columns)
     print(header)
     print("-" * len(header))
@@ -358,6 +363,7 @@ def print_table(results: list[tuple[str, dict]], model: str) -> None:
     for name, row in results:
         if row["errors"]:
             print(f"  {name}: {row['errors']} errors, e.g. {row['first_error']}")
+    print("cpu_ms/clip: this process's CPU (all threads); for gRPC rows the client's only")
 
 
 def print_mixed(row: dict) -> None:

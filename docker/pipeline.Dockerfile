@@ -8,6 +8,15 @@
 # default below once you have it. Both stages use the same base.
 ARG PYTHON_BASE=python:3.11.14-slim-bookworm
 
+# The same image is the Beam SDK container of a remote runner (Dataflow's --sdk_container_image,
+# a Flink/Spark Docker environment; components/featurize/remote.py sets both): Beam's harness
+# launcher (/opt/apache/beam/boot) comes from the official SDK image of the Beam version in
+# requirements.lock (a test keeps the two equal), copied as Beam documents for custom containers.
+ARG BEAM_VERSION=2.77.0
+
+# ---- beam_sdk: only the SDK harness launcher is taken from it -----------------------------------
+FROM apache/beam_python3.11_sdk:${BEAM_VERSION} AS beam_sdk
+
 # ---- builder: a venv with the locked dependencies and the project, no compilers needed ------
 FROM ${PYTHON_BASE} AS builder
 
@@ -64,6 +73,8 @@ RUN groupadd --gid 10001 app \
  && chown app:app /gcs /minio /s3
 
 COPY --from=builder /opt/venv /opt/venv
+COPY --from=beam_sdk /opt/apache/beam /opt/apache/beam
+COPY docker/entrypoint.sh /usr/local/bin/household-sounds-entrypoint
 
 # KFP's lightweight-component command calls `python3`; the venv comes first on PATH, so it is
 # the project's interpreter and `household-sounds` is on PATH. matplotlib and Keras write caches
@@ -76,10 +87,16 @@ ENV VIRTUAL_ENV=/opt/venv \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     TF_CPP_MIN_LOG_LEVEL=1 \
+    RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT=1 \
     HOUSEHOLD_SOUNDS_GIT_COMMIT=${GIT_COMMIT}
 
 USER 10001:10001
 WORKDIR /home/app
 
-# KFP sets the command of every task; this default only makes `docker run IMAGE` self-describing.
+# A Beam runner starts the container with flags only (--id=... --provision_endpoint=..., or
+# --worker_pool): the entrypoint hands those to Beam's boot, which runs the SDK harness with the
+# venv's python (RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT: no per-worker venv, the image's packages
+# as they are). Any other arguments run as a command. KFP sets the command of every task, which
+# replaces the entrypoint; the CMD only makes `docker run IMAGE` self-describing.
+ENTRYPOINT ["/usr/local/bin/household-sounds-entrypoint"]
 CMD ["household-sounds", "--help"]

@@ -150,6 +150,7 @@ def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE, cache_inge
                 runner=runner,
                 beam_args=beam_args,
                 num_shards=FeaturizeConfig.num_shards,
+                sdk_container_image=image,  # a remote runner's workers run the same image
             ),
             cpu="2",
             memory="8G",

@@ -7,7 +7,10 @@
 # python3.11 + venv, tagged with the Dockerfile's PYTHON_BASE default), and the locked wheels
 # are downloaded on the host first, so the build itself runs with --network=none. It is a build
 # and packaging smoke test of the real, unchanged Dockerfile, not a byte-identical image:
-# the official base's /usr/local CPython is not used.
+# the official base's /usr/local CPython is not used. Beam's SDK image (the source of
+# /opt/apache/beam/boot, a Go binary) cannot be pulled either: its stand-in holds a shell script
+# in that place that only says it is one, so the smoke run checks that runner flags reach
+# /opt/apache/beam/boot through the entrypoint, not that Beam's harness starts.
 #
 # Needs root (apt-get, debootstrap, rootful podman). Not part of `make test` (minutes, root).
 # Usage: scripts/image-smoke.sh            (env: SMOKE_WORK=dir to keep downloads between runs)
@@ -18,6 +21,9 @@ DOCKERFILE=docker/pipeline.Dockerfile
 WORK=${SMOKE_WORK:-build/image-smoke}
 IMAGE=$(scripts/image-tag.sh)
 BASE=$(sed -n 's/^ARG PYTHON_BASE=//p' "$DOCKERFILE")
+BEAM_VERSION=$(awk -F= '/^ARG BEAM_VERSION=/ { print $2; exit }' "$DOCKERFILE")
+BEAM_SDK=$(awk 'toupper($1) == "FROM" && $2 ~ /^apache\/beam_python/ { print $2; exit }' "$DOCKERFILE")
+BEAM_SDK=${BEAM_SDK/\$\{BEAM_VERSION\}/$BEAM_VERSION}
 PIP=${PIP:-.venv/bin/pip}
 
 log() { printf '\n== %s  [%ss]\n' "$*" "$SECONDS"; }
@@ -74,6 +80,18 @@ CONTAINERFILE
   podman build --pull=never -t "$BASE" -f "$WORK/standin.Containerfile" "$WORK"
 fi
 
+if podman image exists "$BEAM_SDK"; then
+  log "stand-in $BEAM_SDK already present"
+else
+  log "stand-in for $BEAM_SDK (boot is a marker script, see the header)"
+  mkdir -p "$WORK/beam-standin"
+  printf '#!/bin/sh\necho "stand-in boot (image-smoke), args: $*"\nexit 3\n' \
+    > "$WORK/beam-standin/boot"
+  chmod +x "$WORK/beam-standin/boot"
+  printf 'FROM scratch\nCOPY boot /opt/apache/beam/boot\n' > "$WORK/beam-standin/Containerfile"
+  podman build --pull=never -t "$BEAM_SDK" -f "$WORK/beam-standin/Containerfile" "$WORK/beam-standin"
+fi
+
 log "download the locked wheels on the host (the build itself has no network)"
 mkdir -p "$WORK/wheels"
 # Exactly the files the lock's hashes allow. (Two locked packages, google-apitools 0.5.31 and
@@ -99,6 +117,11 @@ log "run inside the image (--network=none)"
 run() { podman run --rm --network=none "$IMAGE" "$@"; }
 run sh -c 'echo "uid=$(id -u) python=$(command -v python3) $(python3 --version)"'
 run household-sounds --help
+# Runner flags go to Beam's boot (here the stand-in, which exits 3 after naming itself).
+boot_out=$(podman run --rm --network=none "$IMAGE" --id=1 --provision_endpoint=localhost:1 || true)
+[[ $boot_out == "stand-in boot (image-smoke), args: --id=1 --provision_endpoint=localhost:1" ]] \
+  || die "runner flags did not reach /opt/apache/beam/boot: $boot_out"
+echo "entrypoint: runner flags → /opt/apache/beam/boot"
 run python -c "import components.audio.features, soundfile; print('features ok; libsndfile', soundfile.__libsndfile_version__)"
 # KFP runs lightweight components as `python3 -m kfp.dsl.executor_main` (install_kfp_package=False):
 # the executor and every component wrapper must import from the image alone.

@@ -1,4 +1,8 @@
-"""KFP wrapper of the featurize step: Beam + tf.Transform over the manifest (see core.py)."""
+"""KFP wrapper of the featurize step: Beam + tf.Transform over the manifest (see core.py).
+
+Beam gets each artifact's ``uri`` when it is remote (``gs://``: a remote runner's workers can
+open it, the pod's staged copy they cannot) and its local ``path`` otherwise (``remote.py``).
+"""
 
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Output
@@ -13,6 +17,7 @@ from components.signature_defaults import signature_defaults
     runner=FeaturizeConfig.runner,
     beam_args=list(FeaturizeConfig.beam_args),
     num_shards=FeaturizeConfig.num_shards,
+    sdk_container_image=FeaturizeConfig.sdk_container_image,
 )
 def featurize(
     manifest: Input[Dataset],
@@ -23,6 +28,7 @@ def featurize(
     runner: str,
     beam_args: list,
     num_shards: int,
+    sdk_container_image: str,
 ):
     """Decodes, resamples and featurizes every clip into scaled TFRecords with tf.Transform.
 
@@ -37,13 +43,28 @@ def featurize(
             on a cluster).
         beam_args: Extra Beam pipeline options, e.g. ["--direct_num_workers=2"].
         num_shards: TFRecord shards per split (0 lets the runner decide).
+        sdk_container_image: Image the workers of a remote runner run (the pipeline's own);
+            a --sdk_container_image or environment in beam_args wins.
     """
-    from components.artifacts import names
-    from components.featurize import core, report
+    import os
 
-    config = core.FeaturizeConfig(num_shards=num_shards, runner=runner, beam_args=tuple(beam_args))
-    manifest_file = f"{manifest.path}/{names.MANIFEST_FILE}"
-    result = core.run(manifest_file, examples.path, config, transform_graph.path)
+    from components.artifacts import names
+    from components.featurize import core, remote, report
+
+    config = core.FeaturizeConfig(
+        num_shards=num_shards,
+        runner=runner,
+        beam_args=tuple(beam_args),
+        sdk_container_image=sdk_container_image,
+    )
+    manifest_dir = remote.beam_location(manifest.uri, manifest.path)
+    examples_dir = remote.beam_location(examples.uri, examples.path)
+    graph_dir = remote.beam_location(transform_graph.uri, transform_graph.path)
+    for artifact, location in ((examples, examples_dir), (transform_graph, graph_dir)):
+        if location != artifact.path:  # written at its URI; the launcher finds a folder here
+            os.makedirs(artifact.path, exist_ok=True)
+    manifest_file = f"{manifest_dir}/{names.MANIFEST_FILE}"
+    result = core.run(manifest_file, examples_dir, config, graph_dir)
     report.log_counts(result, counts.log_metric)
     report.write_markdown(result, dead_letter.path)
     examples.metadata.update({"clips_per_split": result.clips_per_split})

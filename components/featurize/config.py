@@ -20,6 +20,8 @@ class FeaturizeConfig:
             tries to download the Prism binary, which an offline machine cannot do.
         beam_args: Extra Beam pipeline options passed through unchanged.
         keep_raw: Keep the unscaled example shards (``raw/``) after the transform.
+        sdk_container_image: Image a remote runner's workers run (Dataflow, Flink, Spark; see
+            ``remote.py``); the pipeline passes its own image. Empty: the runner's default.
     """
 
     num_shards: int = field(
@@ -43,3 +45,11 @@ class FeaturizeConfig:
         },
     )
     keep_raw: bool = False
+    sdk_container_image: str = field(
+        default="",
+        metadata={
+            "help": "image the workers of DataflowRunner, FlinkRunner or SparkRunner run "
+            "(the project image, which holds the Beam SDK harness); a --beam-arg image wins",
+            "metavar": "REGISTRY/NAME:TAG",
+        },
+    )

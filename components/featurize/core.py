@@ -8,7 +8,10 @@ tf.Transform (``transform.py``), writes the transform graph and the transformed 
 split. Splitting the work at files means no stage ever holds the dataset: each read streams from
 disk and the analysers are combiners. Runner and options pass straight through, so the same code
 runs on FnApiRunner here and on Dataflow, Flink or Spark (``--beam-arg`` flags); a local runner
-gets one worker process per usable core unless told otherwise (``local_workers.py``).
+gets one worker process per usable core unless told otherwise (``local_workers.py``), a remote
+one runs the project image and gets only URIs its workers can open (``remote.py``): every input,
+output and tf.Transform's scratch folder lies under the given locations, so on ``gs://`` nothing
+touches the local disk.
 """
 
 import json
@@ -16,6 +19,7 @@ import logging
 import os
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import apache_beam as beam
@@ -33,10 +37,11 @@ from components.artifacts.names import (
     SPLITS,
     TRANSFORM_GRAPH_DIR,
 )
-from components.featurize import clips, local_workers, outputs, transform
+from components.featurize import clips, local_workers, outputs, remote, transform
 from components.featurize.config import FeaturizeConfig
 
 RAW_DIR = outputs.RAW_DIR
+TRANSFORM_SCRATCH = "beam-temp-transform"  # under a remote output; cleared like Beam's own
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,7 +110,23 @@ def _options(cfg: FeaturizeConfig) -> PipelineOptions:
     beam_args = local_workers.local_beam_args(
         cfg.runner, cfg.beam_args, local_workers.usable_cores()
     )
+    beam_args = remote.container_args(cfg.runner, beam_args, cfg.sdk_container_image)
     return PipelineOptions([f"--runner={cfg.runner}", *beam_args])
+
+
+@contextmanager
+def _transform_scratch(output_dir: str):
+    """tf.Transform's temporary folder: local, or under a remote output for remote workers."""
+    if not remote.is_remote(output_dir):
+        with tempfile.TemporaryDirectory() as scratch:
+            yield scratch
+        return
+    scratch = os.path.join(output_dir, TRANSFORM_SCRATCH)
+    try:
+        yield scratch
+    finally:
+        if tf.io.gfile.exists(scratch):
+            tf.io.gfile.rmtree(scratch)
 
 
 def _counters(result: beam.runners.runner.PipelineResult, prefix: str) -> dict[str, int]:
@@ -142,9 +163,11 @@ def run(
         ValueError: If no training clip could be featurized (nothing to fit scaling on).
         FileExistsError: If an output directory holds files featurize does not write (its own
             earlier outputs are cleared, see ``outputs.py``).
+        ValueError: Also if the runner's workers cannot reach a location (``remote.py``).
     """
     started = time.monotonic()
     transform_graph_dir = transform_graph_dir or os.path.join(output_dir, TRANSFORM_GRAPH_DIR)
+    remote.check_reachable(cfg.runner, (manifest_path, output_dir, transform_graph_dir))
     outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
     logging.info("featurize: decoding and featurizing %s with %s", manifest_path, cfg.runner)
     with beam.Pipeline(options=_options(cfg)) as pipeline:
@@ -162,7 +185,7 @@ def run(
         split: os.path.join(output_dir, RAW_DIR, split, f"*{SHARD_SUFFIX}") for split in SPLITS
     }
     prefixes = {split: os.path.join(output_dir, EXAMPLES_DIR, split, "part") for split in SPLITS}
-    with tempfile.TemporaryDirectory() as scratch:
+    with _transform_scratch(output_dir) as scratch:
         with beam.Pipeline(options=_options(cfg)) as pipeline:
             with tft_beam.Context(temp_dir=scratch):
                 transform.build(

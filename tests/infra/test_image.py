@@ -32,8 +32,48 @@ def test_pinned_multi_stage_base() -> None:
     # Dockerfile says how to pass one), never a floating tag.
     assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", default)
     froms = [arg for op, arg in instructions if op == "FROM"]
-    assert froms == ["${PYTHON_BASE} AS builder", "${PYTHON_BASE}"], "builder + final"
+    assert froms == [
+        "apache/beam_python3.11_sdk:${BEAM_VERSION} AS beam_sdk",  # only /opt/apache/beam
+        "${PYTHON_BASE} AS builder",
+        "${PYTHON_BASE}",
+    ], "Beam's SDK harness + builder + final"
     assert "COPY --from=builder /opt/venv /opt/venv" in DOCKERFILE
+
+
+def test_carries_the_beam_sdk_harness_of_the_locked_beam_version() -> None:
+    # Beam's boot launcher must match the SDK the workers import (requirements.lock).
+    lock = (ROOT / "requirements.lock").read_text()
+    (beam,) = re.findall(r"^apache-beam==([^\s\\]+)", lock, re.M)
+    assert f"ARG BEAM_VERSION={beam}\n" in DOCKERFILE
+    python = re.search(r"^ARG PYTHON_BASE=python:(3\.\d+)\.", DOCKERFILE, re.M)[1]
+    assert f"FROM apache/beam_python{python}_sdk:" in DOCKERFILE, "same Python as the image"
+    final_stage = DOCKERFILE.split("FROM ${PYTHON_BASE}", 2)[2]
+    assert "COPY --from=beam_sdk /opt/apache/beam /opt/apache/beam" in final_stage
+    assert "RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT=1" in final_stage  # the venv, not a new one
+    entrypoints = [arg for op, arg in _instructions(DOCKERFILE) if op == "ENTRYPOINT"]
+    assert entrypoints == ['["/usr/local/bin/household-sounds-entrypoint"]']
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--id=1-1", "--provision_endpoint=localhost:1"], "boot --id=1-1 --provision_endpoint"),
+        (["--worker_pool"], "boot --worker_pool"),
+        (["household-sounds", "--help"], "household-sounds --help"),
+        (["python3", "-m", "kfp.dsl.executor_main"], "python3 -m kfp.dsl.executor_main"),
+    ],
+)
+def test_the_entrypoint_starts_beam_for_runner_flags_and_runs_commands_otherwise(
+    args, expected, tmp_path
+) -> None:
+    # The script with `exec` replaced by echo, so the decision is visible without Beam's boot.
+    script = (ROOT / "docker/entrypoint.sh").read_text().replace("exec ", "echo ")
+    script = script.replace("/opt/apache/beam/boot", "boot")
+    (tmp_path / "entrypoint.sh").write_text(script)
+    out = subprocess.run(
+        ["sh", str(tmp_path / "entrypoint.sh"), *args], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith(expected)
 
 
 def test_installs_only_the_runtime_lock_with_hashes() -> None:
