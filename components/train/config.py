@@ -112,6 +112,10 @@ class TrainConfig:
             changed; a tuned run leaves them out of its search.
         recipe: A tuned run also fixes the family's training recipe (``RECIPES``; ``hparams``
             wins); off, the tuner searches the recipe's choices with everything else.
+        checkpoint_dir: Resume state (tuner project, epoch backups; ``resume.py``); empty uses
+            ``<output>/resume``. A rerun with the same directory continues where it stopped.
+        mixed_precision: Compute in float16 with float32 variables (Keras ``mixed_float16``;
+            the softmax output stays float32); pays off on GPUs with tensor cores only.
     """
 
     family: Family = field(
@@ -142,6 +146,12 @@ class TrainConfig:
     )
     hparams: dict = field(default_factory=dict)
     recipe: bool = True
+    checkpoint_dir: str = field(
+        default="", metadata={"help": "resume state dir (default <output>/resume)"}
+    )
+    mixed_precision: bool = field(
+        default=False, metadata={"help": "float16 compute, float32 output (GPUs)"}
+    )
 
     @property
     def name(self) -> str:
