@@ -13,12 +13,12 @@ the same key (e.g. ``--no-cache``) starts afresh. Keras restores weights and epo
 random state: a resumed run's later epochs see other shuffles than an uninterrupted one would.
 """
 
+import dataclasses
 import hashlib
 import io
 import json
 import os
 import time
-from dataclasses import asdict
 
 import keras
 import numpy as np
@@ -45,8 +45,15 @@ def checkpoint_key(examples_uri: str, cfg: TrainConfig) -> str:
     Two tasks share a key only if they train the same model on the same examples, so a rerun of
     a pipeline finds its interrupted task's state and no other task's.
     """
-    payload = json.dumps({"examples": examples_uri, "config": asdict(cfg)}, sort_keys=True)
-    return f"{cfg.name}-{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
+    payload = {"examples": examples_uri, "config": dataclasses.asdict(cfg)}
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return f"{cfg.name}-{digest[:16]}"
+
+
+def under_root(cfg: TrainConfig, root: str, examples_uri: str) -> TrainConfig:
+    """``cfg`` with its checkpoint directory at ``<root>/<checkpoint_key>``."""
+    key = checkpoint_key(examples_uri, cfg)
+    return dataclasses.replace(cfg, checkpoint_dir=os.path.join(root, key))
 
 
 def backup(directory: str) -> keras.callbacks.BackupAndRestore:
