@@ -204,7 +204,11 @@ def _absolute(location: str) -> str:
 
 
 def _run_locally(data_root: str, output: str, arguments: dict, cache: bool) -> int:
-    """Runs the pipeline with kfp.local; with ``cache``, ingest is keyed by the data's files."""
+    """Runs the pipeline with kfp.local; with ``cache``, ingest is keyed by the data's files.
+
+    With ``cache``, training keeps its resume state in ``<output>/checkpoints`` too, so a run
+    interrupted during training continues its epochs and tuner trials when run again.
+    """
     from pathlib import Path
 
     from pipelines import local
@@ -217,6 +221,7 @@ def _run_locally(data_root: str, output: str, arguments: dict, cache: bool) -> i
         from components.ingest.fingerprint import fingerprint
 
         data["data_fingerprint"] = fingerprint(data["data_root"])
+        data["checkpoint_root"] = str(Path(output, "checkpoints").resolve())
         pipeline = build_pipeline(cache_ingest=True)
     return _emit(local.run(pipeline, output, {**data, **arguments}, cache).__dict__)
 
