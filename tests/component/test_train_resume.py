@@ -28,16 +28,16 @@ def examples_dir(tmp_path_factory):
     return write_examples(root, {"train": 12, "validation": 3, "test": 3}, seed=2)
 
 
-def _train_until(args: list[str], done, timeout: float = 240.0) -> None:
+def _train_until(args: list[str], done, log: Path, timeout: float = 900.0) -> None:
     """Starts ``household-sounds train args`` and SIGKILLs it as soon as ``done()`` holds."""
     command = [sys.executable, "-m", "pipelines.cli", "train", *args]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     try:
         while not done():
             if process.poll() is not None:
-                log = process.stderr.read()[-2000:]
-                raise AssertionError(f"train ended before the kill: {log}")
+                raise AssertionError(f"train ended before the kill: {log.read_text()[-2000:]}")
             if time.monotonic() > deadline:
                 raise AssertionError("train made no progress in time")
             time.sleep(0.02)
@@ -62,6 +62,7 @@ def test_a_killed_fit_resumes_at_its_last_epoch(examples_dir, tmp_path, capsys):
     _train_until(
         ["--examples", examples_dir, "--output", str(output), "--epochs", str(EPOCHS), *flags],
         lambda: _backed_up_epochs(output) >= 3,
+        tmp_path / "first.log",
     )
     killed_after = _backed_up_epochs(output)
     assert 3 <= killed_after < EPOCHS
@@ -108,6 +109,7 @@ def test_a_killed_search_reloads_its_completed_trials(examples_dir, tmp_path, mo
     _train_until(
         ["--examples", examples_dir, "--output", str(output), *flags],
         lambda: len(_completed_trials(project)) >= 1,
+        tmp_path / "first.log",
     )
     completed = {t["trial_id"]: t for t in _completed_trials(project)}
     assert 1 <= len(completed) < 3
