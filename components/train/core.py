@@ -130,8 +130,11 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
         shuffle=True,
         shuffle_buffer=cfg.shuffle_buffer,
         seed=cfg.seed,
+        cache=cfg.cache_examples,
     )
-    validation = data.dataset(examples_dir, "validation", feature, cfg.batch_size)
+    validation = data.dataset(
+        examples_dir, "validation", feature, cfg.batch_size, cache=cfg.cache_examples
+    )
     counts = data.class_counts(examples_dir)
     class_weight = data.class_weights(counts) if cfg.class_weights else None
     steps_per_epoch = math.ceil(int(counts.sum()) / cfg.batch_size)
