@@ -38,12 +38,14 @@ def featurize(
         beam_args: Extra Beam pipeline options, e.g. ["--direct_num_workers=2"].
         num_shards: TFRecord shards per split (0 lets the runner decide).
     """
-    from components.artifacts import names
+    from components.artifacts import files, names
     from components.featurize import core, report
 
     config = core.FeaturizeConfig(num_shards=num_shards, runner=runner, beam_args=tuple(beam_args))
     manifest_file = f"{manifest.path}/{names.MANIFEST_FILE}"
     result = core.run(manifest_file, examples.path, config, transform_graph.path)
     report.log_counts(result, counts.log_metric)
+    # The file too: kfp.local's cache takes an output without a file for a miss (kfp 2.17).
+    files.write_json(counts.path, counts.metadata)
     report.write_markdown(result, dead_letter.path)
     examples.metadata.update({"clips_per_split": result.clips_per_split})

@@ -64,6 +64,7 @@ def train(
             (gs:// or a mounted volume: a retried or rerun task continues); empty: in the
             model's own output directory.
     """
+    from components.artifacts import files
     from components.artifacts.names import KERAS
     from components.train import core, report, resume
 
@@ -83,6 +84,8 @@ def train(
         config = resume.under_root(config, checkpoint_root, examples.uri)
     result = core.run(examples.path, model.path, config)
     report.log_metrics(result, metrics.log_metric)
+    # The file too: kfp.local's cache takes an output without a file for a miss (kfp 2.17).
+    files.write_json(metrics.path, metrics.metadata)
     report.write_hparams(result, best_hparams.path)
     model.metadata.update({"name": result.name, "framework": KERAS, "feature": result.feature})
     best_hparams.metadata.update({"name": result.name, "tuned": result.tuned})
