@@ -179,9 +179,12 @@ def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
     from pipelines.compile import compile_pipeline
 
     accelerator = _accelerator(args)
-    if options.package and (args.image or accelerator != CPU_ONLY):
+    if options.package and args.image:
+        raise SystemExit("household-sounds submit: --image needs no --package (recompile it)")
+    if options.package and accelerator != CPU_ONLY:
         raise SystemExit(
-            "household-sounds submit: --image and --accelerator-* need no --package (recompile)"
+            "household-sounds submit: accelerator and placement flags need no --package "
+            "(recompile it)"
         )
     with tempfile.TemporaryDirectory() as tmp:
         compiled = f"{tmp}/pipeline.yaml"

@@ -109,3 +109,12 @@ def test_toleration_syntax(text, parsed):
 def test_bad_placement_is_refused_with_the_expected_syntax(fields, message):
     with pytest.raises(ValueError, match=message):
         Accelerator(**fields)
+
+
+def test_submit_with_a_compiled_package_refuses_placement_flags(tmp_path):
+    package = str(tmp_path / "built.yaml")
+    argv = ["submit", "--host", "http://127.0.0.1:9", "--package", package]
+    with pytest.raises(SystemExit, match="accelerator and placement flags need no --package"):
+        cli.main([*argv, "--accelerator-type", "nvidia.com/gpu"])
+    with pytest.raises(SystemExit, match="accelerator and placement flags need no --package"):
+        cli.main([*argv, "--toleration", "nvidia.com/gpu:NoSchedule"])
