@@ -6,7 +6,7 @@ RUN    ?= runs/demo
 DEMO_DATA ?= data/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock demo demo-data test test-faults test-fast lint compile benchmarks image image-smoke kind-up kind-run kind-serve kind-down clean
+.PHONY: help install lock demo demo-data test test-faults test-fast lint compile benchmarks image image-gpu image-smoke kind-up kind-run kind-serve kind-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ clean: ## Remove runs/, build/ and caches (keeps .venv/)
 # ---- image and kind (scripts/ hold the logic; see README "Run on Kubeflow") ----------------
 image: ## Build the project image (components.IMAGE) with docker, or podman without a Docker engine
 	bash scripts/image-build.sh
+
+image-gpu: ## The GPU variant of the image (CUDA TensorFlow of the lock's version), tagged <tag>-gpu
+	TENSORFLOW=gpu bash scripts/image-build.sh
 
 image-smoke: ## Podman+runc smoke build of the image and a CLI run inside it (root; minutes; not in `make test`)
 	bash scripts/image-smoke.sh

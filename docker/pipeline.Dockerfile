@@ -40,8 +40,15 @@ RUN python -m venv /opt/venv \
 # lock: test, lint, notebook and cluster tools live in requirements-dev.lock, never in the image.
 # Every file is checked against the lock's sha256; --no-build-isolation builds the two locked
 # sdists with the hash-checked setuptools above (see the Makefile's install recipe).
-COPY requirements.lock ./
-RUN /opt/venv/bin/pip install --require-hashes --no-deps --no-build-isolation -r requirements.lock
+# TENSORFLOW=gpu (`make image-gpu`) swaps tensorflow-cpu for the CUDA build of the same version
+# and its pinned, hashed NVIDIA libraries (requirements-gpu.lock; docker/gpu_lock.py): the GPU
+# nodes then need only the NVIDIA driver.
+ARG TENSORFLOW=cpu
+COPY requirements.lock requirements-gpu.lock docker/gpu_lock.py ./
+RUN case "$TENSORFLOW" in cpu) ;; \
+      gpu) python gpu_lock.py requirements.lock requirements-gpu.lock ;; \
+      *) echo "TENSORFLOW must be cpu or gpu, not $TENSORFLOW" >&2; exit 1 ;; esac \
+ && /opt/venv/bin/pip install --require-hashes --no-deps --no-build-isolation -r requirements.lock
 
 COPY pyproject.toml README.md ./
 COPY components ./components

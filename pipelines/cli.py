@@ -19,7 +19,7 @@ from components.rebalance import config as rebalance
 from components.rebalance.config import RebalanceConfig
 from components.train import config as train
 from pipelines import presets
-from pipelines.cli_flags import Command, registrar
+from pipelines.cli_flags import Command, add_config_flags, config_from_args, registrar
 from pipelines.submit import SubmitOptions
 
 _COMMANDS: dict[str, Command] = {}
@@ -113,11 +113,28 @@ def _image(args: argparse.Namespace) -> str:
         raise SystemExit(f"household-sounds: {error}") from None
 
 
+def _accelerator_flags(parser: argparse.ArgumentParser) -> None:
+    from pipelines.accelerator import Accelerator
+
+    add_config_flags(parser, Accelerator)
+
+
+def _accelerator(args: argparse.Namespace):
+    """The training tasks' accelerator and placement the flags describe."""
+    from pipelines.accelerator import Accelerator
+
+    try:
+        return config_from_args(args, Accelerator)
+    except ValueError as error:
+        raise SystemExit(f"household-sounds: {error}") from None
+
+
 def _compile_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="build/pipeline.yaml", help="IR YAML path")
     help = "mount PersistentVolumeClaim NAME at PATH in every task, repeatable (kind's store)"
     parser.add_argument("--pvc", action="append", default=[], metavar="NAME:PATH", help=help)
     _image_flag(parser)
+    _accelerator_flags(parser)
 
 
 @command("compile", flags=_compile_flags)
@@ -127,7 +144,7 @@ def _compile(args: argparse.Namespace) -> int:
     from pipelines.training import PvcMount
 
     pvcs = [PvcMount.parse(pvc) for pvc in args.pvc]
-    print(compile_pipeline(args.output, pvcs, _image(args)))
+    print(compile_pipeline(args.output, pvcs, _image(args), _accelerator(args)))
     return 0
 
 
@@ -149,6 +166,7 @@ def _arguments(args: argparse.Namespace, **fixed: object) -> dict[str, object]:
 def _submit_flags(parser: argparse.ArgumentParser) -> None:
     _preset_and_params(parser)
     _image_flag(parser)
+    _accelerator_flags(parser)
 
 
 @command("submit", config=SubmitOptions, flags=_submit_flags)
@@ -157,12 +175,22 @@ def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
     import tempfile
 
     from pipelines import submit
+    from pipelines.accelerator import CPU_ONLY
     from pipelines.compile import compile_pipeline
 
+    accelerator = _accelerator(args)
     if options.package and args.image:
         raise SystemExit("household-sounds submit: --image needs no --package (recompile it)")
+    if options.package and accelerator != CPU_ONLY:
+        raise SystemExit(
+            "household-sounds submit: accelerator and placement flags need no --package "
+            "(recompile it)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
-        package = options.package or compile_pipeline(f"{tmp}/pipeline.yaml", image=_image(args))
+        compiled = f"{tmp}/pipeline.yaml"
+        package = options.package or compile_pipeline(
+            compiled, image=_image(args), accelerator=accelerator
+        )
         try:
             payload, code = submit.start(package, options, _arguments(args))
         except ValueError as error:  # ParamError, VertexTarget: a usage error, nothing sent
@@ -179,7 +207,11 @@ def _absolute(location: str) -> str:
 
 
 def _run_locally(data_root: str, output: str, arguments: dict, cache: bool) -> int:
-    """Runs the pipeline with kfp.local; with ``cache``, ingest is keyed by the data's files."""
+    """Runs the pipeline with kfp.local; with ``cache``, ingest is keyed by the data's files.
+
+    With ``cache``, training keeps its resume state in ``<output>/checkpoints`` too, so a run
+    interrupted during training continues its epochs and tuner trials when run again.
+    """
     from pathlib import Path
 
     from pipelines import local
@@ -192,6 +224,7 @@ def _run_locally(data_root: str, output: str, arguments: dict, cache: bool) -> i
         from components.ingest.fingerprint import fingerprint
 
         data["data_fingerprint"] = fingerprint(data["data_root"])
+        data["checkpoint_root"] = str(Path(output, "checkpoints").resolve())
         pipeline = build_pipeline(cache_ingest=True)
     return _emit(local.run(pipeline, output, {**data, **arguments}, cache).__dict__)
 

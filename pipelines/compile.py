@@ -6,16 +6,23 @@ from pathlib import Path
 from kfp import compiler
 
 from components import IMAGE
+from pipelines.accelerator import CPU_ONLY, Accelerator
 from pipelines.training import PvcMount, build_pipeline
 
 
-def compile_pipeline(output: str, pvcs: Sequence[PvcMount] = (), image: str = IMAGE) -> str:
+def compile_pipeline(
+    output: str,
+    pvcs: Sequence[PvcMount] = (),
+    image: str = IMAGE,
+    accelerator: Accelerator = CPU_ONLY,
+) -> str:
     """Compiles the pipeline to ``output`` (creating its folder) and returns the path.
 
     ``pvcs`` are mounted into every task through ``kfp.kubernetes`` (the kind demo's store);
-    without them the package is portable. Every task runs ``image``.
+    without them the package is portable. Every task runs ``image``; the training tasks
+    request ``accelerator``.
     """
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    pipeline = build_pipeline(pvcs, image)
+    pipeline = build_pipeline(pvcs, image, accelerator=accelerator)
     compiler.Compiler().compile(pipeline_func=pipeline, package_path=output)
     return output

@@ -28,6 +28,7 @@ from components.rebalance.component import rebalance
 from components.rebalance.config import RebalanceConfig
 from components.train.component import train
 from components.train.config import FAMILIES, TrainConfig
+from pipelines.accelerator import CPU_ONLY, Accelerator
 from pipelines.image import with_image
 
 PIPELINE_NAME = "household-sounds"
@@ -61,7 +62,29 @@ def _resources(task: dsl.PipelineTask, cpu: str, memory: str) -> dsl.PipelineTas
     )
 
 
-def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE, cache_ingest: bool = False):
+def _place(task: dsl.PipelineTask, accelerator: Accelerator) -> None:
+    """Sets ``accelerator``'s request, node selector and tolerations on ``task``."""
+    if accelerator.accelerator_type:
+        task.set_accelerator_type(accelerator.accelerator_type)
+        task.set_accelerator_limit(accelerator.accelerator_count)
+    for key, value in accelerator.node_labels().items():
+        kubernetes.add_node_selector(task, key, value)
+    for toleration in accelerator.tolerations():
+        kubernetes.add_toleration(
+            task,
+            key=toleration.key,
+            operator="Equal" if toleration.value else "Exists",
+            value=toleration.value or None,
+            effect=toleration.effect or None,
+        )
+
+
+def build_pipeline(
+    pvcs: Sequence[PvcMount] = (),
+    image: str = IMAGE,
+    cache_ingest: bool = False,
+    accelerator: Accelerator = CPU_ONLY,
+):
     """The pipeline function, with every task mounting ``pvcs`` (none: the portable pipeline).
 
     Mounts go through ``kfp.kubernetes.mount_pvc`` into the IR's Kubernetes platform spec; the
@@ -69,6 +92,8 @@ def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE, cache_inge
     ``image`` (see ``pipelines.image``). ``cache_ingest`` lets ingest be cached, for callers that
     always pass the ``data_fingerprint`` of the data (``household-sounds run``); otherwise
     unchanged parameters could hide changed data, so ingest (and hence the DAG) always reruns.
+    The training tasks request ``accelerator`` (and its node selector and tolerations; the
+    default requests none).
     """
     # The steps, re-created for ``image``, under the names the body below uses.
     ingest, rebalance, featurize, train, baselines, evaluate, deploy = (
@@ -99,6 +124,8 @@ def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE, cache_inge
         force_deploy: bool = False,
         seed: int = 0,
         data_fingerprint: str = "",
+        mixed_precision: bool = TrainConfig.mixed_precision,
+        checkpoint_root: str = "",
     ):
         """Ingests, featurizes, trains, evaluates and deploys household sound classifiers.
 
@@ -127,6 +154,10 @@ def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE, cache_inge
             force_deploy: Deploy the best model even if it is not blessed.
             seed: Seed for splits, rebalancing and training.
             data_fingerprint: Hash of the files under data_root; ingest's cache key.
+            mixed_precision: Train in float16 with float32 variables and output (GPUs).
+            checkpoint_root: Storage that outlives a pod (gs://, a mounted volume) for the
+                training tasks' resume state: a retried or rerun task continues from its last
+                epoch and finished tuner trials. Empty: each task's own output directory.
         """
         ingest_task = ingest(
             data_root=data_root,
@@ -176,10 +207,13 @@ def build_pipeline(pvcs: Sequence[PvcMount] = (), image: str = IMAGE, cache_inge
                         resnet_weights=TrainConfig.resnet_weights or "",
                         family_overrides=family_overrides,
                         seed=seed,
+                        mixed_precision=mixed_precision,
+                        checkpoint_root=checkpoint_root,
                     ),
                     cpu="4",
                     memory="16G",
                 ).set_display_name("train: Keras (tuned)" if tuned else "train: Keras (seed)")
+                _place(keras_tasks[tuned], accelerator)
                 mount(keras_tasks[tuned])
         with dsl.ParallelFor(BASELINE_MODELS, parallelism=3) as model_name:
             baseline_task = _resources(

@@ -7,6 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=$(scripts/image-tag.sh)
+# TENSORFLOW=gpu builds the CUDA variant (make image-gpu), every tag with a -gpu suffix.
+tensorflow=${TENSORFLOW:-cpu}
+suffix=""
+if [ "$tensorflow" = gpu ]; then suffix=-gpu; fi
 # A docker CLI without a reachable engine (common on CI VMs) must not win over podman.
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   engine=docker
@@ -17,14 +21,15 @@ else
   echo "  install Docker (https://docs.docker.com/engine/install/) or podman" >&2
   exit 1
 fi
-echo "building $image with $engine"
+echo "building $image$suffix with $engine"
 # The commit goes into the image (label and env) and from there into every model card.
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-names=("$image")
+names=("$image$suffix")
 if short=$(git rev-parse --short HEAD 2>/dev/null); then
-  names+=("${image%:*}:$short")
+  names+=("${image%:*}:$short$suffix")
 fi
 tags=()
 for name in "${names[@]}"; do tags+=(-t "$name"); done
-"$engine" build -f docker/pipeline.Dockerfile "${tags[@]}" --build-arg "GIT_COMMIT=$commit" "$@" .
+"$engine" build -f docker/pipeline.Dockerfile "${tags[@]}" --build-arg "GIT_COMMIT=$commit" \
+  --build-arg "TENSORFLOW=$tensorflow" "$@" .
 echo "built ${names[*]}"

@@ -31,6 +31,7 @@ def baselines(
             (50 random forest, 20 SVC, 10 logistic regression).
         seed: Seed of the search and the estimators.
     """
+    from components.artifacts import files
     from components.artifacts.names import SKLEARN
     from components.baselines import core
 
@@ -38,4 +39,6 @@ def baselines(
     result = core.run(examples.path, model.path, config)
     for key in ("cv_macro_f1", "validation_macro_f1", "validation_accuracy", "training_seconds"):
         metrics.log_metric(key, getattr(result, key))
+    # The file too: kfp.local's cache takes an output without a file for a miss (kfp 2.17).
+    files.write_json(metrics.path, metrics.metadata)
     model.metadata.update({"name": result.name, "framework": SKLEARN, "feature": result.feature})

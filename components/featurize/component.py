@@ -48,7 +48,7 @@ def featurize(
     """
     import os
 
-    from components.artifacts import names
+    from components.artifacts import files, names
     from components.featurize import core, remote, report
 
     config = core.FeaturizeConfig(
@@ -66,5 +66,7 @@ def featurize(
     manifest_file = f"{manifest_dir}/{names.MANIFEST_FILE}"
     result = core.run(manifest_file, examples_dir, config, graph_dir)
     report.log_counts(result, counts.log_metric)
+    # The file too: kfp.local's cache takes an output without a file for a miss (kfp 2.17).
+    files.write_json(counts.path, counts.metadata)
     report.write_markdown(result, dead_letter.path)
     examples.metadata.update({"clips_per_split": result.clips_per_split})

@@ -43,7 +43,7 @@ def ingest(
             the input that makes a cached ingest rerun when the data changes; recorded in the
             manifest's metadata.
     """
-    from components.artifacts import names
+    from components.artifacts import files, names
     from components.ingest import core, report
 
     config = core.IngestConfig(
@@ -54,6 +54,8 @@ def ingest(
     )
     result = core.run(data_root, manifest.path, config)
     report.log_counts(result, label_counts.log_metric)
+    # The file too: kfp.local's cache takes an output without a file for a miss (kfp 2.17).
+    files.write_json(label_counts.path, label_counts.metadata)
     report.write_markdown(f"{manifest.path}/{names.LABEL_REPORT_FILE}", label_report.path)
     if data_fingerprint:
         manifest.metadata["data_fingerprint"] = data_fingerprint

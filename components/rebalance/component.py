@@ -29,7 +29,7 @@ def rebalance(
         target_per_class: Training clips per class after rebalancing (the study used 5,000).
         seed: Seed of the sampling and of each copy's noise SNR and pitch shift.
     """
-    from components.artifacts import names
+    from components.artifacts import files, names
     from components.rebalance import core
 
     config = core.RebalanceConfig(target_per_class=target_per_class, seed=seed)
@@ -40,3 +40,5 @@ def rebalance(
         metrics.log_metric(f"before_{name}", result.before[name])
         metrics.log_metric(f"after_{name}", result.after[name])
     metrics.log_metric("augmented_copies", sum(result.augmented.values()))
+    # The file too: kfp.local's cache takes an output without a file for a miss (kfp 2.17).
+    files.write_json(metrics.path, metrics.metadata)

@@ -19,6 +19,8 @@ from components.train.config import TrainConfig
     resnet_weights=TrainConfig.resnet_weights or "",
     family_overrides={},
     seed=TrainConfig.seed,
+    mixed_precision=TrainConfig.mixed_precision,
+    checkpoint_root="",
 )
 def train(
     examples: Input[Dataset],
@@ -35,6 +37,8 @@ def train(
     resnet_weights: str,
     family_overrides: dict,
     seed: int,
+    mixed_precision: bool,
+    checkpoint_root: str,
 ):
     """Trains one Keras family (optionally Keras-Tuner-tuned first) with early stopping.
 
@@ -55,9 +59,14 @@ def train(
         resnet_weights: "imagenet" (needs a download) or "" for random initialisation.
         family_overrides: Per-family TrainConfig fields, e.g. {"resnet50_mfcc": {"epochs": 2}}.
         seed: Seed of initialisation, shuffling and tuning.
+        mixed_precision: float16 compute with float32 variables and output (GPUs).
+        checkpoint_root: Where resume state lives, one folder per examples and configuration
+            (gs:// or a mounted volume: a retried or rerun task continues); empty: in the
+            model's own output directory.
     """
+    from components.artifacts import files
     from components.artifacts.names import KERAS
-    from components.train import core, report
+    from components.train import core, report, resume
 
     config = core.TrainConfig(
         family=family,
@@ -69,9 +78,14 @@ def train(
         class_weights=class_weights,
         seed=seed,
         resnet_weights=resnet_weights or None,
+        mixed_precision=mixed_precision,
     ).with_overrides(family_overrides)
+    if checkpoint_root:
+        config = resume.under_root(config, checkpoint_root, examples.uri)
     result = core.run(examples.path, model.path, config)
     report.log_metrics(result, metrics.log_metric)
+    # The file too: kfp.local's cache takes an output without a file for a miss (kfp 2.17).
+    files.write_json(metrics.path, metrics.metadata)
     report.write_hparams(result, best_hparams.path)
     model.metadata.update({"name": result.name, "framework": KERAS, "feature": result.feature})
     best_hparams.metadata.update({"name": result.name, "tuned": result.tuned})

@@ -112,6 +112,12 @@ class TrainConfig:
             changed; a tuned run leaves them out of its search.
         recipe: A tuned run also fixes the family's training recipe (``RECIPES``; ``hparams``
             wins); off, the tuner searches the recipe's choices with everything else.
+        checkpoint_dir: Resume state (tuner project, epoch backups; ``resume.py``); empty uses
+            ``<output>/resume``. A rerun with the same directory continues where it stopped.
+        cache_examples: Keep the decoded training and validation examples in memory after the
+            first epoch (``data.dataset``); for splits that fit in the task's memory.
+        mixed_precision: Compute in float16 with float32 variables (Keras ``mixed_float16``;
+            the softmax output stays float32); pays off on GPUs with tensor cores only.
     """
 
     family: Family = field(
@@ -142,6 +148,15 @@ class TrainConfig:
     )
     hparams: dict = field(default_factory=dict)
     recipe: bool = True
+    checkpoint_dir: str = field(
+        default="", metadata={"help": "resume state dir (default <output>/resume)"}
+    )
+    cache_examples: bool = field(
+        default=False, metadata={"help": "keep decoded examples in memory after epoch 1"}
+    )
+    mixed_precision: bool = field(
+        default=False, metadata={"help": "float16 compute, float32 output (GPUs)"}
+    )
 
     @property
     def name(self) -> str:

@@ -13,11 +13,12 @@ timings, hyperparameters, history) and predictions for every split; tuned runs a
 "chief") only runs its trials and writes ``trials.json``.
 """
 
+import contextlib
 import logging
 import math
 import os
-import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 import keras
@@ -27,7 +28,7 @@ import tensorflow as tf
 
 from components.artifacts import files, model_files
 from components.artifacts.names import KERAS, KERAS_MODEL_FILE, SPLITS, TRIALS_FILE
-from components.train import data, recipe, tuning
+from components.train import data, recipe, resume, tuning
 from components.train.config import TrainConfig
 from components.train.model import FEATURE_OF, augmentation, build_model, fixed_hyperparameters
 
@@ -53,25 +54,28 @@ class TrainResult:
         return asdict(self)
 
 
-class _EpochTimer(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None) -> None:
-        self.seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None) -> None:
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None) -> None:
-        self.seconds.append(time.perf_counter() - self._start)
+@contextlib.contextmanager
+def _precision(mixed: bool) -> Iterator[None]:
+    """Keras's ``mixed_float16`` policy for the models built in the block (then the old one)."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def _search(
-    cfg: TrainConfig, fixed: kt.HyperParameters, train, validation, class_weight, steps_per_epoch
+    cfg: TrainConfig,
+    fixed: kt.HyperParameters,
+    train,
+    validation,
+    class_weight,
+    steps_per_epoch: int,
+    checkpoints: str,
 ) -> tuple[kt.HyperParameters | None, list[dict], float]:
     started = time.perf_counter()
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        tuning.distributed_env(cfg.tuner_id, cfg.oracle_address),
-    ):
+    with tuning.distributed_env(cfg.tuner_id, cfg.oracle_address):
         best, trials = tuning.search(
             cfg.family,
             train,
@@ -81,7 +85,7 @@ def _search(
             epochs=cfg.epochs,
             patience=cfg.early_stopping_patience,
             seed=cfg.seed,
-            directory=cfg.tuner_dir or scratch,
+            directory=cfg.tuner_dir or os.path.join(checkpoints, resume.TUNER_DIR),
             weights=cfg.resnet_weights,
             class_weight=class_weight,
             fixed=fixed,
@@ -126,17 +130,22 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
         shuffle=True,
         shuffle_buffer=cfg.shuffle_buffer,
         seed=cfg.seed,
+        cache=cfg.cache_examples,
     )
-    validation = data.dataset(examples_dir, "validation", feature, cfg.batch_size)
+    validation = data.dataset(
+        examples_dir, "validation", feature, cfg.batch_size, cache=cfg.cache_examples
+    )
     counts = data.class_counts(examples_dir)
     class_weight = data.class_weights(counts) if cfg.class_weights else None
     steps_per_epoch = math.ceil(int(counts.sum()) / cfg.batch_size)
     hp, tuning_seconds = fixed_hyperparameters(cfg.family, cfg.fixed_hparams), 0.0
     tf.io.gfile.makedirs(output_dir)
+    checkpoints = resume.checkpoint_dir(output_dir, cfg)
     if cfg.tuned:
-        best, trials, tuning_seconds = _search(
-            cfg, hp, train, validation, class_weight, steps_per_epoch
-        )
+        with _precision(cfg.mixed_precision):
+            best, trials, tuning_seconds = _search(
+                cfg, hp, train, validation, class_weight, steps_per_epoch, checkpoints
+            )
         files.write_json(os.path.join(output_dir, TRIALS_FILE), trials)
         if best is None:  # a distributed worker: the chief trains the best trial
             return TrainResult(
@@ -154,37 +163,38 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
         hp = best
         model_files.write_best_hparams(output_dir, dict(hp.values))
     keras.utils.set_random_seed(cfg.seed)
-    model = build_model(
-        cfg.family, hp, weights=cfg.resnet_weights, total_steps=cfg.epochs * steps_per_epoch
-    )
-    timer = _EpochTimer()
-    stop = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=cfg.early_stopping_patience, restore_best_weights=True
-    )
+    total_steps = cfg.epochs * steps_per_epoch
+    with _precision(cfg.mixed_precision):
+        model = build_model(cfg.family, hp, weights=cfg.resnet_weights, total_steps=total_steps)
+    stop = resume.ResumableEarlyStopping(checkpoints, cfg.early_stopping_patience)
     logging.info("train: %s for up to %d epochs", cfg.name, cfg.epochs)
-    started = time.perf_counter()
-    history = model.fit(
+    model.fit(
         recipe.augment(train, augmentation(cfg.family, hp), cfg.seed),
         validation_data=validation,
         epochs=cfg.epochs,
-        callbacks=[timer, stop],
+        callbacks=[stop, resume.backup(checkpoints)],  # the journal first (resume.py)
         class_weight=class_weight,
         shuffle=False,  # the tf.data pipeline shuffles, with a bounded buffer
         verbose=2,
     )
-    training_seconds = time.perf_counter() - started
+    if stop.resumed_from:
+        logging.info("train: %s resumed after epoch %d", cfg.name, stop.resumed_from)
+    if cfg.mixed_precision:  # the artifact computes in float32 wherever it is served
+        trained, model = model, build_model(cfg.family, hp, total_steps=total_steps)
+        model.set_weights(trained.get_weights())
     model.save(os.path.join(output_dir, KERAS_MODEL_FILE))
     _write_predictions(model, examples_dir, output_dir, cfg)
-    history_rows = {key: [float(v) for v in values] for key, values in history.history.items()}
+    history_rows = stop.history()
+    seconds = [row["seconds"] for row in stop.rows]
     best_epoch = int(np.argmin(history_rows["val_loss"]))
     result = TrainResult(
         name=cfg.name,
         feature=feature,
         tuned=cfg.tuned,
         model_dir=output_dir,
-        epochs_trained=len(timer.seconds),
-        training_seconds=round(training_seconds, 3),
-        seconds_per_epoch=round(float(np.mean(timer.seconds)), 3),
+        epochs_trained=len(seconds),
+        training_seconds=round(sum(seconds), 3),
+        seconds_per_epoch=round(float(np.mean(seconds)), 3),
         tuning_seconds=round(tuning_seconds, 3),
         hyperparameters=dict(hp.values),
         final={key: values[best_epoch] for key, values in history_rows.items()},
@@ -205,6 +215,8 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
             "hyperparameters": result.hyperparameters,
             "history": history_rows,
             "config": asdict(cfg),
+            "resumed_after_epoch": stop.resumed_from,
         },
     )
+    resume.clear(checkpoints)
     return result

@@ -243,7 +243,10 @@ def build_model(
         x = _yamnet_head(hp, inputs)
     else:
         x = _dense_mean_mfcc(hp, inputs)
-    outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    # float32 even under a mixed_float16 policy: a float16 softmax loses small probabilities.
+    outputs = keras.layers.Dense(
+        NUM_CLASSES, activation="softmax", name="probabilities", dtype="float32"
+    )(x)
     model = keras.Model(inputs, outputs, name=family)
     augmentation(family, hp)  # declared here, so the space is whole; fit applies it
     optimizer = _yamnet_optimizer(hp) if family == YAMNET else recipe.optimizer(hp, total_steps)

@@ -126,7 +126,8 @@ def _tuner(
         "seed": seed,
         "directory": directory,
         "project_name": family,
-        "overwrite": True,
+        # A rerun in the same directory (a retried task) reloads the finished trials.
+        "overwrite": False,
         "hyperparameters": fixed,
         "tune_new_entries": True,
     }
@@ -135,6 +136,19 @@ def _tuner(
     if kind == "hyperband":
         return _Hyperband(hypermodel, max_epochs=epochs, factor=3, **common)
     raise ValueError(f"unknown tuner {kind!r}; expected 'bayesian' or 'hyperband'")
+
+
+def _keep_completed(oracle: kt.Oracle) -> None:
+    """Stops a reloaded oracle from running a completed trial again.
+
+    keras-tuner 1.4.8 saves the oracle at a trial's end before it drops the trial from the
+    ongoing ones, and a reload sends every ongoing trial back to be run: a task killed between
+    one trial's end and the next one's start would train the finished trial a second time.
+    """
+    completed = kt.engine.trial.TrialStatus.COMPLETED
+    oracle._retry_queue = [
+        trial_id for trial_id in oracle._retry_queue if oracle.trials[trial_id].status != completed
+    ]
 
 
 def summarize_trials(tuner: kt.Tuner) -> list[dict]:
@@ -179,7 +193,8 @@ def search(
         epochs: Maximum epochs per trial (Hyperband's ``max_epochs``).
         patience: Early-stopping patience on validation loss within a trial.
         seed: Tuner seed.
-        directory: Where the tuner keeps trial state (shared storage when distributed).
+        directory: Where the tuner keeps trial state (shared storage when distributed); a search
+            started again in the same directory reloads it and runs only the trials left.
         weights: ResNet50 backbone weights, passed through to ``build_model``.
         class_weight: Optional per-class loss weights.
         fixed: Hyperparameters held at fixed values, left out of the search.
@@ -194,6 +209,8 @@ def search(
     """
     total_steps = epochs * steps_per_epoch
     tuner = _tuner(family, kind, max_trials, epochs, seed, directory, weights, fixed, total_steps)
+    if not is_worker(os.environ.get("KERASTUNER_TUNER_ID", "")):  # a worker's oracle is remote
+        _keep_completed(tuner.oracle)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
     tuner.search(
         train,

@@ -5,6 +5,7 @@ these checks read the Dockerfile and .dockerignore (the lock files: test_locks.p
 """
 
 import re
+import runpy
 import subprocess
 import tomllib
 
@@ -127,3 +128,27 @@ def test_dockerignore_keeps_the_context_small() -> None:
     sources = {src for group in copied for src in group.split()}
     for src in sources:
         assert f"!{src}" in patterns, f"{src} is COPY'd but excluded by .dockerignore"
+
+
+def test_the_gpu_image_swaps_tensorflow_cpu_for_the_cuda_build_of_its_version() -> None:
+    """`make image-gpu` (build arg TENSORFLOW=gpu): docker/gpu_lock.py over the runtime lock."""
+    gpu_lock = runpy.run_path(str(ROOT / "docker/gpu_lock.py"))
+    lock = (ROOT / "requirements.lock").read_text()
+    gpu = (ROOT / "requirements-gpu.lock").read_text()
+    cpu_entries = {name: block for name, _, block in gpu_lock["entries"](lock)}
+    merged = gpu_lock["gpu_lock"](lock, gpu)
+    cuda_entries = {name: block for name, _, block in gpu_lock["entries"](merged)}
+    versions = {name: version for name, version, _ in gpu_lock["entries"](merged)}
+    cpu_version = cpu_entries["tensorflow-cpu"].split("==")[1].split()[0]
+    assert versions["tensorflow"] == cpu_version  # the same version family
+    assert "tensorflow-cpu" not in cuda_entries
+    libraries = set(cuda_entries) - set(cpu_entries) - {"tensorflow"}
+    assert libraries and all(name.startswith("nvidia-") for name in libraries)
+    for name, block in cpu_entries.items():  # nothing else moves, hashes included
+        assert name == "tensorflow-cpu" or cuda_entries[name] == block, name
+    assert all("--hash=sha256:" in block for block in cuda_entries.values())
+    assert "ARG TENSORFLOW=cpu" in DOCKERFILE
+    assert "python gpu_lock.py requirements.lock requirements-gpu.lock" in DOCKERFILE
+    stale = gpu.replace(f"tensorflow=={cpu_version}", "tensorflow==2.0.0")
+    with pytest.raises(ValueError, match="the lock tensorflow-cpu=="):
+        gpu_lock["gpu_lock"](lock, stale)
