@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+FORM = "application/x-www-form-urlencoded"
+
 
 @dataclass
 class Recorded:
@@ -34,8 +36,7 @@ class FakeKfp:
     url: str = ""
 
     def answer(self, method: str, path: str, query: dict[str, list[str]], body: Any, headers=None):
-        headers = {key.lower(): value for key, value in (headers or {}).items()}
-        self.requests.append(Recorded(method, path, query, body, headers))
+        self.requests.append(Recorded(method, path, query, body, headers or {}))
         if (method, path) == ("GET", "/apis/v2beta1/healthz"):
             return 200, {"multi_user": False}
         if (method, path) == ("GET", "/apis/v2beta1/experiments"):
@@ -56,15 +57,24 @@ class FakeKfp:
         return 404, {"error": f"fake KFP does not implement {method} {path}", "code": 5}
 
 
-def serve(fake: FakeKfp) -> ThreadingHTTPServer:
+def serve(fake: Any) -> ThreadingHTTPServer:
+    """Serves ``fake.answer`` on 127.0.0.1 as JSON and sets ``fake.url`` (this fake and Vertex's).
+
+    A form-encoded body (an OAuth token request) reaches ``answer`` parsed by ``parse_qs``, any
+    other body parsed as JSON; header names are lower-cased.
+    """
+
     class Handler(BaseHTTPRequestHandler):
         def _handle(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            body = json.loads(raw) if raw else None
-            query = parse_qs(parts.query)
-            status, payload = fake.answer(self.command, parts.path, query, body, self.headers)
+            form = self.headers.get("Content-Type", "").startswith(FORM)
+            body = (parse_qs(raw.decode()) if form else json.loads(raw)) if raw else None
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            status, payload = fake.answer(
+                self.command, parts.path, parse_qs(parts.query), body, headers
+            )
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -1,7 +1,8 @@
 """A fake Vertex AI REST API (v1 pipelineJobs) on 127.0.0.1, with the two neighbours it needs.
 
 ``google-cloud-aiplatform`` submitting a PipelineJob over REST makes three kinds of request, and
-this one server answers them all, recording each ``(method, path, query, body, headers)``:
+this one fake (served by ``fake_kfp.serve``) answers them all, recording each
+``(method, path, query, body, headers)``:
 the OAuth token exchange of Application Default Credentials (a service-account key file, with
 a key made for the test, whose ``token_uri`` points here: google-auth sends it a signed JWT, and
 the fake checks the signature), the Cloud Storage lookup of the pipeline root's bucket
@@ -16,11 +17,8 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -96,35 +94,3 @@ class FakeVertex:
             self.jobs[name]["state"] = state
             return 200, self.jobs[name]
         return 404, {"error": {"code": 404, "message": f"fake Vertex: no {method} {path}"}}
-
-
-def serve(fake: FakeVertex) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def _handle(self) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            if self.headers.get("Content-Type", "").startswith("application/json") and raw:
-                body: Any = json.loads(raw)
-            else:
-                body = parse_qs(raw.decode()) if raw else None  # the token refresh's form
-            headers = {key.lower(): value for key, value in self.headers.items()}
-            status, payload = fake.answer(
-                self.command, parts.path, parse_qs(parts.query), body, headers
-            )
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = _handle
-
-        def log_message(self, *args: object) -> None:  # keep pytest output quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server

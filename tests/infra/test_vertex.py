@@ -14,7 +14,8 @@ import pytest
 from pipelines import cli
 from pipelines.compile import compile_pipeline
 from pipelines.presets import DEMO_ARGUMENTS
-from tests.infra.fake_vertex import TOKEN, FakeVertex, serve
+from tests.infra.fake_kfp import serve
+from tests.infra.fake_vertex import TOKEN, FakeVertex
 
 pytestmark = [pytest.mark.xdist_group("infra"), pytest.mark.slow]  # compile + aiplatform: ~30 s
 JOBS = "/v1/projects/proj-1/locations/europe-west4/pipelineJobs"
