@@ -106,7 +106,7 @@ def tf_worker(paths: list[str], study_features: bool) -> tuple[int, float]:
     from components.audio.featurizer import Featurizer
     from components.featurize import clips
 
-    decode, compute = clips.DecodeClip(), clips.ComputeFeatures()
+    decode = clips.DecodeClip()
     decode.setup()
     if study_features:
         featurizer = Featurizer((LOG_MEL, MFCC, MEAN_MFCC))
@@ -123,6 +123,7 @@ def tf_worker(paths: list[str], study_features: bool) -> tuple[int, float]:
             study(monos, tf.constant([clip["sample_rate"] for clip in batch], tf.int32))
 
     else:
+        compute = clips.ComputeFeatures()
         compute.setup()
 
         def compute_batch(batch: list[dict]) -> None:
