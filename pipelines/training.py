@@ -114,6 +114,7 @@ def build_pipeline(
         runner: str = FeaturizeConfig.runner,
         beam_args: list = [],  # noqa: B006 - KFP reads defaults from the signature
         target_per_class: int = RebalanceConfig.target_per_class,
+        keep_majority_clips: bool = RebalanceConfig.keep_majority_clips,
         epochs: int = TrainConfig.epochs,
         max_trials: int = TrainConfig.max_trials,
         batch_size: int = TrainConfig.batch_size,
@@ -141,6 +142,9 @@ def build_pipeline(
             runner: Beam runner for featurize.
             beam_args: Extra Beam options (e.g. Dataflow project/region/temp_location).
             target_per_class: Training clips per class after rebalancing.
+            keep_majority_clips: Keep every clip of classes above the target instead of
+                undersampling them; the Keras models then weight their loss by inverse class
+                frequency (the scikit-learn baselines always do).
             epochs: Maximum epochs per Keras model (early stopping on validation loss).
             max_trials: Keras Tuner trial budget per family.
             batch_size: Keras training batch size.
@@ -172,7 +176,10 @@ def build_pipeline(
         # where the caller always passes its fingerprint.
         ingest_task.set_caching_options(cache_ingest)
         rebalance_task = rebalance(
-            manifest=ingest_task.outputs["manifest"], target_per_class=target_per_class, seed=seed
+            manifest=ingest_task.outputs["manifest"],
+            target_per_class=target_per_class,
+            keep_majority_clips=keep_majority_clips,
+            seed=seed,
         ).set_display_name("rebalance: train classes")
         mount(rebalance_task)
         featurize_task = _resources(
@@ -203,7 +210,7 @@ def build_pipeline(
                         max_trials=max_trials,
                         tuner=TrainConfig.tuner,
                         batch_size=batch_size,
-                        class_weights=TrainConfig.class_weights,
+                        class_weights=keep_majority_clips,
                         resnet_weights=TrainConfig.resnet_weights or "",
                         family_overrides=family_overrides,
                         seed=seed,

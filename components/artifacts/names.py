@@ -11,6 +11,8 @@ SPLITS: tuple[str, ...] = (TRAIN, VALIDATION, TEST)
 
 # ingest (and rebalance, which writes a manifest of the same shape)
 MANIFEST_FILE = "manifest.jsonl"
+# rebalance names a clip's augmented copies ``<clip_id>__aug<k>``; baselines groups CV folds by it
+AUGMENTED_COPY_MARK = "__aug"
 LABEL_REPORT_FILE = "label_report.json"
 REJECTS_FILE = "rejects.jsonl"
 

@@ -9,13 +9,18 @@ from components.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
-@signature_defaults(target_per_class=RebalanceConfig.target_per_class, seed=RebalanceConfig.seed)
+@signature_defaults(
+    target_per_class=RebalanceConfig.target_per_class,
+    keep_majority_clips=RebalanceConfig.keep_majority_clips,
+    seed=RebalanceConfig.seed,
+)
 def rebalance(
     manifest: Input[Dataset],
     balanced_manifest: Output[Dataset],
     class_table: Output[Markdown],
     metrics: Output[Metrics],
     target_per_class: int,
+    keep_majority_clips: bool,
     seed: int,
 ):
     """Under/oversamples training clips to a per-class target; copies get augmentation specs.
@@ -27,12 +32,15 @@ def rebalance(
         class_table: Per-class training counts before and after, as Markdown.
         metrics: Training clips before/after and augmented copies, per class.
         target_per_class: Training clips per class after rebalancing (the study used 5,000).
+        keep_majority_clips: Keep every clip of classes above the target (no undersampling).
         seed: Seed of the sampling and of each copy's noise SNR and pitch shift.
     """
     from components.artifacts import files, names
     from components.rebalance import core
 
-    config = core.RebalanceConfig(target_per_class=target_per_class, seed=seed)
+    config = core.RebalanceConfig(
+        target_per_class=target_per_class, keep_majority_clips=keep_majority_clips, seed=seed
+    )
     result = core.run(f"{manifest.path}/{names.MANIFEST_FILE}", balanced_manifest.path, config)
     with open(class_table.path, "w") as handle:
         handle.write(core.class_table_markdown(result))

@@ -21,6 +21,10 @@ class RebalanceConfig:
         snr_db_range: Uniform range of the noise SNR given to each augmented copy, in dB.
         semitone_range: Uniform range of each copy's pitch shift; shifts with magnitude below
             ``MIN_SEMITONES`` are redrawn so every copy is audibly shifted.
+        keep_majority_clips: Keep every clip of a class above the target instead of
+            undersampling it (classes below it are still topped up with augmented copies); the
+            training steps then weight the loss by inverse class frequency. Models on a
+            pretrained embedding gain from every clip; the study undersampled.
         seed: Seed of the sampling and of every copy's augmentation.
     """
 
@@ -29,4 +33,7 @@ class RebalanceConfig:
     )
     snr_db_range: tuple[float, float] = (10.0, 30.0)
     semitone_range: tuple[float, float] = (-2.0, 2.0)
+    keep_majority_clips: bool = field(
+        default=False, metadata={"help": "keep every clip of classes above the target"}
+    )
     seed: int = field(default=0, metadata={"help": "sampling and augmentation seed"})

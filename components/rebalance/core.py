@@ -1,9 +1,10 @@
 """rebalance: manifest → manifest whose training split has the same number of clips per class.
 
 Runs before featurize, on the manifest written by ingest. Classes with more training clips than
-the target are randomly undersampled; classes with fewer keep every clip and are topped up with
-randomly drawn copies, each a new record (``<clip_id>__aug<k>``) with the source's ``source_id``
-and an ``augment`` spec (SNR, semitones, seed) that featurize applies to the waveform
+the target are randomly undersampled (or kept whole with ``keep_majority_clips``); classes with
+fewer keep every clip and are topped up with randomly drawn copies, each a new record
+(``<clip_id>__aug<k>``: ``AUGMENTED_COPY_MARK``) with the source's ``source_id`` and an
+``augment`` spec (SNR, semitones, seed) that featurize applies to the waveform
 (``components/audio/augment.py``). Validation and test records pass through untouched, and a
 training ``source_id`` that also appears in another split stops the step, so no source leaks.
 Outputs: ``manifest.jsonl``, ``rebalance_report.json`` and the per-class before/after table
@@ -23,7 +24,7 @@ import tensorflow as tf
 from components.artifacts import files
 from components.artifacts.cells import csv_cell, markdown_cell
 from components.artifacts.manifest import read_manifest, write_manifest
-from components.artifacts.names import MANIFEST_FILE, TRAIN
+from components.artifacts.names import AUGMENTED_COPY_MARK, MANIFEST_FILE, TRAIN
 from components.audio.labels import CLASS_NAMES
 from components.rebalance.config import MIN_SEMITONES, RebalanceConfig
 
@@ -80,7 +81,7 @@ def _augmented_copies(
             "semitones": round(_semitones(rng, *cfg.semitone_range), 3),
             "seed": int(rng.integers(0, 2**31 - 1)),
         }
-        clip_id = f"{source['clip_id']}__aug{numbers[source['clip_id']]}"
+        clip_id = f"{source['clip_id']}{AUGMENTED_COPY_MARK}{numbers[source['clip_id']]}"
         copies.append({**source, "clip_id": clip_id, "augment": spec})
     return copies
 
@@ -89,6 +90,8 @@ def rebalance_train(
     train: list[dict], cfg: RebalanceConfig
 ) -> tuple[list[dict], dict[str, dict[str, int]]]:
     """Under/oversamples training records to ``cfg.target_per_class`` per class.
+
+    With ``cfg.keep_majority_clips`` a class above the target keeps every record.
 
     Args:
         train: Training manifest records (each with ``label``).
@@ -105,7 +108,9 @@ def rebalance_train(
     balanced, counts = [], {}
     for name in CLASS_NAMES:
         records = by_class[name]
-        if len(records) >= cfg.target_per_class:
+        if len(records) >= cfg.target_per_class and cfg.keep_majority_clips:
+            chosen, copies = records, []
+        elif len(records) >= cfg.target_per_class:
             keep = np.sort(rng.choice(len(records), size=cfg.target_per_class, replace=False))
             chosen, copies = [records[i] for i in keep], []
         elif records:

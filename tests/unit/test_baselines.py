@@ -60,6 +60,35 @@ def test_every_feature_named_by_the_config_is_a_feature_set():
     assert set(config.ESTIMATORS) <= set(config.SEED_ITERATIONS)
 
 
+def test_cv_folds_keep_augmented_copies_with_their_source(monkeypatch, examples_dir, tmp_path):
+    assert core.source_clip("a-1__aug3") == core.source_clip("a-1") == "a-1"
+    load, seen = core.shards.load_arrays, {}
+
+    def every_other_clip_a_copy(examples, split, feature):
+        ids, x, y = load(examples, split, feature)
+        return [f"{ids[i - i % 2]}__aug1" if i % 2 else ids[i] for i in range(len(ids))], x, y
+
+    fit = core.RandomizedSearchCV.fit
+
+    def record_groups(search, x, y, groups=None):
+        seen["groups"] = groups
+        return fit(search, x, y, groups=groups)
+
+    monkeypatch.setattr(core.shards, "load_arrays", every_other_clip_a_copy)
+    monkeypatch.setattr(core.RandomizedSearchCV, "fit", record_groups)
+    core.run(examples_dir, str(tmp_path), core.BaselinesConfig("svc", n_iter=1, n_jobs=1))
+    ids = [json.loads(line)["clip_id"] for line in open(tmp_path / "predictions" / "train.jsonl")]
+    assert seen["groups"] == [core.source_clip(clip_id) for clip_id in ids]
+    assert len(set(seen["groups"])) == (len(ids) + 1) // 2
+
+
+@pytest.mark.parametrize("name", config.ESTIMATORS)
+def test_every_estimator_weights_classes_by_inverse_frequency(name):
+    estimator, _ = core.search_space(name, seed=0)
+    weighted = estimator.estimator if name == "svc" else estimator  # the SVC inside calibration
+    assert weighted.class_weight == "balanced"
+
+
 def test_unknown_baseline_is_refused():
     with pytest.raises(ValueError, match="unknown baseline"):
         core.search_space("xgboost", seed=0)

@@ -141,3 +141,15 @@ def test_class_table_csv_and_markdown_escape_class_names(monkeypatch):
     assert core._class_table_csv(result).splitlines()[1] == "'=cmd|x,1,1,1,1"
     markdown = core.class_table_markdown(result)
     assert "| =cmd\\|x | 1 | 1 | 1 | 1 |" in markdown and "&lt;b&gt;x&lt;/b&gt;" in markdown
+
+
+def test_keep_majority_clips_keeps_every_clip_and_still_tops_up(tmp_path):
+    rows = manifest_rows()
+    config = core.RebalanceConfig(10, keep_majority_clips=True)
+    result = core.run(write(tmp_path, rows), str(tmp_path / "out"), config)
+    out = read(tmp_path / "out" / "manifest.jsonl")
+    train_ids = {r["clip_id"] for r in out if r["split"] == "train" and "augment" not in r}
+    assert train_ids == {r["clip_id"] for r in rows if r["split"] == "train"}
+    counts = Counter(r["label"] for r in out if r["split"] == "train")
+    assert counts == {name: max(size, 10) for name, size in SIZES.items()}
+    assert sum(result.dropped.values()) == 0 and result.augmented["alarm"] == 9
