@@ -50,10 +50,14 @@ def _serving_error(error) -> int:
     return error.grpc_code.value[0]
 
 
+def _timeout_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+
+
 def _server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default="localhost:8500", help="host:port of TF Serving")
     parser.add_argument("--rest", action="store_true", help="use the REST API (e.g. :8501)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    _timeout_flag(parser)
 
 
 def _predict_flags(parser: argparse.ArgumentParser) -> None:
@@ -171,7 +175,7 @@ def _describe_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rest", action="store_true", help="--target is the REST API (:8501)")
     parser.add_argument("--version", type=int, help="with --model-base: version (default newest)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    _timeout_flag(parser)
 
 
 @command("describe", config=DeployConfig, only=NAME, flags=_describe_flags)
