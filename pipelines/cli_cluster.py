@@ -13,6 +13,7 @@ from pipelines import presets
 from pipelines.accelerator import CPU_ONLY, Accelerator
 from pipelines.cli_flags import Command, add_config_flags, config_from_args, emit, registrar
 from pipelines.submit import SubmitOptions
+from pipelines.user_config import IMAGE_ENV, PROJECT_FILE, USER_FILE
 
 COMMANDS: dict[str, Command] = {}
 command = registrar(COMMANDS)
@@ -29,9 +30,8 @@ def _image_reference(text: str) -> str:
 
 def _image_and_accelerator_flags(parser: argparse.ArgumentParser) -> None:
     help = (
-        "image every task runs (default $HOUSEHOLD_SOUNDS_IMAGE, else image in "
-        "household-sounds.toml or ~/.config/household-sounds/config.toml, else the release "
-        "image); no tag: the git commit"
+        f"image every task runs (default ${IMAGE_ENV}, else image in {PROJECT_FILE} or "
+        f"~/.config/{USER_FILE}, else the release image); no tag: the git commit"
     )
     parser.add_argument("--image", type=_image_reference, metavar="REGISTRY/NAME[:TAG]", help=help)
     add_config_flags(parser, Accelerator)
