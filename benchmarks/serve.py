@@ -37,7 +37,6 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-MODEL_NAME = "household_sounds"
 
 
 def build_model_base(folder: str, family: str) -> str:
@@ -288,13 +287,14 @@ def main() -> None:
 
     import tensorflow as tf
 
+    from components.artifacts.names import SERVED_MODEL_NAME
     from components.artifacts.signature import DEFAULT_SIGNATURE, WAVEFORM_SIGNATURE
     from components.deploy import warmup
     from serving.client import GrpcClient, RestClient
 
     with tempfile.TemporaryDirectory() as folder:
         model_base = args.model_base or build_model_base(folder, args.family)
-        version_dir = os.path.join(model_base, MODEL_NAME)
+        version_dir = os.path.join(model_base, SERVED_MODEL_NAME)
         version_dir = os.path.join(version_dir, max(os.listdir(version_dir), key=int))
         served = tf.saved_model.load(version_dir)
         wav = warmup_wav()

@@ -12,8 +12,8 @@ name) decide. deploy still checks the fitted estimator itself when it builds the
 card that lies fails loudly there.
 """
 
-KERAS = "keras"
-SKLEARN = "sklearn"
+from components.artifacts.names import KERAS, SKLEARN
+
 EXPORTABLE_ESTIMATORS: frozenset[str] = frozenset({"LogisticRegression"})
 _ESTIMATOR_OF_NAME = {"logistic_regression": "LogisticRegression"}  # cards without "estimator"
 

@@ -8,12 +8,15 @@ a ``tuple`` a repeatable option (metadata ``metavar``). With ``presets`` (name â
 e.g. the study's and the demo's budgets) a ``--preset`` option picks the defaults of the fields
 it names. ``config_from_args`` builds the config back: preset values, then every option given,
 then the keyword arguments. ``Command`` declares a subcommand from these parts (its required
-paths, its config, its presets, extra flags) for ``pipelines/cli.py`` to register. Imports
-nothing heavy, so ``--help`` stays instant.
+paths, its config, its presets, extra flags), ``registrar`` registers it in a command module's
+``COMMANDS`` for ``pipelines/cli.py`` to dispatch, and ``emit`` prints a command's JSON answer.
+Imports nothing heavy, so ``--help`` stays instant.
 """
 
 import argparse
 import dataclasses
+import json
+import sys
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -159,3 +162,10 @@ def registrar(registry: dict[str, Command]) -> Callable:
         return register
 
     return command
+
+
+def emit(payload: Any) -> int:
+    """Prints ``payload`` as a command's JSON answer on stdout; returns the exit code 0."""
+    json.dump(payload, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    return 0

@@ -52,7 +52,7 @@ def follow(
     get_state: Callable[[], str],
     states: States,
     *,
-    poll_s: float = 10.0,
+    poll_s: float,
     timeout_s: float | None = None,
     label: str = "run",
 ) -> Outcome:

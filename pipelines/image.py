@@ -24,8 +24,8 @@ from kfp.dsl.python_component import PythonComponent
 
 from components import IMAGE
 from pipelines import user_config
+from pipelines.user_config import IMAGE_ENV
 
-IMAGE_ENV = "HOUSEHOLD_SOUNDS_IMAGE"
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _NAME = rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
 _REFERENCE = re.compile(rf"{_NAME}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}|@sha256:[0-9a-f]{{64}})")

@@ -2,9 +2,13 @@
 
 ``full`` is the pipeline's own defaults; ``demo`` is assembled from each step's ``demo`` preset
 (``components/<step>/config.py``), so a budget is written once, where the step defines it. The
-embedded demo dataset is ~600 clips: these budgets keep ``make demo`` within 10 minutes. Free of
-KFP and TensorFlow, so ``household-sounds run|submit --preset`` and ``--help`` stay fast.
+embedded demo dataset is ~600 clips: these budgets keep ``make demo`` within 10 minutes.
+``add_flags`` gives ``household-sounds run|submit`` their ``--preset`` and ``--param`` options
+and ``arguments`` the pipeline arguments those describe. Free of KFP and TensorFlow, so
+``--preset`` and ``--help`` stay fast.
 """
+
+import argparse
 
 from components.baselines import config as baselines
 from components.evaluate import config as evaluate
@@ -21,3 +25,18 @@ DEMO_ARGUMENTS: dict[str, object] = {
     **evaluate.PRESETS["demo"],
 }
 PRESETS: dict[str, dict[str, object]] = {"full": {}, "demo": DEMO_ARGUMENTS}
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--preset`` (a name in ``PRESETS``) and the repeatable ``--param K=V``."""
+    help = "pipeline defaults: the study's full budgets, or the demo's small ones"
+    parser.add_argument("--preset", default="full", choices=list(PRESETS), help=help)
+    help = "pipeline argument, repeatable (overrides the preset)"
+    parser.add_argument("--param", action="append", default=[], metavar="K=V", help=help)
+
+
+def arguments(args: argparse.Namespace, **fixed: object) -> dict[str, object]:
+    """The preset's pipeline arguments, then ``fixed``, then every ``--param``."""
+    from pipelines.submit import parse_params
+
+    return {**PRESETS[args.preset], **fixed, **parse_params(args.param)}

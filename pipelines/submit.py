@@ -158,7 +158,7 @@ def set_caching(package_path: str, output_path: str, enabled: bool) -> str:
 
 
 @contextlib.contextmanager
-def _with_caching(package_path: str, enabled: bool | None) -> Iterator[str]:
+def with_caching(package_path: str, enabled: bool | None) -> Iterator[str]:
     """The package itself, or a temporary copy with every task's caching set to ``enabled``."""
     if enabled is None:
         yield package_path
@@ -244,7 +244,7 @@ def submit(
     arguments = check_params(package_path, params)
     client = _client(client_factory, host, namespace, auth or KfpAuth())
     with (
-        _with_caching(package_path, enable_caching) as package_path,
+        with_caching(package_path, enable_caching) as package_path,
         contextlib.redirect_stdout(sys.stderr),
     ):
         result = client.create_run_from_pipeline_package(
@@ -289,7 +289,7 @@ def create_recurring_run(
     client = _client(client_factory, host, namespace, auth or KfpAuth())
     with contextlib.redirect_stdout(sys.stderr):
         created = client.create_experiment(name=experiment, namespace=namespace)
-    with _with_caching(package_path, enable_caching) as package_path:
+    with with_caching(package_path, enable_caching) as package_path:
         recurring = client.create_recurring_run(
             experiment_id=created.experiment_id,
             job_name=name,

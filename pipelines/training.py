@@ -122,7 +122,7 @@ def build_pipeline(
         search_iterations: int = BaselinesConfig.n_iter,
         min_macro_f1: float = EvaluateConfig.min_macro_f1,
         min_worst_slice_f1: float = EvaluateConfig.min_worst_slice_f1,
-        force_deploy: bool = False,
+        force_deploy: bool = DeployConfig.force,
         seed: int = 0,
         data_fingerprint: str = "",
         mixed_precision: bool = TrainConfig.mixed_precision,

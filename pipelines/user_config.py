@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+IMAGE_ENV = "HOUSEHOLD_SOUNDS_IMAGE"  # wins over both files
 PROJECT_FILE = "household-sounds.toml"
+USER_FILE = "household-sounds/config.toml"  # under $XDG_CONFIG_HOME, by default ~/.config
 KEYS = ("image",)
 
 
@@ -33,7 +35,7 @@ class UserConfig:
 def candidates(cwd: Path, environ: Mapping[str, str]) -> list[Path]:
     """The settings files in the order they are tried: the project's, then the user's."""
     base = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME", "~"), ".config"))
-    return [cwd / PROJECT_FILE, Path(base).expanduser() / "household-sounds" / "config.toml"]
+    return [cwd / PROJECT_FILE, Path(base).expanduser() / USER_FILE]
 
 
 def load(cwd: Path | None = None, environ: Mapping[str, str] = os.environ) -> UserConfig:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.follow import VERTEX, Outcome, follow
-from pipelines.submit import _with_caching, check_params
+from pipelines.submit import check_params, with_caching
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 CONSOLE = "https://console.cloud.google.com/vertex-ai/locations/{region}/pipelines/runs/{job}"
@@ -92,7 +92,7 @@ def submit(
         api_endpoint=target.endpoint,
         api_transport="rest",
     )
-    with _with_caching(package_path, enable_caching) as path:
+    with with_caching(package_path, enable_caching) as path:
         job = aiplatform.PipelineJob(
             display_name=display_name,
             template_path=path,

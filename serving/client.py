@@ -23,6 +23,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 
+from components.artifacts.names import SERVED_MODEL_NAME
 from components.artifacts.signature import (
     CLASS_INDEX,
     CLASS_NAME,
@@ -43,7 +44,7 @@ from serving.protos import get_model_metadata_pb2, predict_pb2
 from serving.status import ServingError, code_for_http_status
 from serving.tensors import dtype_name, to_ndarray, to_tensor_proto
 
-DEFAULT_MODEL_NAME = "household_sounds"
+TIMEOUT_S = 30.0  # seconds per request, unless the caller says otherwise
 # The service the RPCs belong to: its full proto name is part of each method path.
 PREDICTION_SERVICE = "tensorflow.serving.PredictionService"
 SIGNATURE_DEF_MAP = "tensorflow.serving.SignatureDefMap"
@@ -174,7 +175,9 @@ def _is_batched(value, batch: int) -> bool:
 class GrpcClient:
     """TF Serving's ``PredictionService`` over gRPC."""
 
-    def __init__(self, target: str, model_name: str = DEFAULT_MODEL_NAME, timeout_s: float = 30.0):
+    def __init__(
+        self, target: str, model_name: str = SERVED_MODEL_NAME, timeout_s: float = TIMEOUT_S
+    ):
         """Opens an insecure channel.
 
         Args:
@@ -289,7 +292,7 @@ class RestClient:
     """TF Serving's REST API (``POST /v1/models/<name>:predict``)."""
 
     def __init__(
-        self, base_url: str, model_name: str = DEFAULT_MODEL_NAME, timeout_s: float = 30.0
+        self, base_url: str, model_name: str = SERVED_MODEL_NAME, timeout_s: float = TIMEOUT_S
     ):
         """Remembers where the server is.
 
@@ -324,7 +327,10 @@ class RestClient:
 
 
 def connect(
-    target: str, rest: bool = False, model_name: str = DEFAULT_MODEL_NAME, timeout_s: float = 30.0
+    target: str,
+    rest: bool = False,
+    model_name: str = SERVED_MODEL_NAME,
+    timeout_s: float = TIMEOUT_S,
 ) -> GrpcClient | RestClient:
     """A client for ``host:port``: gRPC (TF Serving's 8500) or, with ``rest``, REST (8501)."""
     if rest:

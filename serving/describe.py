@@ -17,7 +17,7 @@ import os
 
 from components import model_card
 from components.artifacts.names import ASSETS_EXTRA_DIR, VERSION_CARD_JSON
-from serving.client import GrpcClient, request_json, signature_def_map
+from serving.client import TIMEOUT_S, GrpcClient, request_json, signature_def_map
 from serving.status import ServingError
 
 SIGNATURE_DEF_FIELD = "signature_def"
@@ -47,7 +47,7 @@ def _signature_summary(signature_defs: dict) -> dict[str, dict]:
     }
 
 
-def from_grpc(target: str, model_name: str, timeout_s: float = 30.0) -> dict:
+def from_grpc(target: str, model_name: str, timeout_s: float = TIMEOUT_S) -> dict:
     """``{"source", "model_name", "version", "signatures", "card", "card_note"}`` over gRPC.
 
     Raises:
@@ -85,7 +85,7 @@ def from_grpc(target: str, model_name: str, timeout_s: float = 30.0) -> dict:
     }
 
 
-def from_rest(base_url: str, model_name: str, timeout_s: float = 30.0) -> dict:
+def from_rest(base_url: str, model_name: str, timeout_s: float = TIMEOUT_S) -> dict:
     """The same as ``from_grpc`` over TF Serving's REST API (``http://host:port``)."""
     root = f"{base_url.rstrip('/')}/v1/models/{model_name}"
     answer = request_json(f"{root}/metadata", timeout_s)

@@ -32,6 +32,7 @@ SKLEARN_MODEL_FILE = "model.joblib"
 PREDICTIONS_DIR = "predictions"
 BEST_HPARAMS_FILE = "best_hparams.json"
 TRIALS_FILE = "trials.json"
+RESUME_DIR = "resume"  # a Keras model's resume state, only while its task is unfinished
 KERAS = "keras"  # model.json "framework" values
 SKLEARN = "sklearn"
 

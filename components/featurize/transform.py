@@ -58,7 +58,7 @@ def raw_tfxio(file_pattern: str) -> tfxio.TFExampleRecord:
     """A TFXIO source over raw example shards."""
     schema = schema_utils.schema_from_feature_spec(examples.feature_spec())
     return tfxio.TFExampleRecord(
-        file_pattern=file_pattern, schema=schema, telemetry_descriptors=["household_sounds"]
+        file_pattern=file_pattern, schema=schema, telemetry_descriptors=["featurize"]
     )
 
 

@@ -25,18 +25,18 @@ import numpy as np
 import tensorflow as tf
 
 from components.artifacts import files
+from components.artifacts.names import RESUME_DIR
 from components.train.config import TrainConfig
 
 TUNER_DIR = "tuner"
 FIT_DIR = "fit"
 BACKUP_DIR = "backup"
 JOURNAL_FILE = "journal.json"
-DEFAULT_DIR = "resume"
 
 
 def checkpoint_dir(output_dir: str, cfg: TrainConfig) -> str:
     """``cfg.checkpoint_dir``, else ``<output_dir>/resume``."""
-    return cfg.checkpoint_dir or os.path.join(output_dir, DEFAULT_DIR)
+    return cfg.checkpoint_dir or os.path.join(output_dir, RESUME_DIR)
 
 
 def checkpoint_key(examples_uri: str, cfg: TrainConfig) -> str:

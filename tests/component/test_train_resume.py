@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from components.artifacts.names import RESUME_DIR
 from components.train import core, resume, tuning
 from tests.unit.test_models_data import write_examples
 
@@ -47,7 +48,7 @@ def _train_until(args: list[str], done, log: Path, timeout: float = 900.0) -> No
 
 
 def _backed_up_epochs(output: Path) -> int:
-    metadata = output / resume.DEFAULT_DIR / resume.FIT_DIR / resume.BACKUP_DIR
+    metadata = output / RESUME_DIR / resume.FIT_DIR / resume.BACKUP_DIR
     metadata = metadata / "training_metadata.json"
     try:
         return json.loads(metadata.read_text())["epoch"]
@@ -66,7 +67,7 @@ def test_a_killed_fit_resumes_at_its_last_epoch(examples_dir, tmp_path, capsys):
     )
     killed_after = _backed_up_epochs(output)
     assert 3 <= killed_after < EPOCHS
-    journal = output / resume.DEFAULT_DIR / resume.FIT_DIR / resume.JOURNAL_FILE
+    journal = output / RESUME_DIR / resume.FIT_DIR / resume.JOURNAL_FILE
     before = [row["logs"]["val_loss"] for row in json.loads(journal.read_text())["rows"]]
     assert not (output / "model.keras").exists()
 
@@ -85,7 +86,7 @@ def test_a_killed_fit_resumes_at_its_last_epoch(examples_dir, tmp_path, capsys):
     for split in ("train", "validation", "test"):
         assert (output / "predictions" / f"{split}.jsonl").read_text().count("\n") > 0
     assert (output / "model.keras").exists()
-    assert not (output / resume.DEFAULT_DIR).exists()  # finished: the resume state is gone
+    assert not (output / RESUME_DIR).exists()  # finished: the resume state is gone
 
 
 def _completed_trials(project: Path) -> list[dict]:
@@ -103,7 +104,7 @@ def _completed_trials(project: Path) -> list[dict]:
 @pytest.mark.slow
 def test_a_killed_search_reloads_its_completed_trials(examples_dir, tmp_path, monkeypatch):
     output = tmp_path / "model"
-    project = output / resume.DEFAULT_DIR / resume.TUNER_DIR / "dense_mean_mfcc"
+    project = output / RESUME_DIR / resume.TUNER_DIR / "dense_mean_mfcc"
     flags = ["--family", "dense_mean_mfcc", "--tuned", "--max-trials", "3", "--epochs", "6"]
     flags += ["--batch-size", "16", "--patience", "6", "--seed", "1"]
     _train_until(
@@ -140,4 +141,4 @@ def test_a_killed_search_reloads_its_completed_trials(examples_dir, tmp_path, mo
         if trial["trial_id"] in completed:
             assert trial["val_loss"] == completed[trial["trial_id"]]["score"]
     assert (output / "model.keras").exists() and (output / "best_hparams.json").exists()
-    assert not (output / resume.DEFAULT_DIR).exists()
+    assert not (output / RESUME_DIR).exists()

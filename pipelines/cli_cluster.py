@@ -1,0 +1,107 @@
+"""The commands for a cluster: ``compile`` the pipeline package and ``submit`` a run of it.
+
+Both choose, at compile time, the image every task runs (``--image``, resolved by
+``pipelines.image``) and the training tasks' accelerator and placement (``pipelines.accelerator``,
+whose fields become the flags); ``submit`` sends the package to Kubeflow Pipelines or Vertex AI
+(``pipelines.submit``) with its ``SubmitOptions`` as options. KFP is imported only when a
+command runs, so ``--help`` stays fast. ``pipelines/cli.py`` registers ``COMMANDS``.
+"""
+
+import argparse
+
+from pipelines import presets
+from pipelines.accelerator import CPU_ONLY, Accelerator
+from pipelines.cli_flags import Command, add_config_flags, config_from_args, emit, registrar
+from pipelines.submit import SubmitOptions
+from pipelines.user_config import IMAGE_ENV, PROJECT_FILE, USER_FILE
+
+COMMANDS: dict[str, Command] = {}
+command = registrar(COMMANDS)
+
+
+def _image_reference(text: str) -> str:
+    from pipelines.image import check_name
+
+    try:
+        return check_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _image_and_accelerator_flags(parser: argparse.ArgumentParser) -> None:
+    help = (
+        f"image every task runs (default ${IMAGE_ENV}, else image in {PROJECT_FILE} or "
+        f"~/.config/{USER_FILE}, else the release image); no tag: the git commit"
+    )
+    parser.add_argument("--image", type=_image_reference, metavar="REGISTRY/NAME[:TAG]", help=help)
+    add_config_flags(parser, Accelerator)
+
+
+def _image(args: argparse.Namespace) -> str:
+    """``--image``, else ``$HOUSEHOLD_SOUNDS_IMAGE``, the settings file, the release image."""
+    from pipelines.image import resolve_image
+
+    try:
+        return resolve_image(args.image)
+    except ValueError as error:
+        raise SystemExit(f"household-sounds: {error}") from None
+
+
+def _accelerator(args: argparse.Namespace) -> Accelerator:
+    """The training tasks' accelerator and placement the flags describe."""
+    try:
+        return config_from_args(args, Accelerator)
+    except ValueError as error:
+        raise SystemExit(f"household-sounds: {error}") from None
+
+
+def _compile_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", default="build/pipeline.yaml", help="IR YAML path")
+    help = "mount PersistentVolumeClaim NAME at PATH in every task, repeatable (kind's store)"
+    parser.add_argument("--pvc", action="append", default=[], metavar="NAME:PATH", help=help)
+    _image_and_accelerator_flags(parser)
+
+
+@command("compile", flags=_compile_flags)
+def _compile(args: argparse.Namespace) -> int:
+    """Compile the pipeline to KFP IR YAML for any KFP v2 backend."""
+    from pipelines.compile import compile_pipeline
+    from pipelines.training import PvcMount
+
+    pvcs = [PvcMount.parse(pvc) for pvc in args.pvc]
+    print(compile_pipeline(args.output, pvcs, _image(args), _accelerator(args)))
+    return 0
+
+
+def _submit_flags(parser: argparse.ArgumentParser) -> None:
+    presets.add_flags(parser)
+    _image_and_accelerator_flags(parser)
+
+
+@command("submit", config=SubmitOptions, flags=_submit_flags)
+def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
+    """Submit a run (or a recurring run) of the pipeline to Kubeflow Pipelines or Vertex AI."""
+    import tempfile
+
+    from pipelines import submit
+    from pipelines.compile import compile_pipeline
+
+    accelerator = _accelerator(args)
+    if options.package and args.image:
+        raise SystemExit("household-sounds submit: --image needs no --package (recompile it)")
+    if options.package and accelerator != CPU_ONLY:
+        raise SystemExit(
+            "household-sounds submit: accelerator and placement flags need no --package "
+            "(recompile it)"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        compiled = f"{tmp}/pipeline.yaml"
+        package = options.package or compile_pipeline(
+            compiled, image=_image(args), accelerator=accelerator
+        )
+        try:
+            payload, code = submit.start(package, options, presets.arguments(args))
+        except ValueError as error:  # ParamError, VertexTarget: a usage error, nothing sent
+            raise SystemExit(f"household-sounds submit: {error}") from None
+    emit(payload)
+    return code

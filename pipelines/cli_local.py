@@ -1,0 +1,84 @@
+"""The commands that run the whole pipeline on this machine: ``run`` on your data, ``demo``.
+
+Both execute the pipeline function that Kubeflow runs with ``kfp.local`` (``pipelines.local``)
+into a run directory whose ``serving/`` is the TF Serving model base; with the cache on (the
+default), ingest is keyed by the data's files and training keeps its resume state in the run
+directory, so a rerun continues where an earlier one stopped. KFP and the steps are imported
+only when a command runs. ``pipelines/cli.py`` registers ``COMMANDS``.
+"""
+
+import argparse
+
+from components.ingest.config import DEFAULT_FORMAT, FORMATS
+from pipelines import presets
+from pipelines.cli_flags import Command, emit, registrar
+
+COMMANDS: dict[str, Command] = {}
+command = registrar(COMMANDS)
+
+
+def _absolute(location: str) -> str:
+    """A local path made absolute (kfp.local tasks run elsewhere); a URI (gs://...) untouched."""
+    from pathlib import Path
+
+    return location if "://" in location else str(Path(location).resolve())
+
+
+def _run_locally(data_root: str, output: str, arguments: dict, cache: bool) -> int:
+    """Runs the pipeline with kfp.local; with ``cache``, ingest is keyed by the data's files.
+
+    With ``cache``, training keeps its resume state in ``<output>/checkpoints`` too, so a run
+    interrupted during training continues its epochs and tuner trials when run again.
+    """
+    from pathlib import Path
+
+    from pipelines import local
+    from pipelines.training import build_pipeline, training_pipeline
+
+    data = {"data_root": _absolute(data_root)}
+    data["model_base"] = str(Path(output, "serving").resolve())  # the run directory is local
+    pipeline = training_pipeline
+    if cache:
+        from components.ingest.fingerprint import fingerprint
+
+        data["data_fingerprint"] = fingerprint(data["data_root"])
+        data["checkpoint_root"] = str(Path(output, "checkpoints").resolve())
+        pipeline = build_pipeline(cache_ingest=True)
+    return emit(local.run(pipeline, output, {**data, **arguments}, cache).__dict__)
+
+
+def _cache_flag(parser: argparse.ArgumentParser) -> None:
+    help = "rerun every step (default: reuse the steps an earlier run into --output completed)"
+    parser.add_argument("--no-cache", dest="cache", action="store_false", help=help)
+
+
+def _run_flags(parser: argparse.ArgumentParser) -> None:
+    help = f"layout (default {DEFAULT_FORMAT})"
+    parser.add_argument("--data-format", choices=FORMATS, default=DEFAULT_FORMAT, help=help)
+    presets.add_flags(parser)
+    _cache_flag(parser)
+
+
+@command("run", "data-root", "output", flags=_run_flags)
+def _run(args: argparse.Namespace) -> int:
+    """Run the whole pipeline locally (kfp.local) on your own data."""
+    arguments = presets.arguments(args, data_format=args.data_format)
+    return _run_locally(args.data_root, args.output, arguments, args.cache)
+
+
+def _demo_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", default="data/demo", help="where the demo dataset goes")
+    parser.add_argument("--output", default="runs/demo", help="run directory")
+    _cache_flag(parser)
+
+
+@command("demo", flags=_demo_flags)
+def _demo(args: argparse.Namespace) -> int:
+    """Generate the demo dataset (if absent) and run the whole pipeline locally on it."""
+    from pathlib import Path
+
+    from demo_data import dataset
+
+    if not Path(args.data_root, "FSD50K.metadata").is_dir():
+        dataset.generate(args.data_root, dataset.DemoConfig())
+    return _run_locally(args.data_root, args.output, dict(presets.DEMO_ARGUMENTS), args.cache)

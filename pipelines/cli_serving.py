@@ -1,0 +1,216 @@
+"""The serving commands: ``export`` and ``deploy`` a model, then query and serve what is served.
+
+``predict``, ``listen`` and ``app`` talk to TF Serving (or the development server) through
+``serving.client``, ``describe`` prints what a server or a model base serves, ``serve-dev``
+starts the development server. A refused request prints ``{"error", "message"}`` on stderr and
+exits with the gRPC status code number. The served model's name is ``DeployConfig``'s option;
+TensorFlow, gRPC and the steps are imported only when a command runs.
+``pipelines/cli.py`` registers ``COMMANDS``.
+"""
+
+import argparse
+import json
+import sys
+
+from components.deploy.config import DeployConfig
+from pipelines.cli_flags import Command, emit, registrar
+
+COMMANDS: dict[str, Command] = {}
+command = registrar(COMMANDS)
+NAME = ("model_name",)  # the one DeployConfig option of every command here but deploy
+
+
+@command("export", "model-dir", "transform-graph", "output", config=DeployConfig, only=NAME)
+def _export(args: argparse.Namespace, config: DeployConfig) -> int:
+    """Export a trained model as a raw-audio serving SavedModel (no blessing check)."""
+    from components.deploy import core
+
+    info = core.export_model(args.model_dir, args.transform_graph, args.output, config.model_name)
+    return emit({"model": info.name, "feature": info.feature, "export_dir": args.output})
+
+
+@command("deploy", "model-dir", "transform-graph", "model-base", "blessing", config=DeployConfig)
+def _deploy(args: argparse.Namespace, config: DeployConfig) -> int:
+    """Export a blessed model and publish it as a new TF Serving model version."""
+    from components.deploy import core
+
+    paths = (args.model_dir, args.transform_graph, args.model_base, args.blessing)
+    return emit(core.run(*paths, config).summary())
+
+
+def _refuse(code: str, message: str) -> None:
+    """Prints a refusal as JSON on stderr."""
+    json.dump({"error": code, "message": message}, sys.stderr)
+    sys.stderr.write("\n")
+
+
+def _serving_error(error) -> int:
+    """Prints a rejected request as JSON on stderr; returns the gRPC status code number."""
+    _refuse(error.code, error.message)
+    return error.grpc_code.value[0]
+
+
+def _timeout_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+
+
+def _server_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="localhost:8500", help="host:port of TF Serving")
+    parser.add_argument("--rest", action="store_true", help="use the REST API (e.g. :8501)")
+    _timeout_flag(parser)
+
+
+def _predict_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="WAV files")
+    _server_flags(parser)
+
+
+@command("predict", config=DeployConfig, only=NAME, flags=_predict_flags)
+def _predict(args: argparse.Namespace, config: DeployConfig) -> int:
+    """Classify WAV files with a served model; exits with the gRPC status code on rejection."""
+    from serving.client import predict_files
+    from serving.status import ServingError
+
+    try:
+        return emit(
+            predict_files(args.files, args.target, config.model_name, args.timeout, args.rest)
+        )
+    except ServingError as error:
+        return _serving_error(error)
+
+
+def _listen_flags(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--file", help="stream this audio file instead of the microphone")
+    source.add_argument("--device", help="PortAudio input device (name or index)")
+    parser.add_argument("--rate", type=int, default=16000, help="microphone sample rate (Hz)")
+    parser.add_argument("--speed", type=float, default=1.0, help="--file pace, x real time")
+    parser.add_argument("--hop", type=float, default=1.0, help="seconds between predictions")
+    parser.add_argument("--alert", default="", help="classes that raise alerts: human,alarm")
+    parser.add_argument("--threshold", type=float, default=0.6, help="alert probability")
+    parser.add_argument("--debounce", type=float, default=10.0, help="seconds between alerts")
+    parser.add_argument("--webhook", help="POST every alert as JSON to this URL")
+    _server_flags(parser)
+
+
+@command("listen", config=DeployConfig, only=NAME, flags=_listen_flags)
+def _listen(args: argparse.Namespace, config: DeployConfig) -> int:
+    """Classify live audio (microphone or --file) every hop; alerts as JSON, optional webhook."""
+    import dataclasses
+    import logging
+
+    from components.audio.labels import CLASS_NAMES
+    from serving import listen
+    from serving.alerts import Alerter, AlertRule, Webhook
+    from serving.client import connect
+    from serving.status import ServingError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    classes = tuple(name.strip() for name in args.alert.split(",") if name.strip())
+    try:
+        alerter = Alerter(AlertRule(classes, args.threshold, args.debounce), CLASS_NAMES)
+        webhook = Webhook(args.webhook) if args.webhook else None
+        if args.file:
+            source = listen.FileSource(args.file, args.speed)
+        else:
+            device = int(args.device) if args.device and args.device.isdigit() else args.device
+            source = listen.MicrophoneSource(args.rate, device)
+    except (ValueError, listen.ListenError) as error:
+        _refuse("FAILED_PRECONDITION", str(error))
+        return 2
+    display = listen.Display(CLASS_NAMES)
+    try:
+        with connect(args.target, args.rest, config.model_name, args.timeout) as client:
+            summary = listen.listen(
+                source,
+                lambda wav: client.predict_wav([wav])[0],
+                args.hop,
+                display,
+                alerter if classes else None,
+                webhook,
+            )
+    except ServingError as error:
+        return _serving_error(error)
+    json.dump({"event": "summary", **dataclasses.asdict(summary)}, sys.stderr)
+    sys.stderr.write("\n")
+    return 0
+
+
+def _app_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8080, help="HTTP port of the web app")
+    parser.add_argument("--host", default="127.0.0.1", help="interface (0.0.0.0 in a pod)")
+    parser.add_argument("--max-upload-mb", type=float, default=32.0, help="largest upload")
+    _server_flags(parser)
+
+
+@command("app", config=DeployConfig, only=NAME, flags=_app_flags)
+def _app(args: argparse.Namespace, config: DeployConfig) -> int:
+    """Serve the listening web app (browser microphone, uploads) proxying to TF Serving."""
+    import logging
+
+    from serving.app import server
+    from serving.client import connect
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    settings = server.AppConfig(max_upload_bytes=int(args.max_upload_mb * 2**20))
+    with connect(args.target, args.rest, config.model_name, args.timeout) as client:
+        httpd = server.make_server(client, settings, args.port, args.host)
+        port = httpd.server_address[1]
+        logging.info("web app on http://%s:%d/ (TF Serving at %s)", args.host, port, args.target)
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            httpd.server_close()
+    return 0
+
+
+def _describe_flags(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    help = "host:port of a running server (gRPC; REST with --rest)"
+    source.add_argument("--target", help=help)
+    help = "read the card from a model base (local or gs://): what real TF Serving serves"
+    source.add_argument("--model-base", help=help)
+    parser.add_argument("--rest", action="store_true", help="--target is the REST API (:8501)")
+    parser.add_argument("--version", type=int, help="with --model-base: version (default newest)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    _timeout_flag(parser)
+
+
+@command("describe", config=DeployConfig, only=NAME, flags=_describe_flags)
+def _describe(args: argparse.Namespace, config: DeployConfig) -> int:
+    """Print what is served: version, signatures (GetModelMetadata) and the model card."""
+    from serving import describe
+    from serving.status import ServingError
+
+    try:
+        if args.model_base:
+            described = describe.from_model_base(args.model_base, config.model_name, args.version)
+        elif args.rest:
+            described = describe.from_rest(f"http://{args.target}", config.model_name, args.timeout)
+        else:
+            described = describe.from_grpc(args.target, config.model_name, args.timeout)
+    except ServingError as error:
+        return _serving_error(error)
+    except FileNotFoundError as error:
+        _refuse("NOT_FOUND", str(error))
+        return 5  # grpc.StatusCode.NOT_FOUND
+    if args.json:
+        return emit(described)
+    sys.stdout.write(describe.render(described))
+    return 0
+
+
+def _serve_dev_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8500, help="gRPC port")
+    parser.add_argument("--rest-port", type=int, default=0, help="REST port (0: no REST API)")
+
+
+@command("serve-dev", "model-base", flags=_serve_dev_flags)
+def _serve_dev(args: argparse.Namespace) -> int:
+    """Serve exported models on 127.0.0.1 with the DEVELOPMENT stand-in for TF Serving."""
+    from serving import dev_server
+
+    dev_server.serve_until_stopped(args.model_base, args.port, args.rest_port)
+    return 0
