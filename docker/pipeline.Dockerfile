@@ -1,11 +1,13 @@
 # The one project image: every pipeline component runs in it, with nothing installed at run time.
 # Build: `make image` (tag = components.IMAGE, i.e. the package version).
 #
-# Base image: an exact version, and a digest when you publish. No registry answered where this
-# file was written, so no digest is recorded (none is made up): pin it at build time with
-#   --build-arg PYTHON_BASE=python:3.11.14-slim-bookworm@sha256:<digest>
-# (`docker buildx imagetools inspect python:3.11.14-slim-bookworm` prints it), or replace the
-# default below once you have it. Both stages use the same base.
+# Base images: exact versions (PYTHON_BASE below, used by both stages, and Beam's SDK image of
+# BEAM_VERSION), pinned by digest with `make pin-images` (scripts/pin_base_images.py: it resolves
+# each tag in the registry with docker buildx, skopeo or crane and rewrites it here as
+# name:tag@sha256:<digest>; rerun it after changing a tag or BEAM_VERSION, since the digest wins
+# over the tag beside it). They are NOT pinned in this repository: no registry is reachable where
+# it is developed, and no digest is made up. `python scripts/pin_base_images.py --check` fails
+# while a base has no digest (a release CI gate).
 ARG PYTHON_BASE=python:3.11.14-slim-bookworm
 
 # The same image is the Beam SDK container of a remote runner (Dataflow's --sdk_container_image,
