@@ -6,7 +6,7 @@ RUN    ?= runs/demo
 DEMO_DATA ?= data/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock demo demo-data test test-faults test-fast lint compile benchmarks image image-gpu image-smoke kind-up kind-run kind-serve kind-down clean
+.PHONY: help install lock demo demo-data test test-faults test-fast lint compile benchmarks image image-gpu image-smoke pin-images kind-up kind-run kind-serve kind-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,11 @@ image-gpu: ## The GPU variant of the image (CUDA TensorFlow of the lock's versio
 
 image-smoke: ## Podman+runc smoke build of the image and a CLI run inside it (root; minutes; not in `make test`)
 	bash scripts/image-smoke.sh
+
+# Stdlib only, no venv needed. `python3 scripts/pin_base_images.py --check` (no registry) exits 1
+# while a base has no digest: a release CI gate.
+pin-images: ## Pin the Dockerfile's base images by digest (buildx/skopeo/crane + a registry; CI: scripts/pin_base_images.py --check)
+	python3 scripts/pin_base_images.py
 
 kind-up: ## kind cluster + Kubeflow Pipelines standalone + the project image loaded into it
 	bash scripts/kind-up.sh
