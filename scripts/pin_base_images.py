@@ -63,23 +63,24 @@ def bases(text: str) -> list[Base]:
         if not words:
             continue
         op = words[0].upper()
-        if op == "ARG" and not seen_from and "=" in words[1]:
+        if op == "ARG" and not seen_from and "=" in line:
             global_args[words[1].split("=", 1)[0]] = number
         elif op == "FROM":
             seen_from = True
             image = next(w for w in words[1:] if not w.startswith("--"))
+            known_stage = image in stages or image.lower() == "scratch"
             if len(words) >= 4 and words[-2].upper() == "AS":
                 stages.add(words[-1])
-            arg = re.fullmatch(r"\$\{?(\w+)\}?", image)
-            if image in stages or image.lower() == "scratch":
+            if known_stage:
                 continue
-            if arg and arg[1] in global_args:
-                number = global_args[arg[1]]
-                image = lines[number].split("=", 1)[1].strip()
-            elif arg:
-                raise PinError(f"line {number + 1}: FROM {image} has no global ARG default")
-            if all(b.line != number for b in found):
-                found.append(Base(number, image))
+            where = number
+            if arg := re.fullmatch(r"\$\{?(\w+)\}?", image):
+                if arg[1] not in global_args:
+                    raise PinError(f"line {number + 1}: FROM {image} has no global ARG default")
+                where = global_args[arg[1]]
+                image = lines[where].split("=", 1)[1].strip()
+            if all(b.line != where for b in found):
+                found.append(Base(where, image))
     return found
 
 
