@@ -20,19 +20,20 @@ to the earliest (train → validation → test), as ingest does, and the move is
 default taxonomy is ``components/ingest/taxonomy_categories.json`` (the datasets' category names;
 ``--taxonomy study`` selects the pipeline's default, the study's keyword lists).
 
-The budget (``Budget``; every field has a flag) is sized for about 40 minutes on two idle cores
-for ESC-50 folds 1, 2, 3, 5 plus the UrbanSound8K subset (~4,500 clips): every training clip
-kept (``keep_majority_clips``: classes under 200 topped up with augmented copies, ~3,500 clips,
-inverse-frequency class weights), 4 epochs (the YAMNet head: the demo's 40, it early-stops),
-2 tuner trials, 4 search iterations per baseline, the seed's 16 filters 3x3 fixed for the tuned
-log-mel CNN (as in the demo: the space's 32-filter 5x5 draws cost 3,035 CPU s of a previous
-run's 5,025) and ResNet50 cut to 1 epoch and one trial with the demo's fixes for few updates
-(BatchNorm momentum 0.9, no head dropout). Every other seed run is the study's configuration
-(its SGD included), so the tuned runs measure the recipe against it. Undersampling to 200 per
-class threw away 2,090 of 3,290 training clips; measured beside this benchmark on the same
-splits, logistic regression on the YAMNet embedding scored 0.78-0.79 on that subset and
-0.80-0.86 on every clip (C 0.003-1, with or without class weights). On a shared machine a step's
-CPU seconds are the comparable number, not its wall seconds; ``--models`` leaves families out.
+The budget (``Budget``; every field has a flag) took 70 minutes (4,213 s wall, 5,156 CPU s in
+this process) on two cores in the README's run on ESC-50 folds 1, 2, 3, 5 plus the UrbanSound8K
+subset (~4,500 clips): every training clip kept (``keep_majority_clips``: classes under 200
+topped up with augmented copies, ~3,500 clips, inverse-frequency class weights), 4 epochs (the
+YAMNet head: the demo's 40, it early-stops), 2 tuner trials, 4 search iterations per baseline,
+the seed's 16 filters 3x3 fixed for the tuned log-mel CNN (as in the demo: the space's 32-filter
+5x5 draws cost 3,035 CPU s of a previous run's 5,025) and ResNet50 cut to 1 epoch and one trial
+with the demo's fixes for few updates (BatchNorm momentum 0.9, no head dropout). Every other
+seed run is the study's configuration (its SGD included), so the tuned runs measure the recipe
+against it. Undersampling to 200 per class threw away 2,090 of 3,290 training clips; measured
+beside this benchmark on the same splits, logistic regression on the YAMNet embedding scored
+0.78-0.79 on that subset and 0.80-0.86 on every clip (C 0.003-1, with or without class
+weights). On a shared machine a step's CPU seconds are the comparable number, not its wall
+seconds; ``--models`` leaves families out.
 """
 
 import argparse
@@ -76,8 +77,8 @@ from components.train.config import (
 from pipelines import training
 
 _FAMILY_FIXES = {
-    # the YAMNet head costs ~1 s per epoch on the embeddings and early-stops on its own: it gets
-    # the demo's 40 epochs (6 left it at 0.766 and its 2-trial search at 0.638 in this benchmark)
+    # the YAMNet head costs ~4 s per epoch on 3,500 embeddings and early-stops on its own: it
+    # gets the demo's 40 epochs (6 left it at 0.766 and its 2-trial search at 0.638 here)
     YAMNET: DEMO_FAMILY_OVERRIDES[YAMNET],
     CNN_LOG_MEL: DEMO_FAMILY_OVERRIDES[CNN_LOG_MEL],
     RESNET50_MFCC: {**DEMO_FAMILY_OVERRIDES[RESNET50_MFCC], "epochs": 1},
