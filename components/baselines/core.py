@@ -16,8 +16,10 @@ plain L2 probe (lbfgs): saga's elastic net had not finished one fit after a minu
 Every estimator weights classes by inverse frequency (``class_weight="balanced"``: exactly
 uniform on a rebalanced split, where every class has the target's count, and what keeps the
 majority from winning when rebalance keeps its clips), and the CV folds keep rebalance's
-augmented copies with their source clip: a copy in one fold and its source in another made the
-CV score (0.90) overstate the test score (0.78) on the real-audio benchmark.
+augmented copies with their source clip, so the search never scores a copy of a clip it trained
+on. Clips of one recording (ESC-50 takes, UrbanSound8K slices) can still fall in different
+folds, since the examples carry no ``source_id``: on the real-audio benchmark the best CV score
+(0.91) still overstates the test score (0.82).
 """
 
 import os
