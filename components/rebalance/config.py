@@ -23,7 +23,8 @@ class RebalanceConfig:
             ``MIN_SEMITONES`` are redrawn so every copy is audibly shifted.
         keep_majority_clips: Keep every clip of a class above the target instead of
             undersampling it (classes below it are still topped up with augmented copies); the
-            training steps then weight the loss by inverse class frequency. Models on a
+            pipeline then passes it to the Keras tasks' ``class_weights`` (by hand:
+            ``train --class-weights``), and the baselines always weight classes. Models on a
             pretrained embedding gain from every clip; the study undersampled.
         seed: Seed of the sampling and of every copy's augmentation.
     """
