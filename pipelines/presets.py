@@ -21,6 +21,7 @@ DEMO_ARGUMENTS: dict[str, object] = {
     **rebalance.PRESETS["demo"],
     **train.PRESETS["demo"],
     "family_overrides": train.DEMO_FAMILY_OVERRIDES,
+    "tuned_families": list(train.DEMO_TUNED_FAMILIES),
     "search_iterations": baselines.PRESETS["demo"]["n_iter"],
     **evaluate.PRESETS["demo"],
 }

@@ -59,7 +59,8 @@ def test_broken_demo_clips_are_dead_lettered_not_fatal(run_dir):
 
 def test_every_model_is_evaluated(run_dir):
     metrics = json.loads((run_dir / "evaluation" / "metrics.json").read_text())
-    expected = set(KERAS_FAMILIES) | {f"{f}_tuned" for f in KERAS_FAMILIES} | set(BASELINE_MODELS)
+    tuned = {f"{family}_tuned" for family in DEMO_ARGUMENTS["tuned_families"]}
+    expected = set(KERAS_FAMILIES) | tuned | set(BASELINE_MODELS)
     assert set(metrics["models"]) == expected
     for name, entry in metrics["models"].items():
         for key in ("accuracy", "macro_f1", "macro_precision", "macro_recall", "n_test"):
@@ -77,13 +78,20 @@ def test_every_model_beats_the_majority_class_on_the_demo_test_split(run_dir):
 
 
 def test_tuned_models_keep_their_search_artifacts(run_dir):
-    for family in KERAS_FAMILIES:
+    for family in DEMO_ARGUMENTS["tuned_families"]:
         model_dir = run_dir / "models" / f"{family}_tuned"
         trials = json.loads((model_dir / "trials.json").read_text())
         best = json.loads((model_dir / "best_hparams.json").read_text())
         assert trials and trials[0]["hyperparameters"] == best, family
-    resnet = run_dir / "models" / "resnet50_mfcc_tuned" / "best_hparams.json"
-    assert json.loads(resnet.read_text())["batch_norm_momentum"] == 0.9  # fixed, not searched
+    dense = run_dir / "models" / "dense_mean_mfcc_tuned" / "best_hparams.json"
+    assert json.loads(dense.read_text())["optimizer"] == "adamw"  # the recipe's, not searched
+
+
+def test_family_overrides_reach_the_training_tasks(run_dir):
+    card = json.loads((run_dir / "models" / "resnet50_mfcc" / "model.json").read_text())
+    override = DEMO_ARGUMENTS["family_overrides"]["resnet50_mfcc"]
+    assert card["config"]["epochs"] == override["epochs"]
+    assert card["hyperparameters"]["batch_norm_momentum"] == 0.9
 
 
 def test_models_are_published(run_dir):

@@ -180,12 +180,15 @@ def test_wrapper_and_pipeline_defaults_are_the_step_configs(compiled):
 def test_loops_run_every_family_and_baseline_the_yamnet_ones_included(compiled):
     _, spec = compiled
     tasks = all_tasks(spec)
-    loop_items = sorted(
-        json.loads(task["parameterIterator"]["items"]["raw"])
-        for name, task in tasks.items()
-        if name.startswith("for-loop")
-    )
-    assert loop_items == sorted([list(FAMILIES), list(FAMILIES), list(MODELS)])
+    iterators = [task["parameterIterator"] for name, task in tasks.items() if "for-loop" in name]
+    loops = [json.loads(it["items"]["raw"]) for it in iterators if "raw" in it["items"]]
+    assert sorted(map(sorted, loops)) == sorted([sorted(FAMILIES), sorted(MODELS)])
+    assert loops[0][0] == "resnet50_mfcc"  # the slowest starts first
+    # the tuned loop runs over the tuned_families parameter, every family by default
+    tuned_loop = [it["items"]["inputParameter"] for it in iterators if "raw" not in it["items"]]
+    assert tuned_loop == ["pipelinechannel--tuned_families"]
+    root = spec["root"]["inputDefinitions"]["parameters"]
+    assert sorted(root["tuned_families"]["defaultValue"]) == sorted(FAMILIES)
     assert "yamnet" in FAMILIES
     assert {"logistic_regression_yamnet", "random_forest_yamnet", "svc_yamnet"} <= set(MODELS)
 
