@@ -327,6 +327,8 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
         "dead_letter": featurized["dead_letter"],
         "models": metrics["models"],
         "ranking": evaluated["ranking"],
+        "deployable_model": evaluated["deployable_model"],
+        "blessed": evaluated["blessed"],
         "majority_class": metrics["majority_class"],
         "bootstrap_samples": args.bootstrap,
         "seconds": {name: step["seconds"] for name, step in steps.done.items()},
@@ -369,6 +371,10 @@ def markdown(results: dict) -> str:
         f"{majority['macro_f1']:.3f}, accuracy {majority['accuracy']:.3f}. Macro averages over "
         f"the {len(present)} classes with test clips"
         + (f"; no test clip: {', '.join(absent)}." if absent else "."),
+        "",
+        f"What deploy would export: {results['deployable_model'] or 'none'} (the best "
+        f"exportable model; {'blessed' if results['blessed'] else 'not blessed'}); the best "
+        f"model: {ranking[0]}.",
         "",
         "Best model by dataset: "
         + ", ".join(
