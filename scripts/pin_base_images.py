@@ -51,42 +51,48 @@ class Base:
         return "@" in self.written
 
 
+def global_args(lines: list[str]) -> dict[str, tuple[int, str]]:
+    """The ``ARG NAME=default`` lines before the first ``FROM``: name → (line index, default)."""
+    found: dict[str, tuple[int, str]] = {}
+    for number, line in enumerate(lines):
+        words = line.split()
+        if words and words[0].upper() == "FROM":
+            break
+        if len(words) > 1 and words[0].upper() == "ARG" and "=" in words[1]:
+            name, _, default = line.split(None, 1)[1].partition("=")
+            found[name.strip()] = (number, default.strip())
+    return found
+
+
 def bases(text: str) -> list[Base]:
     """The base references of a Dockerfile, in order, without stage names or duplicates."""
     lines = text.splitlines()
-    global_args: dict[str, int] = {}  # ARG NAME=default before the first FROM: its line
+    defaults = global_args(lines)
     stages: set[str] = set()
-    seen_from = False
     found: list[Base] = []
     for number, line in enumerate(lines):
         words = line.split()
-        if not words:
+        if not words or words[0].upper() != "FROM":
             continue
-        op = words[0].upper()
-        if op == "ARG" and not seen_from and "=" in line:
-            global_args[words[1].split("=", 1)[0]] = number
-        elif op == "FROM":
-            seen_from = True
-            image = next(w for w in words[1:] if not w.startswith("--"))
-            known_stage = image in stages or image.lower() == "scratch"
-            if len(words) >= 4 and words[-2].upper() == "AS":
-                stages.add(words[-1])
-            if known_stage:
-                continue
-            where = number
-            if arg := re.fullmatch(r"\$\{?(\w+)\}?", image):
-                if arg[1] not in global_args:
-                    raise PinError(f"line {number + 1}: FROM {image} has no global ARG default")
-                where = global_args[arg[1]]
-                image = lines[where].split("=", 1)[1].strip()
-            if all(b.line != where for b in found):
-                found.append(Base(where, image))
+        image = next(w for w in words[1:] if not w.startswith("--"))
+        known_stage = image in stages or image.lower() == "scratch"
+        if len(words) >= 4 and words[-2].upper() == "AS":
+            stages.add(words[-1])
+        if known_stage:
+            continue
+        where = number
+        if arg := re.fullmatch(r"\$\{?(\w+)\}?", image):
+            if arg[1] not in defaults:
+                raise PinError(f"line {number + 1}: FROM {image} has no global ARG default")
+            where, image = defaults[arg[1]]
+        if all(b.line != where for b in found):
+            found.append(Base(where, image))
     return found
 
 
 def expand(reference: str, text: str) -> str:
     """``reference`` with every ``${NAME}`` replaced by the global ARG default of ``NAME``."""
-    defaults = dict(re.findall(r"^ARG (\w+)=(\S+)$", text.split("\nFROM ", 1)[0], re.M))
+    defaults = {name: default for name, (_, default) in global_args(text.splitlines()).items()}
 
     def value(match: re.Match[str]) -> str:
         if match[1] not in defaults:
