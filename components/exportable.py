@@ -2,8 +2,8 @@
 
 The serving SavedModel runs the classifier as TensorFlow ops (``components/deploy/classifiers.py``):
 every Keras model is called as it is, and scikit-learn logistic regression (optionally behind a
-``StandardScaler``) is re-implemented exactly; random forests and SVCs have no exact TF form, so
-they are not exportable. evaluate blesses only exportable models and deploy exports only them, so
+``StandardScaler``) and random forests are re-implemented exactly; the calibrated SVC has no TF
+form there, so it is not exportable. evaluate blesses only exportable models and deploy exports only them, so
 both import this predicate, which lives beside the steps rather than in either (neither step
 imports the other) and needs no TensorFlow or scikit-learn: ``model.json``'s ``framework`` (or
 its older name ``family``) and, for scikit-learn, its ``estimator`` (the fitted estimator's class
@@ -14,8 +14,11 @@ card that lies fails loudly there.
 
 from components.artifacts.names import KERAS, SKLEARN
 
-EXPORTABLE_ESTIMATORS: frozenset[str] = frozenset({"LogisticRegression"})
-_ESTIMATOR_OF_NAME = {"logistic_regression": "LogisticRegression"}  # cards without "estimator"
+EXPORTABLE_ESTIMATORS: frozenset[str] = frozenset({"LogisticRegression", "RandomForestClassifier"})
+_ESTIMATOR_OF_NAME = {  # cards written before "estimator"
+    "logistic_regression": "LogisticRegression",
+    "random_forest": "RandomForestClassifier",
+}
 
 
 def framework(card: dict) -> str:
@@ -39,6 +42,6 @@ def why_not_exportable(card: dict) -> str | None:
             return None
         return (
             f"{card.get('name')!r} is a scikit-learn {estimator(card)}: only "
-            f"{', '.join(sorted(EXPORTABLE_ESTIMATORS))} has an exact TensorFlow form"
+            f"{', '.join(sorted(EXPORTABLE_ESTIMATORS))} have an exact TensorFlow form"
         )
     return f"{card.get('name')!r} has framework {kind!r}: only keras and sklearn are exported"

@@ -7,9 +7,10 @@ to their own input shape and called as they are. scikit-learn logistic regressio
 (``model.joblib``, optionally behind a ``StandardScaler`` in a ``Pipeline``) is re-implemented
 exactly: the same standardisation, ``softmax(x·Wᵀ + b)`` (sigmoid for two classes), evaluated in
 float64 as scikit-learn does, with columns placed at the class indices the model was fitted on.
-Tree ensembles and kernel SVMs have no exact, reviewable TF form here, so they are refused with
-``UnsupportedModelError``; ``components/exportable.py`` states the same rule from ``model.json``
-alone, so evaluate blesses only models this module can export.
+A random forest (fitted bare, as baselines fits it) walks its trees exactly in ``forest.py``.
+``from_sklearn`` picks the form by estimator type; anything else (a kernel SVM, a forest behind a
+scaler) is refused with ``UnsupportedModelError``. ``components/exportable.py`` states the same
+rule from ``model.json`` alone, so evaluate blesses only models this module can export.
 """
 
 import os
@@ -21,6 +22,7 @@ from components.artifacts.model_files import ModelInfo, read_sklearn_model
 from components.artifacts.names import KERAS, KERAS_MODEL_FILE, SKLEARN
 from components.audio import examples
 from components.audio.labels import NUM_CLASSES
+from components.deploy.forest import ForestClassifier
 
 
 class UnsupportedModelError(ValueError):
@@ -79,36 +81,44 @@ class LinearClassifier(tf.Module):
         return tf.cast(tf.matmul(probabilities, self._placement), tf.float32)
 
 
-def linear_from_sklearn(estimator) -> LinearClassifier:
-    """Builds the exact TF form of a fitted ``LogisticRegression`` or scaler+LR ``Pipeline``.
+def from_sklearn(estimator) -> tf.Module:
+    """Builds the exact TF form of a fitted scikit-learn model, chosen by its type.
+
+    A bare ``RandomForestClassifier`` becomes a ``ForestClassifier``; ``LogisticRegression``,
+    bare or after one ``StandardScaler`` in a ``Pipeline``, a ``LinearClassifier``.
 
     Raises:
-        UnsupportedModelError: For any other estimator (random forest, SVC, ...).
+        UnsupportedModelError: For any other estimator (SVC, a forest behind a scaler, ...).
     """
+    from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    steps = list(estimator.steps) if isinstance(estimator, Pipeline) else [("model", estimator)]
-    *before, (_, final) = [(name, step) for name, step in steps if step != "passthrough"]
-    scalers = [step for _, step in before]
-    if (
-        not isinstance(final, LogisticRegression)
-        or len(scalers) > 1
-        or (scalers and not isinstance(scalers[0], StandardScaler))
+    names, steps = _steps(estimator)
+    *before, final = steps
+    if isinstance(final, RandomForestClassifier) and not before and final.n_outputs_ == 1:
+        return ForestClassifier(final)
+    if isinstance(final, LogisticRegression) and (
+        not before or (len(before) == 1 and isinstance(before[0], StandardScaler))
     ):
-        raise UnsupportedModelError(
-            f"cannot export {type(final).__name__} ({' → '.join(n for n, _ in steps)}) to "
-            "TensorFlow exactly: only LogisticRegression, optionally after one StandardScaler, "
-            "is deployable; tree ensembles and kernel SVMs are served by deploying the best "
-            "Keras or linear model instead"
-        )
-    mean = scale = None
-    if scalers:
-        scaler = scalers[0]
-        mean = scaler.mean_ if scaler.with_mean else None
-        scale = scaler.scale_ if scaler.with_std else None
-    return LinearClassifier(final.coef_, final.intercept_, final.classes_, mean, scale)
+        scaler = before[0] if before else None
+        mean = scaler.mean_ if scaler is not None and scaler.with_mean else None
+        scale = scaler.scale_ if scaler is not None and scaler.with_std else None
+        return LinearClassifier(final.coef_, final.intercept_, final.classes_, mean, scale)
+    raise UnsupportedModelError(
+        f"cannot export {type(final).__name__} ({' → '.join(names)}) to TensorFlow exactly: "
+        "only LogisticRegression (optionally after one StandardScaler) and a bare single-output "
+        "RandomForestClassifier (trees need no scaler) are deployable; kernel SVMs are not"
+    )
+
+
+def _steps(estimator) -> tuple[list[str], list]:
+    """The step names and estimators of a ``Pipeline`` (``passthrough`` dropped), or the one."""
+    from sklearn.pipeline import Pipeline
+
+    steps = list(estimator.steps) if isinstance(estimator, Pipeline) else [("model", estimator)]
+    names = [name for name, _ in steps]
+    return names, [step for _, step in steps if step != "passthrough"]
 
 
 def load_classifier(info: ModelInfo) -> tf.Module:
@@ -124,7 +134,7 @@ def load_classifier(info: ModelInfo) -> tf.Module:
         model = keras.saving.load_model(local, compile=False)
         return KerasClassifier(model, examples.flat_size(info.feature))
     if info.framework == SKLEARN:
-        return linear_from_sklearn(read_sklearn_model(info.model_dir))
+        return from_sklearn(read_sklearn_model(info.model_dir))
     raise UnsupportedModelError(f"unknown model framework {info.framework!r} in {info.model_dir}")
 
 
