@@ -1,4 +1,4 @@
-"""A random forest's TF form equals scikit-learn's ``predict_proba``, also after a SavedModel trip."""
+"""A random forest's TF form equals scikit-learn's ``predict_proba``, also as a SavedModel."""
 
 import numpy as np
 import pytest
