@@ -4,9 +4,10 @@ Three runs of evaluate and deploy into one model base, as three pipeline runs wo
 first has no production model; in the second the candidate's test predictions are worse than
 what the published version answers through its own serving signature on the same test clips
 (not blessed, nothing deployed); in the third they are better (deployed as a new version). In
-the first run a random forest scores best overall but cannot be exported, so the Keras model is
-the candidate. The model files are the session fixtures' real models; the candidates' test
-predictions are written per run, since they are what evaluate reads.
+the first run a calibrated SVC scores best overall but cannot be exported, so the Keras model is
+the candidate. A separate run where a random forest scores best deploys the forest itself. The
+model files are the session fixtures' real models; the candidates' test predictions are written
+per run, since they are what evaluate reads.
 """
 
 import json
@@ -66,14 +67,16 @@ def write_predictions(model_dir, featurized, quality: str) -> None:
 
 @pytest.fixture(scope="module")
 def runs(featurized, keras_model_dir, transform_graph, tmp_path_factory):
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
 
     root = tmp_path_factory.mktemp("runs")
     base = str(root / "model_base")
     manifest = os.path.join(os.path.dirname(featurized), "manifest.jsonl")
     clip_stats = os.path.join(featurized, "clip_stats.jsonl")
-    forest = fit_sklearn(featurized, root / "forest", "random_forest", RandomForestClassifier(3))
-    write_predictions(forest, featurized, "right")
+    svc = CalibratedClassifierCV(SVC(), ensemble=False, cv=2)
+    best = fit_sklearn(featurized, root / "svc", "svc", svc)  # best overall, not exportable
+    write_predictions(best, featurized, "right")
     history = []
     for run, quality in enumerate(("one wrong", "wrong", "right"), start=1):
         cnn = str(root / f"run{run}" / "cnn_log_mel")
@@ -81,9 +84,9 @@ def runs(featurized, keras_model_dir, transform_graph, tmp_path_factory):
         write_predictions(cnn, featurized, quality)
         out = str(root / f"run{run}" / "evaluation")
         evaluated = evaluate.run(
-            [forest, cnn], manifest, clip_stats, out, CONFIG, model_base=base, model_name=MODEL_NAME
+            [best, cnn], manifest, clip_stats, out, CONFIG, model_base=base, model_name=MODEL_NAME
         )
-        deployed = deploy.run_best([forest, cnn], transform_graph, base, out, origin=LINEAGE)
+        deployed = deploy.run_best([best, cnn], transform_graph, base, out, origin=LINEAGE)
         with open(os.path.join(out, "blessing.json")) as handle:
             blessing = json.load(handle)
         history.append({"evaluated": evaluated, "deployed": deployed, "blessing": blessing})
@@ -94,13 +97,42 @@ def runs(featurized, keras_model_dir, transform_graph, tmp_path_factory):
 def test_first_run_has_no_production_model_and_deploys_the_exportable_candidate(runs):
     first = runs["history"][0]
     blessing = first["blessing"]
-    assert blessing["best_model"] == "random_forest"
+    assert blessing["best_model"] == "svc"
     assert blessing["model"] == blessing["deployable_model"] == "cnn_log_mel"
     assert blessing["blessed"] and blessing["checks"]["production"]
     assert "no published version under" in blessing["reasons"][-1]
     assert "this is the first deployment" in blessing["reasons"][-1]
     assert first["deployed"].deployed and first["deployed"].model == "cnn_log_mel"
     assert first["versions"] == [str(first["deployed"].version)]
+
+
+@pytest.mark.slow  # ~20 s: exports a SavedModel
+def test_a_random_forest_that_scores_best_is_the_one_deployed(
+    featurized, keras_model_dir, transform_graph, tmp_path
+):
+    from sklearn.ensemble import RandomForestClassifier
+
+    base = str(tmp_path / "model_base")
+    manifest = os.path.join(os.path.dirname(featurized), "manifest.jsonl")
+    clip_stats = os.path.join(featurized, "clip_stats.jsonl")
+    forest = RandomForestClassifier(20, random_state=0)
+    forest = fit_sklearn(featurized, tmp_path / "forest", "random_forest", forest)
+    write_predictions(forest, featurized, "right")
+    cnn = str(tmp_path / "cnn_log_mel")
+    shutil.copytree(keras_model_dir, cnn)
+    write_predictions(cnn, featurized, "one wrong")
+    out = str(tmp_path / "evaluation")
+    evaluate.run(
+        [forest, cnn], manifest, clip_stats, out, CONFIG, model_base=base, model_name=MODEL_NAME
+    )
+    deployed = deploy.run_best([forest, cnn], transform_graph, base, out, origin=LINEAGE)
+    with open(os.path.join(out, "blessing.json")) as handle:
+        blessing = json.load(handle)
+    assert blessing["best_model"] == blessing["deployable_model"] == "random_forest"
+    assert blessing["blessed"] and blessing["model"] == "random_forest"
+    assert deployed.deployed and deployed.model == "random_forest"
+    with open(os.path.join(deployed.uri, "assets.extra", "model_card.json")) as handle:
+        assert json.load(handle)["model"]["name"] == "random_forest"
 
 
 def test_worse_candidate_than_production_is_not_blessed_and_nothing_is_deployed(runs):
