@@ -2,20 +2,25 @@
 
 The serving SavedModel runs the classifier as TensorFlow ops (``components/deploy/classifiers.py``):
 every Keras model is called as it is, and scikit-learn logistic regression (optionally behind a
-``StandardScaler``) and random forests are re-implemented exactly; the calibrated SVC has no
-TF form there, so it is not exportable. evaluate blesses only exportable models and deploy
-exports only them, so both import this predicate, which lives beside the steps rather than in
-either (neither step imports the other) and needs no TensorFlow or scikit-learn:
+``StandardScaler``), random forests and the sigmoid-calibrated RBF SVC that baselines fits
+(``CalibratedClassifierCV``) are re-implemented exactly, so every model the pipeline trains is
+exportable; another framework's or estimator's is not. evaluate blesses only exportable models
+and deploy exports only them, so both import this predicate, which lives beside the steps rather
+than in either (neither step imports the other) and needs no TensorFlow or scikit-learn:
 ``model.json``'s ``framework`` (or its older name ``family``) and, for scikit-learn, its
 ``estimator`` (the fitted estimator's class name, which baselines records; a card written before
 that field existed is read by its model name) decide. deploy still checks the fitted estimator
-itself when it builds the TF form, so a card that lies fails loudly there.
+itself when it builds the TF form (a ``CalibratedClassifierCV`` must wrap RBF SVCs), so a card
+that lies fails loudly there.
 """
 
 from components.artifacts.names import KERAS, SKLEARN
 
-EXPORTABLE_ESTIMATORS: frozenset[str] = frozenset({"LogisticRegression", "RandomForestClassifier"})
-_ESTIMATOR_OF_NAME = {  # cards written before "estimator"
+EXPORTABLE_ESTIMATORS: frozenset[str] = frozenset(
+    {"CalibratedClassifierCV", "LogisticRegression", "RandomForestClassifier"}
+)
+# Cards written before "estimator"; an "svc" card that old may hold SVC(probability=True).
+_ESTIMATOR_OF_NAME = {
     "logistic_regression": "LogisticRegression",
     "random_forest": "RandomForestClassifier",
 }

@@ -7,10 +7,11 @@ to their own input shape and called as they are. scikit-learn logistic regressio
 (``model.joblib``, optionally behind a ``StandardScaler`` in a ``Pipeline``) is re-implemented
 exactly: the same standardisation, ``softmax(x·Wᵀ + b)`` (sigmoid for two classes), evaluated in
 float64 as scikit-learn does, with columns placed at the class indices the model was fitted on.
-A random forest (fitted bare, as baselines fits it) walks its trees exactly in ``forest.py``.
-``from_sklearn`` picks the form by estimator type; anything else (a kernel SVM, a forest behind a
-scaler) is refused with ``UnsupportedModelError``. ``components/exportable.py`` states the same
-rule from ``model.json`` alone, so evaluate blesses only models this module can export.
+A random forest walks its trees exactly in ``forest.py``, and the sigmoid-calibrated RBF SVC
+(``CalibratedClassifierCV``) is rebuilt step by step in ``svc.py``; both bare, as baselines fits
+them. ``from_sklearn`` picks the form by estimator type; anything else (a plain ``SVC``, a forest
+behind a scaler) is refused with ``UnsupportedModelError``. ``components/exportable.py`` states
+the same rule from ``model.json`` alone, so evaluate blesses only models this module can export.
 """
 
 import os
@@ -23,6 +24,7 @@ from components.artifacts.names import KERAS, KERAS_MODEL_FILE, SKLEARN
 from components.audio import examples
 from components.audio.labels import NUM_CLASSES
 from components.deploy.forest import ForestClassifier
+from components.deploy.svc import CalibratedSVCClassifier
 
 
 class UnsupportedModelError(ValueError):
@@ -84,11 +86,13 @@ class LinearClassifier(tf.Module):
 def from_sklearn(estimator) -> tf.Module:
     """Builds the exact TF form of a fitted scikit-learn model, chosen by its type.
 
-    A bare ``RandomForestClassifier`` becomes a ``ForestClassifier``; ``LogisticRegression``,
-    bare or after one ``StandardScaler`` in a ``Pipeline``, a ``LinearClassifier``.
+    A bare ``RandomForestClassifier`` becomes a ``ForestClassifier``, a bare sigmoid
+    ``CalibratedClassifierCV`` over RBF ``SVC``s a ``CalibratedSVCClassifier``, and
+    ``LogisticRegression``, bare or after one ``StandardScaler`` in a ``Pipeline``, a
+    ``LinearClassifier``.
 
     Raises:
-        UnsupportedModelError: For any other estimator (SVC, a forest behind a scaler, ...).
+        UnsupportedModelError: For any other estimator (a plain SVC, a forest behind a scaler).
     """
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
@@ -98,6 +102,8 @@ def from_sklearn(estimator) -> tf.Module:
     *before, final = steps
     if isinstance(final, RandomForestClassifier) and not before and final.n_outputs_ == 1:
         return ForestClassifier(final)
+    if not before and _is_calibrated_rbf_svc(final):
+        return CalibratedSVCClassifier(final)
     if isinstance(final, LogisticRegression) and (
         not before or (len(before) == 1 and isinstance(before[0], StandardScaler))
     ):
@@ -107,8 +113,23 @@ def from_sklearn(estimator) -> tf.Module:
         return LinearClassifier(final.coef_, final.intercept_, final.classes_, mean, scale)
     raise UnsupportedModelError(
         f"cannot export {type(final).__name__} ({' → '.join(names)}) to TensorFlow exactly: "
-        "only LogisticRegression (optionally after one StandardScaler) and a bare single-output "
-        "RandomForestClassifier (trees need no scaler) are deployable; kernel SVMs are not"
+        "only LogisticRegression (optionally after one StandardScaler), a bare single-output "
+        "RandomForestClassifier and a bare sigmoid CalibratedClassifierCV over an RBF SVC "
+        "(decision_function_shape 'ovr') are deployable"
+    )
+
+
+def _is_calibrated_rbf_svc(estimator) -> bool:
+    """Whether ``estimator`` is a fitted sigmoid ``CalibratedClassifierCV`` over RBF ``SVC``s."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    if not isinstance(estimator, CalibratedClassifierCV) or estimator.method != "sigmoid":
+        return False
+    svcs = [part.estimator for part in getattr(estimator, "calibrated_classifiers_", [])]
+    return bool(svcs) and all(
+        type(svc) is SVC and svc.kernel == "rbf" and svc.decision_function_shape == "ovr"
+        for svc in svcs
     )
 
 

@@ -4,10 +4,10 @@ Three runs of evaluate and deploy into one model base, as three pipeline runs wo
 first has no production model; in the second the candidate's test predictions are worse than
 what the published version answers through its own serving signature on the same test clips
 (not blessed, nothing deployed); in the third they are better (deployed as a new version). In
-the first run a calibrated SVC scores best overall but cannot be exported, so the Keras model is
-the candidate. A separate run where a random forest scores best deploys the forest itself. The
-model files are the session fixtures' real models; the candidates' test predictions are written
-per run, since they are what evaluate reads.
+the first run a model of another framework (an xgboost card) scores best overall but cannot be
+exported, so the Keras model is the candidate. A separate run where a random forest scores best
+deploys the forest itself. The model files are the session fixtures' real models; the
+candidates' test predictions are written per run, since they are what evaluate reads.
 """
 
 import json
@@ -21,7 +21,7 @@ from components.audio.labels import NUM_CLASSES
 from components.deploy import core as deploy
 from components.evaluate import core as evaluate
 from pipelines import cli
-from tests.serving.fixtures import MODEL_NAME, fit_sklearn, read_examples
+from tests.serving.fixtures import MODEL_NAME, fit_sklearn, read_examples, write_model_json
 
 pytestmark = pytest.mark.xdist_group("serving")
 
@@ -67,15 +67,12 @@ def write_predictions(model_dir, featurized, quality: str) -> None:
 
 @pytest.fixture(scope="module")
 def runs(featurized, keras_model_dir, transform_graph, tmp_path_factory):
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.svm import SVC
-
     root = tmp_path_factory.mktemp("runs")
     base = str(root / "model_base")
     manifest = os.path.join(os.path.dirname(featurized), "manifest.jsonl")
     clip_stats = os.path.join(featurized, "clip_stats.jsonl")
-    svc = CalibratedClassifierCV(SVC(), ensemble=False, cv=2)
-    best = fit_sklearn(featurized, root / "svc", "svc", svc)  # best overall, not exportable
+    best = str(root / "xgboost")  # best overall, not exportable: only its predictions are read
+    write_model_json(best, "xgboost", "xgboost", "mean_mfcc")
     write_predictions(best, featurized, "right")
     history = []
     for run, quality in enumerate(("one wrong", "wrong", "right"), start=1):
@@ -97,7 +94,7 @@ def runs(featurized, keras_model_dir, transform_graph, tmp_path_factory):
 def test_first_run_has_no_production_model_and_deploys_the_exportable_candidate(runs):
     first = runs["history"][0]
     blessing = first["blessing"]
-    assert blessing["best_model"] == "svc"
+    assert blessing["best_model"] == "xgboost"
     assert blessing["model"] == blessing["deployable_model"] == "cnn_log_mel"
     assert blessing["blessed"] and blessing["checks"]["production"]
     assert "no published version under" in blessing["reasons"][-1]

@@ -15,7 +15,7 @@ import tensorflow as tf
 from components.artifacts import model_files
 from components.audio.labels import NUM_CLASSES
 from components.deploy import classifiers, core, publish
-from tests.serving.fixtures import MODEL_NAME, fit_sklearn, read_examples
+from tests.serving.fixtures import MODEL_NAME, fit_sklearn, read_examples, write_model_json
 
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
 pytestmark = pytest.mark.xdist_group("serving")
@@ -75,45 +75,59 @@ def svc_model_dir(featurized, tmp_path_factory) -> str:
     return fit_sklearn(featurized, directory, "svc", svc)
 
 
-@pytest.mark.slow  # ~20 s: exports a SavedModel
-def test_random_forest_is_deployed_and_serves_the_pipelines_predictions(
-    forest_model_dir, featurized, transform_graph, tmp_path
+@pytest.fixture(scope="module")
+def xgboost_model_dir(tmp_path_factory) -> str:
+    """A card of a framework deploy cannot export (no model file is ever read)."""
+    directory = tmp_path_factory.mktemp("models") / "xgboost"
+    write_model_json(directory, "xgboost", "xgboost", "mean_mfcc")
+    return str(directory)
+
+
+@pytest.mark.slow  # ~20 s each: exports a SavedModel
+@pytest.mark.parametrize("name", ["random_forest", "svc"])
+def test_forest_and_svc_are_deployed_and_serve_the_pipelines_predictions(
+    name, request, featurized, transform_graph, tmp_path
 ):
     # The pipeline's path for the test clips: Beam featurizer → tf.Transform → TFRecords →
     # predict_proba. The served path: the WAV files' bytes through the deployed SavedModel.
-    blessing = {"blessed": True, "model": "random_forest", "reasons": []}
-    result = core.run(
-        forest_model_dir, transform_graph, str(tmp_path), blessing, core.DeployConfig(version=7)
+    model_dir = request.getfixturevalue(
+        "forest_model_dir" if name == "random_forest" else "svc_model_dir"
     )
-    assert result.deployed and result.model == "random_forest"
-    forest = joblib.load(os.path.join(forest_model_dir, "model.joblib"))
+    blessing = {"blessed": True, "model": name, "reasons": []}
+    result = core.run(
+        model_dir, transform_graph, str(tmp_path), blessing, core.DeployConfig(version=7)
+    )
+    assert result.deployed and result.model == name
+    model = joblib.load(os.path.join(model_dir, "model.joblib"))
     test = read_examples(featurized, "test")
     expected = np.zeros((len(test["label"]), NUM_CLASSES))
-    expected[:, forest.classes_] = forest.predict_proba(test["mean_mfcc"])
+    expected[:, model.classes_] = model.predict_proba(test["mean_mfcc"])
     manifest = os.path.join(os.path.dirname(featurized), "manifest.jsonl")
     uris = {row["clip_id"]: row["uri"] for row in map(json.loads, open(manifest))}
     files = [open(uris[clip_id.decode()], "rb").read() for clip_id in test["clip_id"]]
     served = tf.saved_model.load(result.uri).signatures["serving_default"]
     got = served(audio_wav=tf.constant(files))["probabilities"].numpy()
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
-    assert np.ptp(expected, axis=0).max() > 0.05  # the forest's answers depend on the clip
+    assert np.ptp(expected, axis=0).max() > 0.05  # the model's answers depend on the clip
 
 
 def test_deploy_takes_exactly_the_model_the_blessing_names(
-    forest_model_dir, keras_model_dir, linear_model_dir, svc_model_dir
+    forest_model_dir, keras_model_dir, linear_model_dir, svc_model_dir, xgboost_model_dir
 ):
     candidates = [forest_model_dir, keras_model_dir, linear_model_dir, svc_model_dir]
+    candidates.append(xgboost_model_dir)
     blessing = {"blessed": True, "model": "logistic_regression", "reasons": []}
     assert core.choose_model(candidates, blessing) == linear_model_dir
     assert core.choose_model(candidates, {**blessing, "model": "cnn_log_mel"}) == keras_model_dir
     assert core.choose_model(candidates, {**blessing, "model": "random_forest"}) == forest_model_dir
+    assert core.choose_model(candidates, {**blessing, "model": "svc"}) == svc_model_dir
     # evaluate never names an unexportable model; deploy refuses one instead of swapping it
-    with pytest.raises(classifiers.UnsupportedModelError, match="cannot deploy 'svc'"):
-        core.choose_model(candidates, {**blessing, "model": "svc"})
-    with pytest.raises(classifiers.UnsupportedModelError, match="cannot export Calibrated"):
-        classifiers.load_classifier(model_files.read_model_info(svc_model_dir))
-    with pytest.raises(ValueError, match="'xgboost' is not among the 4 candidates"):
+    with pytest.raises(classifiers.UnsupportedModelError, match="cannot deploy 'xgboost'"):
         core.choose_model(candidates, {**blessing, "model": "xgboost"})
+    with pytest.raises(classifiers.UnsupportedModelError, match="unknown model framework"):
+        classifiers.load_classifier(model_files.read_model_info(xgboost_model_dir))
+    with pytest.raises(ValueError, match="'gbt' is not among the 5 candidates"):
+        core.choose_model(candidates, {**blessing, "model": "gbt"})
 
 
 @pytest.fixture(scope="module")
