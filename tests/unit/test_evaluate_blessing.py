@@ -4,7 +4,7 @@ from components.evaluate import blessing
 
 MODELS = {
     "cnn": {"macro_f1": 0.42, "accuracy": 0.5, "exportable": True},
-    "rf": {"macro_f1": 0.31, "accuracy": 0.4, "exportable": False, "not_exportable": "a forest"},
+    "xgb": {"macro_f1": 0.31, "accuracy": 0.4, "exportable": False, "not_exportable": "an xgboost"},
 }
 WEAK = {
     "feature": "loudness",
@@ -21,7 +21,7 @@ POLICY = blessing.BlessingPolicy(min_macro_f1=0.3, min_worst_slice_f1=0.1)
 def test_best_model_passing_every_check_is_blessed():
     decision = blessing.decide(MODELS, [WEAK], POLICY)
     assert decision["blessed"] and decision["model"] == "cnn"
-    assert decision["ranking"] == ["cnn", "rf"]
+    assert decision["ranking"] == ["cnn", "xgb"]
     assert "loudness=<-40" in decision["reasons"][2]
 
 
@@ -91,20 +91,20 @@ def test_first_deployment_and_no_model_base_pass_and_say_so():
 
 
 def test_the_candidate_is_the_best_exportable_model():
-    models = {**MODELS, "rf": {**MODELS["rf"], "macro_f1": 0.6}}
+    models = {**MODELS, "xgb": {**MODELS["xgb"], "macro_f1": 0.6}}
     decision = blessing.decide(models, [], POLICY)
-    assert decision["best_model"] == "rf"
+    assert decision["best_model"] == "xgb"
     assert decision["model"] == decision["deployable_model"] == "cnn"
     assert decision["blessed"]
-    assert "rf cannot be exported (a forest); the candidate is cnn" in decision["reasons"][1]
+    assert "xgb cannot be exported (an xgboost); the candidate is cnn" in decision["reasons"][1]
     assert "macro-F1 0.420 >= min_macro_f1" in decision["reasons"][2]
 
 
 def test_nothing_exportable_is_not_blessed():
-    models = {"rf": MODELS["rf"]}
+    models = {"xgb": MODELS["xgb"]}
     decision = blessing.decide(models, [], POLICY, production(0.9, 0.1))
     assert not decision["blessed"] and decision["deployable_model"] is None
-    assert decision["model"] == "rf" and decision["checks"]["exportable"] is False
+    assert decision["model"] == "xgb" and decision["checks"]["exportable"] is False
     assert "production" not in decision["checks"]
 
 
