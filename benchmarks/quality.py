@@ -6,10 +6,12 @@ Runs the pipeline's own step cores in one process: ingest of each ``DATA_DIR`` (
 recognised by ``meta/esc50.csv``; an FSD50K copy, by ``FSD50K.metadata``; otherwise a manifest
 CSV, the directory's ``manifest.csv`` or the CSV given), one merged manifest, rebalance,
 featurize, every model family the pipeline defines (``pipelines.training``: each Keras family in
-its seed and tuned configuration, then the scikit-learn baselines), and evaluate. It prints per
+its seed and tuned configuration, then the scikit-learn baselines), evaluate, and deploy of the
+model evaluate chose, whose SavedModel then serves every test clip's WAV file. It prints per
 model the test macro-F1 with its percentile bootstrap interval (evaluate's ``overall`` slice),
 accuracy and per-class F1, then the majority-class reference, the classes without test clips,
-and the wall and CPU time of each step; ``quality.json`` and ``quality.md`` in ``--work`` keep
+the deployed model's served macro-F1 and its agreement with the pipeline's predictions, and the
+wall and CPU time of each step; ``quality.json`` and ``quality.md`` in ``--work`` keep
 them. Each finished step is recorded in ``steps.json``; ``--resume`` skips the recorded ones.
 
 Splits are ingest's: grouped by source recording, stratified by class, seeded (``--seed``); an
@@ -53,10 +55,13 @@ from components.artifacts.names import (
     LABEL_REPORT_FILE,
     MANIFEST_FILE,
     METRICS_FILE,
+    TRANSFORM_GRAPH_DIR,
 )
 from components.audio.labels import CLASS_NAMES
 from components.baselines import core as baselines
 from components.baselines.config import BaselinesConfig
+from components.deploy import core as deploy
+from components.deploy.config import DeployConfig
 from components.evaluate import core as evaluate
 from components.evaluate.config import EvaluateConfig
 from components.featurize import core as featurize
@@ -236,6 +241,51 @@ def _ingest(data_dirs: list[str], work: str, taxonomy_path: str, seed: int) -> d
     return {"data": datasets, "merged": merged}
 
 
+def serve_test_split(work: str, evaluation: str, manifest: str) -> dict:
+    """Exports the model evaluate chose (blessed or not) and serves every test clip's WAV file.
+
+    The deployed SavedModel is what TF Serving would load (``deploy.run`` into ``<work>/serving``);
+    each test clip goes through its ``serving_default`` signature as the file's bytes, and the
+    served probabilities are compared with the model's pipeline predictions.
+    """
+    import numpy as np
+    import tensorflow as tf
+    from sklearn.metrics import f1_score
+
+    from components.artifacts.model_files import read_predictions
+
+    with open(os.path.join(evaluation, "blessing.json")) as handle:
+        chosen = json.load(handle)["model"]
+    model_dir = os.path.join(work, "models", chosen)
+    deployed = deploy.run(
+        model_dir,
+        os.path.join(work, "featurize", TRANSFORM_GRAPH_DIR),
+        os.path.join(work, "serving"),
+        evaluation,
+        DeployConfig(force=True),
+    )
+    signature = tf.saved_model.load(deployed.uri).signatures["serving_default"]
+    predictions = read_predictions(model_dir, "test")
+    uri_of = {clip["clip_id"]: clip["uri"] for clip in read_manifest(manifest)}
+    served = []
+    for clip_id in predictions.clip_ids:
+        with open(uri_of[clip_id], "rb") as handle:
+            wav = tf.constant([handle.read()])
+        served.append(signature(audio_wav=wav)["probabilities"].numpy()[0])
+    served = np.array(served)
+    present = sorted(set(predictions.labels.tolist()))
+    return {
+        "model": chosen,
+        "uri": deployed.uri,
+        "test_clips": len(served),
+        "max_abs_diff": float(np.abs(served - predictions.probabilities).max()),
+        "same_class": int((served.argmax(1) == predictions.probabilities.argmax(1)).sum()),
+        "served_macro_f1": float(
+            f1_score(predictions.labels, served.argmax(1), labels=present, average="macro")
+        ),
+    }
+
+
 def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args) -> dict:
     """Runs the steps and returns the results (also written as ``quality.json``)."""
     os.makedirs(work, exist_ok=True)
@@ -305,6 +355,8 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
             examples_dir=examples,
         ).summary(),
     )
+    steps.done.pop("serve", None)
+    served = steps.run("serve", lambda: serve_test_split(work, evaluation, manifest))
     with open(os.path.join(evaluation, METRICS_FILE)) as handle:
         metrics = json.load(handle)
     with open(os.path.join(evaluation, "slices.json")) as handle:
@@ -329,6 +381,7 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
         "ranking": evaluated["ranking"],
         "deployable_model": evaluated["deployable_model"],
         "blessed": evaluated["blessed"],
+        "served": served,
         "majority_class": metrics["majority_class"],
         "bootstrap_samples": args.bootstrap,
         "seconds": {name: step["seconds"] for name, step in steps.done.items()},
@@ -340,7 +393,7 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
 
 def markdown(results: dict) -> str:
     """The results as Markdown tables."""
-    models, ranking = results["models"], results["ranking"]
+    models, ranking, served = results["models"], results["ranking"], results["served"]
     absent = models[ranking[0]]["absent_classes"]
     present = [name for name in CLASS_NAMES if name not in absent]
     data = ", ".join(f"{d['dir']} ({d['format']}, {d['clips']} clips)" for d in results["data"])
@@ -372,9 +425,11 @@ def markdown(results: dict) -> str:
         f"the {len(present)} classes with test clips"
         + (f"; no test clip: {', '.join(absent)}." if absent else "."),
         "",
-        f"What deploy would export: {results['deployable_model'] or 'none'} (the best "
-        f"exportable model; {'blessed' if results['blessed'] else 'not blessed'}); the best "
-        f"model: {ranking[0]}.",
+        f"Deployed: {served['model']} ({'blessed' if results['blessed'] else 'not blessed'}; "
+        f"the best model: {ranking[0]}), served from its WAV files through the exported "
+        f"SavedModel: test macro-F1 {served['served_macro_f1']:.3f}, max |served - pipeline| "
+        f"{served['max_abs_diff']:.1e}, same class for {served['same_class']} of "
+        f"{served['test_clips']} clips.",
         "",
         "Best model by dataset: "
         + ", ".join(
