@@ -9,6 +9,7 @@ from sklearn.preprocessing import StandardScaler
 from components.audio.labels import NUM_CLASSES
 from components.deploy import classifiers
 from components.deploy.forest import ForestClassifier
+from tests.unit.saved_classifier import PY_FUNCTION_OPS, save_and_load
 
 NUM_FEATURES = 20
 TOLERANCE = 1e-6  # float32 output; measured max abs diff ~1.5e-8 (rounding to float32)
@@ -68,32 +69,17 @@ def test_classes_absent_from_training_get_zero(subset_forest):
     assert got[:, [0, 2, 3, 5, 7]].max() == 0.0 and got[:, [1, 4, 6]].max() > 0.5
 
 
-class Served(tf.Module):
-    """A classifier behind a ``tf.function`` input signature, as the serving module holds it."""
-
-    def __init__(self, classifier: tf.Module):
-        super().__init__()
-        self.classifier = classifier
-
-    @tf.function(input_signature=[tf.TensorSpec([None, NUM_FEATURES], tf.float32)])
-    def scores(self, features):
-        return {"probabilities": self.classifier(features)}
-
-
 @pytest.mark.parametrize("name", ["deep_forest", "subset_forest"])
 def test_a_saved_and_reloaded_forest_still_equals_predict_proba(name, request, tmp_path):
     forest = request.getfixturevalue(name)
-    served = Served(classifiers.from_sklearn(forest))
-    tf.saved_model.save(served, str(tmp_path), signatures={"scores": served.scores})
-    loaded = tf.saved_model.load(str(tmp_path)).signatures["scores"]
+    loaded, ops = save_and_load(classifiers.from_sklearn(forest), NUM_FEATURES, str(tmp_path))
     x = on_thresholds(forest, np.random.default_rng(4), rows=64)
     got = loaded(features=tf.constant(x))["probabilities"].numpy()
     expected = np.zeros((len(x), NUM_CLASSES))
     expected[:, forest.classes_] = forest.predict_proba(x)
     assert np.abs(got - expected).max() <= TOLERANCE
-    ops = {node.op for f in loaded.graph.as_graph_def().library.function for node in f.node_def}
     assert "While" in ops or "StatelessWhile" in ops  # a loop, not 28 unrolled levels
-    assert not ops & {"PyFunc", "EagerPyFunc", "PyFuncStateless"}
+    assert not ops & PY_FUNCTION_OPS
 
 
 def test_a_forest_behind_a_scaler_is_refused_clearly(subset_forest):

@@ -9,6 +9,7 @@ from sklearn.svm import SVC
 from components.audio.labels import NUM_CLASSES
 from components.deploy import classifiers
 from components.deploy.svc import CalibratedSVCClassifier
+from tests.unit.saved_classifier import PY_FUNCTION_OPS, save_and_load
 
 NUM_FEATURES = 30
 TOLERANCE = 1e-6  # float32 output; measured max abs diff ~3e-8 (rounding to float32)
@@ -54,28 +55,13 @@ def test_equals_predict_proba(labels, options):
     assert not absent.size or got[:, absent].max() == 0.0
 
 
-class Served(tf.Module):
-    """A classifier behind a ``tf.function`` input signature, as the serving module holds it."""
-
-    def __init__(self, classifier: tf.Module):
-        super().__init__()
-        self.classifier = classifier
-
-    @tf.function(input_signature=[tf.TensorSpec([None, NUM_FEATURES], tf.float32)])
-    def scores(self, features):
-        return {"probabilities": self.classifier(features)}
-
-
 def test_a_saved_and_reloaded_svc_still_equals_predict_proba(tmp_path):
     model = calibrated(np.array([0, 1, 3, 4, 6]), seed=3)
-    served = Served(classifiers.from_sklearn(model))
-    tf.saved_model.save(served, str(tmp_path), signatures={"scores": served.scores})
-    loaded = tf.saved_model.load(str(tmp_path)).signatures["scores"]
+    loaded, ops = save_and_load(classifiers.from_sklearn(model), NUM_FEATURES, str(tmp_path))
     x = inputs(4, rows=64)
     got = loaded(features=tf.constant(x))["probabilities"].numpy()
     assert np.abs(got - expected(model, x)).max() <= TOLERANCE
-    ops = {node.op for f in loaded.graph.as_graph_def().library.function for node in f.node_def}
-    assert not ops & {"PyFunc", "EagerPyFunc", "PyFuncStateless"}
+    assert not ops & PY_FUNCTION_OPS
 
 
 @pytest.mark.parametrize(
