@@ -51,12 +51,14 @@ from dataclasses import dataclass, field
 from components.artifacts import files
 from components.artifacts.manifest import read_manifest, write_manifest
 from components.artifacts.names import (
+    BLESSING_FILE,
     CLIP_STATS_FILE,
     LABEL_REPORT_FILE,
     MANIFEST_FILE,
     METRICS_FILE,
     TRANSFORM_GRAPH_DIR,
 )
+from components.artifacts.signature import DEFAULT_SIGNATURE
 from components.audio.labels import CLASS_NAMES
 from components.baselines import core as baselines
 from components.baselines.config import BaselinesConfig
@@ -254,7 +256,7 @@ def serve_test_split(work: str, evaluation: str, manifest: str) -> dict:
 
     from components.artifacts.model_files import read_predictions
 
-    with open(os.path.join(evaluation, "blessing.json")) as handle:
+    with open(os.path.join(evaluation, BLESSING_FILE)) as handle:
         chosen = json.load(handle)["model"]
     model_dir = os.path.join(work, "models", chosen)
     deployed = deploy.run(
@@ -264,7 +266,7 @@ def serve_test_split(work: str, evaluation: str, manifest: str) -> dict:
         evaluation,
         DeployConfig(force=True),
     )
-    signature = tf.saved_model.load(deployed.uri).signatures["serving_default"]
+    signature = tf.saved_model.load(deployed.uri).signatures[DEFAULT_SIGNATURE]
     predictions = read_predictions(model_dir, "test")
     uri_of = {clip["clip_id"]: clip["uri"] for clip in read_manifest(manifest)}
     served = []
