@@ -3,9 +3,9 @@
 ingest → rebalance (train only) → featurize (Beam + tf.Transform) → five Keras families, each in
 its seed configuration and (``tuned_families``) Keras-Tuner-tuned, plus six scikit-learn
 baselines → evaluate (every model on the same test split, with slices) → deploy the blessed
-winner to a TF Serving model base. The body is wiring only: each step is a thin wrapper in ``components/<step>/component.py``.
-Defaults are the study's full configuration, read from each step's ``config.py``;
-``pipelines.presets`` scales it down for the embedded demo dataset.
+winner to a TF Serving model base. The body is wiring only: each step is a thin wrapper in
+``components/<step>/component.py``. Defaults are the study's full configuration, read from each
+step's ``config.py``; ``pipelines.presets`` scales it down for the embedded demo dataset.
 """
 
 from collections.abc import Sequence
