@@ -22,7 +22,7 @@ import tensorflow as tf
 from components.artifacts.model_files import ModelInfo, read_sklearn_model
 from components.artifacts.names import KERAS, KERAS_MODEL_FILE, SKLEARN
 from components.audio import examples
-from components.audio.labels import NUM_CLASSES
+from components.deploy.class_columns import ClassColumns
 from components.deploy.forest import ForestClassifier
 from components.deploy.svc import CalibratedSVCClassifier
 
@@ -66,10 +66,7 @@ class LinearClassifier(tf.Module):
         self._scale = tf.constant(np.ones(num_features) if scale is None else scale, tf.float64)
         self._coef = tf.constant(coef, tf.float64)
         self._intercept = tf.constant(intercept, tf.float64)
-        # Column k of the model's output is class classes[k]; classes absent from training get 0.
-        placement = np.zeros((len(classes), NUM_CLASSES))
-        placement[np.arange(len(classes)), np.asarray(classes, dtype=np.int64)] = 1.0
-        self._placement = tf.constant(placement, tf.float64)
+        self._columns = ClassColumns(classes)
 
     def __call__(self, flat_features: tf.Tensor) -> tf.Tensor:
         """Probabilities ``[batch, NUM_CLASSES]`` for ``[batch, n]`` transformed features."""
@@ -80,7 +77,7 @@ class LinearClassifier(tf.Module):
             probabilities = tf.concat([1.0 - positive, positive], axis=1)
         else:
             probabilities = tf.nn.softmax(logits, axis=1)
-        return tf.cast(tf.matmul(probabilities, self._placement), tf.float32)
+        return self._columns(probabilities)
 
 
 def from_sklearn(estimator) -> tf.Module:

@@ -17,7 +17,7 @@ held in variables, so the SavedModel's checkpoint carries it and the graph stays
 import numpy as np
 import tensorflow as tf
 
-from components.audio.labels import NUM_CLASSES
+from components.deploy.class_columns import ClassColumns
 
 
 class ForestClassifier(tf.Module):
@@ -47,9 +47,7 @@ class ForestClassifier(tf.Module):
         self._threshold = tf.Variable(np.concatenate(threshold), dtype=tf.float64, trainable=False)
         self._missing_left = tf.Variable(np.concatenate(missing_left), trainable=False)
         self._value = tf.Variable(np.concatenate(value), dtype=tf.float64, trainable=False)
-        placement = np.zeros((len(forest.classes_), NUM_CLASSES))
-        placement[np.arange(len(forest.classes_)), np.asarray(forest.classes_, np.int64)] = 1.0
-        self._placement = tf.constant(placement, tf.float64)
+        self._columns = ClassColumns(forest.classes_)
 
     def __call__(self, flat_features: tf.Tensor) -> tf.Tensor:
         """Probabilities ``[batch, NUM_CLASSES]`` for ``[batch, n]`` transformed features."""
@@ -71,4 +69,4 @@ class ForestClassifier(tf.Module):
             lambda level, _: level < self._depth, step, [tf.constant(0), start]
         )
         mean = tf.reduce_sum(tf.gather(self._value, leaves), axis=1) / len(self._roots)
-        return tf.cast(tf.matmul(mean, self._placement), tf.float32)
+        return self._columns(mean)

@@ -17,7 +17,7 @@ held in variables, so the SavedModel's checkpoint carries them.
 import numpy as np
 import tensorflow as tf
 
-from components.audio.labels import NUM_CLASSES
+from components.deploy.class_columns import ClassColumns
 
 
 class _CalibratedSVC(tf.Module):
@@ -85,12 +85,10 @@ class CalibratedSVCClassifier(tf.Module):
         super().__init__()
         classes = np.asarray(calibrated_cv.classes_)
         self.parts = [_CalibratedSVC(c, classes) for c in calibrated_cv.calibrated_classifiers_]
-        placement = np.zeros((len(classes), NUM_CLASSES))
-        placement[np.arange(len(classes)), classes.astype(np.int64)] = 1.0
-        self._placement = tf.constant(placement, tf.float64)
+        self._columns = ClassColumns(classes)
 
     def __call__(self, flat_features: tf.Tensor) -> tf.Tensor:
         """Probabilities ``[batch, NUM_CLASSES]`` for ``[batch, n]`` transformed features."""
         x = tf.cast(tf.cast(flat_features, tf.float32), tf.float64)
         mean = tf.add_n([part(x) for part in self.parts]) / len(self.parts)
-        return tf.cast(tf.matmul(mean, self._placement), tf.float32)
+        return self._columns(mean)
