@@ -56,9 +56,13 @@ def read_examples(featurized: str, split: str) -> dict[str, np.ndarray]:
     return {key: np.stack([row[key] for row in rows]) for key in rows[0]}
 
 
-def write_model_json(model_dir, name: str, framework: str, feature: str) -> None:
+def write_model_json(
+    model_dir, name: str, framework: str, feature: str, estimator: str = ""
+) -> None:
     os.makedirs(model_dir, exist_ok=True)
     meta = {"name": name, "framework": framework, "feature": feature}
+    if estimator:  # scikit-learn: the fitted estimator's class, as baselines records it
+        meta["estimator"] = estimator
     meta["class_names"] = list(CLASS_NAMES)
     with open(os.path.join(model_dir, "model.json"), "w") as handle:
         json.dump(meta, handle)
@@ -106,7 +110,8 @@ def fit_sklearn(featurized, model_dir, name: str, estimator, feature: str = "mea
 
     train = read_examples(featurized, "train")
     estimator.fit(train[feature], train["label"])
-    write_model_json(model_dir, name, "sklearn", feature)
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator  # a Pipeline's
+    write_model_json(model_dir, name, "sklearn", feature, type(final).__name__)
     joblib.dump(estimator, os.path.join(model_dir, "model.joblib"))
     return str(model_dir)
 

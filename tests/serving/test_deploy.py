@@ -72,11 +72,7 @@ def svc_model_dir(featurized, tmp_path_factory) -> str:
 
     directory = tmp_path_factory.mktemp("models") / "svc"
     svc = CalibratedClassifierCV(SVC(), ensemble=False, cv=2)
-    fit_sklearn(featurized, directory, "svc", svc)
-    card = json.loads((directory / "model.json").read_text())  # as baselines writes it: an
-    card["estimator"] = "CalibratedClassifierCV"  # "svc" card without it may be an older SVC
-    (directory / "model.json").write_text(json.dumps(card))
-    return str(directory)
+    return fit_sklearn(featurized, directory, "svc", svc)
 
 
 @pytest.fixture(scope="module")
