@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 from components.artifacts import files
 from components.artifacts.manifest import read_manifest, write_manifest
 from components.artifacts.names import (
-    BLESSING_FILE,
     CLIP_STATS_FILE,
     LABEL_REPORT_FILE,
     MANIFEST_FILE,
@@ -243,10 +242,12 @@ def _ingest(data_dirs: list[str], work: str, taxonomy_path: str, seed: int) -> d
     return {"data": datasets, "merged": merged}
 
 
-def serve_test_split(work: str, evaluation: str, manifest: str) -> dict:
+def serve_test_split(
+    model_dirs: list[str], examples: str, evaluation: str, manifest: str, model_base: str
+) -> dict:
     """Exports the model evaluate chose (blessed or not) and serves every test clip's WAV file.
 
-    The deployed SavedModel is what TF Serving would load (``deploy.run`` into ``<work>/serving``);
+    The deployed SavedModel is what TF Serving would load (``deploy.run`` into ``model_base``);
     each test clip goes through its ``serving_default`` signature as the file's bytes, and the
     served probabilities are compared with the model's pipeline predictions.
     """
@@ -256,15 +257,11 @@ def serve_test_split(work: str, evaluation: str, manifest: str) -> dict:
 
     from components.artifacts.model_files import read_predictions
 
-    with open(os.path.join(evaluation, BLESSING_FILE)) as handle:
-        chosen = json.load(handle)["model"]
-    model_dir = os.path.join(work, "models", chosen)
+    evaluated = deploy.read_evaluation(evaluation)
+    model_dir = deploy.choose_model(model_dirs, evaluated.blessing)
+    transform_graph = os.path.join(examples, TRANSFORM_GRAPH_DIR)
     deployed = deploy.run(
-        model_dir,
-        os.path.join(work, "featurize", TRANSFORM_GRAPH_DIR),
-        os.path.join(work, "serving"),
-        evaluation,
-        DeployConfig(force=True),
+        model_dir, transform_graph, model_base, evaluated, DeployConfig(force=True)
     )
     signature = tf.saved_model.load(deployed.uri).signatures[DEFAULT_SIGNATURE]
     predictions = read_predictions(model_dir, "test")
@@ -277,7 +274,7 @@ def serve_test_split(work: str, evaluation: str, manifest: str) -> dict:
     served = np.array(served)
     present = sorted(set(predictions.labels.tolist()))
     return {
-        "model": chosen,
+        "model": deployed.model,
         "uri": deployed.uri,
         "test_clips": len(served),
         "max_abs_diff": float(np.abs(served - predictions.probabilities).max()),
@@ -358,7 +355,10 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
         ).summary(),
     )
     steps.done.pop("serve", None)
-    served = steps.run("serve", lambda: serve_test_split(work, evaluation, manifest))
+    serving = os.path.join(work, "serving")
+    served = steps.run(
+        "serve", lambda: serve_test_split(model_dirs, examples, evaluation, manifest, serving)
+    )
     with open(os.path.join(evaluation, METRICS_FILE)) as handle:
         metrics = json.load(handle)
     with open(os.path.join(evaluation, "slices.json")) as handle:
