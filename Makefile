@@ -4,9 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 RUN    ?= runs/demo
 DEMO_DATA ?= data/demo
+# Offline copies of the pretrained weights, used when the official URLs cannot be reached: the
+# team's ../shared/models/<backbone>/ folders where they exist (this machine, CI).
+WEIGHTS_FROM ?= $(foreach dir,$(wildcard ../shared/models/*/),--from $(dir))
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock demo demo-data test test-faults test-fast lint compile benchmarks image image-gpu image-smoke pin-images kind-up kind-run kind-serve kind-down clean
+.PHONY: help install weights lock demo demo-data test test-faults test-fast lint compile benchmarks image image-gpu image-smoke pin-images kind-up kind-run kind-serve kind-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,8 +26,11 @@ $(BIN)/household-sounds: pyproject.toml requirements-build.lock requirements.loc
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-install: $(BIN)/household-sounds ## Create .venv/ and install the hashed lock files (runtime + dev tools)
+install: $(BIN)/household-sounds weights ## Create .venv/, install the hashed lock files (runtime + dev tools), provision the weights
 	@$(BIN)/python -c "import tensorflow, tensorflow_transform, apache_beam, kfp; print('installed: tf', tensorflow.__version__, '| tft', tensorflow_transform.__version__, '| beam', apache_beam.__version__, '| kfp', kfp.__version__)"
+
+weights: $(BIN)/household-sounds ## Fill the pretrained-weights cache (official URLs, else WEIGHTS_FROM folders), sha256-checked
+	$(BIN)/household-sounds weights $(WEIGHTS_FROM) >/dev/null
 
 lock: ## Re-resolve pyproject.toml into the hashed requirements*.lock files (needs network)
 	bash scripts/lock.sh

@@ -9,7 +9,8 @@ travels with the version and is read back from the model base (``household-sound
 trained model (name, framework, architecture or estimator, feature, hyperparameters, training
 settings and time), the data (datasets, clip counts per split and class), the classes, the test
 metrics with their bootstrap intervals and per-class F1, the worst slices found by discovery,
-the blessing (reasons, the production model it was compared with), and the lineage: pipeline
+the blessing (reasons, the production model it was compared with), the pretrained weight files
+its graph was built from (name and sha256), and the lineage: pipeline
 run name and id (KFP placeholders), git commit (``HOUSEHOLD_SOUNDS_GIT_COMMIT``, which the image
 build sets, else ``git`` in a source checkout), image and creation time. It imports no
 TensorFlow: deploy builds and renders it, ``describe`` renders it from a server's answer.
@@ -111,6 +112,7 @@ def build(
     blessing: dict,
     evaluation: dict | None = None,
     origin: dict | None = None,
+    pretrained: list[dict] | None = None,
 ) -> dict:
     """The card of one deployed version.
 
@@ -121,6 +123,8 @@ def build(
         evaluation: ``{"metrics", "slices", "discovery"}`` of the evaluation directory; entries
             may be None where deploy was given no evaluation directory.
         origin: ``lineage``'s result.
+        pretrained: The pretrained files (backbone, file, sha256) the served graph was built
+            from (``featurizer.weight_files``); empty for a model trained from scratch.
 
     Returns:
         A JSON-serialisable dict (``render`` turns it into Markdown).
@@ -148,6 +152,7 @@ def build(
             key: blessing.get(key)
             for key in ("blessed", "model", "best_model", "reasons", "production", "thresholds")
         },
+        "pretrained": list(pretrained or []),
         "lineage": origin or lineage(),
     }
 
@@ -247,6 +252,16 @@ def render(card: dict) -> str:
     lines += [f"- setting {key}: {value}" for key, value in model["config"].items()]
     if not (model["training"] or model["hyperparameters"] or model["config"]):
         lines.append("Not recorded in the model's model.json.")
+    lines += ["", "## Pretrained weights", ""]
+    pretrained = card.get("pretrained") or []
+    lines += (
+        _table(
+            ["backbone", "file", "sha256"],
+            [[f["backbone"], f["file"], f["sha256"]] for f in pretrained],
+        )
+        if pretrained
+        else ["None: every weight was trained by this pipeline."]
+    )
     origin = card["lineage"]
     lines += [
         "",

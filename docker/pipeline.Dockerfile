@@ -62,6 +62,13 @@ COPY serving ./serving
 RUN /opt/venv/bin/pip install --no-deps --no-build-isolation . \
  && /opt/venv/bin/python -c "import components, demo_data.scenarios as s, pipelines.cli, serving; s.load()"
 
+# The pretrained weights, never in the repository or the wheel: build/image-weights is the host's
+# weights cache as scripts/stage-weights.sh staged it (possibly empty); `household-sounds weights`
+# checks every file there against its pinned sha256 and downloads what is missing from the
+# official URLs (so an offline build needs a filled host cache: `make install`).
+COPY build/image-weights /opt/household-sounds/weights
+RUN HOUSEHOLD_SOUNDS_WEIGHTS=/opt/household-sounds/weights /opt/venv/bin/household-sounds weights >/dev/null
+
 # ---- final: the runtime base plus the venv ------------------------------------------------------
 FROM ${PYTHON_BASE}
 
@@ -82,6 +89,7 @@ RUN groupadd --gid 10001 app \
  && chown app:app /gcs /minio /s3
 
 COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder /opt/household-sounds/weights /opt/household-sounds/weights
 COPY --from=beam_sdk /opt/apache/beam /opt/apache/beam
 COPY docker/entrypoint.sh /usr/local/bin/household-sounds-entrypoint
 
@@ -97,7 +105,8 @@ ENV VIRTUAL_ENV=/opt/venv \
     PYTHONDONTWRITEBYTECODE=1 \
     TF_CPP_MIN_LOG_LEVEL=1 \
     RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT=1 \
-    HOUSEHOLD_SOUNDS_GIT_COMMIT=${GIT_COMMIT}
+    HOUSEHOLD_SOUNDS_GIT_COMMIT=${GIT_COMMIT} \
+    HOUSEHOLD_SOUNDS_WEIGHTS=/opt/household-sounds/weights
 
 USER 10001:10001
 WORKDIR /home/app

@@ -9,7 +9,9 @@ machine (``cli_local``) and the serving commands (``cli_serving``) live beside i
 """
 
 import argparse
+import dataclasses
 import sys
+from pathlib import Path
 
 from components.baselines.config import BaselinesConfig
 from components.featurize.config import FeaturizeConfig
@@ -74,6 +76,45 @@ def _baselines(args: argparse.Namespace, config: BaselinesConfig) -> int:
     from components.baselines import core
 
     return emit(core.run(args.examples, args.output, config).summary())
+
+
+def _weights_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from",
+        dest="local_dirs",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="folder to copy files from when they cannot be downloaded (repeatable; the file "
+        "itself or one folder down)",
+    )
+    parser.add_argument("--offline", action="store_true", help="never try the official URLs")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="the weights cache (default $HOUSEHOLD_SOUNDS_WEIGHTS, else "
+        "~/.cache/household-sounds/weights)",
+    )
+
+
+@command("weights", flags=_weights_flags)
+def _weights(args: argparse.Namespace) -> int:
+    """Provision the pretrained weights into the weights cache, each checked by sha256."""
+    from components.pretrained import cache, provision
+
+    try:
+        done = provision.provision(
+            cache=args.cache,
+            local_dirs=args.local_dirs,
+            download=not args.offline,
+            log=lambda line: print(line, file=sys.stderr),
+        )
+    except cache.WeightsError as error:
+        print(f"household-sounds weights: {error}", file=sys.stderr)
+        return 1
+    files = [dataclasses.asdict(provisioned) for provisioned in done]
+    return emit({"cache": str(args.cache or cache.cache_dir()), "files": files})
 
 
 # After the steps, in the order ``--help`` lists them: compile, submit, run, demo, then serving.

@@ -22,6 +22,7 @@ else
   exit 1
 fi
 echo "building $image$suffix with $engine"
+scripts/stage-weights.sh
 # The commit goes into the image (label and env) and from there into every model card.
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 names=("$image$suffix")

@@ -105,6 +105,7 @@ fi
 du -sh "$WORK/wheels"
 
 log "podman build $IMAGE (--network=none)"
+scripts/stage-weights.sh
 build_start=$SECONDS
 podman build --pull=never --network=none \
   --volume "$WORK/wheels:/wheels:ro" \

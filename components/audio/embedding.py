@@ -42,7 +42,7 @@ class YamnetEmbedding(tf.Module):
     """Prepared clips ``[batch, CLIP_SAMPLES]`` (22,050 Hz) → ``[batch, 2048]`` embeddings."""
 
     def __init__(self, weights: dict[str, np.ndarray] | None = None):
-        """Builds the frozen trunk from ``weights`` (the shipped ones when ``None``)."""
+        """Builds the frozen trunk from ``weights`` (the provisioned ones when ``None``)."""
         super().__init__()
         weights = yamnet_weights.load() if weights is None else weights
         self.network = yamnet.build_network(weights)

@@ -12,10 +12,15 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from components.audio import examples, features
+from components.audio import examples, features, yamnet_weights
 from components.audio.features import YAMNET_EMBEDDING
 
 SPECTRAL_KEYS: tuple[str, ...] = (features.LOG_MEL, features.MFCC, features.MEAN_MFCC)
+
+
+def weight_files(keys: Sequence[str]) -> list[dict[str, str]]:
+    """The pretrained files (backbone, file, sha256) computing ``keys`` reads from the cache."""
+    return yamnet_weights.weight_files() if YAMNET_EMBEDDING in keys else []
 
 
 class Featurizer(tf.Module):

@@ -3,58 +3,23 @@
 YAMNet (Google, tensorflow/models research/audioset/yamnet, Apache-2.0) is a MobileNetV1 trained
 on AudioSet: a 3×3 stride-2 convolution and 13 depthwise-separable blocks, each convolution
 followed by ReLU, global average pooling to a 1,024-d embedding per 0.96 s patch, and a 521-way
-sigmoid layer of AudioSet scores. Batch normalisation is folded into the convolutions' biases, as
-in the shipped weights (``yamnet_weights``); padding is TF's ``'same'`` (asymmetric at stride 2).
+sigmoid layer of AudioSet scores. Batch normalisation is folded into the convolutions' biases
+(``yamnet_weights`` folds it); padding is TF's ``'same'`` (asymmetric at stride 2).
 ``build_network`` gives a plain functional Keras model (no custom layers, so it nests in other
 Keras models and saves as ``.keras``) whose top ``trainable_blocks`` blocks can be fine-tuned;
 ``Yamnet`` wraps it with the front end as a ``tf.Module`` for waveform in, embeddings out, which
 saves with ``tf.saved_model.save`` using core TF ops only.
 """
 
-from dataclasses import dataclass
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from components.audio import yamnet_frontend, yamnet_weights
+from components.audio.yamnet_layout import BLOCKS, LOGITS
 
 EMBEDDING_SIZE = 1024
 NUM_AUDIOSET_CLASSES = 521
-
-
-@dataclass(frozen=True)
-class Block:
-    """One layer of YAMNet's table: ``conv`` (full 3×3) or ``separable`` (depthwise + 1×1)."""
-
-    kind: str
-    stride: int
-    filters: int
-
-
-# YAMNet's _YAMNET_LAYER_DEFS; layer i is named ``layer{i + 1}``.
-BLOCKS: tuple[Block, ...] = (
-    Block("conv", 2, 32),
-    Block("separable", 1, 64),
-    Block("separable", 2, 128),
-    Block("separable", 1, 128),
-    Block("separable", 2, 256),
-    Block("separable", 1, 256),
-    Block("separable", 2, 512),
-    *(Block("separable", 1, 512) for _ in range(5)),
-    Block("separable", 2, 1024),
-    Block("separable", 1, 1024),
-)
-LOGITS = "logits"
-
-
-def conv_layer_names() -> list[str]:
-    """Names of the convolutions in graph order (``layer1_conv``, ``layer2_depthwise``, ...)."""
-    names = []
-    for index, block in enumerate(BLOCKS, start=1):
-        parts = ("conv",) if block.kind == "conv" else ("depthwise", "pointwise")
-        names += [f"layer{index}_{part}" for part in parts]
-    return names
 
 
 def build_network(

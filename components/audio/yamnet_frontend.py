@@ -1,18 +1,17 @@
 """YAMNet's front end as TensorFlow ops: 16 kHz waveform → log-mel → 0.96 s patches.
 
 A re-implementation of ``features.py`` of YAMNet (tensorflow/models, research/audioset/yamnet)
-as the TFLite conversion in ``yamnet_assets`` computes it: the waveform is zero-padded at the end
+as the TFLite conversion computes it: the waveform is zero-padded at the end
 to at least 15,600 samples (one patch) and then to a whole number of 0.48 s patch hops; frames of
 400 samples (25 ms) every 160 (10 ms), not centred, periodic Hann window, 512-point FFT,
 *magnitude* spectrum, 64 HTK mel bands 125–7,500 Hz, ``log(mel + 0.001)``; patches of 96 frames
-every 48. The mel filterbank is the one stored in the weights file (int8-rounded from
-``tf.signal.linear_to_mel_weight_matrix``), because the network's weights were matched to it.
+every 48. The mel filterbank comes with the weights (``yamnet_weights``): the TFLite file stores
+an int8-rounded one, to which its network was matched; the float ``yamnet.h5`` computes
+``tf.signal.linear_to_mel_weight_matrix``.
 Every function accepts ``[samples]`` or ``[batch, samples]`` (any leading dimensions).
 """
 
 import tensorflow as tf
-
-from components.audio import yamnet_weights
 
 SAMPLE_RATE = 16_000
 WINDOW_SAMPLES = 400  # 25 ms
@@ -70,25 +69,16 @@ def frame_patches(log_mel: tf.Tensor) -> tf.Tensor:
     return tf.signal.frame(log_mel, PATCH_FRAMES, PATCH_HOP_FRAMES, pad_end=False, axis=-2)
 
 
-def shipped_mel_matrix() -> tf.Tensor:
-    """The ``[257, 64]`` mel filterbank stored with the shipped weights, as a constant."""
-    return tf.constant(yamnet_weights.load()["mel_matrix"])
-
-
-def log_mel_patches(
-    waveforms: tf.Tensor, mel_matrix: tf.Tensor | None = None
-) -> tuple[tf.Tensor, tf.Tensor]:
+def log_mel_patches(waveforms: tf.Tensor, mel_matrix: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """The whole front end: pad, log-mel, patches.
 
     Args:
         waveforms: ``[samples]`` or ``[batch, samples]`` float32 at 16 kHz, any length.
-        mel_matrix: Filterbank ``[257, 64]``; the shipped one when ``None``.
+        mel_matrix: Filterbank ``[257, 64]`` (``yamnet_weights.load()["mel_matrix"]``).
 
     Returns:
         ``(log_mel [..., frames, 64], patches [..., patches, 96, 64])``; a waveform of ``n``
         samples gives ``num_patches(n)`` patches.
     """
-    if mel_matrix is None:
-        mel_matrix = shipped_mel_matrix()
     log_mel = log_mel_spectrogram(pad_waveform(waveforms), mel_matrix)
     return log_mel, frame_patches(log_mel)

@@ -34,6 +34,7 @@ from components.artifacts.names import (
     VERSION_CARD_JSON,
     VERSION_CARD_MARKDOWN,
 )
+from components.audio.featurizer import weight_files
 from components.deploy import classifiers, export, publish, warmup
 from components.deploy.config import DeployConfig
 
@@ -282,6 +283,7 @@ def run(
         blessing,
         {key: getattr(evaluation, key) for key in EVALUATION_FILES},
         origin or model_card.lineage(),
+        weight_files((info.feature,)),
     )
     with tempfile.TemporaryDirectory(prefix="deploy-") as scratch:
         export_dir = os.path.join(scratch, "export")

@@ -37,6 +37,8 @@ from components.artifacts.names import (
     SPLITS,
     TRANSFORM_GRAPH_DIR,
 )
+from components.audio.examples import FEATURE_KEYS
+from components.audio.featurizer import weight_files
 from components.featurize import clips, local_workers, outputs, remote, transform
 from components.featurize.config import FeaturizeConfig
 
@@ -54,6 +56,7 @@ class FeaturizeResult:
     output_dir: str
     transform_graph_dir: str
     dead_letter_examples: list[dict] = field(default_factory=list)
+    pretrained: list[dict] = field(default_factory=list)
 
     @property
     def dead_letter_total(self) -> int:
@@ -200,6 +203,7 @@ def run(
         output_dir=output_dir,
         transform_graph_dir=transform_graph_dir,
         dead_letter_examples=files.read_jsonl(os.path.join(output_dir, DEAD_LETTER_FILE))[:20],
+        pretrained=weight_files(FEATURE_KEYS),
     )
     files.write_json(os.path.join(output_dir, outputs.REPORT_FILE), result.summary())
     return result

@@ -188,11 +188,13 @@ def test_every_version_carries_its_card_metrics_and_blessing(runs):
     assert macro_f1["ci_low"] <= macro_f1["value"] <= macro_f1["ci_high"]
     assert card["blessing"]["production"]["version"] == runs["history"][0]["deployed"].version
     assert card["lineage"] == LINEAGE
+    assert card["pretrained"] == []  # a CNN on log-mel: no pretrained weight in its graph
     with open(os.path.join(extra, "blessing.json")) as handle:
         assert json.load(handle) == third["blessing"]
     markdown = open(os.path.join(extra, "model_card.md")).read()
     assert f"# Model card: {MODEL_NAME} version {third['deployed'].version}" in markdown
     assert "- pipeline run: household-sounds-run-3 (id 0c3e)" in markdown
+    assert "## Pretrained weights\n\nNone: every weight was trained by this pipeline." in markdown
 
 
 @pytest.fixture(scope="module")

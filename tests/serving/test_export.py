@@ -20,6 +20,8 @@ from components.audio.labels import CLASS_NAMES
 from components.audio.resample import resample
 from components.audio.wav import MAX_INPUT_SECONDS
 from components.deploy import core, export, warmup
+from components.pretrained import cache
+from components.pretrained.catalog import YAMNET
 from tests import wavs
 from tests.conftest import tone, wav_bytes
 from tests.serving.fixtures import read_examples
@@ -341,6 +343,16 @@ def test_logistic_regression_on_the_embedding_is_exported_exactly(
         expected = estimator.predict_proba(embedding)
         got = served.signatures["serving_default"](audio_wav=tf.constant([wav]))["probabilities"]
         np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-5)
+    (card_file,) = tmp_path.glob("*/6/assets.extra/model_card.json")
+    pretrained = json.loads(card_file.read_text())["pretrained"]
+    path, source = cache.locate(YAMNET, "weights")
+    assert {(f["file"], f["sha256"]) for f in pretrained} == {
+        (source.name, cache.sha256_of(path)),
+        ("yamnet_class_map.csv", YAMNET.asset("class_map").sources[0].sha256),
+    }
+    assert f"| yamnet | {source.name} | {source.sha256} |" in (
+        card_file.with_name("model_card.md").read_text()
+    )
 
 
 def test_version_dir_has_the_layout_tf_serving_loads(version_dir):
