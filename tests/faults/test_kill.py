@@ -8,9 +8,12 @@ job has begun writing (``transform_graph/`` or ``examples/`` appears). A third r
 its examples, decoded and sorted by clip, and its dead letter and clip stats must equal those
 of the uninterrupted run of the same manifest (the ``featurized`` fixture): the same clips,
 labels and ids exactly, the same dead-letter and clip-stats lines, and the scaled features to
-``FEATURE_TOLERANCE``. The scaled features are not bit-identical: in a measured run they
-differed by up to 1.2e-6 (z-scored values of order 1), most likely as tf.Transform's mean and
-variance combine partial sums in an order the runner picks.
+``FEATURE_TOLERANCE``. The scaled features are not bit-identical: in measured runs they differed
+by up to 1.2e-6 and, in one CI run, 1.1e-5 on two of one clip's 2,048 ``yamnet_embedding`` values
+(z-scored values of order 1). ``beam.BatchElements`` sizes its batches by timing, so a clip meets
+the TF featurizer in a batch of another shape, whose float32 convolutions round differently;
+z-scoring then magnifies that in the embedding dimensions of small spread, and tf.Transform's
+mean and variance combine partial sums in an order the runner picks.
 
 Deploy: the deploy command publishes the serving tests' model with a fixed version into a new
 model base, SIGKILLed once while exporting (its scratch export appears under the child's
@@ -54,7 +57,7 @@ from tests.serving.fixtures import MODEL_NAME
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "pipelines.cli"]
 VERSION = 7
-FEATURE_TOLERANCE = 1e-5  # float32 rounding of the tf.Transform scaling, see the docstring
+FEATURE_TOLERANCE = 5e-5  # float32 rounding of batch-shaped TF and the scaling, see the docstring
 VERSION_FILES = (
     "saved_model.pb",
     "variables/variables.index",
