@@ -210,7 +210,7 @@ def _serve_dev_flags(parser: argparse.ArgumentParser) -> None:
 @command("serve-dev", "model-base", flags=_serve_dev_flags)
 def _serve_dev(args: argparse.Namespace) -> int:
     """Serve exported models on 127.0.0.1 with the DEVELOPMENT stand-in for TF Serving."""
-    from serving import dev_server
+    from serving.dev_server import launcher
 
-    dev_server.serve_until_stopped(args.model_base, args.port, args.rest_port)
+    launcher.serve_until_stopped(args.model_base, args.port, args.rest_port)
     return 0
