@@ -17,10 +17,10 @@ import shutil
 import numpy as np
 import pytest
 
+from cli import main as cli
 from components.audio.labels import NUM_CLASSES
 from components.deploy import core as deploy
 from components.evaluate import core as evaluate
-from pipelines import cli
 from tests.serving.fixtures import MODEL_NAME, fit_sklearn, read_examples, write_model_json
 
 pytestmark = pytest.mark.xdist_group("serving")

@@ -5,15 +5,15 @@
 starts the development server. A refused request prints ``{"error", "message"}`` on stderr and
 exits with the gRPC status code number. The served model's name is ``DeployConfig``'s option;
 TensorFlow, gRPC and the steps are imported only when a command runs.
-``pipelines/cli.py`` registers ``COMMANDS``.
+``cli/main.py`` registers ``COMMANDS``.
 """
 
 import argparse
 import json
 import sys
 
+from cli.flags import Command, emit, registrar
 from components.deploy.config import DeployConfig
-from pipelines.cli_flags import Command, emit, registrar
 
 COMMANDS: dict[str, Command] = {}
 command = registrar(COMMANDS)
