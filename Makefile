@@ -48,7 +48,7 @@ test-fast: install ## Unit tests only
 	$(BIN)/python -m pytest -q tests/unit
 
 lint: install ## ruff over the code
-	$(BIN)/ruff check components demo_data pipelines serving tests benchmarks scripts
+	$(BIN)/ruff check cli components demo_data pipelines serving tests benchmarks scripts
 
 compile: install ## Compile the pipeline to build/pipeline.yaml
 	$(BIN)/household-sounds compile --output build/pipeline.yaml

@@ -246,7 +246,7 @@ def start_dev_server(
     from serving.status import ServingError
 
     port, rest_port = _free_port(), _free_port() if rest else 0
-    command = [sys.executable, "-m", "pipelines.cli", "serve-dev", "--model-base", model_base]
+    command = [sys.executable, "-m", "cli.main", "serve-dev", "--model-base", model_base]
     command += ["--port", str(port), "--rest-port", str(rest_port)]
     server = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
     target, rest_url = f"127.0.0.1:{port}", f"http://127.0.0.1:{rest_port}" if rest else ""

@@ -53,6 +53,7 @@ RUN case "$TENSORFLOW" in cpu) ;; \
  && /opt/venv/bin/pip install --require-hashes --no-deps --no-build-isolation -r requirements.lock
 
 COPY pyproject.toml README.md ./
+COPY cli ./cli
 COPY components ./components
 COPY demo_data ./demo_data
 COPY pipelines ./pipelines
@@ -60,7 +61,7 @@ COPY serving ./serving
 # --no-deps: the lock above is the complete, tested set (see README "Dependencies"). The project
 # is a local tree, which pip cannot hash: the one install outside --require-hashes.
 RUN /opt/venv/bin/pip install --no-deps --no-build-isolation . \
- && /opt/venv/bin/python -c "import components, demo_data.scenarios as s, pipelines.cli, serving; s.load()"
+ && /opt/venv/bin/python -c "import cli.main, components, demo_data.scenarios as s, serving; s.load()"
 
 # The pretrained weights, never in the repository or the wheel: build/image-weights is the host's
 # weights cache as scripts/stage-weights.sh staged it (possibly empty); `household-sounds weights`

@@ -1,1 +1,1 @@
-"""The Kubeflow pipeline definition and its entry points (compile, local run, submit, CLI)."""
+"""The Kubeflow pipeline definition and its runners: compile, local run, submit (CLI: ``cli/``)."""

@@ -1,7 +1,7 @@
 """Where the training tasks run: accelerator type and count, node selector and tolerations.
 
 ``Accelerator`` is chosen when the pipeline is compiled (``compile``/``submit`` flags, generated
-from its fields by ``cli_flags``): an accelerator request, a node selector and tolerations are
+from its fields by ``cli.flags``): an accelerator request, a node selector and tolerations are
 parts of the task's pod spec, which Kubeflow fixes at compile time (``pipelines.training``
 applies them, the node selector and tolerations through ``kfp.kubernetes`` like the PVC
 mounts). Free of KFP, so ``--help`` stays fast. Without a type the training tasks

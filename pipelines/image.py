@@ -1,30 +1,24 @@
 """The container image the compiled pipeline's tasks run, chosen at compile time, not in code.
 
-``resolve_image`` picks the first of ``--image``, the ``HOUSEHOLD_SOUNDS_IMAGE`` environment
-variable, ``image`` in the settings file (``pipelines.user_config``) and the release image
-``components.IMAGE``. Each is ``REGISTRY/NAME:TAG`` or ``REGISTRY/NAME@sha256:DIGEST``; a bare
-``REGISTRY/NAME`` gets the tag ``git rev-parse --short HEAD`` of the checkout it is run in (the
-tag ``make image`` also gives the image it builds), and outside a git checkout it is refused,
-as an implicit ``:latest`` would make runs irreproducible. A lightweight component fixes its
-image when it is decorated (``@dsl.component(base_image=...)``), so ``with_image`` re-creates
-each component from the same Python function with ``dsl.component`` for the chosen image: the
-IR is compiled for that image by KFP itself, with the same interface and the same shipped
-source, and no YAML is edited afterwards.
+The command line (``cli.image.resolve_image``) picks the first of ``--image``, the
+``HOUSEHOLD_SOUNDS_IMAGE`` environment variable, ``image`` in the settings file
+(``cli.user_config``) and the release image ``components.IMAGE``. Each is ``REGISTRY/NAME:TAG`` or
+``REGISTRY/NAME@sha256:DIGEST``; a bare ``REGISTRY/NAME`` gets the tag ``git rev-parse --short
+HEAD`` of the checkout it is run in (the tag ``make image`` also gives the image it builds), and
+outside a git checkout it is refused, as an implicit ``:latest`` would make runs irreproducible. A
+lightweight component fixes its image when it is decorated (``@dsl.component(base_image=...)``), so
+``with_image`` re-creates each component from the same Python function with ``dsl.component`` for
+the chosen image: the IR is compiled for that image by KFP itself, with the same interface and the
+same shipped source, and no YAML is edited afterwards.
 """
 
-import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 from kfp import dsl
 from kfp.dsl.python_component import PythonComponent
-
-from components import IMAGE
-from pipelines import user_config
-from pipelines.user_config import IMAGE_ENV
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _NAME = rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
@@ -96,29 +90,6 @@ def complete(reference: str, cwd: Path | None = None) -> str:
     if _REFERENCE.fullmatch(reference):
         return reference
     return check_image(f"{check_name(reference)}:{git_tag(cwd)}")
-
-
-def resolve_image(
-    flag: str | None = None, environ: Mapping[str, str] = os.environ, cwd: Path | None = None
-) -> str:
-    """The image to compile for: ``flag``, else the environment, the settings file, the release.
-
-    Raises:
-        ValueError: the chosen reference is invalid, or untagged outside a git checkout; the
-            message says where it came from.
-    """
-    settings = user_config.load(cwd, environ)
-    for source, reference in (
-        ("--image", flag),
-        (f"${IMAGE_ENV}", environ.get(IMAGE_ENV)),
-        (f"image in {settings.source}", settings.image),
-    ):
-        if reference:
-            try:
-                return complete(reference, cwd)
-            except ValueError as error:
-                raise ValueError(f"{source}: {error}") from None
-    return IMAGE
 
 
 def with_image(component: PythonComponent, image: str) -> PythonComponent:

@@ -2,8 +2,9 @@
 
 ``household-sounds compile`` writes the IR YAML; this module sends it through ``kfp.Client``
 (``create_run_from_pipeline_package`` for one run, ``create_recurring_run`` for a cron schedule)
-after checking the ``--param k=v`` arguments against the parameters the package declares, so a
-typo or a wrong type fails here rather than minutes later in a pod. ``KfpAuth`` carries what a
+after checking the ``--param k=v`` arguments against the parameters the package declares
+(``pipelines.package``), so a typo or a wrong type fails here rather than minutes later in a pod.
+``KfpAuth`` carries what a
 multi-user Kubeflow asks of an API client: a bearer token (a Dex ``id_token``, or an IAP
 identity token), the session cookie of an auth proxy (Dex's ``authservice_session``,
 oauth2-proxy's), or a projected service-account token file that is re-read on every request
@@ -20,13 +21,11 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+from pipelines.package import ParamError, check_params, with_caching
 
 # kfp is imported lazily: `household-sounds --help` must not pay for it.
 ClientFactory = Callable[..., Any]
@@ -37,10 +36,6 @@ PIPELINE_SERVICE_ACCOUNT = "household-sounds-pipeline"
 
 _TRUE = {"true", "True"}
 _FALSE = {"false", "False"}
-
-
-class ParamError(ValueError):
-    """A ``--param`` argument that cannot be used; the message says why and how to fix it."""
 
 
 def _coerce(raw: str) -> object:
@@ -83,88 +78,6 @@ def parse_params(items: Iterable[str]) -> dict[str, object]:
         except ParamError as error:
             raise ParamError(f"--param {item!r}: {error}") from None
     return params
-
-
-def _pipeline_docs(package_path: str) -> list[dict[str, Any]]:
-    with open(package_path, encoding="utf-8") as stream:
-        return [doc for doc in yaml.safe_load_all(stream) if doc]
-
-
-def declared_parameters(package_path: str) -> dict[str, str]:
-    """Returns ``{name: parameterType}`` of the package's root inputs (e.g. ``NUMBER_INTEGER``)."""
-    spec = _pipeline_docs(package_path)[0]
-    inputs = spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
-    return {name: definition["parameterType"] for name, definition in inputs.items()}
-
-
-def check_params(package_path: str, params: Mapping[str, object]) -> dict[str, object]:
-    """Checks ``params`` against the package's declared parameters and returns them typed.
-
-    Integers are accepted for float parameters; numbers and booleans given to a string
-    parameter are turned back into text (``seed_tag=7`` → ``"7"``).
-
-    Raises:
-        ParamError: an unknown parameter name, or a value of the wrong type.
-    """
-    declared = declared_parameters(package_path)
-    checked: dict[str, object] = {}
-    for name, value in params.items():
-        if name not in declared:
-            known = ", ".join(sorted(declared)) or "(none)"
-            raise ParamError(f"unknown pipeline parameter {name!r}; the package declares: {known}")
-        kind = declared[name]
-        if kind == "STRING" and not isinstance(value, (dict, list)):
-            value = json.dumps(value) if isinstance(value, bool) else str(value)
-        elif kind == "NUMBER_DOUBLE" and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        expected = {
-            "STRING": str,
-            "NUMBER_INTEGER": int,
-            "NUMBER_DOUBLE": float,
-            "BOOLEAN": bool,
-            "LIST": list,
-            "STRUCT": dict,
-        }.get(kind, object)
-        wrong_bool = isinstance(value, bool) and expected in (int, float)
-        if not isinstance(value, expected) or wrong_bool:
-            raise ParamError(
-                f"pipeline parameter {name!r} is {kind}; got {type(value).__name__} {value!r}"
-            )
-        checked[name] = value
-    return checked
-
-
-def set_caching(package_path: str, output_path: str, enabled: bool) -> str:
-    """Writes a copy of the package with caching ``enabled`` on its cacheable tasks.
-
-    Only tasks compiled with caching on are changed, nested ones too (``kfp.Client``'s
-    ``enable_caching`` in kfp 2.17 would rewrite every root task, ingest and deploy included,
-    and miss those inside a ``ParallelFor``, our training fan-out). A task compiled with
-    ``set_caching_options(False)`` stays uncached: ingest (its data can change under the same
-    parameters) and deploy (it publishes a new version every time) must always run.
-    """
-    docs = _pipeline_docs(package_path)
-    spec = docs[0]
-    dags = [spec["root"]["dag"]]
-    dags += [c["dag"] for c in spec.get("components", {}).values() if "dag" in c]
-    for dag in dags:
-        for task in dag.get("tasks", {}).values():
-            if task.get("cachingOptions", {}).get("enableCache", False):
-                task["cachingOptions"] = {"enableCache": True} if enabled else {}
-    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
-    with open(output_path, "w", encoding="utf-8") as stream:
-        yaml.safe_dump_all(docs, stream, sort_keys=True)
-    return output_path
-
-
-@contextlib.contextmanager
-def with_caching(package_path: str, enabled: bool | None) -> Iterator[str]:
-    """The package itself, or a temporary copy with every task's caching set to ``enabled``."""
-    if enabled is None:
-        yield package_path
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        yield set_caching(package_path, f"{tmp}/{Path(package_path).name}", enabled)
 
 
 @dataclass(frozen=True)
@@ -235,7 +148,7 @@ def submit(
         run_name: Display name of the run (default: package name and time).
         params: Pipeline arguments, checked against the package (see ``check_params``).
         enable_caching: Turn caching on or off for the tasks compiled as cacheable, tasks
-            inside loops included (see ``set_caching``); ``None`` keeps the package as it is.
+            inside loops included (``package.set_caching``); ``None`` keeps the package as it is.
         service_account: Kubernetes service account the run's pods use (e.g. one bound to a
             GCP service account through workload identity); ``None`` uses the KFP default.
         auth: Credentials for the KFP API (see ``KfpAuth``).

@@ -1,8 +1,8 @@
 """Submit the compiled pipeline to Vertex AI Pipelines: ``household-sounds submit --vertex``.
 
 The package is the one ``household-sounds compile`` writes for Kubeflow (KFP IR YAML runs on
-both); its ``--param`` arguments are checked against it as for Kubeflow (``submit.check_params``)
-and caching is set on the tasks compiled as cacheable only (``submit.set_caching``; Vertex's own
+both); its ``--param`` arguments are checked against it as for Kubeflow (``package.check_params``)
+and caching is set on the tasks compiled as cacheable only (``package.set_caching``; Vertex's own
 ``enable_caching`` would also cache ingest and deploy). ``google-cloud-aiplatform`` (the
 ``vertex`` extra) is imported only here, and it talks to Vertex over its REST API: the default
 regional endpoint (``REGION-aiplatform.googleapis.com``) or ``endpoint`` (a Private Service
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.follow import VERTEX, Outcome, follow
-from pipelines.submit import check_params, with_caching
+from pipelines.package import check_params, with_caching
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 CONSOLE = "https://console.cloud.google.com/vertex-ai/locations/{region}/pipelines/runs/{job}"

@@ -1,7 +1,7 @@
 """What is served: a model version's metadata and its model card (``household-sounds describe``).
 
 Three sources. ``from_grpc`` asks ``GetModelMetadata`` for ``signature_def`` and
-``model_card``: the development server answers both (``serving/dev_server.py``); TF Serving
+``model_card``: the development server answers both (``serving/dev_server/``); TF Serving
 answers ``INVALID_ARGUMENT`` for the card field, since it serves only signature definitions and
 never reads a version's ``assets.extra/`` beyond the warmup file, so the signatures are fetched
 alone and the result says where the card is instead. ``from_rest`` reads ``GET

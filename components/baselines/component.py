@@ -5,7 +5,7 @@ from kfp.dsl import Dataset, Input, Metrics, Model, Output
 
 from components import IMAGE
 from components.baselines.config import BaselinesConfig
-from components.signature_defaults import signature_defaults
+from components.wrapper.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)

@@ -184,7 +184,7 @@ def run(examples_dir: str, output_dir: str, cfg: BaselinesConfig) -> BaselinesRe
         {
             "name": cfg.model_name,
             "framework": SKLEARN,
-            "estimator": type(model).__name__,  # components/exportable.py reads it
+            "estimator": type(model).__name__,  # artifacts/exportable.py reads it
             "feature": feature,
             "training_seconds": result.training_seconds,
             "hyperparameters": best_params,

@@ -10,8 +10,9 @@ float64 as scikit-learn does, with columns placed at the class indices the model
 A random forest walks its trees exactly in ``forest.py``, and the sigmoid-calibrated RBF SVC
 (``CalibratedClassifierCV``) is rebuilt step by step in ``svc.py``; both bare, as baselines fits
 them. ``from_sklearn`` picks the form by estimator type; anything else (a plain ``SVC``, a forest
-behind a scaler) is refused with ``UnsupportedModelError``. ``components/exportable.py`` states
-the same rule from ``model.json`` alone, so evaluate blesses only models this module can export.
+behind a scaler) is refused with ``UnsupportedModelError``.
+``components/artifacts/exportable.py`` states the same rule from ``model.json`` alone, so evaluate
+blesses only models this module can export.
 """
 
 import os

@@ -7,7 +7,7 @@ from kfp.dsl import Artifact, Input, Model, Output
 
 from components import IMAGE
 from components.deploy.config import DeployConfig
-from components.signature_defaults import signature_defaults
+from components.wrapper.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)

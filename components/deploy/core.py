@@ -10,8 +10,8 @@ path or ``gs://``) holding a SavedModel whose ``serving_default`` takes WAV byte
 (``components/model_card.py``: JSON and Markdown) and the evaluation's ``metrics.json`` and
 ``blessing.json``; written atomically (``publish.py``). deploy exports the model the blessing
 names and no other: an unexportable one is an error (evaluate never blesses one,
-``components/exportable.py``). An unblessed evaluation deploys nothing unless ``force`` is set
-(``gate``); nor does a blessing whose production comparison is stale, i.e. when the newest
+``components/artifacts/exportable.py``). An unblessed evaluation deploys nothing unless ``force``
+is set (``gate``); nor does a blessing whose production comparison is stale, i.e. when the newest
 version under the model base is no longer the one evaluate compared with (``stale_production``).
 Before publishing, the saved model is loaded back and the warmup requests are run through it,
 so a version TF Serving cannot execute is never published.
@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field
 
 import tensorflow as tf
 
-from components import exportable, model_card
-from components.artifacts import files
+from components import model_card
+from components.artifacts import exportable, files
 from components.artifacts.model_files import ModelInfo, read_model_card, read_model_info
 from components.artifacts.names import (
     ASSETS_EXTRA_DIR,

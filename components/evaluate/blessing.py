@@ -2,7 +2,7 @@
 
 Models are ranked by test macro-F1 (ties: higher accuracy, then name), averaged over the
 classes present in the test split (the first reason names any absent one). The overall best may be
-one deploy cannot export (another framework's, ``components/exportable.py``), so the
+one deploy cannot export (another framework's, ``components/artifacts/exportable.py``), so the
 decision is about the *candidate*: the best exportable model, which is what deploy exports
 (``model`` in ``blessing.json``; ``best_model`` stays the overall best). It is blessed only if
 every check passes: a candidate exists; its macro-F1 reaches ``min_macro_f1``; the macro-F1 of

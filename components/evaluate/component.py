@@ -18,7 +18,7 @@ from kfp.dsl import (
 from components import IMAGE
 from components.artifacts.names import SERVED_MODEL_NAME
 from components.evaluate.config import EvaluateConfig
-from components.signature_defaults import signature_defaults
+from components.wrapper.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)

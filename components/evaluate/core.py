@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from components import exportable
-from components.artifacts import files
+from components.artifacts import exportable, files
 from components.artifacts.manifest import read_manifest
 from components.artifacts.model_files import Predictions, read_model_card, read_sklearn_model
 from components.artifacts.names import BLESSING_FILE, METRICS_FILE, SKLEARN

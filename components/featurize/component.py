@@ -9,7 +9,7 @@ from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Output
 
 from components import IMAGE
 from components.featurize.config import FeaturizeConfig
-from components.signature_defaults import signature_defaults
+from components.wrapper.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)

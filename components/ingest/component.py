@@ -5,7 +5,7 @@ from kfp.dsl import Dataset, Markdown, Metrics, Output
 
 from components import IMAGE
 from components.ingest.config import DEFAULT_FORMAT, IngestConfig
-from components.signature_defaults import signature_defaults
+from components.wrapper.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)

@@ -5,7 +5,7 @@ from kfp.dsl import Dataset, Input, Markdown, Metrics, Output
 
 from components import IMAGE
 from components.rebalance.config import RebalanceConfig
-from components.signature_defaults import signature_defaults
+from components.wrapper.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)

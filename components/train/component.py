@@ -4,8 +4,8 @@ from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
 
 from components import IMAGE
-from components.signature_defaults import signature_defaults
 from components.train.config import TrainConfig
+from components.wrapper.signature_defaults import signature_defaults
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)

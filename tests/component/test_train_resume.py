@@ -31,7 +31,7 @@ def examples_dir(tmp_path_factory):
 
 def _train_until(args: list[str], done, log: Path, timeout: float = 900.0) -> None:
     """Starts ``household-sounds train args`` and SIGKILLs it as soon as ``done()`` holds."""
-    command = [sys.executable, "-m", "pipelines.cli", "train", *args]
+    command = [sys.executable, "-m", "cli.main", "train", *args]
     with log.open("w") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout

@@ -55,7 +55,7 @@ from components.featurize import outputs
 from tests.serving.fixtures import MODEL_NAME
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "pipelines.cli"]
+CLI = [sys.executable, "-m", "cli.main"]
 VERSION = 7
 FEATURE_TOLERANCE = 5e-5  # float32 rounding of batch-shaped TF and the scaling, see the docstring
 VERSION_FILES = (

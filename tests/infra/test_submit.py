@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 from kfp import compiler, dsl
 
-from pipelines import cli
+from cli import main as cli
 from pipelines.compile import compile_pipeline
+from pipelines.package import ParamError, check_params
 from pipelines.presets import DEMO_ARGUMENTS
 from pipelines.submit import (
     PIPELINE_SERVICE_ACCOUNT,
     KfpAuth,
-    ParamError,
-    check_params,
     create_recurring_run,
     parse_params,
     submit,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import cli
+from cli import main as cli
 from pipelines.compile import compile_pipeline
 from pipelines.presets import DEMO_ARGUMENTS
 from tests.infra.fake_kfp import serve

@@ -4,7 +4,7 @@ tasks (and only they) carry the accelerator request and the placement in the com
 import pytest
 import yaml
 
-from pipelines import cli
+from cli import main as cli
 from pipelines.accelerator import Accelerator, Toleration
 from tests.pipeline.test_compile import all_tasks
 

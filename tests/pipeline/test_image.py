@@ -5,11 +5,12 @@ import subprocess
 import pytest
 import yaml
 
+from cli import main as cli
+from cli.image import resolve_image
+from cli.user_config import IMAGE_ENV, ConfigFileError
 from components import IMAGE
 from components.featurize.component import featurize
-from pipelines import cli
-from pipelines.image import IMAGE_ENV, check_image, resolve_image, with_image
-from pipelines.user_config import ConfigFileError
+from pipelines.image import check_image, with_image
 
 MINE = "registry.example.com:5000/team/household-sounds:abc1234"
 

@@ -53,7 +53,7 @@ def _keras_models(pipeline_dir: Path) -> dict[str, dict]:
 def test_a_run_killed_during_training_resumes_and_completes(tmp_path):
     data, output = tmp_path / "data", tmp_path / "run"
     generate(str(data), TINY)
-    command = [sys.executable, "-m", "pipelines.cli", "run", "--data-root", str(data)]
+    command = [sys.executable, "-m", "cli.main", "run", "--data-root", str(data)]
     command += ["--output", str(output), "--preset", "demo", "--param", "target_per_class=8"]
     command += ["--param", f"family_overrides={json.dumps(OVERRIDES)}"]
     log = (tmp_path / "first.log").open("w")

@@ -182,11 +182,11 @@ def served(version_dir):
 @pytest.fixture(scope="session")
 def dev_server(model_base):
     """The development server over the exported model: ``(grpc_target, rest_base_url)``."""
-    from serving import dev_server as server_module
-    from serving import rest
+    from serving.dev_server import grpc_api, rest
+    from serving.dev_server.repository import ModelRepository
 
-    repository = server_module.ModelRepository.from_base(model_base)
-    grpc_server, grpc_port = server_module.serve(repository)
+    repository = ModelRepository.from_base(model_base)
+    grpc_server, grpc_port = grpc_api.serve(repository)
     http_server, http_port = rest.serve(repository)
     yield f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{http_port}"
     http_server.shutdown()

@@ -17,10 +17,10 @@ import shutil
 import numpy as np
 import pytest
 
+from cli import main as cli
 from components.audio.labels import NUM_CLASSES
 from components.deploy import core as deploy
 from components.evaluate import core as evaluate
-from pipelines import cli
 from tests.serving.fixtures import MODEL_NAME, fit_sklearn, read_examples, write_model_json
 
 pytestmark = pytest.mark.xdist_group("serving")
@@ -199,10 +199,11 @@ def test_every_version_carries_its_card_metrics_and_blessing(runs):
 
 @pytest.fixture(scope="module")
 def served_runs(runs):
-    from serving import dev_server, rest
+    from serving.dev_server import grpc_api, rest
+    from serving.dev_server.repository import ModelRepository
 
-    repository = dev_server.ModelRepository.from_base(runs["base"])
-    grpc_server, grpc_port = dev_server.serve(repository)
+    repository = ModelRepository.from_base(runs["base"])
+    grpc_server, grpc_port = grpc_api.serve(repository)
     http_server, http_port = rest.serve(repository)
     yield f"127.0.0.1:{grpc_port}", f"127.0.0.1:{http_port}"
     http_server.shutdown()
@@ -236,20 +237,26 @@ def test_describe_from_the_model_base_reads_any_version(runs, capsys):
 
 def test_a_server_that_refuses_the_card_field_is_described_without_it(model_base, capsys):
     """TF Serving answers INVALID_ARGUMENT for a metadata field other than signature_def."""
-    from serving import dev_server
+    from concurrent import futures
 
-    class TfServingLike(dev_server.PredictionServicer):
+    import grpc
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    from serving.dev_server.grpc_api import PredictionServicer
+    from serving.dev_server.repository import ModelRepository
+
+    class TfServingLike(PredictionServicer):
         def GetModelMetadata(self, request, context):  # noqa: N802
             if set(request.metadata_field) != {"signature_def"}:
                 context.abort(
-                    dev_server.grpc.StatusCode.INVALID_ARGUMENT,
+                    grpc.StatusCode.INVALID_ARGUMENT,
                     "Metadata field model_card is not supported",
                 )
             return super().GetModelMetadata(request, context)
 
-    repository = dev_server.ModelRepository.from_base(model_base)
-    server = dev_server.grpc.server(dev_server.futures.ThreadPoolExecutor(max_workers=2))
-    dev_server.prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+    repository = ModelRepository.from_base(model_base)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         TfServingLike(repository), server
     )
     port = server.add_insecure_port("127.0.0.1:0")

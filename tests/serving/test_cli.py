@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from cli import main as cli
 from components.audio.labels import CLASS_NAMES
-from pipelines import cli
 from tests.conftest import tone, wav_bytes
 from tests.serving.test_export import three_sounds
 
@@ -73,14 +73,14 @@ def test_serve_dev_subprocess_serves_and_labels_itself(model_base, tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "pipelines.cli", "serve-dev", "--model-base", model_base]
+    command = [sys.executable, "-m", "cli.main", "serve-dev", "--model-base", model_base]
     server = subprocess.Popen(
         [*command, "--port", str(port)], cwd=ROOT, stderr=subprocess.PIPE, text=True
     )
     try:
         path = tmp_path / "clip.wav"
         path.write_bytes(wav_bytes(tone(500.0, 2.0, 22050), 22050))
-        predict = [sys.executable, "-m", "pipelines.cli", "predict", str(path), "--timeout", "5"]
+        predict = [sys.executable, "-m", "cli.main", "predict", str(path), "--timeout", "5"]
         # Start-up loads the model and replays its warmup requests (as TF Serving does) first.
         deadline = time.monotonic() + 180
         while True:

@@ -154,7 +154,7 @@ import sys
 # Only the standard library, this project and the light install's packages may load: any other
 # import fails as it would in a `pip install household-sounds[client]` environment.
 ALLOWED = set(sys.stdlib_module_names) | {{
-    "components", "pipelines", "serving", "grpc", "google", "numpy", "yaml", "_yaml",
+    "cli", "components", "pipelines", "serving", "grpc", "google", "numpy", "yaml", "_yaml",
     "soundfile", "_soundfile", "_soundfile_data", "sounddevice", "cffi", "_cffi_backend",
     "typing_extensions",  # grpcio's dependency
 }}
@@ -168,7 +168,7 @@ class LightInstall(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, LightInstall())
-from pipelines import cli
+from cli import main as cli
 for argv in ({argvs}):
     try:
         code = cli.main(argv)
@@ -202,7 +202,7 @@ def test_client_and_cli_need_only_the_light_install(dev_server, tmp_path):
 STARTUP = """
 import time
 start = time.perf_counter()
-from pipelines import cli
+from cli import main as cli
 from serving.client import GrpcClient
 args = cli.build_parser().parse_args(["predict", "a.wav", "--target", "localhost:8500"])
 GrpcClient(args.target).close()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from pipelines import cli
+from cli import main as cli
 from serving import listen
 from serving.alerts import Alerter, AlertRule
 from serving.client import Prediction

@@ -13,8 +13,8 @@ import time
 import pytest
 import tensorflow as tf
 
-from serving import rest
-from serving.dev_server import ModelRepository, load_model
+from serving.dev_server import rest
+from serving.dev_server.repository import ModelRepository, load_model
 
 NAME = "household_sounds"  # the served name, so the readiness probe can be run against it
 LIMITS = rest.RestLimits(max_body_bytes=4096, timeout_s=0.5, workers=2, max_pending=3)
@@ -163,15 +163,15 @@ def test_grpc_malformed_tensor_and_oversized_message_are_refused(port, tmp_path)
     import grpc
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-    from serving import dev_server
+    from serving.dev_server import MAX_MESSAGE_BYTES, grpc_api
 
     model = _Tiny()
     tf.saved_model.save(
         model, str(tmp_path / NAME / "1"), signatures={"serving_default": model.wav}
     )
     repository = ModelRepository([load_model(str(tmp_path), NAME)])
-    server, bound = dev_server.serve(repository)
-    options = [("grpc.max_send_message_length", 2 * dev_server.MAX_MESSAGE_BYTES)]
+    server, bound = grpc_api.serve(repository)
+    options = [("grpc.max_send_message_length", 2 * MAX_MESSAGE_BYTES)]
     try:
         with grpc.insecure_channel(f"127.0.0.1:{bound}", options=options) as channel:
             stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
@@ -187,7 +187,7 @@ def test_grpc_malformed_tensor_and_oversized_message_are_refused(port, tmp_path)
             huge = predict_pb2.PredictRequest()
             huge.model_spec.name = NAME
             huge.inputs["audio_wav"].CopyFrom(
-                tf.make_tensor_proto([b"x" * (dev_server.MAX_MESSAGE_BYTES + 1)])
+                tf.make_tensor_proto([b"x" * (MAX_MESSAGE_BYTES + 1)])
             )
             with pytest.raises(grpc.RpcError) as error:
                 stub.Predict(huge, timeout=60)

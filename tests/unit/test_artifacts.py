@@ -18,7 +18,7 @@ from components.artifacts import files, manifest, model_files, names, signature
 from components.audio.labels import CLASS_NAMES, NUM_CLASSES
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("components", "pipelines", "serving", "benchmarks", "demo_data")
+SOURCES = ("cli", "components", "pipelines", "serving", "benchmarks", "demo_data")
 CONTRACTS = ROOT / "components" / "artifacts"
 STEPS = ("ingest", "rebalance", "featurize", "train", "baselines", "evaluate", "deploy")
 

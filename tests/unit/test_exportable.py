@@ -2,7 +2,7 @@
 
 import pytest
 
-from components import exportable
+from components.artifacts import exportable
 
 
 @pytest.mark.parametrize(

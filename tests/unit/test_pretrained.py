@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from cli import main as cli
 from components.pretrained import cache, provision
 from components.pretrained.catalog import BACKBONES, Asset, Backbone, Source
-from pipelines import cli
 from tests.conftest import SHARED
 
 BEST, FALLBACK, CLASSES = b"float weights", b"int8 weights", b"index,name\n0,Speech\n"

@@ -8,7 +8,7 @@ side does, a ``model_card`` entry when the version has one) and
 with the row format (``{"instances": [...]}``; a string input is sent as ``{"b64": "..."}``) or
 the columnar format (``{"inputs": ...}``), answering ``{"predictions": [...]}`` or
 ``{"outputs": ...}``, and ``{"error": message}`` with TF Serving's HTTP status on failure. Like
-``dev_server.py`` it is a DEVELOPMENT stand-in over the same ``ModelRepository``.
+``grpc_api.py`` it is a DEVELOPMENT stand-in over the same ``ModelRepository``.
 
 Every request is bounded: a body needs a valid ``Content-Length`` (411 without one, 400 when it
 is not a number) of at most ``RestLimits.max_body_bytes`` (413, checked before reading); a body
@@ -34,7 +34,8 @@ from google.protobuf import json_format
 from tensorflow_serving.apis import get_model_metadata_pb2
 
 from components.artifacts.signature import DEFAULT_SIGNATURE
-from serving.dev_server import BANNER, MAX_MESSAGE_BYTES, ModelRepository
+from serving.dev_server import BANNER, MAX_MESSAGE_BYTES
+from serving.dev_server.repository import ModelRepository
 from serving.status import ServingError
 
 _PATH = re.compile(

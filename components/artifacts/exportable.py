@@ -5,8 +5,8 @@ every Keras model is called as it is, and scikit-learn logistic regression (opti
 ``StandardScaler``), random forests and the sigmoid-calibrated RBF SVC that baselines fits
 (``CalibratedClassifierCV``) are re-implemented exactly, so every model the pipeline trains is
 exportable; another framework's or estimator's is not. evaluate blesses only exportable models
-and deploy exports only them, so both import this predicate, which lives beside the steps rather
-than in either (neither step imports the other) and needs no TensorFlow or scikit-learn:
+and deploy exports only them, so both import this predicate, which lives with the contracts rather
+than in either step (neither step imports the other) and needs no TensorFlow or scikit-learn:
 ``model.json``'s ``framework`` (or its older name ``family``) and, for scikit-learn, its
 ``estimator`` (the fitted estimator's class name, which baselines records; a card written before
 that field existed is read by its model name) decide. deploy still checks the fitted estimator

@@ -4,14 +4,14 @@ Both execute the pipeline function that Kubeflow runs with ``kfp.local`` (``pipe
 into a run directory whose ``serving/`` is the TF Serving model base; with the cache on (the
 default), ingest is keyed by the data's files and training keeps its resume state in the run
 directory, so a rerun continues where an earlier one stopped. KFP and the steps are imported
-only when a command runs. ``pipelines/cli.py`` registers ``COMMANDS``.
+only when a command runs. ``cli/main.py`` registers ``COMMANDS``.
 """
 
 import argparse
 
+from cli.flags import Command, emit, registrar
 from components.ingest.config import DEFAULT_FORMAT, FORMATS
 from pipelines import presets
-from pipelines.cli_flags import Command, emit, registrar
 
 COMMANDS: dict[str, Command] = {}
 command = registrar(COMMANDS)

@@ -1,11 +1,11 @@
 """The ``household-sounds`` command line: one subcommand per thing a user does.
 
 Each subcommand declares its paths and its step's config dataclass, whose fields become its
-options (``cli_flags``), and imports the module that does the work only when it runs, so
+options (``cli.flags``), and imports the module that does the work only when it runs, so
 ``--help`` answers instantly without loading TensorFlow. Subcommands call the same pure step
 cores and the same pipeline function that Kubeflow runs; nothing here is a second code path.
-The steps' commands are here; the pipeline's for a cluster (``cli_cluster``) and for this
-machine (``cli_local``) and the serving commands (``cli_serving``) live beside it.
+The steps' commands are here; the pipeline's for a cluster (``cluster``) and for this
+machine (``local``) and the serving commands (``serving``) live beside it.
 """
 
 import argparse
@@ -13,14 +13,14 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from cli import cluster, local, serving
+from cli.flags import Command, emit, registrar
 from components.baselines.config import BaselinesConfig
 from components.featurize.config import FeaturizeConfig
 from components.ingest.config import IngestConfig
 from components.rebalance import config as rebalance
 from components.rebalance.config import RebalanceConfig
 from components.train import config as train
-from pipelines import cli_cluster, cli_local, cli_serving
-from pipelines.cli_flags import Command, emit, registrar
 
 _COMMANDS: dict[str, Command] = {}
 command = registrar(_COMMANDS)
@@ -118,7 +118,7 @@ def _weights(args: argparse.Namespace) -> int:
 
 
 # After the steps, in the order ``--help`` lists them: compile, submit, run, demo, then serving.
-for _module in (cli_cluster, cli_local, cli_serving):
+for _module in (cluster, local, serving):
     _COMMANDS.update(_module.COMMANDS)
 
 

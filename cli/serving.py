@@ -5,15 +5,15 @@
 starts the development server. A refused request prints ``{"error", "message"}`` on stderr and
 exits with the gRPC status code number. The served model's name is ``DeployConfig``'s option;
 TensorFlow, gRPC and the steps are imported only when a command runs.
-``pipelines/cli.py`` registers ``COMMANDS``.
+``cli/main.py`` registers ``COMMANDS``.
 """
 
 import argparse
 import json
 import sys
 
+from cli.flags import Command, emit, registrar
 from components.deploy.config import DeployConfig
-from pipelines.cli_flags import Command, emit, registrar
 
 COMMANDS: dict[str, Command] = {}
 command = registrar(COMMANDS)
@@ -210,7 +210,7 @@ def _serve_dev_flags(parser: argparse.ArgumentParser) -> None:
 @command("serve-dev", "model-base", flags=_serve_dev_flags)
 def _serve_dev(args: argparse.Namespace) -> int:
     """Serve exported models on 127.0.0.1 with the DEVELOPMENT stand-in for TF Serving."""
-    from serving import dev_server
+    from serving.dev_server import launcher
 
-    dev_server.serve_until_stopped(args.model_base, args.port, args.rest_port)
+    launcher.serve_until_stopped(args.model_base, args.port, args.rest_port)
     return 0

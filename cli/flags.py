@@ -9,7 +9,7 @@ e.g. the study's and the demo's budgets) a ``--preset`` option picks the default
 it names. ``config_from_args`` builds the config back: preset values, then every option given,
 then the keyword arguments. ``Command`` declares a subcommand from these parts (its required
 paths, its config, its presets, extra flags), ``registrar`` registers it in a command module's
-``COMMANDS`` for ``pipelines/cli.py`` to dispatch, and ``emit`` prints a command's JSON answer.
+``COMMANDS`` for ``cli/main.py`` to dispatch, and ``emit`` prints a command's JSON answer.
 Imports nothing heavy, so ``--help`` stays instant.
 """
 

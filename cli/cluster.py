@@ -1,19 +1,19 @@
 """The commands for a cluster: ``compile`` the pipeline package and ``submit`` a run of it.
 
 Both choose, at compile time, the image every task runs (``--image``, resolved by
-``pipelines.image``) and the training tasks' accelerator and placement (``pipelines.accelerator``,
+``cli.image``) and the training tasks' accelerator and placement (``pipelines.accelerator``,
 whose fields become the flags); ``submit`` sends the package to Kubeflow Pipelines or Vertex AI
 (``pipelines.submit``) with its ``SubmitOptions`` as options. KFP is imported only when a
-command runs, so ``--help`` stays fast. ``pipelines/cli.py`` registers ``COMMANDS``.
+command runs, so ``--help`` stays fast. ``cli/main.py`` registers ``COMMANDS``.
 """
 
 import argparse
 
+from cli.flags import Command, add_config_flags, config_from_args, emit, registrar
+from cli.user_config import IMAGE_ENV, PROJECT_FILE, USER_FILE
 from pipelines import presets
 from pipelines.accelerator import CPU_ONLY, Accelerator
-from pipelines.cli_flags import Command, add_config_flags, config_from_args, emit, registrar
 from pipelines.submit import SubmitOptions
-from pipelines.user_config import IMAGE_ENV, PROJECT_FILE, USER_FILE
 
 COMMANDS: dict[str, Command] = {}
 command = registrar(COMMANDS)
@@ -39,7 +39,7 @@ def _image_and_accelerator_flags(parser: argparse.ArgumentParser) -> None:
 
 def _image(args: argparse.Namespace) -> str:
     """``--image``, else ``$HOUSEHOLD_SOUNDS_IMAGE``, the settings file, the release image."""
-    from pipelines.image import resolve_image
+    from cli.image import resolve_image
 
     try:
         return resolve_image(args.image)

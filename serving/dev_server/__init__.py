@@ -1,0 +1,28 @@
+"""DEVELOPMENT SERVER: a stand-in for TF Serving's ``PredictionService`` over exported models.
+
+The TF Serving binary is not installable on development machines without Docker, so this package
+serves the exported SavedModels over the real wire protocol (the official
+``tensorflow-serving-api`` stubs) on 127.0.0.1, letting clients, the CLI, tests and benchmarks
+run unchanged against it. It is not a production server: it loads only the highest integer
+version under ``<model_base>/<model_name>/`` at start-up (no polling) and, like TF Serving,
+replays its warmup requests before serving; it has no batching and no monitoring. It
+implements ``Predict`` and ``GetModelMetadata`` (``Classify``, ``Regress`` and
+``MultiInference`` answer ``UNIMPLEMENTED``). Beyond TF Serving, ``GetModelMetadata`` also
+answers the metadata field ``model_card``: the version's ``assets.extra/model_card.json``
+(``components/model_card.py``) as a packed ``google.protobuf.StringValue``; TF Serving rejects
+that field with ``INVALID_ARGUMENT`` (it serves ``signature_def`` only and never reads
+``assets.extra/`` beyond the warmup file), so there the card is read from the model base
+(``serving/describe.py``). It rejects requests as TF Serving does: an
+unknown model or version is ``NOT_FOUND``; a missing or unexpected input, a wrong dtype or
+shape, or an ``InvalidArgumentError`` raised by the model is ``INVALID_ARGUMENT`` with the
+message; and it keeps serving afterwards. ``repository.py`` loads the models and holds those
+request semantics, ``grpc_api.py`` answers gRPC, ``rest.py`` adds the REST ``:predict`` API
+over the same repository and ``launcher.py`` starts both (``household-sounds serve-dev``).
+This module holds what both APIs share and imports nothing, so the limits are read without
+TensorFlow.
+"""
+
+BANNER = "DEVELOPMENT SERVER (a stand-in for TF Serving, not for production)"
+# Largest request, gRPC and REST alike; k8s/base/deployment.yaml gives TF Serving the same
+# (--grpc_channel_arguments). 32 MiB holds a batch of about 200 five-second 16 kHz WAV clips.
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
