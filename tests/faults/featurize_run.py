@@ -1,15 +1,16 @@
-"""Child process of the hostile featurize test: two real Beam runs and their own peak memory.
+"""Child process of the hostile featurize test: three real Beam runs and their own peak memory.
 
 Run as ``python -m tests.faults.featurize_run GOOD_MANIFEST ALL_MANIFEST OUTPUT_DIR``. It runs
 featurize's decode → features → shards Beam graph (``core.build_featurize``, FnApiRunner) on the
 good clips alone twice, then on the good clips plus the hostile files, and prints one JSON line
 with each run's seconds and peak resident memory. The first run only warms the process up: a
 second Beam job in one process peaks up to ~150 MB above the first whatever its input (the
-allocator's state, not the clips), so the hostile run is compared with the second good run. Before each run the kernel's high-water mark
-is reset (``/proc/self/clear_refs``) and afterwards read back (``VmHWM``), so each peak is that
-run's own and not the imports' (TensorFlow's import peaks above the featurizer's steady state).
-``resource.getrusage``'s ``ru_maxrss``, the whole process's peak, is reported too; it cannot be
-reset, since exiting threads fold the peak they saw into it.
+allocator's state, not the clips), so the hostile run is compared with the second good run.
+Before each run the kernel's high-water mark is reset (``/proc/self/clear_refs``) and afterwards
+read back (``VmHWM``), so each peak is that run's own and not the imports' (TensorFlow's import
+peaks above the featurizer's steady state). ``resource.getrusage``'s ``ru_maxrss``, the whole
+process's peak, is reported too; it cannot be reset, since exiting threads fold the peak they saw
+into it.
 """
 
 import json
