@@ -63,3 +63,9 @@ def cue(points: int = 1) -> bytes:
 def fact(frames: int) -> bytes:
     """A ``fact`` chunk (sample count, as float files carry)."""
     return chunk(b"fact", struct.pack("<I", frames))
+
+
+def overclaim(data: bytes, claimed: int) -> bytes:
+    """A WAV file whose data chunk header claims ``claimed`` bytes, whatever follows it."""
+    at = data.index(b"data") + 4
+    return data[:at] + struct.pack("<I", claimed) + data[at + 4 :]

@@ -31,6 +31,7 @@ from components.audio.resample import SUPPORTED_RATES
 
 MAX_FILE_BYTES = 256 * 1024 * 1024  # FSD50K's largest clip (30 s, 44.1 kHz, 16-bit) is 2.6 MB
 _UNKNOWN_FRAMES = 2**62  # libsndfile reports SF_COUNT_MAX when a header gives no length
+_HEADER_BYTES = 64 * 1024  # where a WAV's data chunk header is looked for
 
 REASONS: dict[str, str] = {
     "empty_file": "the file has 0 bytes",
@@ -45,7 +46,8 @@ REASONS: dict[str, str] = {
     "unknown_length": "the header does not say how many frames follow",
     "too_long": "the header claims more audio than DecodeLimits allows",
     "no_samples": "the file holds zero audio frames",
-    "truncated": "decoding failed before the frame count the header claims",
+    "too_short": "less audio than wav.MIN_INPUT_MS (nothing to learn from but padding)",
+    "truncated": "the file ends before the audio its header claims (a WAV data chunk, or decoding)",
     "non_finite": "some samples are NaN or infinite",
     "silent": "every sample is exactly zero",
     "out_of_range": "samples far beyond full scale (corrupt float data), see DecodeLimits.max_peak",
@@ -211,12 +213,53 @@ def _libsndfile_detail(error: Exception) -> str:
     return detail or (f"libsndfile error {code}" if code is not None else type(error).__name__)
 
 
+def _leading_bytes(source) -> bytes:
+    """The first ``_HEADER_BYTES`` of a descriptor or seekable file object, position kept at 0."""
+    if isinstance(source, int):
+        return os.pread(source, _HEADER_BYTES, 0)
+    head = source.read(_HEADER_BYTES)
+    source.seek(0)
+    return head
+
+
+def _wav_declared_frames(head: bytes) -> int | None:
+    """The frame count a RIFF/WAVE header's data chunk declares (None: not WAV, or not found).
+
+    libsndfile clamps the frame count of a WAV whose data chunk claims more bytes than the file
+    holds to what is there, so a header claiming 4 GB over 23 ms of audio would decode as 23 ms;
+    the served parser (``wav.decode``) refuses such a file, and so does featurize.
+    """
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    offset, block_align = 12, 0
+    for _ in range(wav.MAX_CHUNKS):
+        if offset + 8 > len(head):
+            return None
+        chunk_id, size = (
+            head[offset : offset + 4],
+            int.from_bytes(head[offset + 4 : offset + 8], "little"),
+        )
+        if chunk_id == b"fmt " and offset + 22 <= len(head):
+            block_align = int.from_bytes(head[offset + 20 : offset + 22], "little")
+        if chunk_id == b"data":
+            return size // block_align if block_align else None
+        offset += 8 + size + size % 2
+    return None
+
+
 def _open_and_scan(source, keep_frames, limits: DecodeLimits, closefd: bool = False):
+    head = _leading_bytes(source)
     try:
         sound = soundfile.SoundFile(source, closefd=closefd)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
         raise AudioDecodeError("undecodable", _libsndfile_detail(error)) from None
     with sound:
+        declared = _wav_declared_frames(head)
+        if declared is not None and declared > sound.frames:
+            raise AudioDecodeError(
+                "truncated",
+                f"the WAV data chunk declares {declared} frames but the file holds {sound.frames}",
+            )
         return _scan(sound, keep_frames, limits)
 
 
@@ -286,6 +329,12 @@ def _scan(sound: soundfile.SoundFile, keep_frames, limits: DecodeLimits) -> Deco
         raise AudioDecodeError("non_finite", f"{non_finite} NaN/Inf samples")
     if not audible:
         raise AudioDecodeError("silent", "every sample is exactly zero (digital silence)")
+    if frames * 1000 < wav.MIN_INPUT_MS * rate:
+        raise AudioDecodeError(
+            "too_short",
+            f"{frames} frames at {rate} Hz ({frames / rate * 1000:.1f} ms); "
+            f"minimum {wav.MIN_INPUT_MS} ms",
+        )
     return DecodedAudio(
         head=np.concatenate([np.zeros(0, np.float32), *kept]),
         sample_rate=rate,

@@ -4,9 +4,10 @@
 unsigned, 24- and 32-bit PCM, 32/64-bit IEEE float and WAVE_FORMAT_EXTENSIBLE files. ``decode``
 walks the chunks of a whole file held in a scalar string tensor (``LIST``, ``fact``, ``cue `` and
 any other chunk, in any order, each padded to an even size), reads the ``fmt `` chunk (format
-tag, or the sub-format GUID of an extensible file), checks the request's size, the header and the
-declared data size and duration against ``MAX_WAV_BYTES``/``MAX_INPUT_SECONDS`` *before* touching
-the samples, then decodes them with ``tf.io.decode_raw`` and integer arithmetic. Samples are
+tag, or the sub-format GUID of an extensible file), checks the request's size, the header, the
+declared duration against ``MAX_INPUT_SECONDS``, that the declared data is all there (a header
+claiming more is a truncated file) and holds at least ``MIN_INPUT_MS`` *before* touching the
+samples, then decodes them with ``tf.io.decode_raw`` and integer arithmetic. Samples are
 scaled exactly as libsndfile (``soundfile``, the Beam path) scales them: integer PCM divided by
 2^(bits-1), unsigned 8-bit centred on 128, float passed through (64-bit rounded to 32). Every
 malformed input raises ``InvalidArgumentError`` (TF Serving's ``INVALID_ARGUMENT``) with a message
@@ -22,6 +23,10 @@ from components.audio.resample import SUPPORTED_RATES
 # 10 min is 239 overlapping 5 s windows; 128 MiB holds 10 min of 48 kHz stereo 16-bit audio
 # (115 MB). Send longer recordings in parts.
 MAX_INPUT_SECONDS = 600
+# Shortest audio either path accepts: a clip of a few samples carries no sound to learn from (it
+# would become 5 s of padding silence), so featurize dead-letters it (``too_short``) and the
+# served model refuses it.
+MIN_INPUT_MS = 100
 MAX_WAV_BYTES = 128 * 1024 * 1024
 MAX_CHANNELS = 8
 # Largest sample magnitude (full scale is 1): a corrupt float file holds values like 1e30 whose
@@ -234,6 +239,12 @@ def decode(data: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             "WAV data chunk declares {} bytes but only {} follow (truncated file)",
             data_size,
             size - data_at,
+        ),
+        (
+            frames * 1000 >= MIN_INPUT_MS * rate,
+            f"audio too short: {{}} frames at {{}} Hz (minimum {MIN_INPUT_MS} ms)",
+            frames,
+            rate,
         ),
     ]
     with tf.control_dependencies([_checks_in_order(checks)]):

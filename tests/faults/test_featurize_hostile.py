@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from components.artifacts.names import SHARD_SUFFIX
 from components.featurize import core
+from tests import wavs
 from tests.faults import hostile
 
 MAX_EXTRA_RSS_MB = 64  # an unbounded decode of the long FLAC alone would hold 2 × 106 MB
@@ -60,6 +61,16 @@ def hostile_files(root: Path) -> dict[str, tuple[Path, str]]:
         ),
         "flac_1mb_bomb_unknown_length": (hostile.flac(0, 1_000_000), "unknown_length"),
         "flac_truncated": (hostile.flac(hostile.FLAC_BLOCK * 10, 81), "truncated"),
+        "wav_claims_4gb_holds_23ms": (
+            wavs.overclaim(
+                hostile.encode(hostile.tone(0.023, 44100), 44100, "WAV", "PCM_16"), 2**32 - 16
+            ),
+            "truncated",
+        ),
+        "wav_one_sample": (
+            hostile.encode(hostile.tone(1 / 16000, 16000), 16000, "WAV", "PCM_16"),
+            "too_short",
+        ),
         "empty": (b"", "empty_file"),
         "text": (b"this is not audio\n" * 20, "undecodable"),
         "wav_truncated_header": (hostile.good_files()["wav16"][:30], "undecodable"),

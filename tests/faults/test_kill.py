@@ -9,11 +9,14 @@ its examples, decoded and sorted by clip, and its dead letter and clip stats mus
 of the uninterrupted run of the same manifest (the ``featurized`` fixture): the same clips,
 labels and ids exactly, the same dead-letter and clip-stats lines, and the scaled features to
 ``FEATURE_TOLERANCE``. The scaled features are not bit-identical: in measured runs they differed
-by up to 1.2e-6 and, in one CI run, 1.1e-5 on two of one clip's 2,048 ``yamnet_embedding`` values
-(z-scored values of order 1). ``beam.BatchElements`` sizes its batches by timing, so a clip meets
-the TF featurizer in a batch of another shape, whose float32 convolutions round differently;
-z-scoring then magnifies that in the embedding dimensions of small spread, and tf.Transform's
-mean and variance combine partial sums in an order the runner picks.
+by up to 1.2e-6 and, in two CI runs, by 1.1e-5 and 1.4e-4 on one or two of a clip's 2,048
+``yamnet_embedding`` values (z-scored values of order 1). ``beam.BatchElements`` sizes its batches
+by timing, so a clip meets the TF featurizer in a batch of another shape, whose float32
+convolutions round differently; z-scoring then magnifies that in the embedding dimensions of small
+spread, and tf.Transform's mean and variance combine partial sums in an order the runner picks.
+The tolerance, 1e-3, sits well above that noise and far below what a wrong rerun would do: one
+clip of the 24 counted twice or lost from the statistics moves every scaled value of a dimension by
+about 1/24 of its spread, 4e-2.
 
 Deploy: the deploy command publishes the serving tests' model with a fixed version into a new
 model base, SIGKILLed once while exporting (its scratch export appears under the child's
@@ -57,7 +60,7 @@ from tests.serving.fixtures import MODEL_NAME
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "cli.main"]
 VERSION = 7
-FEATURE_TOLERANCE = 5e-5  # float32 rounding of batch-shaped TF and the scaling, see the docstring
+FEATURE_TOLERANCE = 1e-3  # float32 rounding of batch-shaped TF and the scaling, see the docstring
 VERSION_FILES = (
     "saved_model.pb",
     "variables/variables.index",

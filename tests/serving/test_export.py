@@ -408,6 +408,14 @@ BAD_WAVS = {
         "unsupported bit depth 12 ",
     ),
     "truncated": (_GOOD_16K[:-1000], "declares 32000 bytes but only 31000 follow"),
+    "claims_4gb": (
+        wavs.overclaim(wav_bytes(tone(440.0, 0.023, 44100), 44100), 0xFFFFFFF0),
+        "audio longer than 600 s: 2147483640 frames at 44100 Hz",  # judged on the header alone
+    ),
+    "one_sample": (
+        wav_bytes(np.array([0.3], np.float32), 16000),
+        "audio too short: 1 frames at 16000 Hz",
+    ),
     "rate_12k": (wav_bytes(tone(440.0, 1.0, 12000), 12000), "unsupported sample rate 12000 Hz"),
     "too_long": (
         wav_bytes(np.zeros(8000 * (MAX_INPUT_SECONDS + 1), np.float32), 8000, "PCM_U8"),

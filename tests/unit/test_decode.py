@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from components.audio import decode
+from components.audio import decode, wav
+from tests import wavs
 from tests.conftest import tone, wav_bytes
 
 
@@ -24,6 +25,23 @@ def test_broken_inputs_have_precise_reasons():
     nan[100] = np.nan
     assert reason_of(wav_bytes(nan, 16000, subtype="FLOAT")) == "non_finite"
     assert reason_of(wav_bytes(tone(440.0, 0.5, 12345), 12345)) == "unsupported_rate"
+
+
+def test_degenerate_clips_are_dead_lettered_instead_of_padded(tmp_path):
+    assert wav.MIN_INPUT_MS == 100
+    assert reason_of(wav_bytes(np.array([0.3], np.float32), 16000)) == "too_short"
+    assert reason_of(wav_bytes(tone(440.0, 0.099, 16000), 16000)) == "too_short"
+    assert decode.decode_bytes(wav_bytes(tone(440.0, 0.1, 16000), 16000)).frames == 1600
+    # 23 ms of audio under a header claiming 4 GB: libsndfile alone would read the 23 ms
+    claims_4gb = wavs.overclaim(wav_bytes(tone(440.0, 0.023, 44100), 44100), 0xFFFFFFF0)
+    assert reason_of(claims_4gb) == "truncated"
+    path = tmp_path / "claims_4gb.wav"  # the descriptor path reads the header the same way
+    path.write_bytes(claims_4gb)
+    with pytest.raises(decode.AudioDecodeError, match="declares 2147483640 frames .* holds 1014"):
+        decode.decode_file(str(path))
+    longer = wav_bytes(tone(440.0, 0.5, 16000), 16000)
+    assert reason_of(wavs.overclaim(longer, 16000 + 2)) == "truncated"  # one frame missing
+    assert decode.decode_bytes(wavs.overclaim(longer, 16000)).frames == 8000  # claims less: fine
 
 
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "PCM_32", "FLOAT"])

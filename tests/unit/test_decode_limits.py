@@ -54,7 +54,7 @@ def test_samples_far_beyond_full_scale_are_refused():
     loud = np.full((800, 1), 1e30, np.float32)  # a flipped exponent bit in a FLOAT file
     data = hostile.encode(loud, 16000, "WAV", "FLOAT")
     assert reason_of(lambda: decode.decode_bytes(data)) == "out_of_range"
-    over = hostile.encode(np.full((800, 1), 1.5, np.float32), 16000, "WAV", "FLOAT")
+    over = hostile.encode(np.full((1600, 1), 1.5, np.float32), 16000, "WAV", "FLOAT")
     assert decode.decode_bytes(over).peak == 1.5  # a float file a little over full scale is audio
 
 
