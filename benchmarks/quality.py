@@ -76,6 +76,7 @@ from components.train import core as train
 from components.train.config import (
     CNN_LOG_MEL,
     DEMO_FAMILY_OVERRIDES,
+    MN04,
     RESNET50_MFCC,
     YAMNET,
     TrainConfig,
@@ -86,6 +87,7 @@ _FAMILY_FIXES = {
     # the YAMNet head costs ~4 s per epoch on 3,500 embeddings and early-stops on its own: it
     # gets the demo's 40 epochs (6 left it at 0.766 and its 2-trial search at 0.638 here)
     YAMNET: DEMO_FAMILY_OVERRIDES[YAMNET],
+    MN04: DEMO_FAMILY_OVERRIDES[MN04],  # the same head on the mn04 embedding
     CNN_LOG_MEL: DEMO_FAMILY_OVERRIDES[CNN_LOG_MEL],
     RESNET50_MFCC: {**DEMO_FAMILY_OVERRIDES[RESNET50_MFCC], "epochs": 1, "max_trials": 1},
 }

@@ -2,18 +2,25 @@
 
 Raw examples (featurizer output, before tf.Transform) and transformed examples (after scaling)
 share one layout: ``clip_id``, ``label``, the three spectral feature sets flattened
-row-major (bands × frames) and the pooled YAMNet embedding. Training input, the transform
+row-major (bands × frames) and the pooled YAMNet and mn04 embeddings. Training input, the transform
 graph and the serving signature all take their feature spec from here.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from components.audio.features import FEATURE_SHAPES, LOG_MEL, MEAN_MFCC, MFCC, YAMNET_EMBEDDING
+from components.audio.features import (
+    FEATURE_SHAPES,
+    LOG_MEL,
+    MEAN_MFCC,
+    MFCC,
+    MN04_EMBEDDING,
+    YAMNET_EMBEDDING,
+)
 
 CLIP_ID = "clip_id"
 LABEL = "label"
-FEATURE_KEYS: tuple[str, ...] = (LOG_MEL, MFCC, MEAN_MFCC, YAMNET_EMBEDDING)
+FEATURE_KEYS: tuple[str, ...] = (LOG_MEL, MFCC, MEAN_MFCC, YAMNET_EMBEDDING, MN04_EMBEDDING)
 
 
 def flat_size(key: str) -> int:

@@ -30,11 +30,14 @@ MEAN_MFCC = "mean_mfcc"
 # YAMNet's 1,024-d patch embeddings, mean- and max-pooled over the clip (computed by
 # ``embedding.py``, which needs the trunk's weights; only its name and shape live here).
 YAMNET_EMBEDDING = "yamnet_embedding"
+# EfficientAT mn04's last feature map, mean-pooled (``embedding.py`` too).
+MN04_EMBEDDING = "mn04_embedding"
 FEATURE_SHAPES: dict[str, tuple[int, ...]] = {
     LOG_MEL: (N_MELS, NUM_FRAMES),
     MFCC: (N_MFCC, NUM_FRAMES),
     MEAN_MFCC: (N_MFCC,),
     YAMNET_EMBEDDING: (2 * 1024,),
+    MN04_EMBEDDING: (384,),
 }
 
 

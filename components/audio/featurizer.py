@@ -3,31 +3,32 @@
 The one entry point the Beam featurizer and the served model share: ``Featurizer(keys)`` takes
 ``[batch, CLIP_SAMPLES]`` clips (mono, 22,050 Hz, 5 s; ``waveform.prepare``) and returns
 ``{key: [batch, flat_size(key)]}`` for the requested feature sets, computed by ``features.py``
-(log-mel, MFCC, mean-MFCC) and ``embedding.py`` (``yamnet_embedding``). The Beam job asks for
-every feature set; a served model asks only for the one its classifier reads, so a model on
-MFCC never runs YAMNet and the YAMNet model's graph holds its trunk.
+(log-mel, MFCC, mean-MFCC) and ``embedding.py`` (``yamnet_embedding``, ``mn04_embedding``). The
+Beam job asks for every feature set; a served model asks only for the one its classifier reads,
+so a model on MFCC runs no pretrained trunk and an embedding model's graph holds only its own.
 """
 
 from collections.abc import Sequence
 
 import tensorflow as tf
 
-from components.audio import examples, features, yamnet_weights
-from components.audio.features import YAMNET_EMBEDDING
+from components.audio import examples, features, mn04_weights, yamnet_weights
+from components.audio.features import MN04_EMBEDDING, YAMNET_EMBEDDING
 
 SPECTRAL_KEYS: tuple[str, ...] = (features.LOG_MEL, features.MFCC, features.MEAN_MFCC)
 
 
 def weight_files(keys: Sequence[str]) -> list[dict[str, str]]:
     """The pretrained files (backbone, file, sha256) computing ``keys`` reads from the cache."""
-    return yamnet_weights.weight_files() if YAMNET_EMBEDDING in keys else []
+    files = yamnet_weights.weight_files() if YAMNET_EMBEDDING in keys else []
+    return files + (mn04_weights.weight_files() if MN04_EMBEDDING in keys else [])
 
 
 class Featurizer(tf.Module):
     """Computes the raw feature sets ``keys`` of a batch of prepared clips."""
 
     def __init__(self, keys: Sequence[str] = examples.FEATURE_KEYS):
-        """Builds what ``keys`` need (YAMNet's trunk only for ``yamnet_embedding``).
+        """Builds what ``keys`` need (a pretrained trunk only for its embedding).
 
         Raises:
             ValueError: For a key that is not a feature set.
@@ -37,11 +38,14 @@ class Featurizer(tf.Module):
         if unknown:
             raise ValueError(f"unknown feature set(s) {sorted(unknown)}; {examples.FEATURE_KEYS}")
         self.keys = tuple(keys)
-        self.embedding = None
-        if YAMNET_EMBEDDING in self.keys:
-            from components.audio.embedding import YamnetEmbedding  # loads YAMNet's weights
+        self.embeddings = {}
+        if YAMNET_EMBEDDING in self.keys or MN04_EMBEDDING in self.keys:
+            from components.audio import embedding  # builds the trunks from the weights cache
 
-            self.embedding = YamnetEmbedding()
+            if YAMNET_EMBEDDING in self.keys:
+                self.embeddings[YAMNET_EMBEDDING] = embedding.YamnetEmbedding()
+            if MN04_EMBEDDING in self.keys:
+                self.embeddings[MN04_EMBEDDING] = embedding.Mn04Embedding()
 
     def __call__(self, clips: tf.Tensor) -> dict[str, tf.Tensor]:
         """``{key: [batch, flat_size(key)]}`` float32 for ``[batch, CLIP_SAMPLES]`` clips."""
@@ -49,6 +53,6 @@ class Featurizer(tf.Module):
         computed = {}
         if any(key in SPECTRAL_KEYS for key in self.keys):
             computed.update(features.compute(clips))
-        if self.embedding is not None:
-            computed[YAMNET_EMBEDDING] = self.embedding(clips)
+        for key, embed in self.embeddings.items():
+            computed[key] = embed(clips)
         return {key: tf.reshape(computed[key], [batch, -1]) for key in self.keys}

@@ -26,7 +26,7 @@ def baselines(
             predictions/<split>.jsonl.
         metrics: Best CV macro-F1, validation macro-F1/accuracy and search seconds.
         model_name: logistic_regression, random_forest or svc (on mean-MFCC), or the same
-            with _yamnet (on the YAMNet embedding).
+            with _yamnet or _mn04 (on that embedding).
         search_iterations: Randomized-search candidates; 0 uses the study's budget
             (50 random forest, 20 SVC, 10 logistic regression).
         seed: Seed of the search and the estimators.

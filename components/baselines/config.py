@@ -15,21 +15,31 @@ Model = Literal[
     "logistic_regression_yamnet",
     "random_forest_yamnet",
     "svc_yamnet",
+    "logistic_regression_mn04",
+    "random_forest_mn04",
+    "svc_mn04",
 ]
 MODELS: tuple[str, ...] = get_args(Model)
-# The study's three estimators; ``<estimator>_yamnet`` fits the same one on the YAMNet embedding
-# (the classic linear probe, and a forest and an SVC beside it).
+# The study's three estimators; ``<estimator>_yamnet`` (``_mn04``) fits the same one on the YAMNet
+# (mn04) embedding: the classic linear probe, and a forest and an SVC beside it.
 ESTIMATORS: tuple[str, ...] = ("logistic_regression", "random_forest", "svc")
-EMBEDDING_SUFFIX = "_yamnet"
+EMBEDDING_OF_SUFFIX: dict[str, str] = {"_yamnet": "yamnet_embedding", "_mn04": "mn04_embedding"}
+
+
+def embedding_suffix(model_name: str) -> str:
+    """The embedding suffix of a model name (``svc_mn04`` → ``_mn04``; ``svc`` → ``""``)."""
+    return next((end for end in EMBEDDING_OF_SUFFIX if model_name.endswith(end)), "")
+
+
 FEATURE_OF: dict[str, str] = {
-    name: "yamnet_embedding" if name.endswith(EMBEDDING_SUFFIX) else "mean_mfcc" for name in MODELS
+    name: EMBEDDING_OF_SUFFIX.get(embedding_suffix(name), "mean_mfcc") for name in MODELS
 }
 SEED_ITERATIONS: dict[str, int] = {"logistic_regression": 10, "random_forest": 50, "svc": 20}
 
 
 def estimator_of(model_name: str) -> str:
     """The estimator a model name fits (``svc_yamnet`` → ``svc``)."""
-    return model_name.removesuffix(EMBEDDING_SUFFIX)
+    return model_name.removesuffix(embedding_suffix(model_name))
 
 
 PRESETS: dict[str, dict] = {"full": {"n_iter": 0}, "demo": {"n_iter": 3}}
@@ -48,7 +58,10 @@ class BaselinesConfig:
     """
 
     model_name: Model = field(
-        metadata={"help": "the study's 3b, 3c or 3d (_yamnet: on the embedding)", "flag": "--model"}
+        metadata={
+            "help": "the study's 3b, 3c or 3d (_yamnet, _mn04: on that embedding)",
+            "flag": "--model",
+        }
     )
     n_iter: int = field(
         default=PRESETS["full"]["n_iter"],

@@ -1,7 +1,8 @@
-"""baselines: scikit-learn models 3b-3d on mean-MFCC or the YAMNet embedding, randomized search.
+"""baselines: scikit-learn models 3b-3d on mean-MFCC or a pretrained embedding, randomized search.
 
 Loads the model's feature of every split — the 32-float mean-MFCC, or for ``<estimator>_yamnet``
-the 2,048-float pooled YAMNet embedding (the linear probe of transfer learning); both already
+the 2,048-float pooled YAMNet embedding and for ``<estimator>_mn04`` the 384-float mn04 one (the
+linear probe of transfer learning); all already
 z-scored by the tf.Transform graph, so no second scaler — runs ``RandomizedSearchCV`` with
 3-fold stratified CV and macro-F1 scoring over the model's grid, and writes the best estimator
 refit on the whole training split as the model artifact directory of docs/contracts.md
@@ -40,11 +41,11 @@ from components.artifacts import files, model_files, shards
 from components.artifacts.names import AUGMENTED_COPY_MARK, SKLEARN, SPLITS
 from components.audio.labels import NUM_CLASSES
 from components.baselines.config import (
-    EMBEDDING_SUFFIX,
     ESTIMATORS,
     FEATURE_OF,
     SEED_ITERATIONS,
     BaselinesConfig,
+    embedding_suffix,
     estimator_of,
 )
 
@@ -81,7 +82,7 @@ def search_space(model_name: str, seed: int) -> tuple[BaseEstimator, dict]:
     Raises:
         ValueError: For an unknown model name.
     """
-    if model_name == "logistic_regression" + EMBEDDING_SUFFIX:
+    if embedding_suffix(model_name) and estimator_of(model_name) == "logistic_regression":
         estimator = LogisticRegression(max_iter=1000, class_weight=BALANCED, random_state=seed)
         return estimator, {"C": loguniform(1e-3, 1e1)}
     model_name = estimator_of(model_name)

@@ -3,7 +3,7 @@
 The study min-max scaled its spectrogram images to [0, 1] and standardised mean-MFCC. Here those
 statistics come from one full pass over the (rebalanced) training examples: one global min/max
 for the log-mel image (as an image rescale would), a min/max per coefficient for the MFCC image,
-and a per-coefficient mean/variance for mean-MFCC and for the YAMNet embedding (its 2,048
+and a per-coefficient mean/variance for mean-MFCC and for the YAMNet and mn04 embeddings (their
 dimensions span very different ranges; z-scored, a linear probe fits faster and scores higher,
 see ``preprocessing_fn``). The resulting transform graph is applied
 unchanged to validation and test here and inside the served model, so nothing computed on
@@ -20,7 +20,14 @@ from tfx_bsl.public import tfxio
 
 from components.artifacts.names import SHARD_SUFFIX
 from components.audio import examples
-from components.audio.features import FEATURE_SHAPES, LOG_MEL, MEAN_MFCC, MFCC, YAMNET_EMBEDDING
+from components.audio.features import (
+    FEATURE_SHAPES,
+    LOG_MEL,
+    MEAN_MFCC,
+    MFCC,
+    MN04_EMBEDDING,
+    YAMNET_EMBEDDING,
+)
 
 
 def scale_rows_to_0_1(flat: tf.Tensor, shape: tuple[int, int]) -> tf.Tensor:
@@ -38,7 +45,7 @@ def scale_rows_to_0_1(flat: tf.Tensor, shape: tuple[int, int]) -> tf.Tensor:
 
 
 def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    """Scales the four feature sets; ``clip_id`` and ``label`` pass through unchanged.
+    """Scales the five feature sets; ``clip_id`` and ``label`` pass through unchanged.
 
     MFCC is scaled per coefficient: coefficient 0 (overall loudness) spans a range an order of
     magnitude wider than the others, so one global range would squash every other coefficient
@@ -51,6 +58,7 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         MFCC: scale_rows_to_0_1(inputs[MFCC], FEATURE_SHAPES[MFCC]),
         MEAN_MFCC: tft.scale_to_z_score(inputs[MEAN_MFCC], elementwise=True),
         YAMNET_EMBEDDING: tft.scale_to_z_score(inputs[YAMNET_EMBEDDING], elementwise=True),
+        MN04_EMBEDDING: tft.scale_to_z_score(inputs[MN04_EMBEDDING], elementwise=True),
     }
 
 

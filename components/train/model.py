@@ -1,4 +1,4 @@
-"""The study's four Keras model families, the YAMNet head, and their Keras Tuner search spaces.
+"""The study's four Keras model families, the embedding heads, and their Keras Tuner spaces.
 
 ``build_model(family, hp)`` is the only architecture definition in the project. Every
 hyperparameter is declared on a Keras Tuner ``HyperParameters`` object whose *default* is the
@@ -27,20 +27,30 @@ dropout 0.5 0.85 / 0.84, BatchNorm 0.76 / 0.75 — differences within the seed s
 BatchNorm's, so the seed keeps one hidden layer (a head, not a second linear probe) and the
 tuner searches 0-2 of them. Fine-tuning the trunk's top blocks is not offered: it
 needs the log-mel patches (61,440 floats per clip) in the examples instead of the embedding, and
-a trunk pass per clip and epoch.
+a trunk pass per clip and epoch. ``mn04`` is the same head, seed and space on the 384-d pooled
+EfficientAT mn04 embedding (``mn04_embedding``, z-scored, trunk frozen likewise).
 """
 
 import keras
 import keras_tuner as kt
 
-from components.audio.features import FEATURE_SHAPES, LOG_MEL, MEAN_MFCC, MFCC, YAMNET_EMBEDDING
+from components.audio.features import (
+    FEATURE_SHAPES,
+    LOG_MEL,
+    MEAN_MFCC,
+    MFCC,
+    MN04_EMBEDDING,
+    YAMNET_EMBEDDING,
+)
 from components.audio.labels import NUM_CLASSES
 from components.train import recipe
 from components.train.config import (
     CNN_LOG_MEL,
     CNN_MFCC,
     DENSE_MEAN_MFCC,
+    EMBEDDING_FAMILIES,
     FAMILIES,
+    MN04,
     RESNET50_MFCC,
     YAMNET,
 )
@@ -51,6 +61,7 @@ FEATURE_OF: dict[str, str] = {
     RESNET50_MFCC: MFCC,
     DENSE_MEAN_MFCC: MEAN_MFCC,
     YAMNET: YAMNET_EMBEDDING,
+    MN04: MN04_EMBEDDING,
 }
 
 
@@ -163,8 +174,8 @@ def _dense_mean_mfcc(hp: kt.HyperParameters, inputs):
     return x
 
 
-def _yamnet_head(hp: kt.HyperParameters, inputs):
-    """yamnet: Dropout on the embedding, then 0-2 Dense ReLU layers (optional BatchNorm)."""
+def _embedding_head(hp: kt.HyperParameters, inputs):
+    """yamnet, mn04: Dropout on the embedding, then 0-2 Dense ReLU layers (optional BatchNorm)."""
     x = keras.layers.Dropout(hp.Float("input_dropout", 0.0, 0.5, step=0.1, default=0.2))(inputs)
     units = hp.Choice("dense_units", [128, 256, 512, 1024], default=256)
     dropout = hp.Float("dense_dropout", 0.0, 0.6, step=0.1, default=0.5)
@@ -177,7 +188,7 @@ def _yamnet_head(hp: kt.HyperParameters, inputs):
     return x
 
 
-def _yamnet_optimizer(hp: kt.HyperParameters) -> keras.optimizers.Optimizer:
+def _embedding_optimizer(hp: kt.HyperParameters) -> keras.optimizers.Optimizer:
     return keras.optimizers.AdamW(
         learning_rate=hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3),
         weight_decay=hp.Float("weight_decay", 1e-6, 1e-2, sampling="log", default=1e-4),
@@ -239,8 +250,8 @@ def build_model(
         x = _cnn_mfcc(hp, inputs)
     elif family == RESNET50_MFCC:
         x = _resnet50_mfcc(hp, inputs, weights)
-    elif family == YAMNET:
-        x = _yamnet_head(hp, inputs)
+    elif family in EMBEDDING_FAMILIES:
+        x = _embedding_head(hp, inputs)
     else:
         x = _dense_mean_mfcc(hp, inputs)
     # float32 even under a mixed_float16 policy: a float16 softmax loses small probabilities.
@@ -249,6 +260,9 @@ def build_model(
     )(x)
     model = keras.Model(inputs, outputs, name=family)
     augmentation(family, hp)  # declared here, so the space is whole; fit applies it
-    optimizer = _yamnet_optimizer(hp) if family == YAMNET else recipe.optimizer(hp, total_steps)
+    if family in EMBEDDING_FAMILIES:
+        optimizer = _embedding_optimizer(hp)
+    else:
+        optimizer = recipe.optimizer(hp, total_steps)
     model.compile(optimizer=optimizer, loss=recipe.loss(hp), metrics=["accuracy"])
     return model

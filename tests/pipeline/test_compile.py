@@ -177,7 +177,7 @@ def test_wrapper_and_pipeline_defaults_are_the_step_configs(compiled):
     assert root["target_per_class"]["defaultValue"] == RebalanceConfig.target_per_class
 
 
-def test_loops_run_every_family_and_baseline_the_yamnet_ones_included(compiled):
+def test_loops_run_every_family_and_baseline_the_embedding_ones_included(compiled):
     _, spec = compiled
     tasks = all_tasks(spec)
     iterators = [task["parameterIterator"] for name, task in tasks.items() if "for-loop" in name]
@@ -189,8 +189,10 @@ def test_loops_run_every_family_and_baseline_the_yamnet_ones_included(compiled):
     assert tuned_loop == ["pipelinechannel--tuned_families"]
     root = spec["root"]["inputDefinitions"]["parameters"]
     assert sorted(root["tuned_families"]["defaultValue"]) == sorted(FAMILIES)
-    assert "yamnet" in FAMILIES
-    assert {"logistic_regression_yamnet", "random_forest_yamnet", "svc_yamnet"} <= set(MODELS)
+    assert {"yamnet", "mn04"} <= set(FAMILIES)
+    for embedding in ("yamnet", "mn04"):
+        estimators = ("logistic_regression", "random_forest", "svc")
+        assert {f"{estimator}_{embedding}" for estimator in estimators} <= set(MODELS)
 
 
 def test_ingest_is_cached_only_where_the_data_fingerprint_is_always_passed(compiled, tmp_path):

@@ -127,22 +127,33 @@ def linear_model_dir(featurized, tmp_path_factory) -> str:
     return fit_sklearn(featurized, directory, "logistic_regression", model)
 
 
-@pytest.fixture(scope="session")
-def yamnet_model_dir(featurized, tmp_path_factory) -> str:
-    """The yamnet family's seed head, trained a few epochs on the featurized embeddings."""
+def train_head(featurized: str, tmp_path_factory, family: str) -> str:
+    """An embedding family's seed head, trained a few epochs on the featurized embeddings."""
     import keras
 
-    from components.train.model import build_model
+    from components.train.model import FEATURE_OF, build_model
 
     keras.utils.set_random_seed(0)
     train = read_examples(featurized, "train")
-    model = build_model("yamnet")
+    model = build_model(family)
     labels = keras.utils.to_categorical(train["label"], len(CLASS_NAMES))
-    model.fit(train["yamnet_embedding"], labels, epochs=30, batch_size=8, verbose=0)
-    model_dir = tmp_path_factory.mktemp("models") / "yamnet"
-    write_model_json(model_dir, "yamnet", "keras", "yamnet_embedding")
+    model.fit(train[FEATURE_OF[family]], labels, epochs=30, batch_size=8, verbose=0)
+    model_dir = tmp_path_factory.mktemp("models") / family
+    write_model_json(model_dir, family, "keras", FEATURE_OF[family])
     model.save(model_dir / "model.keras")
     return str(model_dir)
+
+
+@pytest.fixture(scope="session")
+def yamnet_model_dir(featurized, tmp_path_factory) -> str:
+    """The yamnet family's seed head."""
+    return train_head(featurized, tmp_path_factory, "yamnet")
+
+
+@pytest.fixture(scope="session")
+def mn04_model_dir(featurized, tmp_path_factory) -> str:
+    """The mn04 family's seed head."""
+    return train_head(featurized, tmp_path_factory, "mn04")
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from components.audio.resample import resample
 from components.audio.wav import MAX_INPUT_SECONDS
 from components.deploy import core, export, warmup
 from components.pretrained import cache
-from components.pretrained.catalog import YAMNET
+from components.pretrained.catalog import EFFICIENTAT, YAMNET
 from tests import wavs
 from tests.conftest import tone, wav_bytes
 from tests.serving.fixtures import read_examples
@@ -292,10 +292,30 @@ def yamnet_served(yamnet_model_dir, transform_graph, tmp_path_factory):
     return deploy_and_load(yamnet_model_dir, transform_graph, base, 5)
 
 
+@pytest.fixture(scope="session")
+def mn04_base(tmp_path_factory):
+    return tmp_path_factory.mktemp("mn04-base")
+
+
+@pytest.fixture(scope="session")
+def mn04_served(mn04_model_dir, transform_graph, mn04_base):
+    return deploy_and_load(mn04_model_dir, transform_graph, mn04_base, 5)
+
+
+def holds_variable(served, prefix: str) -> bool:
+    """Whether the serving signature captures a variable whose name starts with ``prefix``."""
+    names = [v.name for v in served.signatures["serving_default"].variables]
+    return any(name.startswith(prefix) for name in names)
+
+
 def holds_yamnet(served) -> bool:
     """Whether the serving signature captures YAMNet's top convolution."""
-    names = [v.name for v in served.signatures["serving_default"].variables]
-    return any(name.startswith("layer14_pointwise/") for name in names)
+    return holds_variable(served, "layer14_pointwise/")
+
+
+def holds_mn04(served) -> bool:
+    """Whether the serving signature captures mn04's top convolution."""
+    return holds_variable(served, "top_conv/")
 
 
 def test_cnn_model_graph_holds_no_yamnet(served):
@@ -303,21 +323,25 @@ def test_cnn_model_graph_holds_no_yamnet(served):
     assert not holds_yamnet(served)
 
 
-def test_served_yamnet_scores_equal_the_pipelines_from_the_tfrecords(
-    yamnet_served, yamnet_model_dir, featurized
+@pytest.mark.parametrize("family", ["yamnet", "mn04"])
+def test_served_embedding_head_scores_equal_the_pipelines_from_the_tfrecords(
+    family, request, featurized
 ):
-    # The pipeline's path for the test clips: soundfile → Beam featurizer (batched YAMNet) →
+    # The pipeline's path for the test clips: soundfile → Beam featurizer (batched trunk) →
     # tf.Transform → TFRecords → the trained head. The served path: the WAV files' bytes.
-    head = keras.saving.load_model(os.path.join(yamnet_model_dir, "model.keras"))
+    model_dir = request.getfixturevalue(f"{family}_model_dir")
+    served = request.getfixturevalue(f"{family}_served")
+    head = keras.saving.load_model(os.path.join(model_dir, "model.keras"))
     test = read_examples(featurized, "test")
-    expected = head(test["yamnet_embedding"]).numpy()
+    expected = head(test[f"{family}_embedding"]).numpy()
     manifest = os.path.join(os.path.dirname(featurized), "manifest.jsonl")
     uris = {row["clip_id"]: row["uri"] for row in map(json.loads, open(manifest))}
     files = [open(uris[clip_id.decode()], "rb").read() for clip_id in test["clip_id"]]
-    got = yamnet_served.signatures["serving_default"](audio_wav=tf.constant(files))
+    got = served.signatures["serving_default"](audio_wav=tf.constant(files))
     np.testing.assert_allclose(got["probabilities"].numpy(), expected, rtol=0, atol=1e-5)
     assert np.ptp(expected, axis=0).max() > 0.05  # the head's answers depend on the clip
-    assert holds_yamnet(yamnet_served)
+    # Each graph holds its own trunk only.
+    assert (holds_yamnet(served), holds_mn04(served)) == (family == "yamnet", family == "mn04")
 
 
 @pytest.mark.parametrize("rate", [8000, 44100, 48000])
@@ -353,6 +377,16 @@ def test_logistic_regression_on_the_embedding_is_exported_exactly(
     assert f"| yamnet | {source.name} | {source.sha256} |" in (
         card_file.with_name("model_card.md").read_text()
     )
+
+
+def test_mn04_model_card_names_the_efficientat_files_only(mn04_served, mn04_base):
+    (card_file,) = mn04_base.glob("*/5/assets.extra/model_card.json")
+    pretrained = json.loads(card_file.read_text())["pretrained"]
+    assert {(f["backbone"], f["file"], f["sha256"]) for f in pretrained} == {
+        ("efficientat", source.name, source.sha256)
+        for asset in EFFICIENTAT.assets
+        for source in asset.sources
+    }
 
 
 def test_version_dir_has_the_layout_tf_serving_loads(version_dir):

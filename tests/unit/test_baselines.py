@@ -35,7 +35,9 @@ def test_random_forest_grid_is_the_study_grid():
 def test_baseline_writes_artifact_and_beats_majority_class(name, examples_dir, tmp_path):
     result = core.run(examples_dir, str(tmp_path), core.BaselinesConfig(name, n_iter=2, n_jobs=1))
     card = json.loads((tmp_path / "model.json").read_text())
-    feature = "yamnet_embedding" if name.endswith("_yamnet") else "mean_mfcc"
+    feature = {"yamnet": "yamnet_embedding", "mn04": "mn04_embedding"}.get(
+        name.rsplit("_", 1)[-1], "mean_mfcc"
+    )
     assert card["name"] == name and card["feature"] == feature and result.feature == feature
     assert card["framework"] == "sklearn"
     assert card["hyperparameters"] == result.best_params and card["training_seconds"] > 0

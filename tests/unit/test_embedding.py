@@ -1,12 +1,13 @@
-"""The yamnet_embedding feature and the shared Featurizer: shapes, pooling, the 16 kHz path."""
+"""The embedding feature sets and the shared Featurizer: shapes, pooling, resampling."""
 
 import numpy as np
 import pytest
 import soxr
 import tensorflow as tf
 
-from components.audio import embedding, examples, features, waveform, yamnet
+from components.audio import embedding, examples, features, mn04, mn04_weights, waveform, yamnet
 from components.audio.featurizer import Featurizer
+from components.audio.resample import resample
 from tests.conftest import tone
 
 
@@ -41,6 +42,25 @@ def test_embedding_is_mean_then_max_of_yamnets_patch_embeddings(embedder):
     np.testing.assert_allclose(got[:, 1024:], patches.max(axis=1), atol=1e-5)
     # the tone lasts 2 of 10 patches: its max keeps it where its mean is diluted by silence
     assert np.abs(got[1, 1024:] - got[2, 1024:]).max() > np.abs(got[1, :1024] - got[2, :1024]).max()
+
+
+@pytest.fixture(scope="module")
+def mn04_embedder() -> embedding.Mn04Embedding:
+    return embedding.Mn04Embedding()
+
+
+def test_mn04_embedding_is_the_networks_pooled_embedding_of_the_32k_clip(mn04_embedder):
+    batch = clips()
+    got = mn04_embedder(batch).numpy()
+    assert got.shape == (3, 384) == (3, *features.FEATURE_SHAPES[features.MN04_EMBEDDING])
+    assert embedding.MN04_SAMPLES == 160_000
+    at_32k = np.stack([resample(clip, waveform.SAMPLE_RATE, 32_000).numpy() for clip in batch])
+    # The whole model with its AudioSet head (BN folded too): the same embedding.
+    expected = mn04.Mn04(mn04_weights.load())(at_32k)[mn04.EMBEDDING].numpy()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+    assert np.abs(got[0] - got[2]).max() > 0.1  # noise and silence differ
+    alone = np.concatenate([mn04_embedder(clip[None]).numpy() for clip in batch])
+    np.testing.assert_allclose(got, alone, rtol=0, atol=1e-5)
 
 
 def test_resampling_to_16k_matches_soxr_in_band():
@@ -78,7 +98,15 @@ def test_featurizer_computes_every_feature_set_or_only_those_asked(embedder):
         everything[features.YAMNET_EMBEDDING].numpy(), embedder(batch).numpy(), atol=1e-6
     )
     only_mfcc = Featurizer((features.MFCC,))
-    assert only_mfcc.embedding is None and set(only_mfcc(batch)) == {features.MFCC}
+    assert not only_mfcc.embeddings and set(only_mfcc(batch)) == {features.MFCC}
     assert set(Featurizer((features.YAMNET_EMBEDDING,))(batch)) == {features.YAMNET_EMBEDDING}
+    only_mn04 = Featurizer((features.MN04_EMBEDDING,))
+    assert set(only_mn04.embeddings) == {features.MN04_EMBEDDING}
+    np.testing.assert_allclose(
+        only_mn04(batch)[features.MN04_EMBEDDING].numpy(),
+        everything[features.MN04_EMBEDDING].numpy(),
+        rtol=0,
+        atol=1e-6,
+    )
     with pytest.raises(ValueError, match="unknown feature"):
         Featurizer(("chroma",))

@@ -51,12 +51,12 @@ def test_agrees_with_what_deploy_can_export(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
 
-    from components.baselines.config import EMBEDDING_SUFFIX, ESTIMATORS
+    from components.baselines.config import ESTIMATORS
     from components.baselines.core import search_space
     from components.deploy import classifiers
 
     x, y = np.random.default_rng(0).normal(size=(40, 4)), np.arange(40) % 4
-    names = [*ESTIMATORS, "logistic_regression" + EMBEDDING_SUFFIX]  # the others' are the same
+    names = [*ESTIMATORS, "logistic_regression_yamnet"]  # the others' are the same
     baselines = [search_space(name, seed=0)[0] for name in names]
     calibrated_linear = CalibratedClassifierCV(LogisticRegression(), ensemble=False)
     others = (RandomForestClassifier(3), SVC(), ExtraTreesClassifier(3), calibrated_linear)

@@ -8,7 +8,14 @@ import tensorflow as tf
 
 from components.artifacts import shards
 from components.audio import examples
-from components.audio.features import FEATURE_SHAPES, LOG_MEL, MEAN_MFCC, MFCC, YAMNET_EMBEDDING
+from components.audio.features import (
+    FEATURE_SHAPES,
+    LOG_MEL,
+    MEAN_MFCC,
+    MFCC,
+    MN04_EMBEDDING,
+    YAMNET_EMBEDDING,
+)
 from components.audio.labels import NUM_CLASSES
 from components.train import data
 
@@ -25,9 +32,10 @@ def synthetic_features(label: int, rng: np.random.Generator) -> dict[str, np.nda
     mean = rng.standard_normal(FEATURE_SHAPES[MEAN_MFCC])
     mean[label * 4 : label * 4 + 2] += 3.0
     features[MEAN_MFCC] = mean
-    embedding = rng.standard_normal(FEATURE_SHAPES[YAMNET_EMBEDDING])
-    embedding[label * 16 : label * 16 + 8] += 3.0
-    features[YAMNET_EMBEDDING] = embedding
+    for key in (YAMNET_EMBEDDING, MN04_EMBEDDING):
+        embedding = rng.standard_normal(FEATURE_SHAPES[key])
+        embedding[label * 16 : label * 16 + 8] += 3.0
+        features[key] = embedding
     return features
 
 
