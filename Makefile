@@ -47,8 +47,14 @@ test-faults: install ## Fault suite (fuzzing, hostile files, kill -9, load) and 
 test-fast: install ## Unit tests only
 	$(BIN)/python -m pytest -q tests/unit
 
-lint: install ## ruff over the code
-	$(BIN)/ruff check cli components demo_data pipelines serving tests benchmarks scripts
+PY_DIRS := cli components demo_data pipelines serving tests benchmarks scripts
+lint: install ## ruff check and format check, yamllint, hadolint, shellcheck (CI runs it first)
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
+	$(BIN)/yamllint --strict -c k8s/.yamllint.yaml k8s serving/kustomization.yaml
+	$(BIN)/hadolint --failure-threshold info docker/*Dockerfile*
+	for script in scripts/*.sh; do bash -n $$script || exit 1; done
+	$(BIN)/shellcheck -x --severity=style scripts/*.sh
 
 compile: install ## Compile the pipeline to build/pipeline.yaml
 	$(BIN)/household-sounds compile --output build/pipeline.yaml
