@@ -3,10 +3,12 @@
 Each shard holds GZIP ``tf.train.Example``s after the tf.Transform graph (features in
 ``components.audio.examples``). ``records`` streams a split's serialized examples in a fixed,
 interleaved shard order (optionally with the shard order shuffled, for training);
-``load_arrays`` reads a whole split of a small 1-D feature (the 32-float mean-MFCC) into arrays.
+``load_arrays`` reads a whole split of a small 1-D feature (mean-MFCC, an embedding) into
+``SplitArrays``.
 """
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -52,10 +54,25 @@ def records(
     )
 
 
-def load_arrays(
-    examples_dir: str, split: str, feature: str
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Loads a whole split of a small (1-D) feature: ``(clip_ids, x [n, d], labels [n])``.
+@dataclass(frozen=True)
+class SplitArrays:
+    """A split's examples as arrays, in shard order.
+
+    Attributes:
+        clip_ids: Each example's clip.
+        source_ids: Each example's recording (shared by its clips and their augmented copies).
+        x: ``[n, d]`` feature values.
+        y: ``[n]`` labels.
+    """
+
+    clip_ids: list[str]
+    source_ids: list[str]
+    x: np.ndarray
+    y: np.ndarray
+
+
+def load_arrays(examples_dir: str, split: str, feature: str) -> SplitArrays:
+    """Loads a whole split of a small (1-D) feature.
 
     Raises:
         ValueError: For image features, which must be streamed.
@@ -63,7 +80,9 @@ def load_arrays(
     if len(FEATURE_SHAPES[feature]) != 1:
         raise ValueError(f"{feature} is an image; stream it with records() instead")
     full = examples.feature_spec()
-    spec = {key: full[key] for key in (examples.CLIP_ID, examples.LABEL, feature)}
+    spec = {
+        key: full[key] for key in (examples.CLIP_ID, examples.SOURCE_ID, examples.LABEL, feature)
+    }
     parsed = (
         records(examples_dir, split)
         .batch(512)
@@ -73,9 +92,10 @@ def load_arrays(
             deterministic=True,
         )
     )
-    ids, xs, ys = [], [], []
+    ids, sources, xs, ys = [], [], [], []
     for batch in parsed.as_numpy_iterator():
         xs.append(batch[feature].reshape(-1, *FEATURE_SHAPES[feature]))
         ys.append(batch[examples.LABEL])
         ids.extend(clip_id.decode() for clip_id in batch[examples.CLIP_ID])
-    return ids, np.concatenate(xs), np.concatenate(ys)
+        sources.extend(source_id.decode() for source_id in batch[examples.SOURCE_ID])
+    return SplitArrays(ids, sources, np.concatenate(xs), np.concatenate(ys))

@@ -1,7 +1,8 @@
 """The ``tf.train.Example`` schema of featurized clips and its encoder.
 
 Raw examples (featurizer output, before tf.Transform) and transformed examples (after scaling)
-share one layout: ``clip_id``, ``label``, the three spectral feature sets flattened
+share one layout: ``clip_id``, ``source_id`` (the recording it came from, which every clip and
+augmented copy of that recording shares), ``label``, the three spectral feature sets flattened
 row-major (bands × frames) and the pooled YAMNet and mn04 embeddings. Training input, the transform
 graph and the serving signature all take their feature spec from here.
 """
@@ -19,6 +20,7 @@ from components.audio.features import (
 )
 
 CLIP_ID = "clip_id"
+SOURCE_ID = "source_id"
 LABEL = "label"
 FEATURE_KEYS: tuple[str, ...] = (LOG_MEL, MFCC, MEAN_MFCC, YAMNET_EMBEDDING, MN04_EMBEDDING)
 
@@ -32,16 +34,18 @@ def feature_spec() -> dict[str, tf.io.FixedLenFeature]:
     """Parsing spec shared by the raw and the transformed examples."""
     spec = {
         CLIP_ID: tf.io.FixedLenFeature([], tf.string),
+        SOURCE_ID: tf.io.FixedLenFeature([], tf.string),
         LABEL: tf.io.FixedLenFeature([], tf.int64),
     }
     spec.update({key: tf.io.FixedLenFeature([flat_size(key)], tf.float32) for key in FEATURE_KEYS})
     return spec
 
 
-def encode(clip_id: str, label: int, features: dict[str, np.ndarray]) -> bytes:
+def encode(clip_id: str, source_id: str, label: int, features: dict[str, np.ndarray]) -> bytes:
     """Serializes one clip's features as a ``tf.train.Example``."""
     fields = {
         CLIP_ID: tf.train.Feature(bytes_list=tf.train.BytesList(value=[clip_id.encode()])),
+        SOURCE_ID: tf.train.Feature(bytes_list=tf.train.BytesList(value=[source_id.encode()])),
         LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
     }
     for key in FEATURE_KEYS:

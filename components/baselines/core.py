@@ -16,11 +16,11 @@ plain L2 probe (lbfgs): saga's elastic net had not finished one fit after a minu
 ``n_iter`` 0 means the study's budget: 50 (RF), 20 (SVC), 10 (LR).
 Every estimator weights classes by inverse frequency (``class_weight="balanced"``: exactly
 uniform on a rebalanced split, where every class has the target's count, and what keeps the
-majority from winning when rebalance keeps its clips), and the CV folds keep rebalance's
-augmented copies with their source clip, so the search never scores a copy of a clip it trained
-on. Clips of one recording (ESC-50 takes, UrbanSound8K slices) can still fall in different
-folds, since the examples carry no ``source_id``: on the real-audio benchmark the best CV score
-(0.91) still overstates the test score (0.82).
+majority from winning when rebalance keeps its clips), and the CV folds are grouped by the
+examples' ``source_id``: every clip of one recording (ESC-50 takes, UrbanSound8K slices) and
+every augmented copy of them falls in one fold, so the search never scores a clip whose
+recording it trained on. (Grouped by clip only, the real-audio benchmark's best CV score was
+0.91 against a test score of 0.82.)
 """
 
 import os
@@ -38,7 +38,7 @@ from sklearn.model_selection import RandomizedSearchCV, StratifiedGroupKFold
 from sklearn.svm import SVC
 
 from components.artifacts import files, model_files, shards
-from components.artifacts.names import AUGMENTED_COPY_MARK, SKLEARN, SPLITS
+from components.artifacts.names import SKLEARN, SPLITS
 from components.audio.labels import NUM_CLASSES
 from components.baselines.config import (
     ESTIMATORS,
@@ -69,11 +69,6 @@ class BaselinesResult:
 
 
 BALANCED = "balanced"
-
-
-def source_clip(clip_id: str) -> str:
-    """The clip an augmented copy was made from (the clip itself for an original)."""
-    return clip_id.split(AUGMENTED_COPY_MARK)[0]
 
 
 def search_space(model_name: str, seed: int) -> tuple[BaseEstimator, dict]:
@@ -140,7 +135,7 @@ def run(examples_dir: str, output_dir: str, cfg: BaselinesConfig) -> BaselinesRe
     estimator, distributions = search_space(cfg.model_name, cfg.seed)
     feature = FEATURE_OF[cfg.model_name]
     splits = {split: shards.load_arrays(examples_dir, split, feature) for split in SPLITS}
-    train_ids, x_train, y_train = splits["train"]
+    train = splits["train"]
     folds = StratifiedGroupKFold(cfg.cv_folds, shuffle=True, random_state=cfg.seed)
     search = RandomizedSearchCV(
         estimator,
@@ -153,15 +148,15 @@ def run(examples_dir: str, output_dir: str, cfg: BaselinesConfig) -> BaselinesRe
         refit=True,
     )
     started = time.perf_counter()
-    search.fit(x_train, y_train, groups=[source_clip(clip_id) for clip_id in train_ids])
+    search.fit(train.x, train.y, groups=train.source_ids)
     training_seconds = time.perf_counter() - started
     model = search.best_estimator_
     model_files.write_sklearn_model(output_dir, model)
-    for split, (ids, x, y) in splits.items():
-        rows = zip(ids, y, _probabilities(model, x), strict=True)
+    for split, arrays in splits.items():
+        rows = zip(arrays.clip_ids, arrays.y, _probabilities(model, arrays.x), strict=True)
         model_files.write_predictions(output_dir, split, rows)
-    _, x_val, y_val = splits["validation"]
-    predicted = model.predict(x_val)
+    y_val = splits["validation"].y
+    predicted = model.predict(splits["validation"].x)
     best_params = _plain(search.best_params_)
     result = BaselinesResult(
         name=cfg.model_name,

@@ -96,8 +96,10 @@ class ServingModule(tf.Module):
         """``[B, 8]`` class probabilities of ``[B, CLIP_SAMPLES]`` prepared clips."""
         batch = tf.shape(clips)[0]
         raw = self.featurizer(clips)  # the classifier's feature only: the transform graph
-        # fills the others (unused) itself. It also passes clip_id and label; serving has neither.
+        # fills the others (unused) itself. It also passes clip_id, source_id and label; serving
+        # has none of them.
         raw[examples.CLIP_ID] = tf.fill([batch], "")
+        raw[examples.SOURCE_ID] = tf.fill([batch], "")
         raw[examples.LABEL] = tf.zeros([batch], tf.int64)
         transformed = self.transform_layer(raw)[self._feature]
         flat = tf.reshape(transformed, [batch, examples.flat_size(self._feature)])

@@ -21,7 +21,8 @@ FEATURE = MEAN_MFCC  # the feature set whose importance this module reads (per M
 
 def read_test_features(examples_dir: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The test split's ``(clip_ids, mean_mfcc [n, 32], labels [n])`` from featurize's output."""
-    return shards.load_arrays(examples_dir, "test", FEATURE)
+    test = shards.load_arrays(examples_dir, "test", FEATURE)
+    return test.clip_ids, test.x, test.y
 
 
 def final_step(estimator: BaseEstimator) -> BaseEstimator:

@@ -20,6 +20,7 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
+from components.artifacts.manifest import source_of
 from components.artifacts.names import CLIP_STATS, DEAD_LETTER
 from components.audio import examples, waveform
 from components.audio.decode import DEFAULT_LIMITS, AudioDecodeError, DecodeLimits, decode_file
@@ -91,6 +92,7 @@ class DecodeClip(beam.DoFn):
         beam.metrics.Metrics.counter("featurize", f"clips_{record['split']}").inc()
         yield {
             "clip_id": record["clip_id"],
+            "source_id": source_of(record),
             "label": int(record["label_index"]),
             "split": record["split"],
             "samples": mono[: waveform.samples_needed(decoded.sample_rate)],
@@ -141,4 +143,7 @@ class ComputeFeatures(beam.DoFn):
         computed = {key: value.numpy() for key, value in computed.items()}
         for row, clip in enumerate(batch):
             values = {key: computed[key][row] for key in examples.FEATURE_KEYS}
-            yield clip["split"], examples.encode(clip["clip_id"], clip["label"], values)
+            yield (
+                clip["split"],
+                examples.encode(clip["clip_id"], clip["source_id"], clip["label"], values),
+            )

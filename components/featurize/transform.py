@@ -45,7 +45,7 @@ def scale_rows_to_0_1(flat: tf.Tensor, shape: tuple[int, int]) -> tf.Tensor:
 
 
 def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    """Scales the five feature sets; ``clip_id`` and ``label`` pass through unchanged.
+    """Scales the five feature sets; ``clip_id``, ``source_id`` and ``label`` pass through.
 
     MFCC is scaled per coefficient: coefficient 0 (overall loudness) spans a range an order of
     magnitude wider than the others, so one global range would squash every other coefficient
@@ -53,6 +53,7 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     """
     return {
         examples.CLIP_ID: inputs[examples.CLIP_ID],
+        examples.SOURCE_ID: inputs[examples.SOURCE_ID],
         examples.LABEL: inputs[examples.LABEL],
         LOG_MEL: tft.scale_to_0_1(inputs[LOG_MEL]),
         MFCC: scale_rows_to_0_1(inputs[MFCC], FEATURE_SHAPES[MFCC]),

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from components.artifacts import files
 from components.artifacts.cells import csv_cell, markdown_cell
-from components.artifacts.manifest import read_manifest, write_manifest
+from components.artifacts.manifest import read_manifest, source_of, write_manifest
 from components.artifacts.names import AUGMENTED_COPY_MARK, MANIFEST_FILE, TRAIN
 from components.audio.labels import CLASS_NAMES
 from components.rebalance.config import MIN_SEMITONES, RebalanceConfig
@@ -44,11 +44,6 @@ class RebalanceResult:
     def summary(self) -> dict:
         """JSON-serialisable form, as written to ``rebalance_report.json``."""
         return asdict(self)
-
-
-def source_of(record: dict) -> str:
-    """The grouping key that must never span two splits (the clip itself when absent)."""
-    return str(record.get("source_id") or record["clip_id"])
 
 
 def _check_no_leak(train: list[dict], others: list[dict]) -> None:

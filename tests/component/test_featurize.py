@@ -29,7 +29,10 @@ def write_manifest(root, broken: bool = True) -> str:
         )
         path = root / f"{i}.wav"
         soundfile.write(path, samples, rate, subtype=["PCM_16", "PCM_24", "FLOAT"][i % 3])
-        rows.append({"clip_id": f"c{i}", "uri": str(path), "split": split, "label_index": i % 8})
+        row = {"clip_id": f"c{i}", "uri": str(path), "split": split, "label_index": i % 8}
+        if i % 4 < 2:  # the training clips: c0 and c1 are one recording, c4 and c5 another, ...
+            row["source_id"] = f"recording-{i // 4}"
+        rows.append(row)
     if broken:
         (root / "empty.wav").write_bytes(b"")
         (root / "text.wav").write_text("not a wav file")
@@ -89,6 +92,11 @@ def test_examples_are_sharded_and_parse(featurized):
     assert len(glob.glob(str(out / "examples" / "train" / "*.tfrecord.gz"))) == 2
     train = read_split(out, "train")
     assert {row["clip_id"].decode() for row in train} == {f"c{i}" for i in range(16) if i % 4 < 2}
+    assert {int(row["clip_id"][1:]) // 4: row["source_id"] for row in train} == {
+        i: f"recording-{i}".encode() for i in range(4)
+    }
+    (test_row, *_) = read_split(out, "test")
+    assert test_row["source_id"] == test_row["clip_id"]  # no source_id: the clip is its own
     assert train[0]["log_mel"].shape == (128 * 216,)
     assert train[0]["mfcc"].shape == (32 * 216,)
     assert train[0]["mean_mfcc"].shape == (32,)
@@ -249,6 +257,7 @@ def test_decode_applies_an_oversampled_copys_augment_spec(tmp_path):
     )
     np.testing.assert_array_equal(original["samples"], samples)
     np.testing.assert_array_equal(copy["samples"], augment.apply(samples, 16000, spec))
+    assert original["source_id"] == copy["source_id"] == "a"  # a copy keeps its source's group
 
 
 def test_a_rerun_clears_the_shards_of_an_earlier_run(tmp_path):

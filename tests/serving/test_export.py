@@ -65,6 +65,7 @@ def pipeline_features(clips: np.ndarray, transform_graph: str) -> dict[str, np.n
     batch = clips.shape[0]
     raw = Featurizer()(clips)
     raw[examples.CLIP_ID] = tf.constant([b""] * batch)
+    raw[examples.SOURCE_ID] = tf.constant([b""] * batch)
     raw[examples.LABEL] = tf.constant([0] * batch, tf.int64)
     transformed = tft.TFTransformOutput(transform_graph).transform_raw_features(raw)
     return {key: transformed[key].numpy() for key in examples.FEATURE_KEYS}

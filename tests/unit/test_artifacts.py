@@ -70,6 +70,13 @@ def test_manifest_round_trip_keeps_order(tmp_path):
     assert manifest.read_manifest(path) == records
 
 
+def test_a_records_source_is_its_source_id_else_its_clips():
+    assert manifest.source_of({"clip_id": "a", "source_id": "src:7"}) == "src:7"
+    assert manifest.source_of({"clip_id": "a", "source_id": ""}) == "a"
+    assert manifest.source_of({"clip_id": "a__aug3"}) == "a"  # an augmented copy: its source
+    assert manifest.source_of({"clip_id": "a__aug3", "source_id": "src:7"}) == "src:7"
+
+
 def test_model_directory_round_trip(tmp_path):
     model_dir = str(tmp_path / "model")
     model_files.write_model_card(

@@ -9,7 +9,7 @@ from sklearn.metrics import f1_score
 
 from components.audio.labels import NUM_CLASSES
 from components.baselines import config, core
-from tests.unit.test_models_data import write_examples
+from tests.unit.test_models_data import source_of_example, write_examples
 
 
 @pytest.fixture(scope="module")
@@ -62,26 +62,24 @@ def test_every_feature_named_by_the_config_is_a_feature_set():
     assert set(config.ESTIMATORS) <= set(config.SEED_ITERATIONS)
 
 
-def test_cv_folds_keep_augmented_copies_with_their_source(monkeypatch, examples_dir, tmp_path):
-    assert core.source_clip("a-1__aug3") == core.source_clip("a-1") == "a-1"
-    load, seen = core.shards.load_arrays, {}
-
-    def every_other_clip_a_copy(examples, split, feature):
-        ids, x, y = load(examples, split, feature)
-        return [f"{ids[i - i % 2]}__aug1" if i % 2 else ids[i] for i in range(len(ids))], x, y
-
+def test_cv_folds_keep_every_clip_of_a_recording_in_one_fold(monkeypatch, examples_dir, tmp_path):
+    # write_examples gives every three consecutive clips one source_id (one recording).
+    seen = {}
     fit = core.RandomizedSearchCV.fit
 
-    def record_groups(search, x, y, groups=None):
+    def record_folds(search, x, y, groups=None):
         seen["groups"] = groups
+        seen["folds"] = list(search.cv.split(x, y, groups))
         return fit(search, x, y, groups=groups)
 
-    monkeypatch.setattr(core.shards, "load_arrays", every_other_clip_a_copy)
-    monkeypatch.setattr(core.RandomizedSearchCV, "fit", record_groups)
+    monkeypatch.setattr(core.RandomizedSearchCV, "fit", record_folds)
     core.run(examples_dir, str(tmp_path), core.BaselinesConfig("svc", n_iter=1, n_jobs=1))
     ids = [json.loads(line)["clip_id"] for line in open(tmp_path / "predictions" / "train.jsonl")]
-    assert seen["groups"] == [core.source_clip(clip_id) for clip_id in ids]
-    assert len(set(seen["groups"])) == (len(ids) + 1) // 2
+    assert seen["groups"] == [source_of_example(clip_id) for clip_id in ids]
+    groups = np.array(seen["groups"])
+    assert len(set(groups)) == len(ids) // 3
+    for train_rows, test_rows in seen["folds"]:
+        assert not set(groups[train_rows]) & set(groups[test_rows])
 
 
 @pytest.mark.parametrize("name", config.ESTIMATORS)

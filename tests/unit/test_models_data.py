@@ -39,6 +39,12 @@ def synthetic_features(label: int, rng: np.random.Generator) -> dict[str, np.nda
     return features
 
 
+def source_of_example(clip_id: str) -> str:
+    """The recording ``write_examples`` gives a clip: every three consecutive clips share one."""
+    split, index = clip_id.rsplit("-", 1)
+    return f"{split}-recording-{int(index) // 3}"
+
+
 def write_examples(root, per_class: dict[str, int], seed: int = 0, shards: int = 2) -> str:
     """Writes ``root/examples/<split>/part-*.tfrecord.gz``; returns ``root``."""
     rng = np.random.default_rng(seed)
@@ -54,7 +60,9 @@ def write_examples(root, per_class: dict[str, int], seed: int = 0, shards: int =
         ]
         for index in range(count * NUM_CLASSES):
             label = index % NUM_CLASSES
-            record = examples.encode(f"{split}-{index}", label, synthetic_features(label, rng))
+            clip_id = f"{split}-{index}"
+            features = synthetic_features(label, rng)
+            record = examples.encode(clip_id, source_of_example(clip_id), label, features)
             writers[index % shards].write(record)
         for writer in writers:
             writer.close()
@@ -100,8 +108,9 @@ def test_class_counts_and_weights(examples_dir):
 
 
 def test_load_arrays_is_for_one_dimensional_features_only(examples_dir):
-    ids, x, y = shards.load_arrays(examples_dir, "train", MEAN_MFCC)
-    assert x.shape == (24, 32) and y.shape == (24,) and len(set(ids)) == 24
+    train = shards.load_arrays(examples_dir, "train", MEAN_MFCC)
+    assert train.x.shape == (24, 32) and train.y.shape == (24,) and len(set(train.clip_ids)) == 24
+    assert train.source_ids == [source_of_example(clip_id) for clip_id in train.clip_ids]
     with pytest.raises(ValueError):
         shards.load_arrays(examples_dir, "train", LOG_MEL)
 
