@@ -9,7 +9,7 @@ command runs, so ``--help`` stays fast. ``cli/main.py`` registers ``COMMANDS``.
 
 import argparse
 
-from cli.flags import Command, add_config_flags, config_from_args, emit, registrar
+from cli.flags import Command, UsageError, add_config_flags, config_from_args, emit, registrar
 from cli.user_config import IMAGE_ENV, PROJECT_FILE, USER_FILE
 from pipelines import presets
 from pipelines.accelerator import CPU_ONLY, Accelerator
@@ -41,18 +41,12 @@ def _image(args: argparse.Namespace) -> str:
     """``--image``, else ``$HOUSEHOLD_SOUNDS_IMAGE``, the settings file, the release image."""
     from cli.image import resolve_image
 
-    try:
-        return resolve_image(args.image)
-    except ValueError as error:
-        raise SystemExit(f"household-sounds: {error}") from None
+    return resolve_image(args.image)  # a ValueError: a usage error
 
 
 def _accelerator(args: argparse.Namespace) -> Accelerator:
     """The training tasks' accelerator and placement the flags describe."""
-    try:
-        return config_from_args(args, Accelerator)
-    except ValueError as error:
-        raise SystemExit(f"household-sounds: {error}") from None
+    return config_from_args(args, Accelerator)  # a ValueError: a usage error
 
 
 def _compile_flags(parser: argparse.ArgumentParser) -> None:
@@ -88,20 +82,15 @@ def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
 
     accelerator = _accelerator(args)
     if options.package and args.image:
-        raise SystemExit("household-sounds submit: --image needs no --package (recompile it)")
+        raise UsageError("--image needs no --package (recompile it)")
     if options.package and accelerator != CPU_ONLY:
-        raise SystemExit(
-            "household-sounds submit: accelerator and placement flags need no --package "
-            "(recompile it)"
-        )
+        raise UsageError("accelerator and placement flags need no --package (recompile it)")
     with tempfile.TemporaryDirectory() as tmp:
         compiled = f"{tmp}/pipeline.yaml"
         package = options.package or compile_pipeline(
             compiled, image=_image(args), accelerator=accelerator
         )
-        try:
-            payload, code = submit.start(package, options, presets.arguments(args))
-        except ValueError as error:  # ParamError, VertexTarget: a usage error, nothing sent
-            raise SystemExit(f"household-sounds submit: {error}") from None
+        # A ValueError (ParamError, VertexTarget) is a usage error: nothing was sent.
+        payload, code = submit.start(package, options, presets.arguments(args))
     emit(payload)
     return code

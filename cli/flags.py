@@ -9,7 +9,8 @@ e.g. the study's and the demo's budgets) a ``--preset`` option picks the default
 it names. ``config_from_args`` builds the config back: preset values, then every option given,
 then the keyword arguments. ``Command`` declares a subcommand from these parts (its required
 paths, its config, its presets, extra flags), ``registrar`` registers it in a command module's
-``COMMANDS`` for ``cli/main.py`` to dispatch, and ``emit`` prints a command's JSON answer.
+``COMMANDS`` for ``cli/main.py`` to dispatch, and ``emit`` prints a command's JSON answer (on
+stdout, the only thing a command writes there). ``UsageError`` is a command used wrongly.
 Imports nothing heavy, so ``--help`` stays instant.
 """
 
@@ -24,6 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 PRESET = "preset"
+
+
+class UsageError(ValueError):
+    """A command used wrongly: ``cli.main`` prints the message on one line and exits 2."""
 
 
 def _flag_fields(config: type, only: Iterable[str] | None) -> list[dataclasses.Field]:

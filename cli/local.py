@@ -24,9 +24,27 @@ def _absolute(location: str) -> str:
     return location if "://" in location else str(Path(location).resolve())
 
 
+def _checked(pipeline, arguments: dict) -> dict:
+    """``arguments`` checked against the pipeline's declared parameters, as ``submit`` checks them.
+
+    Raises:
+        ParamError: An unknown parameter name or a value of the wrong type.
+    """
+    import tempfile
+
+    from kfp import compiler
+
+    from pipelines.package import check_params
+
+    with tempfile.TemporaryDirectory() as tmp:
+        compiler.Compiler().compile(pipeline, f"{tmp}/pipeline.yaml")
+        return check_params(f"{tmp}/pipeline.yaml", arguments)
+
+
 def _run_locally(data_root: str, output: str, arguments: dict, cache: bool) -> int:
     """Runs the pipeline with kfp.local; with ``cache``, ingest is keyed by the data's files.
 
+    The arguments are checked first, so a bad ``--param`` stops the command before any work.
     With ``cache``, training keeps its resume state in ``<output>/checkpoints`` too, so a run
     interrupted during training continues its epochs and tuner trials when run again.
     """
@@ -36,15 +54,17 @@ def _run_locally(data_root: str, output: str, arguments: dict, cache: bool) -> i
     from pipelines.training import build_pipeline, training_pipeline
 
     data = {"data_root": _absolute(data_root)}
+    if "://" not in data_root and not Path(data_root).exists():
+        raise FileNotFoundError(f"data root {data_root!r}: no such folder or manifest CSV")
     data["model_base"] = str(Path(output, "serving").resolve())  # the run directory is local
-    pipeline = training_pipeline
+    pipeline = build_pipeline(cache_ingest=True) if cache else training_pipeline
+    arguments = _checked(pipeline, {**data, **arguments})
     if cache:
         from components.ingest.fingerprint import fingerprint
 
-        data["data_fingerprint"] = fingerprint(data["data_root"])
-        data["checkpoint_root"] = str(Path(output, "checkpoints").resolve())
-        pipeline = build_pipeline(cache_ingest=True)
-    return emit(local.run(pipeline, output, {**data, **arguments}, cache).__dict__)
+        arguments["data_fingerprint"] = fingerprint(data["data_root"])
+        arguments["checkpoint_root"] = str(Path(output, "checkpoints").resolve())
+    return emit(local.run(pipeline, output, arguments, cache).__dict__)
 
 
 def _cache_flag(parser: argparse.ArgumentParser) -> None:

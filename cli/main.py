@@ -5,11 +5,14 @@ options (``cli.flags``), and imports the module that does the work only when it 
 ``--help`` answers instantly without loading TensorFlow. Subcommands call the same pure step
 cores and the same pipeline function that Kubeflow runs; nothing here is a second code path.
 The steps' commands are here; the pipeline's for a cluster (``cluster``) and for this
-machine (``local``) and the serving commands (``serving``) live beside it.
+machine (``local``) and the serving commands (``serving``) live beside it. ``main`` turns what a
+command raises into one line on stderr and an exit code (``EXIT_CODES``; ``--debug`` shows the
+traceback instead): results are the JSON on stdout, everything else goes to stderr.
 """
 
 import argparse
 import dataclasses
+import importlib.metadata
 import sys
 from pathlib import Path
 
@@ -24,6 +27,24 @@ from components.train import config as train
 
 _COMMANDS: dict[str, Command] = {}
 command = registrar(_COMMANDS)
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_CODES = {
+    0: "done",
+    EXIT_FAILED: "the work failed (the line says why; --debug for the traceback)",
+    EXIT_USAGE: "a usage error: a bad option or --param, a missing or unreadable file or folder",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+}
+# What a user can fix: a wrong option or value, a path that is not there or not readable.
+USAGE_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+)
 
 
 @command("ingest", "data-root", "output", config=IngestConfig)
@@ -72,7 +93,7 @@ def _train(args: argparse.Namespace, config: train.TrainConfig) -> int:
 
 @command("baselines", "examples", "output", config=BaselinesConfig)
 def _baselines(args: argparse.Namespace, config: BaselinesConfig) -> int:
-    """Fit one scikit-learn baseline on mean-MFCC with randomized search and 3-fold CV."""
+    """Fit one scikit-learn baseline (mean-MFCC or an embedding), randomized search, 3-fold CV."""
     from components.baselines import core
 
     return emit(core.run(args.examples, args.output, config).summary())
@@ -122,25 +143,65 @@ for _module in (cluster, local, serving):
     _COMMANDS.update(_module.COMMANDS)
 
 
+def version() -> str:
+    """The installed distribution's version (``unknown`` in a tree that is not installed)."""
+    try:
+        return importlib.metadata.version("household-sounds")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _debug_flag(parser: argparse.ArgumentParser, default: object) -> None:
+    help = "on an error, show the traceback instead of one line"
+    parser.add_argument("--debug", action="store_true", default=default, help=help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
+    codes = "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
     parser = argparse.ArgumentParser(
         prog="household-sounds",
         description="Household sound classification on Kubeflow Pipelines.",
+        epilog=f"Exit codes: {codes}; the serving commands exit with the gRPC status code.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    _debug_flag(parser, False)
     subparsers = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
     for name, spec in _COMMANDS.items():
         summary = (spec.handler.__doc__ or "").strip().splitlines()[0]
         sub = subparsers.add_parser(name, help=summary, description=summary)
         spec.configure(sub)
+        _debug_flag(sub, argparse.SUPPRESS)  # after the command too, without resetting it
         sub.set_defaults(command=spec)
     return parser
 
 
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        return f"{error.strerror}: {error.filename}"
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if isinstance(error, USAGE_ERRORS) else f"{type(error).__name__}: {text}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``household-sounds`` console script."""
+    """Entry point of the ``household-sounds`` console script.
+
+    Returns:
+        The command's exit code; for an error it raised, ``EXIT_USAGE`` or ``EXIT_FAILED``
+        after one line on stderr (with ``--debug`` the error propagates, traceback and all).
+    """
     args = build_parser().parse_args(argv)
-    return args.command.run(args)
+    try:
+        return args.command.run(args)
+    except KeyboardInterrupt:
+        print(f"household-sounds {args.name}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if args.debug:
+            raise
+        hint = "" if isinstance(error, USAGE_ERRORS) else " (--debug for the traceback)"
+        print(f"household-sounds {args.name}: {_one_line(error)}{hint}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(error, USAGE_ERRORS) else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -4,11 +4,14 @@ KFP reuses a task's outputs when its inputs are unchanged, but ingest's input is
 files can change under the same name. ``fingerprint`` hashes the sorted listing under the root
 (relative path, size in bytes, modification time in nanoseconds; for gs:// objects the time GCS
 reports for each object) through ``tf.io.gfile``, so adding, removing, resizing or rewriting
-any file changes it, while rereading unchanged data does not. Contents are not read: a rewrite
-that keeps both size and time is not detected.
+any file changes it, while rereading unchanged data does not. A data root that is a manifest
+CSV's own path stands for the folder holding it (its ``uri``s are relative to it, and its audio
+must lie under it). Contents are not read: a rewrite that keeps both size and time is not
+detected.
 """
 
 import hashlib
+import os
 import posixpath
 
 
@@ -16,12 +19,16 @@ def fingerprint(root: str) -> str:
     """SHA-256 (hex) of every file's relative path, size and mtime under ``root``.
 
     Raises:
-        FileNotFoundError: ``root`` is not a directory.
+        FileNotFoundError: ``root`` is neither a directory nor a manifest CSV.
     """
     import tensorflow as tf
 
+    if root.endswith(".csv") and not tf.io.gfile.isdir(root):
+        if not tf.io.gfile.exists(root):
+            raise FileNotFoundError(f"data root {root!r}: no such manifest CSV")
+        root = posixpath.dirname(root) if "://" in root else os.path.dirname(root) or "."
     if not tf.io.gfile.isdir(root):
-        raise FileNotFoundError(f"data root {root!r} is not a directory")
+        raise FileNotFoundError(f"data root {root!r} is not a directory or a manifest CSV")
     digest = hashlib.sha256()
     entries = []
     for folder, _, names in tf.io.gfile.walk(root):

@@ -16,6 +16,7 @@ from pipelines.compile import compile_pipeline
 from pipelines.presets import DEMO_ARGUMENTS
 from tests.infra.fake_kfp import serve
 from tests.infra.fake_vertex import TOKEN, FakeVertex
+from tests.usage import usage_error
 
 pytestmark = [pytest.mark.xdist_group("infra"), pytest.mark.slow]  # compile + aiplatform: ~30 s
 JOBS = "/v1/projects/proj-1/locations/europe-west4/pipelineJobs"
@@ -44,11 +45,22 @@ def fake_vertex(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Fak
     server.shutdown()
 
 
-def _submit(fake: FakeVertex, package: str, *extra: str) -> int:
+def _submit_argv(fake: FakeVertex, package: str) -> list[str]:
     argv = ["submit", "--vertex", "--project", "proj-1", "--region", "europe-west4"]
     argv += ["--pipeline-root", "gs://ml-runs/root", "--vertex-endpoint", fake.url]
-    argv += ["--package", package, "--preset", "demo", "--param", "data_root=gs://ml-data/demo"]
-    return cli.main([*argv, *extra])
+    return [
+        *argv,
+        "--package",
+        package,
+        "--preset",
+        "demo",
+        "--param",
+        "data_root=gs://ml-data/demo",
+    ]
+
+
+def _submit(fake: FakeVertex, package: str, *extra: str) -> int:
+    return cli.main([*_submit_argv(fake, package), *extra])
 
 
 def test_vertex_gets_the_compiled_pipeline_with_arguments_and_credentials(
@@ -110,25 +122,26 @@ def test_vertex_wait_exits_with_the_jobs_outcome(
 
 
 def test_vertex_refuses_what_it_cannot_use(fake_vertex: FakeVertex, package: str) -> None:
-    with pytest.raises(SystemExit, match="needs a gs:// root"):
-        cli.main(
-            [
-                "submit",
-                "--vertex",
-                "--project",
-                "p",
-                "--region",
-                "r",
-                "--package",
-                package,
-                "--pipeline-root",
-                "/local/root",
-                "--param",
-                "data_root=gs://b/d",
-            ]
-        )
-    with pytest.raises(SystemExit, match="--token: Kubeflow options, not for --vertex"):
-        _submit(fake_vertex, package, "--token", "t")
-    with pytest.raises(SystemExit, match="unknown pipeline parameter 'epoch'"):
-        _submit(fake_vertex, package, "--param", "epoch=3")
+    assert "needs a gs:// root" in usage_error(
+        [
+            "submit",
+            "--vertex",
+            "--project",
+            "p",
+            "--region",
+            "r",
+            "--package",
+            package,
+            "--pipeline-root",
+            "/local/root",
+            "--param",
+            "data_root=gs://b/d",
+        ]
+    )
+    assert "--token: Kubeflow options, not for --vertex" in usage_error(
+        [*_submit_argv(fake_vertex, package), "--token", "t"]
+    )
+    assert "unknown pipeline parameter 'epoch'" in usage_error(
+        [*_submit_argv(fake_vertex, package), "--param", "epoch=3"]
+    )
     assert fake_vertex.requests == [], "nothing is sent when the command line is wrong"

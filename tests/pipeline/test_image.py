@@ -11,6 +11,7 @@ from cli.user_config import IMAGE_ENV, ConfigFileError
 from components import IMAGE
 from components.featurize.component import featurize
 from pipelines.image import check_image, with_image
+from tests.usage import usage_error
 
 MINE = "registry.example.com:5000/team/household-sounds:abc1234"
 
@@ -72,9 +73,8 @@ def test_a_bad_image_is_refused_with_the_expected_form(bad, tmp_path, monkeypatc
     assert flag.value.code == 2
     assert "REGISTRY/NAME[:TAG]" in capsys.readouterr().err
     monkeypatch.setenv(IMAGE_ENV, bad)
-    with pytest.raises(SystemExit) as env:
-        cli.main(["compile", "--output", str(tmp_path / "p.yaml")])
-    assert IMAGE_ENV in str(env.value.code) and "REGISTRY/NAME[:TAG]" in str(env.value.code)
+    line = usage_error(["compile", "--output", str(tmp_path / "p.yaml")])
+    assert IMAGE_ENV in line and "REGISTRY/NAME[:TAG]" in line
     assert not (tmp_path / "p.yaml").exists()
 
 

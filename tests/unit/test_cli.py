@@ -1,4 +1,4 @@
-"""Every ``household-sounds`` subcommand answers ``--help`` (without importing TensorFlow)."""
+"""The ``household-sounds`` command line: ``--help`` without TensorFlow, errors, exit codes."""
 
 import subprocess
 import sys
@@ -10,6 +10,7 @@ from cli import cluster as cli_cluster
 from cli import local as cli_local
 from cli import main as cli
 from cli import serving as cli_serving
+from tests.usage import usage_error
 
 EXPECTED = {
     "demo",
@@ -113,3 +114,61 @@ def test_serving_flags_default_to_what_the_serving_modules_default_to():
     assert listening.rate == inspect.signature(listen.MicrophoneSource).parameters["rate"].default
     assert listening.speed == inspect.signature(listen.FileSource).parameters["speed"].default
     assert parse(["app"]).max_upload_mb * 2**20 == AppConfig.max_upload_bytes
+
+
+def test_version_is_the_installed_distributions(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"household-sounds {cli.version()}"
+
+
+def test_a_missing_file_is_one_line_and_exit_2_and_debug_shows_the_traceback():
+    assert usage_error(["predict", "/nope.wav"]) == (
+        "household-sounds predict: No such file or directory: /nope.wav"
+    )
+    with pytest.raises(FileNotFoundError):
+        cli.main(["predict", "/nope.wav", "--debug"])
+    with pytest.raises(FileNotFoundError):
+        cli.main(["--debug", "predict", "/nope.wav"])
+
+
+def test_run_checks_its_parameters_and_data_root_before_any_work(pipeline_arguments, tmp_path):
+    (tmp_path / "data").mkdir()
+    argv = ["run", "--data-root", str(tmp_path / "data"), "--output", str(tmp_path / "run")]
+    assert "unknown pipeline parameter 'foo'" in usage_error([*argv, "--param", "foo=1"])
+    assert "'epochs' is NUMBER_INTEGER; got str 'x'" in usage_error([*argv, "--param", "epochs=x"])
+    missing = ["run", "--data-root", str(tmp_path / "nope"), "--output", str(tmp_path / "run")]
+    assert "no such folder or manifest CSV" in usage_error(missing)
+    assert pipeline_arguments == {}  # nothing ran
+    assert not (tmp_path / "run").exists()
+
+
+def test_run_takes_a_manifest_csvs_own_path(pipeline_arguments, tmp_path):
+    from components.ingest.fingerprint import fingerprint
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "manifest.csv").write_text("uri,tags\na.wav,dog\n")
+    csv_path = str(tmp_path / "data" / "manifest.csv")
+    argv = ["run", "--data-root", csv_path, "--data-format", "manifest"]
+    assert cli.main([*argv, "--output", str(tmp_path / "run")]) == 0
+    assert pipeline_arguments["data_root"] == csv_path
+    assert pipeline_arguments["data_fingerprint"] == fingerprint(str(tmp_path / "data"))
+    (tmp_path / "data" / "b.wav").write_bytes(b"RIFF")  # new audio beside it: a new fingerprint
+    assert fingerprint(csv_path) != pipeline_arguments["data_fingerprint"]
+
+
+def test_a_failure_of_the_work_is_one_line_and_exit_1(monkeypatch, tmp_path, capsys):
+    from pipelines import local
+
+    def failing_run(*args, **kwargs):
+        raise RuntimeError("task train-3 failed:\n  see its log")
+
+    monkeypatch.setattr(local, "run", failing_run)
+    (tmp_path / "data").mkdir()
+    argv = ["run", "--data-root", str(tmp_path / "data"), "--output", str(tmp_path / "run")]
+    assert cli.main([*argv, "--no-cache"]) == cli.EXIT_FAILED
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "household-sounds run: RuntimeError: task train-3 failed: see its log "
+        "(--debug for the traceback)"
+    )

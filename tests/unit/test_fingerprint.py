@@ -28,5 +28,5 @@ def test_fingerprint_follows_the_files(tmp_path):
 
 
 def test_a_missing_root_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="is not a directory"):
+    with pytest.raises(FileNotFoundError, match="is not a directory or a manifest CSV"):
         fingerprint(str(tmp_path / "absent"))
