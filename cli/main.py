@@ -176,11 +176,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def is_usage_error(error: BaseException) -> bool:
+    """Whether the user can fix ``error`` (``USAGE_ERRORS``, or TF's file-not-found/denied)."""
+    tf = sys.modules.get("tensorflow")  # loaded only by a command that used it
+    tf_errors = () if tf is None else (tf.errors.NotFoundError, tf.errors.PermissionDeniedError)
+    return isinstance(error, (*USAGE_ERRORS, *tf_errors))
+
+
 def _one_line(error: BaseException) -> str:
     if isinstance(error, OSError) and error.filename and error.strerror:
         return f"{error.strerror}: {error.filename}"
     text = " ".join(str(error).split()) or type(error).__name__
-    return text if isinstance(error, USAGE_ERRORS) else f"{type(error).__name__}: {text}"
+    return text if is_usage_error(error) else f"{type(error).__name__}: {text}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,9 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         if args.debug:
             raise
-        hint = "" if isinstance(error, USAGE_ERRORS) else " (--debug for the traceback)"
+        usage = is_usage_error(error)
+        hint = "" if usage else " (--debug for the traceback)"
         print(f"household-sounds {args.name}: {_one_line(error)}{hint}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(error, USAGE_ERRORS) else EXIT_FAILED
+        return EXIT_USAGE if usage else EXIT_FAILED
 
 
 if __name__ == "__main__":

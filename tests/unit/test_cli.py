@@ -123,14 +123,15 @@ def test_version_is_the_installed_distributions(capsys):
     assert capsys.readouterr().out.strip() == f"household-sounds {cli.version()}"
 
 
-def test_a_missing_file_is_one_line_and_exit_2_and_debug_shows_the_traceback():
-    assert usage_error(["predict", "/nope.wav"]) == (
-        "household-sounds predict: No such file or directory: /nope.wav"
-    )
-    with pytest.raises(FileNotFoundError):
-        cli.main(["predict", "/nope.wav", "--debug"])
-    with pytest.raises(FileNotFoundError):
-        cli.main(["--debug", "predict", "/nope.wav"])
+def test_a_missing_file_is_one_line_and_exit_2_and_debug_shows_the_traceback(tmp_path):
+    import tensorflow as tf
+
+    argv = ["rebalance", "--manifest", "/nope.jsonl", "--output", str(tmp_path)]
+    assert usage_error(argv) == "household-sounds rebalance: /nope.jsonl; No such file or directory"
+    with pytest.raises(tf.errors.NotFoundError):
+        cli.main([*argv, "--debug"])
+    with pytest.raises(tf.errors.NotFoundError):
+        cli.main(["--debug", *argv])
 
 
 def test_run_checks_its_parameters_and_data_root_before_any_work(pipeline_arguments, tmp_path):
