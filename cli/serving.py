@@ -3,7 +3,9 @@
 ``predict``, ``listen`` and ``app`` talk to TF Serving (or the development server) through
 ``serving.client``, ``describe`` prints what a server or a model base serves, ``serve-dev``
 starts the development server. A refused request prints ``{"error", "message"}`` on stderr and
-exits with the gRPC status code number. The served model's name is ``DeployConfig``'s option;
+exits with the gRPC status code number; ``predict`` answers file by file (an ``error`` in the
+result of each file that failed, one line on stderr each) and exits with the first failure's
+code (2 for a file it could not read). The served model's name is ``DeployConfig``'s option;
 TensorFlow, gRPC and the steps are imported only when a command runs.
 ``cli/main.py`` registers ``COMMANDS``.
 """
@@ -61,22 +63,31 @@ def _server_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _predict_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="WAV files")
+    help = "audio files: WAV as is, FLAC/OGG/AIFF/... re-encoded as WAV"
+    parser.add_argument("files", nargs="+", metavar="FILE", help=help)
     _server_flags(parser)
 
 
 @command("predict", config=DeployConfig, only=NAME, flags=_predict_flags)
 def _predict(args: argparse.Namespace, config: DeployConfig) -> int:
-    """Classify WAV files with a served model; exits with the gRPC status code on rejection."""
-    from serving.client import predict_files
-    from serving.status import ServingError
+    """Classify audio files with a served model; per-file results, and errors, on stdout."""
+    import grpc
 
-    try:
-        return emit(
-            predict_files(args.files, args.target, config.model_name, args.timeout, args.rest)
+    from serving.client import UNREADABLE, predict_files
+
+    results = predict_files(args.files, args.target, config.model_name, args.timeout, args.rest)
+    emit(results)
+    failed = [result for result in results if "error" in result]
+    for result in failed:
+        error = result["error"]
+        print(
+            f"household-sounds predict: {result['file']}: {error['code']}: {error['message']}",
+            file=sys.stderr,
         )
-    except ServingError as error:
-        return _serving_error(error)
+    if not failed:
+        return 0
+    first = failed[0]["error"]["code"]
+    return 2 if first == UNREADABLE else grpc.StatusCode[first].value[0]
 
 
 def _listen_flags(parser: argparse.ArgumentParser) -> None:

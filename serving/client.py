@@ -10,9 +10,13 @@ method paths) with the messages generated into ``serving/protos`` and converts t
 overlapping 5 s windows), its ``Window`` timeline and any further per-clip outputs, and both
 raise ``ServingError`` with the server's gRPC status name (e.g. ``INVALID_ARGUMENT``) when a
 request is rejected. They work against TF Serving and the development server alike.
+``predict_files`` classifies any number of audio files: read (a format other than WAV re-encoded
+as WAV, ``audio_bytes``), grouped into requests within the server's limits
+(``serving/limits.py``), and answered file by file, so one bad file fails only itself.
 """
 
 import base64
+import io
 import json
 import urllib.error
 import urllib.request
@@ -40,6 +44,7 @@ from components.artifacts.signature import (
     WINDOW_PROBABILITIES,
     WINDOW_START_S,
 )
+from serving import limits
 from serving.protos import get_model_metadata_pb2, predict_pb2
 from serving.status import ServingError, code_for_http_status
 from serving.tensors import dtype_name, to_ndarray, to_tensor_proto
@@ -338,21 +343,86 @@ def connect(
     return GrpcClient(target, model_name, timeout_s)
 
 
+# The error code of a file the client could not read or decode (nothing was sent for it).
+UNREADABLE = "UNREADABLE"
+# WAV subtypes a re-encoded file keeps (exact for integer PCM); any other becomes 32-bit float.
+_KEPT_SUBTYPES = ("PCM_U8", "PCM_16", "PCM_24", "PCM_32")
+
+
+def audio_bytes(path: str) -> bytes:
+    """A file as the served model takes it: a WAV file's bytes, or any other audio re-encoded.
+
+    Any other format libsndfile reads (FLAC, OGG, AIFF, ...) is decoded and re-encoded as WAV at
+    its own rate and channels.
+
+    Raises:
+        OSError: The file cannot be read.
+        soundfile.LibsndfileError: It is not audio libsndfile can decode.
+    """
+    data = Path(path).read_bytes()
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return data
+    import soundfile
+
+    with soundfile.SoundFile(io.BytesIO(data)) as audio:
+        subtype = audio.subtype if audio.subtype in _KEPT_SUBTYPES else "FLOAT"
+        samples, rate = audio.read(dtype="float32", always_2d=True), audio.samplerate
+    encoded = io.BytesIO()
+    soundfile.write(encoded, samples, rate, subtype=subtype, format="WAV")
+    return encoded.getvalue()
+
+
+def _error(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def _score(client: GrpcClient | RestClient, wavs: list[bytes]) -> list[dict]:
+    """Each file's prediction (JSON) or error; a refused request is retried file by file."""
+    from components.audio.labels import CLASS_NAMES
+
+    try:
+        return [prediction.to_json(CLASS_NAMES) for prediction in client.predict_wav(wavs)]
+    except ServingError as error:
+        if error.code != "INVALID_ARGUMENT" or len(wavs) == 1:
+            return [_error(error.code, error.message) for _ in wavs]
+        return [outcome for wav in wavs for outcome in _score(client, [wav])]
+
+
 def predict_files(
     paths: Sequence[str], target: str, model_name: str, timeout_s: float, rest: bool = False
 ) -> list[dict]:
-    """Classifies WAV files with the model served at ``target`` (``host:port``), gRPC or REST.
+    """Classifies audio files with the model served at ``target`` (``host:port``), gRPC or REST.
 
-    Returns one ``{"file": path, "class_name": ..., ...}`` per path, in order, with every
-    further output of the signature.
+    Files go in requests of at most ``limits.MAX_BATCH_SIZE`` files and
+    ``limits.MAX_MESSAGE_BYTES``; a request the server refuses as ``INVALID_ARGUMENT`` is
+    resent file by file, so the error lands on the file that caused it.
 
-    Raises:
-        ServingError: the server rejected the request (its gRPC status name and message).
+    Returns:
+        One dict per path, in order: ``{"file": path, "class_name": ..., ...}`` with every
+        further output of the signature, or ``{"file": path, "error": {"code", "message"}}``
+        with the server's gRPC status name, ``RESOURCE_EXHAUSTED`` for a file too large for any
+        request, or ``UNREADABLE`` for a file that could not be read or decoded.
     """
-    from components.audio.labels import CLASS_NAMES
-
-    wavs = [Path(path).read_bytes() for path in paths]
-    with connect(target, rest, model_name, timeout_s) as client:
-        predictions = client.predict_wav(wavs)
-    pairs = zip(paths, predictions, strict=True)
-    return [{"file": path, **prediction.to_json(CLASS_NAMES)} for path, prediction in pairs]
+    results: list[dict] = [{"file": path} for path in paths]
+    ready: list[tuple[int, bytes]] = []
+    for index, path in enumerate(paths):
+        try:
+            data = audio_bytes(path)
+        except (OSError, RuntimeError) as error:  # soundfile's errors are RuntimeErrors
+            reason = f"{error.strerror}" if isinstance(error, OSError) else f"{error}"
+            results[index].update(_error(UNREADABLE, reason))
+            continue
+        if not limits.fits_one_request(len(data), rest):
+            limit = limits.MAX_MESSAGE_BYTES
+            message = f"{len(data)} bytes: more than one request may hold ({limit}); split it"
+            results[index].update(_error("RESOURCE_EXHAUSTED", message))
+            continue
+        ready.append((index, data))
+    if ready:
+        with connect(target, rest, model_name, timeout_s) as client:
+            for request in limits.batches([len(data) for _, data in ready], rest):
+                members = [ready[position] for position in request]
+                outcomes = _score(client, [data for _, data in members])
+                for (index, _), outcome in zip(members, outcomes, strict=True):
+                    results[index].update(outcome)
+    return results

@@ -18,11 +18,9 @@ shape, or an ``InvalidArgumentError`` raised by the model is ``INVALID_ARGUMENT`
 message; and it keeps serving afterwards. ``repository.py`` loads the models and holds those
 request semantics, ``grpc_api.py`` answers gRPC, ``rest.py`` adds the REST ``:predict`` API
 over the same repository and ``launcher.py`` starts both (``household-sounds serve-dev``).
-This module holds what both APIs share and imports nothing, so the limits are read without
-TensorFlow.
+It enforces TF Serving's limits (``serving/limits.py``): ``MAX_MESSAGE_BYTES`` per message, gRPC
+and REST alike, and at most ``MAX_BATCH_SIZE`` inputs per request, refused with TF Serving's
+batching message. This module holds what both APIs share and imports nothing.
 """
 
 BANNER = "DEVELOPMENT SERVER (a stand-in for TF Serving, not for production)"
-# Largest request, gRPC and REST alike; k8s/base/deployment.yaml gives TF Serving the same
-# (--grpc_channel_arguments). 32 MiB holds a batch of about 200 five-second 16 kHz WAV clips.
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024

@@ -21,8 +21,9 @@ from tensorflow_serving.apis import (
 )
 
 from components.artifacts.signature import DEFAULT_SIGNATURE
-from serving.dev_server import BANNER, MAX_MESSAGE_BYTES
+from serving.dev_server import BANNER
 from serving.dev_server.repository import ModelRepository
+from serving.limits import MAX_MESSAGE_BYTES
 from serving.status import ServingError
 
 SIGNATURE_DEF_FIELD = "signature_def"

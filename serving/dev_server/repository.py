@@ -21,6 +21,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 from components.artifacts.names import ASSETS_EXTRA_DIR, VERSION_CARD_JSON
 from components.artifacts.signature import DEFAULT_SIGNATURE
+from serving.limits import MAX_BATCH_SIZE
 from serving.status import ServingError
 
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"  # TF Serving's fixed location
@@ -165,6 +166,13 @@ class ModelRepository:
                 f"{sorted(inputs)}",
             )
         tensors = {key: _to_tensor(key, inputs[key], spec) for key, spec in specs.items()}
+        for value in inputs.values():
+            if np.ndim(value) and len(value) > MAX_BATCH_SIZE:  # TF Serving's batcher refuses it
+                raise ServingError(
+                    "INVALID_ARGUMENT",
+                    f"Task size {len(value)} is larger than maximum input batch size "
+                    f"{MAX_BATCH_SIZE}",
+                )
         unknown = set(output_filter) - set(signature.structured_outputs)
         if unknown:
             raise ServingError("INVALID_ARGUMENT", f"output_filter names unknown outputs {unknown}")

@@ -34,8 +34,9 @@ from google.protobuf import json_format
 from tensorflow_serving.apis import get_model_metadata_pb2
 
 from components.artifacts.signature import DEFAULT_SIGNATURE
-from serving.dev_server import BANNER, MAX_MESSAGE_BYTES
+from serving.dev_server import BANNER
 from serving.dev_server.repository import ModelRepository
+from serving.limits import MAX_MESSAGE_BYTES
 from serving.status import ServingError
 
 _PATH = re.compile(

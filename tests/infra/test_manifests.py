@@ -14,7 +14,7 @@ import yaml
 
 from components import IMAGE
 from pipelines.submit import PIPELINE_SERVICE_ACCOUNT
-from serving.dev_server import MAX_MESSAGE_BYTES
+from serving.limits import MAX_MESSAGE_BYTES
 from tests.infra.conftest import ROOT, tool
 
 pytestmark = pytest.mark.xdist_group("infra")

@@ -19,6 +19,7 @@ from google.protobuf import (
 )
 from tensorflow_serving.config import model_server_config_pb2
 
+from serving.limits import MAX_BATCH_SIZE
 from tests.infra.conftest import ROOT
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -111,7 +112,7 @@ def test_cluster_models_config_differs_only_in_base_path() -> None:
 
 def test_batching_config() -> None:
     params = parse("serving/batching.config", _messages()["BatchingParameters"]())
-    assert params.max_batch_size.value == 32
+    assert params.max_batch_size.value == MAX_BATCH_SIZE == 32  # what the clients split by
     assert 0 < params.batch_timeout_micros.value <= 10_000
     sizes = list(params.allowed_batch_sizes)
     # TF Serving rejects a list that is not increasing or does not end at max_batch_size.

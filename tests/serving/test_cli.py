@@ -1,4 +1,4 @@
-"""``household-sounds predict`` and ``serve-dev``: JSON on success, the status code on rejection."""
+"""``household-sounds predict`` and ``serve-dev``: JSON per file, the status code on rejection."""
 
 import json
 import os
@@ -65,8 +65,64 @@ def test_rejected_request_exits_with_status_code_and_name(rest, dev_server, tmp_
     target = dev_server[1].removeprefix("http://") if rest else dev_server[0]
     argv = ["predict", str(path), "--target", target] + (["--rest"] if rest else [])
     assert cli.main(argv) == 3  # grpc.StatusCode.INVALID_ARGUMENT
-    error = json.loads(capsys.readouterr().err)
-    assert error["error"] == "INVALID_ARGUMENT" and "unsupported sample rate" in error["message"]
+    captured = capsys.readouterr()
+    [row] = json.loads(captured.out)
+    assert row["file"] == str(path) and row["error"]["code"] == "INVALID_ARGUMENT"
+    assert "unsupported sample rate" in row["error"]["message"]
+    assert captured.err.startswith(f"household-sounds predict: {path}: INVALID_ARGUMENT: ")
+
+
+@pytest.mark.parametrize("rest", [False, True])
+def test_predict_splits_40_files_into_requests_the_server_takes_and_answers_each(
+    rest, dev_server, tmp_path, capsys
+):
+    import soundfile
+
+    good = []
+    for index in range(40):
+        path = tmp_path / f"clip{index}.wav"
+        path.write_bytes(wav_bytes(tone(300.0 + 10 * index, 1.0, 16000), 16000))
+        good.append(str(path))
+    flac = tmp_path / "clip.flac"
+    soundfile.write(flac, tone(500.0, 1.0, 22050), 22050, format="FLAC")
+    bad_rate = tmp_path / "bad.wav"
+    bad_rate.write_bytes(wav_bytes(tone(500.0, 1.0, 12000), 12000))
+    text = tmp_path / "notes.txt"
+    text.write_text("not audio")
+    files = [
+        *good[:20],
+        str(bad_rate),
+        str(flac),
+        str(tmp_path / "absent.wav"),
+        *good[20:],
+        str(text),
+    ]
+    target = dev_server[1].removeprefix("http://") if rest else dev_server[0]
+    argv = ["predict", *files, "--target", target] + (["--rest"] if rest else [])
+    assert cli.main(argv) == 3  # the first failure: INVALID_ARGUMENT
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert [row["file"] for row in rows] == files
+    errors = {row["file"]: row["error"]["code"] for row in rows if "error" in row}
+    assert errors == {
+        str(bad_rate): "INVALID_ARGUMENT",
+        str(tmp_path / "absent.wav"): "UNREADABLE",
+        str(text): "UNREADABLE",
+    }
+    assert all(row["class_name"] in CLASS_NAMES for row in rows if "error" not in row)
+    assert len(captured.err.strip().splitlines()) == 3
+
+
+def test_the_development_server_refuses_more_inputs_than_tf_servings_batch_limit(dev_server):
+    from serving.client import GrpcClient
+    from serving.limits import MAX_BATCH_SIZE
+    from serving.status import ServingError
+
+    wav = wav_bytes(tone(500.0, 1.0, 16000), 16000)
+    with GrpcClient(dev_server[0]) as client:
+        assert len(client.predict_wav([wav] * MAX_BATCH_SIZE)) == MAX_BATCH_SIZE
+        with pytest.raises(ServingError, match="Task size 33 is larger than maximum input batch"):
+            client.predict_wav([wav] * (MAX_BATCH_SIZE + 1))
 
 
 def test_serve_dev_subprocess_serves_and_labels_itself(model_base, tmp_path):

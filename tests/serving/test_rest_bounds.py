@@ -163,7 +163,8 @@ def test_grpc_malformed_tensor_and_oversized_message_are_refused(port, tmp_path)
     import grpc
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-    from serving.dev_server import MAX_MESSAGE_BYTES, grpc_api
+    from serving.dev_server import grpc_api
+    from serving.limits import MAX_MESSAGE_BYTES
 
     model = _Tiny()
     tf.saved_model.save(
