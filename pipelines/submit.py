@@ -238,7 +238,10 @@ class SubmitOptions:
     )
     service_account: str = field(
         default=PIPELINE_SERVICE_ACCOUNT,
-        metadata={"help": "Kubernetes service account of the run's pods ('' = KFP's default)"},
+        metadata={
+            "help": "Kubernetes service account of the run's pods ('' = KFP's default); with "
+            "--vertex the GCP service account e-mail (default: Compute Engine's)"
+        },
     )
     cron: str = field(
         default="", metadata={"help": "create a recurring run instead (6 fields, seconds first)"}
@@ -344,6 +347,25 @@ def start(
     return {**result, "state": outcome.state, "message": outcome.message}, outcome.exit_code
 
 
+def vertex_service_account(name: str) -> str | None:
+    """The GCP service account a Vertex job runs as, from ``--service-account``.
+
+    Its default names the Kubernetes account of a Kubeflow run, which means nothing to Vertex:
+    it (or ``''``) becomes ``None``, Compute Engine's default account.
+
+    Raises:
+        ParamError: A name that is not a GCP service account's e-mail.
+    """
+    if name in ("", PIPELINE_SERVICE_ACCOUNT):
+        return None
+    if "@" not in name:
+        raise ParamError(
+            f"--service-account {name!r}: a Vertex job runs as a GCP service account "
+            "(NAME@PROJECT.iam.gserviceaccount.com), not a Kubernetes one"
+        )
+    return name
+
+
 def _start_vertex(
     package_path: str, options: SubmitOptions, params: dict[str, object], caching: bool | None
 ) -> tuple[dict, int]:
@@ -358,7 +380,7 @@ def _start_vertex(
         display_name=options.run_name or options.experiment,
         params=params,
         enable_caching=caching,
-        service_account=options.service_account,
+        service_account=vertex_service_account(options.service_account),
     )
     result = {"vertex_job": run.resource_name, "run_url": run.url}
     if not options.wait:

@@ -145,3 +145,16 @@ def test_vertex_refuses_what_it_cannot_use(fake_vertex: FakeVertex, package: str
         [*_submit_argv(fake_vertex, package), "--param", "epoch=3"]
     )
     assert fake_vertex.requests == [], "nothing is sent when the command line is wrong"
+
+
+def test_vertex_runs_as_compute_engines_account_unless_given_a_gcp_one(
+    fake_vertex: FakeVertex, package: str
+) -> None:
+    # The option's default names the Kubernetes account of a Kubeflow run: not sent to Vertex.
+    assert _submit(fake_vertex, package) == 0
+    (create,) = [r for r in fake_vertex.requests if (r.method, r.path) == ("POST", JOBS)]
+    assert not create.body.get("serviceAccount")
+    sent = len(fake_vertex.requests)
+    line = usage_error([*_submit_argv(fake_vertex, package), "--service-account", "my-ksa"])
+    assert "a Vertex job runs as a GCP service account" in line
+    assert len(fake_vertex.requests) == sent, "nothing is sent for a Kubernetes account name"
