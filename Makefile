@@ -9,7 +9,7 @@ DEMO_DATA ?= data/demo
 WEIGHTS_FROM ?= $(foreach dir,$(wildcard ../shared/models/*/),--from $(dir))
 
 .DEFAULT_GOAL := help
-.PHONY: help install weights lock demo demo-data test test-faults test-fast lint compile benchmarks image image-gpu image-smoke pin-images kind-up kind-run kind-serve kind-down clean
+.PHONY: help install weights lock demo demo-data test test-faults test-fast lint compile benchmarks image image-push image-gpu image-smoke pin-images kind-up kind-run kind-serve kind-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ clean: ## Remove runs/, build/ and caches (keeps .venv/)
 # ---- image and kind (scripts/ hold the logic; see README "Run on Kubeflow") ----------------
 image: ## Build the project image (components.IMAGE) with docker, or podman without a Docker engine
 	bash scripts/image-build.sh
+
+image-push: ## Push the built image to REGISTRY (make image-push REGISTRY=europe-docker.pkg.dev/PROJECT/ml) and print the --image to use
+	bash scripts/image-push.sh
 
 image-gpu: ## The GPU variant of the image (CUDA TensorFlow of the lock's version), tagged <tag>-gpu
 	TENSORFLOW=gpu bash scripts/image-build.sh

@@ -2,15 +2,20 @@
 
 Both choose, at compile time, the image every task runs (``--image``, resolved by
 ``cli.image``) and the training tasks' accelerator and placement (``pipelines.accelerator``,
-whose fields become the flags); ``submit`` sends the package to Kubeflow Pipelines or Vertex AI
+whose fields become the flags). The release image (``components.IMAGE``) is not published
+anywhere, so ``compile`` warns when it is the one chosen and ``submit`` refuses it (a cluster
+would end in ImagePullBackOff) unless ``--allow-unpublished-image`` says it is there (kind loads
+it into its node); ``submit`` sends the package to Kubeflow Pipelines or Vertex AI
 (``pipelines.submit``) with its ``SubmitOptions`` as options. KFP is imported only when a
 command runs, so ``--help`` stays fast. ``cli/main.py`` registers ``COMMANDS``.
 """
 
 import argparse
+import sys
 
 from cli.flags import Command, UsageError, add_config_flags, config_from_args, emit, registrar
 from cli.user_config import IMAGE_ENV, PROJECT_FILE, USER_FILE
+from components import IMAGE
 from pipelines import presets
 from pipelines.accelerator import CPU_ONLY, Accelerator
 from pipelines.submit import SubmitOptions
@@ -49,6 +54,12 @@ def _accelerator(args: argparse.Namespace) -> Accelerator:
     return config_from_args(args, Accelerator)  # a ValueError: a usage error
 
 
+UNPUBLISHED = (
+    f"{IMAGE} is the release name, which nothing publishes: build and push your image "
+    "(make image image-push REGISTRY=...) and pass --image (or $HOUSEHOLD_SOUNDS_IMAGE)"
+)
+
+
 def _compile_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="build/pipeline.yaml", help="IR YAML path")
     help = "mount PersistentVolumeClaim NAME at PATH in every task, repeatable (kind's store)"
@@ -63,13 +74,18 @@ def _compile(args: argparse.Namespace) -> int:
     from pipelines.training import PvcMount
 
     pvcs = [PvcMount.parse(pvc) for pvc in args.pvc]
-    print(compile_pipeline(args.output, pvcs, _image(args), _accelerator(args)))
+    image = _image(args)
+    if image == IMAGE:
+        print(f"household-sounds compile: warning: {UNPUBLISHED}", file=sys.stderr)
+    print(compile_pipeline(args.output, pvcs, image, _accelerator(args)))
     return 0
 
 
 def _submit_flags(parser: argparse.ArgumentParser) -> None:
     presets.add_flags(parser)
     _image_and_accelerator_flags(parser)
+    help = f"submit even if the tasks run {IMAGE}, which nothing publishes (kind loads it)"
+    parser.add_argument("--allow-unpublished-image", action="store_true", help=help)
 
 
 @command("submit", config=SubmitOptions, flags=_submit_flags)
@@ -79,6 +95,7 @@ def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
 
     from pipelines import submit
     from pipelines.compile import compile_pipeline
+    from pipelines.package import images
 
     accelerator = _accelerator(args)
     if options.package and args.image:
@@ -90,6 +107,8 @@ def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
         package = options.package or compile_pipeline(
             compiled, image=_image(args), accelerator=accelerator
         )
+        if IMAGE in images(package) and not args.allow_unpublished_image:
+            raise UsageError(f"{UNPUBLISHED}; or --allow-unpublished-image")
         # A ValueError (ParamError, VertexTarget) is a usage error: nothing was sent.
         payload, code = submit.start(package, options, presets.arguments(args))
     emit(payload)

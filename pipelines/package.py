@@ -27,6 +27,12 @@ def _pipeline_docs(package_path: str) -> list[dict[str, Any]]:
         return [doc for doc in yaml.safe_load_all(stream) if doc]
 
 
+def images(package_path: str) -> set[str]:
+    """The container images the package's executors run."""
+    executors = _pipeline_docs(package_path)[0].get("deploymentSpec", {}).get("executors", {})
+    return {executor["container"]["image"] for executor in executors.values()}
+
+
 def declared_parameters(package_path: str) -> dict[str, str]:
     """Returns ``{name: parameterType}`` of the package's root inputs (e.g. ``NUMBER_INTEGER``)."""
     spec = _pipeline_docs(package_path)[0]

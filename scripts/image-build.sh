@@ -11,16 +11,7 @@ image=$(scripts/image-tag.sh)
 tensorflow=${TENSORFLOW:-cpu}
 suffix=""
 if [ "$tensorflow" = gpu ]; then suffix=-gpu; fi
-# A docker CLI without a reachable engine (common on CI VMs) must not win over podman.
-if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-  engine=docker
-elif command -v podman >/dev/null; then
-  engine=podman
-else
-  echo "image-build: neither a running Docker engine nor podman found" >&2
-  echo "  install Docker (https://docs.docker.com/engine/install/) or podman" >&2
-  exit 1
-fi
+engine=$(scripts/image-engine.sh)
 echo "building $image$suffix with $engine"
 scripts/stage-weights.sh
 # The commit goes into the image (label and env) and from there into every model card.

@@ -41,7 +41,8 @@ step "compile → build/pipeline-kind.yaml (store PVC mounted in every task)"
   --pvc "household-sounds-store:$NODE_STORE"
 
 step "submit to $host (experiment $experiment)"
+# The release image is not published, but make kind-up loaded it into the node.
 .venv/bin/household-sounds submit --host "$host" --package build/pipeline-kind.yaml \
-  --experiment "$experiment" ${RUN_NAME:+--run-name "$RUN_NAME"} --preset demo \
+  --allow-unpublished-image --experiment "$experiment" ${RUN_NAME:+--run-name "$RUN_NAME"} --preset demo \
   --param "data_root=$NODE_STORE/data/demo" --param "model_base=$NODE_STORE/models"
 echo "follow it at http://localhost:8080/#/runs ; when it has finished: make kind-serve"

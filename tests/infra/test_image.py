@@ -152,3 +152,33 @@ def test_the_gpu_image_swaps_tensorflow_cpu_for_the_cuda_build_of_its_version() 
     stale = gpu.replace(f"tensorflow=={cpu_version}", "tensorflow==2.0.0")
     with pytest.raises(ValueError, match="the lock tensorflow-cpu=="):
         gpu_lock["gpu_lock"](lock, stale)
+
+
+def test_image_push_tags_and_pushes_to_the_registry_with_the_engine_found(tmp_path) -> None:
+    """make image-push with a stand-in docker on PATH: what it is asked to tag and push."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "docker"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n')
+    fake.chmod(0o755)
+    image = subprocess.run(
+        ["bash", "scripts/image-tag.sh"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    env = {"PATH": f"{fake.parent}:/usr/bin:/bin", "REGISTRY": "registry.example.com/ml/"}
+    done = subprocess.run(
+        ["bash", "scripts/image-push.sh"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    pushed = f"registry.example.com/ml/{image.split('/')[-1]}"
+    lines = calls.read_text().splitlines()
+    assert lines[0] == "info"
+    assert f"tag {image} {pushed}" in lines and f"push {pushed}" in lines
+    assert f"--image {pushed}" in done.stdout
+    missing = subprocess.run(
+        ["bash", "scripts/image-push.sh"],
+        cwd=ROOT,
+        env={"PATH": env["PATH"]},
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode != 0 and "set REGISTRY" in missing.stderr

@@ -38,6 +38,8 @@ def test_there_is_something_to_lint() -> None:
     expected = {
         "image-smoke.sh",
         "image-build.sh",
+        "image-push.sh",
+        "image-engine.sh",
         "kind-up.sh",
         "kind-run.sh",
         "kind-serve.sh",

@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components import IMAGE
+from components import IMAGE, __version__
 from pipelines.submit import PIPELINE_SERVICE_ACCOUNT
 from serving.limits import MAX_MESSAGE_BYTES
 from tests.infra.conftest import ROOT, tool
@@ -135,7 +135,11 @@ def test_web_app_runs_beside_serving(target: str) -> None:
     deployment = one(docs, "Deployment", "household-sounds-app")
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["image"] == IMAGE, "the project image of this version"
+    # Base and kind run the project image of this version (kind loads it into its node); the
+    # cluster overlay names the registry it is pushed to (images: in its kustomization).
+    pushed = f"europe-docker.pkg.dev/PROJECT_ID/household-sounds/household-sounds:{__version__}"
+    expected = pushed if target == "k8s/overlays/cluster" else IMAGE
+    assert container["image"] == expected
     assert container["command"] == ["household-sounds"] and container["args"][0] == "app"
     assert "--target=tf-serving:8500" in container["args"]
     assert "--host=0.0.0.0" in container["args"] and "--port=8080" in container["args"]

@@ -9,6 +9,7 @@ import pytest
 from kfp import compiler, dsl
 
 from cli import main as cli
+from components import IMAGE
 from pipelines.compile import compile_pipeline
 from pipelines.package import ParamError, check_params
 from pipelines.presets import DEMO_ARGUMENTS
@@ -272,7 +273,8 @@ def test_submit_preset_demo_sends_the_demo_arguments(
     fake_kfp: FakeKfp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`household-sounds submit --preset demo` = the demo budgets, then every --param."""
-    package = compile_pipeline(str(tmp_path / "pipeline.yaml"))
+    image = "registry.example.com/team/household-sounds:abc1234"
+    package = compile_pipeline(str(tmp_path / "pipeline.yaml"), image=image)
     argv = ["submit", "--host", fake_kfp.url, "--package", package, "--preset", "demo"]
     assert cli.main([*argv, "--param", "data_root=/d", "--param", "epochs=3"]) == 0
     assert '"run_id": "run-123"' in capsys.readouterr().out  # after kfp.Client's own links
@@ -291,6 +293,21 @@ def test_submit_compiles_for_the_image_it_is_given(
     executors = fake_kfp.requests[-1].body["pipeline_spec"]["deploymentSpec"]["executors"]
     assert {executor["container"]["image"] for executor in executors.values()} == {image}
     assert "--image needs no --package" in usage_error([*argv, "--package", "built.yaml"])
+
+
+def test_submit_refuses_the_unpublished_release_image_unless_told(
+    fake_kfp: FakeKfp, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("HOUSEHOLD_SOUNDS_IMAGE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)  # no household-sounds.toml of the checkout
+    argv = ["submit", "--host", fake_kfp.url, "--param", "data_root=/d"]
+    line = usage_error(argv)
+    assert "nothing publishes" in line and "--allow-unpublished-image" in line
+    assert fake_kfp.requests == [], "nothing is sent"
+    assert cli.main([*argv, "--allow-unpublished-image"]) == 0  # e.g. kind, which loads it
+    executors = fake_kfp.requests[-1].body["pipeline_spec"]["deploymentSpec"]["executors"]
+    assert {executor["container"]["image"] for executor in executors.values()} == {IMAGE}
 
 
 def test_submit_runs_pods_as_the_pipeline_service_account(

@@ -52,16 +52,23 @@ def test_compile_image_flag_reaches_every_executor(tmp_path, no_image_env, capsy
     assert set(images.values()) == {MINE}
 
 
-def test_compile_defaults_to_the_environment_then_the_release(tmp_path, monkeypatch, no_image_env):
+def test_compile_defaults_to_the_environment_then_the_release(
+    tmp_path, monkeypatch, no_image_env, capsys
+):
     output = str(tmp_path / "pipeline.yaml")
     assert cli.main(["compile", "--output", output]) == 0
     assert set(executor_images(output).values()) == {IMAGE}
+    # The release name is compiled, with a warning: nothing publishes it.
+    assert f"warning: {IMAGE} is the release name, which nothing publishes" in (
+        capsys.readouterr().err
+    )
     digest = "ghcr.io/me/household-sounds@sha256:" + "0" * 64
     monkeypatch.setenv(IMAGE_ENV, digest)
     assert cli.main(["compile", "--output", output]) == 0
     assert set(executor_images(output).values()) == {digest}
     assert cli.main(["compile", "--output", output, "--image", MINE]) == 0  # the flag wins
     assert set(executor_images(output).values()) == {MINE}
+    assert "warning" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("bad", ["ghcr.io/Me/x:1", "ghcr.io/me/x:", "a b:1", "x/"])
