@@ -11,9 +11,14 @@ Distributed tuning uses Keras Tuner's chief/worker mode: every process runs the 
 The chief serves the oracle and blocks until the workers have run every trial; the workers train
 trials and exit. ``distributed_env`` sets those variables only for the search's duration, so a
 config (``tuner_id``, ``oracle_address``) rather than the ambient environment decides the role.
+keras-tuner writes its state files (``oracle.json``, ``tuner0.json``, each ``trial.json``) in
+place, so a task killed mid-write left an empty ``oracle.json`` that no rerun could load (seen
+in a test under load); during a search they are written to a temporary file and renamed over
+the old one instead (``atomic_state_files``).
 """
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 
@@ -106,6 +111,28 @@ class RecipeHyperModel(kt.HyperModel):
         """``model.fit`` on the training batches augmented as ``hp`` says."""
         batches = recipe.augment(train, augmentation(self.family, hp), self.seed)
         return model.fit(batches, *args, **kwargs)
+
+
+def _save_json_atomically(path: str, obj: object) -> str:
+    """keras-tuner's ``utils.save_json``, made atomic: a temporary file renamed over ``path``."""
+    text = json.dumps(obj)
+    temporary = f"{path}.partial"
+    with tf.io.gfile.GFile(temporary, "w") as handle:
+        handle.write(text)
+    tf.io.gfile.rename(temporary, path, overwrite=True)
+    return text
+
+
+@contextlib.contextmanager
+def atomic_state_files() -> Iterator[None]:
+    """While open, keras-tuner saves every state file atomically (``_save_json_atomically``)."""
+    from keras_tuner.src import utils  # where keras-tuner 1.4's Stateful.save looks it up
+
+    original, utils.save_json = utils.save_json, _save_json_atomically
+    try:
+        yield
+    finally:
+        utils.save_json = original
 
 
 def _tuner(
@@ -212,15 +239,16 @@ def search(
     if not is_worker(os.environ.get("KERASTUNER_TUNER_ID", "")):  # a worker's oracle is remote
         _keep_completed(tuner.oracle)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
-    tuner.search(
-        train,
-        validation_data=validation,
-        epochs=epochs,
-        callbacks=[stop],
-        class_weight=class_weight,
-        shuffle=False,
-        verbose=0,
-    )
+    with atomic_state_files():
+        tuner.search(
+            train,
+            validation_data=validation,
+            epochs=epochs,
+            callbacks=[stop],
+            class_weight=class_weight,
+            shuffle=False,
+            verbose=0,
+        )
     trials = summarize_trials(tuner)
     if is_worker(os.environ.get("KERASTUNER_TUNER_ID", "")):
         return None, trials
