@@ -11,7 +11,6 @@ sha256 is the weights cache's job.
 """
 
 import collections
-import csv
 import functools
 import io
 import pickle
@@ -135,9 +134,6 @@ def weight_files() -> list[dict[str, str]]:
     return cache.provenance(EFFICIENTAT)
 
 
-@functools.cache
 def class_names() -> tuple[str, ...]:
     """The 527 AudioSet display names, in the order of ``mn04``'s logits."""
-    path, _ = cache.locate(EFFICIENTAT, "class_map")
-    with path.open(newline="", encoding="utf-8") as handle:
-        return tuple(row["display_name"] for row in csv.DictReader(handle))
+    return cache.class_names(EFFICIENTAT)

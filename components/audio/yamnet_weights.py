@@ -10,7 +10,6 @@ file fails loudly instead of yielding a network that silently computes something
 ``weight_files`` names what a model built from them was built from (for its model card).
 """
 
-import csv
 import functools
 from pathlib import Path
 
@@ -57,9 +56,6 @@ def weight_files() -> list[dict[str, str]]:
     return cache.provenance(YAMNET)
 
 
-@functools.cache
 def class_names() -> tuple[str, ...]:
     """The 521 AudioSet display names, in the order of YAMNet's scores."""
-    path, _ = cache.locate(YAMNET, "class_map")
-    with path.open(newline="", encoding="utf-8") as handle:
-        return tuple(row["display_name"] for row in csv.DictReader(handle))
+    return cache.class_names(YAMNET)

@@ -8,6 +8,7 @@ is used only after its sha256 matched the catalog's pin (checked once per proces
 version); a missing or altered file raises ``WeightsError`` naming the command that fixes it.
 """
 
+import csv
 import functools
 import hashlib
 import os
@@ -88,3 +89,11 @@ def provenance(backbone: Backbone, cache: Path | None = None) -> list[dict[str, 
         _, source = locate(backbone, asset.role, cache)
         files.append({"backbone": backbone.name, "file": source.name, "sha256": source.sha256})
     return files
+
+
+@functools.cache
+def class_names(backbone: Backbone) -> tuple[str, ...]:
+    """The ``display_name`` column of ``backbone``'s cached class map, in its scores' order."""
+    path, _ = locate(backbone, "class_map")
+    with path.open(newline="", encoding="utf-8") as handle:
+        return tuple(row["display_name"] for row in csv.DictReader(handle))
