@@ -27,18 +27,18 @@ def _absolute(location: str) -> str:
 def _checked(pipeline, arguments: dict) -> dict:
     """``arguments`` checked against the pipeline's declared parameters, as ``submit`` checks them.
 
+    The parameters come from the pipeline's own spec (built when it was decorated), so nothing
+    is compiled twice.
+
     Raises:
         ParamError: An unknown parameter name or a value of the wrong type.
     """
-    import tempfile
+    from google.protobuf import json_format
 
-    from kfp import compiler
+    from pipelines.package import check_arguments, root_parameters
 
-    from pipelines.package import check_params
-
-    with tempfile.TemporaryDirectory() as tmp:
-        compiler.Compiler().compile(pipeline, f"{tmp}/pipeline.yaml")
-        return check_params(f"{tmp}/pipeline.yaml", arguments)
+    declared = root_parameters(json_format.MessageToDict(pipeline.pipeline_spec))
+    return check_arguments(declared, arguments)
 
 
 def _run_locally(data_root: str, output: str, arguments: dict, cache: bool) -> int:

@@ -33,15 +33,24 @@ def images(package_path: str) -> set[str]:
     return {executor["container"]["image"] for executor in executors.values()}
 
 
-def declared_parameters(package_path: str) -> dict[str, str]:
-    """Returns ``{name: parameterType}`` of the package's root inputs (e.g. ``NUMBER_INTEGER``)."""
-    spec = _pipeline_docs(package_path)[0]
+def root_parameters(spec: Mapping[str, Any]) -> dict[str, str]:
+    """``{name: parameterType}`` of a pipeline spec's root inputs (e.g. ``NUMBER_INTEGER``)."""
     inputs = spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
     return {name: definition["parameterType"] for name, definition in inputs.items()}
 
 
+def declared_parameters(package_path: str) -> dict[str, str]:
+    """Returns ``{name: parameterType}`` of the package's root inputs."""
+    return root_parameters(_pipeline_docs(package_path)[0])
+
+
 def check_params(package_path: str, params: Mapping[str, object]) -> dict[str, object]:
-    """Checks ``params`` against the package's declared parameters and returns them typed.
+    """``check_arguments`` against the package's declared parameters."""
+    return check_arguments(declared_parameters(package_path), params)
+
+
+def check_arguments(declared: Mapping[str, str], params: Mapping[str, object]) -> dict[str, object]:
+    """Checks ``params`` against declared parameters (``root_parameters``), returns them typed.
 
     Integers are accepted for float parameters; numbers and booleans given to a string
     parameter are turned back into text (``seed_tag=7`` → ``"7"``).
@@ -49,7 +58,6 @@ def check_params(package_path: str, params: Mapping[str, object]) -> dict[str, o
     Raises:
         ParamError: an unknown parameter name, or a value of the wrong type.
     """
-    declared = declared_parameters(package_path)
     checked: dict[str, object] = {}
     for name, value in params.items():
         if name not in declared:

@@ -409,7 +409,7 @@ def predict_files(
         try:
             data = audio_bytes(path)
         except (OSError, RuntimeError) as error:  # soundfile's errors are RuntimeErrors
-            reason = f"{error.strerror}" if isinstance(error, OSError) else f"{error}"
+            reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
             results[index].update(_error(UNREADABLE, reason))
             continue
         if not limits.fits_one_request(len(data), rest):

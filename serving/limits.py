@@ -17,6 +17,8 @@ MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 # that frame each file (a protobuf tag and length, or a REST row's JSON).
 ENVELOPE_BYTES = 64 * 1024
 PER_FILE_BYTES = 64
+# What the files of one request may take in all.
+FILES_BUDGET_BYTES = MAX_MESSAGE_BYTES - ENVELOPE_BYTES
 
 
 def payload_bytes(size: int, rest: bool) -> int:
@@ -26,7 +28,7 @@ def payload_bytes(size: int, rest: bool) -> int:
 
 def fits_one_request(size: int, rest: bool) -> bool:
     """Whether a file of ``size`` bytes can be sent at all (alone in its request)."""
-    return payload_bytes(size, rest) <= MAX_MESSAGE_BYTES - ENVELOPE_BYTES
+    return payload_bytes(size, rest) <= FILES_BUDGET_BYTES
 
 
 def batches(sizes: Sequence[int], rest: bool) -> list[list[int]]:
@@ -34,12 +36,11 @@ def batches(sizes: Sequence[int], rest: bool) -> list[list[int]]:
 
     Each request holds at most ``MAX_BATCH_SIZE`` files and ``MAX_MESSAGE_BYTES`` in all.
     """
-    budget = MAX_MESSAGE_BYTES - ENVELOPE_BYTES
     requests: list[list[int]] = []
-    used = budget + 1  # forces the first request open
+    used = FILES_BUDGET_BYTES + 1  # forces the first request open
     for index, size in enumerate(sizes):
         cost = payload_bytes(size, rest)
-        if used + cost > budget or len(requests[-1]) == MAX_BATCH_SIZE:
+        if used + cost > FILES_BUDGET_BYTES or len(requests[-1]) == MAX_BATCH_SIZE:
             requests.append([])
             used = 0
         requests[-1].append(index)

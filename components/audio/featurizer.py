@@ -16,12 +16,13 @@ from components.audio import examples, features, mn04_weights, yamnet_weights
 from components.audio.features import MN04_EMBEDDING, YAMNET_EMBEDDING
 
 SPECTRAL_KEYS: tuple[str, ...] = (features.LOG_MEL, features.MFCC, features.MEAN_MFCC)
+# Each pretrained-embedding feature set and the weights module its trunk is built from.
+WEIGHTS_OF = {YAMNET_EMBEDDING: yamnet_weights, MN04_EMBEDDING: mn04_weights}
 
 
 def weight_files(keys: Sequence[str]) -> list[dict[str, str]]:
     """The pretrained files (backbone, file, sha256) computing ``keys`` reads from the cache."""
-    files = yamnet_weights.weight_files() if YAMNET_EMBEDDING in keys else []
-    return files + (mn04_weights.weight_files() if MN04_EMBEDDING in keys else [])
+    return [file for key in keys if key in WEIGHTS_OF for file in WEIGHTS_OF[key].weight_files()]
 
 
 class Featurizer(tf.Module):
@@ -39,13 +40,14 @@ class Featurizer(tf.Module):
             raise ValueError(f"unknown feature set(s) {sorted(unknown)}; {examples.FEATURE_KEYS}")
         self.keys = tuple(keys)
         self.embeddings = {}
-        if YAMNET_EMBEDDING in self.keys or MN04_EMBEDDING in self.keys:
+        if set(self.keys) & set(WEIGHTS_OF):
             from components.audio import embedding  # builds the trunks from the weights cache
 
-            if YAMNET_EMBEDDING in self.keys:
-                self.embeddings[YAMNET_EMBEDDING] = embedding.YamnetEmbedding()
-            if MN04_EMBEDDING in self.keys:
-                self.embeddings[MN04_EMBEDDING] = embedding.Mn04Embedding()
+            modules = {
+                YAMNET_EMBEDDING: embedding.YamnetEmbedding,
+                MN04_EMBEDDING: embedding.Mn04Embedding,
+            }
+            self.embeddings = {key: modules[key]() for key in self.keys if key in modules}
 
     def __call__(self, clips: tf.Tensor) -> dict[str, tf.Tensor]:
         """``{key: [batch, flat_size(key)]}`` float32 for ``[batch, CLIP_SAMPLES]`` clips."""
