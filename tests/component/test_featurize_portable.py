@@ -1,0 +1,162 @@
+"""featurize on Beam's PortableRunner as Flink and Spark run it: LOOPBACK, then an EXTERNAL pool.
+
+The portable path (the pipeline turned into its proto, sent to a job server, run by SDK workers
+that unpickle the DoFns) must give what the in-process FnApiRunner gives: the same clips and dead
+letter, the same examples and the same transform graph. The job server is Beam's embedded one
+(``--job_endpoint=embed``); the EXTERNAL workers come from ``worker_pool_main`` processes on
+127.0.0.1, the sidecar set-up of docs/runners.md. A pool whose workers cannot start (their
+``python`` lacks Beam, or the project) must end featurize with a clear error within
+``worker_start_timeout_s`` plus ``worker_check.GRACE_S``, where Beam alone waits forever.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from components.artifacts import files
+from components.audio import examples
+from components.featurize import core, worker_check
+from tests.helpers.featurize_inputs import read_split, read_split_from, write_manifest
+from tests.helpers.worker_pool import bare_venv, free_port, venv_without_project, worker_pool
+
+pytestmark = pytest.mark.slow
+
+EMBEDDED = ("--job_endpoint=embed",)
+SPLITS = ("train", "validation", "test")
+CHECK_TIMEOUT_S = 20.0  # a failing pool's bound here; the healthy check took 23 s at load ~12
+
+
+def _external(address: str) -> tuple[str, ...]:
+    return (*EMBEDDED, "--environment_type=EXTERNAL", f"--environment_config={address}")
+
+
+def _featurize(manifest: str, out, runner: str, beam_args=(), **fields) -> core.FeaturizeResult:
+    config = core.FeaturizeConfig(
+        num_shards=1, keep_raw=True, runner=runner, beam_args=tuple(beam_args), **fields
+    )
+    return core.run(manifest, str(out), config)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("portable")
+    manifest = write_manifest(root)
+    reference = _featurize(manifest, root / "fnapi", "FnApiRunner")
+    return root, manifest, reference
+
+
+@pytest.fixture(scope="module")
+def project_pool(tmp_path_factory):
+    """A worker pool whose workers run this venv's Python, which has the project."""
+    with worker_pool(Path(sys.prefix), tmp_path_factory.mktemp("pool")) as address:
+        yield address
+
+
+def _by_clip(rows: list[dict]) -> dict[bytes, dict]:
+    return {row[examples.CLIP_ID]: row for row in rows}
+
+
+def _assert_same_outputs(out, reference_out) -> None:
+    for name in ("dead_letter.jsonl", "clip_stats.jsonl"):
+        ours = sorted(files.read_jsonl(str(out / name)), key=json.dumps)
+        assert ours == sorted(files.read_jsonl(str(reference_out / name)), key=json.dumps), name
+    raw_train = read_split_from(reference_out / "raw", "train")
+    graphs = [
+        tft.TFTransformOutput(str(folder / "transform_graph")) for folder in (out, reference_out)
+    ]
+    batch = {key: tf.constant(np.stack([row[key] for row in raw_train])) for key in raw_train[0]}
+    ours, theirs = (graph.transform_raw_features(batch) for graph in graphs)
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+        np.testing.assert_allclose(ours[key].numpy(), theirs[key].numpy(), atol=1e-5, err_msg=key)
+    for split in SPLITS:
+        mine, reference = (
+            _by_clip(read_split(out, split)),
+            _by_clip(read_split(reference_out, split)),
+        )
+        assert mine.keys() == reference.keys() and mine, split
+        for clip, row in mine.items():
+            for key, value in row.items():
+                np.testing.assert_allclose(value, reference[clip][key], atol=1e-5, err_msg=key)
+
+
+def test_loopback_workers_give_the_fnapi_runners_outputs(inputs, tmp_path):
+    root, manifest, reference = inputs
+    started = time.monotonic()
+    result = _featurize(
+        manifest, tmp_path, "PortableRunner", (*EMBEDDED, "--environment_type=LOOPBACK")
+    )
+    print(f"PortableRunner LOOPBACK: {time.monotonic() - started:.1f} s")
+    assert (
+        result.clips_per_split
+        == reference.clips_per_split
+        == {
+            "train": 8,
+            "validation": 4,
+            "test": 4,
+        }
+    )
+    assert result.dead_letter_per_reason == reference.dead_letter_per_reason
+    _assert_same_outputs(tmp_path, root / "fnapi")
+
+
+def test_an_external_worker_pool_gives_the_fnapi_runners_outputs(inputs, project_pool, tmp_path):
+    root, manifest, reference = inputs
+    started = time.monotonic()
+    result = _featurize(manifest, tmp_path, "PortableRunner", _external(project_pool))
+    print(f"PortableRunner EXTERNAL (check job included): {time.monotonic() - started:.1f} s")
+    assert result.clips_per_split == reference.clips_per_split
+    assert result.dead_letter_per_reason == reference.dead_letter_per_reason
+    _assert_same_outputs(tmp_path, root / "fnapi")
+
+
+def _fails_within_the_bound(manifest: str, out, address: str) -> worker_check.WorkerStartError:
+    started = time.monotonic()
+    with pytest.raises(worker_check.WorkerStartError) as raised:
+        _featurize(
+            manifest,
+            out,
+            "PortableRunner",
+            _external(address),
+            worker_start_timeout_s=CHECK_TIMEOUT_S,
+        )
+    assert time.monotonic() - started < CHECK_TIMEOUT_S + worker_check.GRACE_S
+    assert address in str(raised.value)
+    assert not (out / "raw").exists(), "no featurize job may start on a pool that failed the check"
+    return raised.value
+
+
+@pytest.mark.timeout(300)  # the hang guard: without the check this test never ends
+def test_a_pool_whose_python_lacks_beam_is_an_error_within_the_timeout(inputs, tmp_path):
+    _, manifest, _ = inputs
+    pool_dir = tmp_path / "pool"
+    pool_dir.mkdir()
+    with worker_pool(bare_venv(tmp_path / "bare"), pool_dir) as address:
+        error = _fails_within_the_bound(manifest, tmp_path / "out", address)
+    assert f"within {CHECK_TIMEOUT_S:g} s" in str(error)
+    assert "--worker-start-timeout-s" in str(error)
+    # The scenario of the issue: the pool's workers died for want of Beam.
+    (log,) = pool_dir.glob("worker_pool_*.log")
+    assert "No module named 'apache_beam'" in log.read_text()
+
+
+@pytest.mark.timeout(300)
+def test_a_pool_whose_python_lacks_the_project_is_an_error_naming_the_module(inputs, tmp_path):
+    _, manifest, _ = inputs
+    pool_dir = tmp_path / "pool"
+    pool_dir.mkdir()
+    with worker_pool(venv_without_project(tmp_path / "no-project"), pool_dir) as address:
+        error = _fails_within_the_bound(manifest, tmp_path / "out", address)
+    assert "failed: ModuleNotFoundError: No module named 'components'" in str(error)
+
+
+@pytest.mark.timeout(300)
+def test_no_pool_at_the_address_is_an_error_within_the_timeout(inputs, tmp_path):
+    _, manifest, _ = inputs
+    _fails_within_the_bound(manifest, tmp_path / "out", f"localhost:{free_port()}")
