@@ -257,6 +257,18 @@ def gcs_emulator(folder: Path, bucket: str = "data") -> Iterator[dict[str, str]]
             process.wait(10)
 
 
+@contextmanager
+def emulated_gcs(folder: Path, monkeypatch) -> Iterator:
+    """``gcs_emulator``, its environment set for the test (``monkeypatch``); yields a client."""
+    from google.cloud import storage
+
+    (folder / "tls").mkdir()
+    with gcs_emulator(folder / "tls") as environment:
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        yield storage.Client()
+
+
 if __name__ == "__main__":
     _listener, _ca = serve_tls_proxy(int(sys.argv[1]), Path(sys.argv[2]))
     print(_listener.getsockname()[1], _ca, flush=True)

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from components.featurize import remote
 
 GRACE_S = 60  # the child's own start (importing Beam) and its cancel, beyond the timeout
-_CHECKED = "EXTERNAL"
+EXTERNAL = ("EXTERNAL", "beam:env:external:v1")  # as Beam's Environment.from_options reads it
 
 
 class WorkerStartError(RuntimeError):
@@ -41,8 +41,8 @@ class WorkerStartError(RuntimeError):
 def external_pool(runner: str, beam_args: Sequence[str]) -> str | None:
     """The worker pool address of a portable runner's EXTERNAL environment, else ``None``."""
     kind = remote.runner_kind(runner)
-    environment = (remote.flag_value(beam_args, "--environment_type") or "").upper()
-    if kind not in remote.PORTABLE or environment not in (_CHECKED, "BEAM:ENV:EXTERNAL:V1"):
+    environment = remote.flag_value(beam_args, "--environment_type")
+    if kind not in remote.PORTABLE or environment not in EXTERNAL:
         return None
     config = remote.flag_value(beam_args, "--environment_config")
     if config:
