@@ -25,7 +25,8 @@ from google.cloud import dataflow
 from components.featurize import core
 from tests.gcs import emulated_gcs
 
-pytestmark = pytest.mark.slow
+# One worker runs the module, so its fixture (the emulator, both jobs) is built once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("featurize_dataflow_graph")]
 
 IMAGE = "europe-docker.pkg.dev/household-sounds/ml/household-sounds:0123abc"
 WORK = "gs://data/work"
