@@ -204,9 +204,9 @@ def run(
         )
     transform_graph_dir = transform_graph_dir or os.path.join(output_dir, TRANSFORM_GRAPH_DIR)
     remote.check_reachable(cfg.runner, (manifest_path, output_dir, transform_graph_dir))
-    outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
-    if worker_check.external_pool(cfg.runner, beam_args(cfg)):
+    if worker_check.external_pool(cfg.runner, beam_args(cfg)):  # before anything is cleared
         worker_check.check_workers(cfg.runner, beam_args(cfg), cfg.worker_start_timeout_s)
+    outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
     logging.info("featurize: decoding and featurizing %s with %s", manifest_path, cfg.runner)
     first = featurize_pipeline(manifest_path, output_dir, cfg).run()
     first.wait_until_finish()
