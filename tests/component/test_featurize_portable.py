@@ -150,31 +150,33 @@ def _fails_within_the_bound(manifest: str, out, address: str) -> worker_check.Wo
     return raised.value
 
 
-@pytest.mark.timeout(300)  # the hang guard: without the check this test never ends
-def test_a_pool_whose_python_lacks_beam_is_an_error_within_the_timeout(inputs, tmp_path):
-    _, manifest, _ = inputs
+def _fails_on_a_pool_of(environment, manifest: str, tmp_path) -> tuple[str, str]:
+    """featurize against a pool whose workers are ``environment``'s: its error and pool log."""
     pool_dir = tmp_path / "pool"
     pool_dir.mkdir()
-    with worker_pool(bare_venv(tmp_path / "bare"), pool_dir) as address:
+    with worker_pool(environment, pool_dir) as address:
         error = _fails_within_the_bound(manifest, tmp_path / "out", address)
-    assert f"within {CHECK_TIMEOUT_S:g} s" in str(error)
-    assert "--worker-start-timeout-s" in str(error)
-    # The scenario of the issue: the pool's workers died for want of Beam.
     (log,) = pool_dir.glob("worker_pool_*.log")
-    assert "No module named 'apache_beam'" in log.read_text()
+    return str(error), log.read_text()
+
+
+@pytest.mark.timeout(300)  # the hang guard: without the check this test never ends
+def test_a_pool_whose_python_lacks_beam_is_an_error_within_the_timeout(inputs, tmp_path):
+    error, log = _fails_on_a_pool_of(bare_venv(tmp_path / "bare"), inputs[1], tmp_path)
+    assert f"within {CHECK_TIMEOUT_S:g} s" in error
+    assert "--worker-start-timeout-s" in error
+    assert "No module named 'apache_beam'" in log  # the issue's scenario: its workers died so
 
 
 @pytest.mark.timeout(300)
 def test_a_pool_whose_python_lacks_the_project_is_an_error_naming_the_module(inputs, tmp_path):
-    _, manifest, _ = inputs
-    pool_dir = tmp_path / "pool"
-    pool_dir.mkdir()
-    with worker_pool(venv_without_project(tmp_path / "no-project"), pool_dir) as address:
-        error = _fails_within_the_bound(manifest, tmp_path / "out", address)
-    assert "failed: ModuleNotFoundError: No module named 'components'" in str(error)
+    environment = venv_without_project(tmp_path / "no-project")
+    error, log = _fails_on_a_pool_of(environment, inputs[1], tmp_path)
+    assert "failed: ModuleNotFoundError: No module named 'components'" in error
+    assert "No module named 'components'" in log
 
 
 @pytest.mark.timeout(300)
 def test_no_pool_at_the_address_is_an_error_within_the_timeout(inputs, tmp_path):
-    _, manifest, _ = inputs
-    _fails_within_the_bound(manifest, tmp_path / "out", f"localhost:{free_port()}")
+    error = _fails_within_the_bound(inputs[1], tmp_path / "out", f"localhost:{free_port()}")
+    assert "Connection refused" in str(error)
