@@ -127,15 +127,16 @@ def test_every_docs_anchor_cited_in_code_exists():
 
 
 def test_a_broken_link_anchor_path_or_citation_is_found(tmp_path):
+    page = "docs/page.md"  # spelt apart so that this module cites no page itself
     (tmp_path / "docs").mkdir()
     (tmp_path / "components").mkdir()
-    (tmp_path / "components" / "real.py").write_text("# see docs/page.md#gone\n")
-    (tmp_path / "docs" / "page.md").write_text("# A page\n\n## Real heading\n")
+    (tmp_path / "components" / "real.py").write_text(f"# see {page}#gone\n")
+    (tmp_path / page).write_text("# A page\n\n## Real heading\n")
     readme = tmp_path / "README.md"
     readme.write_text(
-        "[ok](docs/page.md#real-heading) [ok](docs/page.md) [web](https://example.com)\n"
+        f"[ok]({page}#real-heading) [ok]({page}) [web](https://example.com)\n"
         "`components/real.py` `components/<step>/core.py` `runs/demo/x`\n"
-        "[gone](docs/missing.md) [anchor](docs/page.md#no-such-heading)\n"
+        f"[gone](docs/missing.md) [anchor]({page}#no-such-heading)\n"
         "`components/missing.py`\n"
         "```\n[in a fence](docs/nowhere.md) `components/fenced.py`\n```\n"
     )
@@ -145,5 +146,5 @@ def test_a_broken_link_anchor_path_or_citation_is_found(tmp_path):
     ]
     assert path_problems(readme, tmp_path) == ["README.md: `components/missing.py` does not exist"]
     assert cited_anchor_problems(tmp_path / "components" / "real.py", tmp_path) == [
-        "components/real.py: docs/page.md#gone not found"
+        f"components/real.py: {page}#gone not found"
     ]
