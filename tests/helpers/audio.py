@@ -1,4 +1,4 @@
-"""Synthetic audio for tests: a deterministic tone, and WAV bytes in memory."""
+"""Synthetic audio for the tests: deterministic tones and WAV files encoded in memory."""
 
 import io
 
