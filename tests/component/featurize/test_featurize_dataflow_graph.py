@@ -3,9 +3,10 @@
 ``--dry_run=True`` (Beam's ``TestOptions``) makes ``DataflowRunner`` do everything up to the
 Dataflow API call: apply its overrides, translate the pipeline to the runner-v2 proto, resolve
 the worker environment and build the ``Job``. Then ``create_job_description`` stages the job's
-files to its staging location, in a GCS emulator on 127.0.0.1 here (``tests/helpers/gcs.py``), and fills
-the job's ``Environment``, exactly as a submission would; only ``submit_job_description`` (the
-``projects.locations.jobs.create`` call, which needs a GCP project and credentials) is left out.
+files to its staging location, in a GCS emulator on 127.0.0.1 here (``tests/helpers/gcs.py``),
+and fills the job's ``Environment``, exactly as a submission would; only
+``submit_job_description`` (the ``projects.locations.jobs.create`` call, which needs a GCP
+project and credentials) is left out.
 The job graphs are featurize's own, from ``core.featurize_pipeline`` and
 ``core.transform_pipeline``: read, decode (with the dead letter), features, raw shards; then
 tf.Transform's analyse on train, transform of every split and the writes; every step runs in
