@@ -142,6 +142,17 @@ def transform_pipeline(
     return pipeline
 
 
+def _run_to_end(pipeline: beam.Pipeline) -> beam.runners.runner.PipelineResult:
+    """Runs ``pipeline`` and waits, as ``with beam.Pipeline()`` does.
+
+    The ``with`` also stops what the runner started for this pipeline (a Flink or Spark job
+    server that ``FlinkRunner`` or ``SparkRunner`` launched) once it has finished.
+    """
+    with pipeline:
+        pass
+    return pipeline.result
+
+
 @contextmanager
 def _transform_scratch(output_dir: str):
     """tf.Transform's temporary folder: local, or under a remote output for remote workers."""
@@ -208,8 +219,7 @@ def run(
         worker_check.check_workers(cfg.runner, beam_args(cfg), cfg.worker_start_timeout_s)
     outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
     logging.info("featurize: decoding and featurizing %s with %s", manifest_path, cfg.runner)
-    first = featurize_pipeline(manifest_path, output_dir, cfg).run()
-    first.wait_until_finish()
+    first = _run_to_end(featurize_pipeline(manifest_path, output_dir, cfg))
     clips_per_split = {split: _counters(first, "clips_").get(split, 0) for split in SPLITS}
     dead_letter = _counters(first, "dead_letter_")
     if clips_per_split["train"] == 0:
@@ -219,7 +229,7 @@ def run(
         )
     logging.info("featurize: fitting tf.Transform on %d training clips", clips_per_split["train"])
     with _transform_scratch(output_dir) as scratch:
-        transform_pipeline(output_dir, transform_graph_dir, cfg, scratch).run().wait_until_finish()
+        _run_to_end(transform_pipeline(output_dir, transform_graph_dir, cfg, scratch))
     if not cfg.keep_raw:
         tf.io.gfile.rmtree(os.path.join(output_dir, RAW_DIR))
     result = FeaturizeResult(
