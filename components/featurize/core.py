@@ -118,9 +118,13 @@ def beam_args(cfg: FeaturizeConfig) -> tuple[str, ...]:
     return remote.container_args(cfg.runner, args, cfg.sdk_container_image)
 
 
+def _pipeline(cfg: FeaturizeConfig) -> beam.Pipeline:
+    return beam.Pipeline(options=PipelineOptions([f"--runner={cfg.runner}", *beam_args(cfg)]))
+
+
 def featurize_pipeline(manifest_path: str, output_dir: str, cfg: FeaturizeConfig) -> beam.Pipeline:
     """The first pipeline, built and not run: manifest → raw shards, clip stats, dead letter."""
-    pipeline = beam.Pipeline(options=PipelineOptions([f"--runner={cfg.runner}", *beam_args(cfg)]))
+    pipeline = _pipeline(cfg)
     build_featurize(pipeline, manifest_path, output_dir, cfg)
     return pipeline
 
@@ -136,7 +140,7 @@ def transform_pipeline(
         split: os.path.join(output_dir, RAW_DIR, split, f"*{SHARD_SUFFIX}") for split in SPLITS
     }
     prefixes = {split: os.path.join(output_dir, EXAMPLES_DIR, split, "part") for split in SPLITS}
-    pipeline = beam.Pipeline(options=PipelineOptions([f"--runner={cfg.runner}", *beam_args(cfg)]))
+    pipeline = _pipeline(cfg)
     with tft_beam.Context(temp_dir=scratch):
         transform.build(pipeline, raw_patterns, prefixes, transform_graph_dir, cfg.num_shards)
     return pipeline
@@ -215,8 +219,8 @@ def run(
         )
     transform_graph_dir = transform_graph_dir or os.path.join(output_dir, TRANSFORM_GRAPH_DIR)
     remote.check_reachable(cfg.runner, (manifest_path, output_dir, transform_graph_dir))
-    if worker_check.external_pool(cfg.runner, beam_args(cfg)):  # before anything is cleared
-        worker_check.check_workers(cfg.runner, beam_args(cfg), cfg.worker_start_timeout_s)
+    if worker_check.external_pool(cfg.runner, args := beam_args(cfg)):  # before any clearing
+        worker_check.check_workers(cfg.runner, args, cfg.worker_start_timeout_s)
     outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
     logging.info("featurize: decoding and featurizing %s with %s", manifest_path, cfg.runner)
     first = _run_to_end(featurize_pipeline(manifest_path, output_dir, cfg))
