@@ -22,9 +22,9 @@ class FeaturizeConfig:
         keep_raw: Keep the unscaled example shards (``raw/``) after the transform.
         sdk_container_image: Image a remote runner's workers run (Dataflow, Flink, Spark; see
             ``remote.py``); the pipeline passes its own image. Empty: the runner's default.
-        worker_start_timeout_s: With an EXTERNAL worker pool, how long the one-element check
-            job that proves the pool starts workers may take (``worker_check.py``); featurize
-            then fails instead of waiting forever, as Beam would.
+        worker_start_timeout_s: With an EXTERNAL worker pool or a PROCESS environment, how long
+            the one-element check job that proves it starts workers may take
+            (``worker_check.py``); featurize then fails instead of waiting forever, as Beam would.
     """
 
     num_shards: int = field(
@@ -59,7 +59,7 @@ class FeaturizeConfig:
     worker_start_timeout_s: float = field(
         default=120.0,
         metadata={
-            "help": "with an EXTERNAL worker pool (--environment_type=EXTERNAL): seconds a "
+            "help": "with an EXTERNAL worker pool or a PROCESS environment: seconds a "
             "one-element check job may take to start a worker and import the project before "
             "featurize stops with an error (Beam itself would wait forever)",
             "metavar": "SECONDS",

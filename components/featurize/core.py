@@ -11,8 +11,9 @@ runs on FnApiRunner here and on Dataflow, Flink or Spark (``--beam-arg`` flags);
 gets one worker process per usable core unless told otherwise (``local_workers.py``), a remote
 one runs the project image and gets only URIs its workers can open (``remote.py``): every input,
 output and tf.Transform's scratch folder lies under the given locations, so on ``gs://`` nothing
-touches the local disk. Before an EXTERNAL worker pool gets the jobs, a one-element check job
-proves it starts workers that can import the project, within a deadline (``worker_check.py``).
+touches the local disk. Before an EXTERNAL worker pool (or a PROCESS environment) gets the jobs,
+a one-element check job proves it starts workers that import the project, within a deadline
+(``worker_check.py``).
 The two pipelines are built by ``featurize_pipeline`` and ``transform_pipeline``, so a runner's
 job graph can be inspected without running it (a Dataflow dry run, see ``docs/runners.md``).
 """
@@ -208,8 +209,8 @@ def run(
             earlier outputs are cleared, see ``outputs.py``).
         ValueError: Also if the runner's workers cannot reach a location (``remote.py``), or
             for ``--dry_run``.
-        worker_check.WorkerStartError: If an EXTERNAL worker pool starts no worker that runs
-            the project within ``cfg.worker_start_timeout_s``.
+        worker_check.WorkerStartError: If an EXTERNAL worker pool (or PROCESS environment)
+            starts no worker that runs the project within ``cfg.worker_start_timeout_s``.
     """
     started = time.monotonic()
     if PipelineOptions(list(cfg.beam_args)).view_as(TestOptions).dry_run:
@@ -219,7 +220,7 @@ def run(
         )
     transform_graph_dir = transform_graph_dir or os.path.join(output_dir, TRANSFORM_GRAPH_DIR)
     remote.check_reachable(cfg.runner, (manifest_path, output_dir, transform_graph_dir))
-    if worker_check.external_pool(cfg.runner, args := beam_args(cfg)):  # before any clearing
+    if worker_check.checked_environment(cfg.runner, args := beam_args(cfg)):  # before clearing
         worker_check.check_workers(cfg.runner, args, cfg.worker_start_timeout_s)
     outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
     logging.info("featurize: decoding and featurizing %s with %s", manifest_path, cfg.runner)

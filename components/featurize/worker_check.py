@@ -1,13 +1,14 @@
-"""A one-element check job proves that an EXTERNAL SDK worker pool starts workers, before use.
+"""A one-element check job proves an EXTERNAL or PROCESS Beam environment starts workers, first.
 
 A portable runner (the embedded job server, Flink's or Spark's) asks an EXTERNAL environment's
 worker pool for a worker and then waits, with no deadline, for that worker to connect back:
-Python's ``ExternalWorkerHandler`` blocks on it, Beam's Java ``ExternalEnvironmentFactory`` logs
-"Still waiting for startup of environment" every 2 minutes, forever. A pool whose workers die at
-start (``worker_pool_main`` spawns ``python -c ...`` from its ``PATH``; without Beam there, the
-worker dies with ``No module named 'apache_beam'``) hangs the job, and on a cluster holds its
-task slots. So ``check_workers`` first runs a check job with featurize's runner and options: one
-element through ``on_worker``, a function of the project that a worker can run only if it
+Python's ``ExternalWorkerHandler`` blocks on it, Beam's Java ``ExternalEnvironmentFactory`` (and
+``ProcessEnvironmentFactory``, for a worker process it forked) logs "Still waiting for startup of
+environment" every 2 minutes, forever. A pool whose workers die at start (``worker_pool_main``
+spawns ``python -c ...`` from its ``PATH``; without Beam there, the worker dies with ``No module
+named 'apache_beam'``) hangs the job, and on a cluster holds its task slots. So
+``check_workers`` first runs a check job with featurize's runner and options: one element
+through ``on_worker``, a function of the project that a worker can run only if it
 imports the project (cloudpickle sends it by reference). The job runs in a child process
 (``python -m components.featurize.worker_check``) because the embedded job server cannot cancel
 a job (its thread waits on): the child waits at most ``timeout_s``, cancels the job otherwise
@@ -15,7 +16,7 @@ a job (its thread waits on): the child waits at most ``timeout_s``, cancels the 
 process group if that takes ``GRACE_S`` longer. A job that fails (no pool at the address, a
 worker without the project) fails the check at once, with Beam's telling line as the reason
 (``reason``). Other environments need no check: LOOPBACK workers live in this process, and
-Beam's DOCKER and PROCESS environments fail by themselves when their worker dies.
+for a DOCKER environment Beam checks that the container still runs while it waits.
 """
 
 import json
@@ -31,25 +32,37 @@ from collections.abc import Sequence
 from components.featurize import remote
 
 GRACE_S = 60  # the child's own start (importing Beam) and its cancel, beyond the timeout
-EXTERNAL = ("EXTERNAL", "beam:env:external:v1")  # as Beam's Environment.from_options reads it
+# The environments whose worker a runner waits for forever, as Environment.from_options names them.
+CHECKED = {"EXTERNAL": "beam:env:external:v1", "PROCESS": "beam:env:process:v1"}
 
 
 class WorkerStartError(RuntimeError):
     """The SDK workers of featurize's Beam environment cannot start or cannot run the project."""
 
 
-def external_pool(runner: str, beam_args: Sequence[str]) -> str | None:
-    """The worker pool address of a portable runner's EXTERNAL environment, else ``None``."""
-    kind = remote.runner_kind(runner)
+def checked_environment(runner: str, beam_args: Sequence[str]) -> str | None:
+    """The environment the check is for, named for messages; ``None`` when none is needed.
+
+    A portable runner's EXTERNAL environment (``"EXTERNAL environment at HOST:PORT"``) or
+    PROCESS environment (``"PROCESS environment (COMMAND)"``); any other runner or environment
+    gets ``None``.
+    """
     environment = remote.flag_value(beam_args, "--environment_type")
-    if kind not in remote.PORTABLE or environment not in EXTERNAL:
+    kind = next((name for name, urn in CHECKED.items() if environment in (name, urn)), None)
+    if remote.runner_kind(runner) not in remote.PORTABLE or kind is None:
         return None
-    config = remote.flag_value(beam_args, "--environment_config")
-    if config:
-        return json.loads(config).get("url", config) if config.startswith("{") else config
-    prefix = "external_service_address="
-    options = [arg.split("=", 1)[1] for arg in beam_args if arg.startswith("--environment_opt")]
-    return next((o[len(prefix) :] for o in options if o.startswith(prefix)), "(none given)")
+    config = remote.flag_value(beam_args, "--environment_config") or ""
+    settings = json.loads(config) if config.startswith("{") else {}
+    options = dict(
+        arg.split("=", 2)[1:]
+        for arg in beam_args
+        if arg.startswith("--environment_opt") and arg.count("=") > 1
+    )
+    if kind == "PROCESS":
+        command = settings.get("command") or options.get("process_command", "(none given)")
+        return f"PROCESS environment ({command})"
+    address = settings.get("url") or config or options.get("external_service_address")
+    return f"EXTERNAL environment at {address or '(none given)'}"
 
 
 def on_worker(element):
@@ -69,10 +82,10 @@ def check_workers(runner: str, beam_args: Sequence[str], timeout_s: float) -> fl
         WorkerStartError: When no worker started within ``timeout_s`` (plus at most
             ``GRACE_S`` for the child process), or a worker could not run the project's code.
     """
-    pool = external_pool(runner, beam_args) or "(none)"
+    environment = checked_environment(runner, beam_args) or f"environment of {runner}"
     started = time.monotonic()
     command = [sys.executable, "-m", __name__, str(timeout_s), f"--runner={runner}", *beam_args]
-    logging.info("featurize: checking that the worker pool %s starts workers", pool)
+    logging.info("featurize: checking that the %s starts workers", environment)
     child = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -85,19 +98,19 @@ def check_workers(runner: str, beam_args: Sequence[str], timeout_s: float) -> fl
     seconds = time.monotonic() - started
     report = _report(stdout, stderr)
     if report["state"] == "DONE":
-        logging.info("featurize: the worker pool %s ran the check job in %.1f s", pool, seconds)
+        logging.info("featurize: the %s ran the check job in %.1f s", environment, seconds)
         return seconds
     if report.get("error"):
         raise WorkerStartError(
-            f"a one-element check job on the EXTERNAL environment at {pool} failed: "
-            f"{report['error']} (the pool must listen there, and its workers run the project "
-            "image, or a Python with the project installed)"
+            f"a one-element check job on the {environment} failed: {report['error']} (a worker "
+            "pool must listen there, and the workers run the project image, or a Python with the "
+            "project installed)"
         )
     raise WorkerStartError(
-        f"no Beam SDK worker of the EXTERNAL environment at {pool} ran a one-element check job "
-        f"within {timeout_s:g} s (Beam itself would wait forever). The worker pool starts "
-        "`python` from its PATH (or its --container_executable): it must be the project image, "
-        "or a Python with the project installed; its log says why its workers exit. If they "
+        f"no Beam SDK worker of the {environment} ran a one-element check job within "
+        f"{timeout_s:g} s (Beam itself would wait forever). The workers must run the project "
+        "image, or a Python with the project installed: a worker pool starts `python` from its "
+        "PATH (or its --container_executable), and its log says why its workers exit. If they "
         "are only slow to start, raise --worker-start-timeout-s."
     )
 

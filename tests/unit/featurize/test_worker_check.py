@@ -6,25 +6,28 @@ pool) runs in ``tests/component/featurize/test_featurize_portable.py``.
 
 import pytest
 
-from components.featurize.worker_check import external_pool, reason
+from components.featurize.worker_check import checked_environment, reason
 
 POOL = "localhost:50000"
+AT_POOL = f"EXTERNAL environment at {POOL}"
 
 
 @pytest.mark.parametrize(
-    ("runner", "beam_args"),
+    ("runner", "beam_args", "named"),
     [
         (
             "PortableRunner",
             ["--job_endpoint=embed", "--environment_type=EXTERNAL", f"--environment_config={POOL}"],
+            AT_POOL,
         ),
-        ("FlinkRunner", ["--environment_type", "EXTERNAL", "--environment_config", POOL]),
+        ("FlinkRunner", ["--environment_type", "EXTERNAL", "--environment_config", POOL], AT_POOL),
         (
             "SparkRunner",
             [
                 "--environment_type=beam:env:external:v1",
                 f'--environment_config={{"url": "{POOL}", "params": {{}}}}',
             ],
+            AT_POOL,
         ),
         (
             "PortableRunner",
@@ -32,25 +35,39 @@ POOL = "localhost:50000"
                 "--environment_type=EXTERNAL",
                 f"--environment_options=external_service_address={POOL}",
             ],
+            AT_POOL,
+        ),
+        # Flink's ProcessEnvironmentFactory waits forever for a forked worker as well.
+        (
+            "FlinkRunner",
+            [
+                "--environment_type=PROCESS",
+                '--environment_config={"command": "/opt/apache/beam/boot"}',
+            ],
+            "PROCESS environment (/opt/apache/beam/boot)",
         ),
     ],
 )
-def test_an_external_environment_of_a_portable_runner_is_checked(runner, beam_args):
-    assert external_pool(runner, beam_args) == POOL
+def test_external_and_process_environments_of_portable_runners_are_checked(
+    runner, beam_args, named
+):
+    assert checked_environment(runner, beam_args) == named
 
 
 @pytest.mark.parametrize(
     ("runner", "beam_args"),
     [
         ("PortableRunner", ["--job_endpoint=embed", "--environment_type=LOOPBACK"]),
-        ("FlinkRunner", ["--flink_master=jm:8081"]),  # the Docker default
-        ("PortableRunner", ["--environment_type=PROCESS", "--environment_config={}"]),
+        ("FlinkRunner", ["--flink_master=jm:8081"]),  # the Docker default: Beam watches it
+        ("SparkRunner", ["--environment_type=DOCKER"]),
+        ("PortableRunner", ["--environment_type=external", f"--environment_config={POOL}"]),
         ("FnApiRunner", ["--environment_type=EXTERNAL", f"--environment_config={POOL}"]),
         ("DataflowRunner", ["--environment_type=EXTERNAL", f"--environment_config={POOL}"]),
     ],
 )
 def test_other_environments_and_runners_are_not(runner, beam_args):
-    assert external_pool(runner, beam_args) is None
+    # (Beam itself rejects the lowercase "external" as an unknown environment type.)
+    assert checked_environment(runner, beam_args) is None
 
 
 def test_the_reason_is_the_grpc_details_or_the_last_exception_line():
@@ -60,8 +77,8 @@ grpc._channel._InactiveRpcError: <_InactiveRpcError of RPC that terminated with:
 \tstatus = StatusCode.UNAVAILABLE
 \tdetails = "failed to connect to all addresses; last error: Connection refused"
 >"""
-    assert (
-        reason(grpc_failure) == "failed to connect to all addresses; last error: Connection refused"
+    assert reason(grpc_failure) == (
+        "failed to connect to all addresses; last error: Connection refused"
     )
     import_failure = """Traceback (most recent call last):
 RuntimeError: Traceback (most recent call last):
