@@ -12,22 +12,15 @@ processing the ``.pth`` files in it, such as the editable install's).
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import venv
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.helpers.ports import free_port, wait_until_listening
 
 
 def bare_venv(folder: Path) -> Path:
@@ -65,15 +58,7 @@ def worker_pool(environment: Path, cwd: Path) -> Iterator[str]:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if pool.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the worker pool did not start (see {cwd})") from None
-                time.sleep(0.2)
+        wait_until_listening(port, pool, 60, f"the worker pool (log in {cwd})")
         yield f"localhost:{port}"
     finally:
         try:

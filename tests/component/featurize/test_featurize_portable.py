@@ -23,7 +23,8 @@ from components.artifacts import files
 from components.audio import examples
 from components.featurize import core, worker_check
 from tests.helpers.featurize_inputs import read_split, read_split_from, write_manifest
-from tests.helpers.worker_pool import bare_venv, free_port, venv_without_project, worker_pool
+from tests.helpers.ports import free_port
+from tests.helpers.worker_pool import bare_venv, venv_without_project, worker_pool
 
 # One worker runs the module, so the module fixtures (reference run, worker pool) are built once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("featurize_portable")]
