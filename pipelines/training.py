@@ -1,9 +1,9 @@
 """The household-sounds pipeline: the one DAG that runs locally and on Kubeflow.
 
-ingest → rebalance (train only) → featurize (Beam + tf.Transform) → five Keras families, each in
-its seed configuration and (``tuned_families``) Keras-Tuner-tuned, plus six scikit-learn
+ingest → rebalance (train only) → featurize (Beam + tf.Transform) → six Keras families, each in
+its seed configuration and (``tuned_families``) Keras-Tuner-tuned, plus nine scikit-learn
 baselines → evaluate (every model on the same test split, with slices) → deploy the blessed
-winner to a TF Serving model base. The body is wiring only: each step is a thin wrapper in
+candidate to a TF Serving model base. The body is wiring only: each step is a thin wrapper in
 ``components/<step>/component.py``. Defaults are the study's full configuration, read from each
 step's ``config.py``; ``pipelines.presets`` scales it down for the embedded demo dataset.
 """
@@ -160,9 +160,9 @@ def build_pipeline(
                 in its seed configuration); the demo tunes the two that search in seconds.
             search_iterations: Randomized-search iterations per scikit-learn baseline (0: the
                 study's budget per model).
-            min_macro_f1: Blessing threshold on the best model's test macro-F1.
+            min_macro_f1: Blessing threshold on the candidate's test macro-F1.
             min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
-            force_deploy: Deploy the best model even if it is not blessed.
+            force_deploy: Deploy the candidate (the best exportable model) even if not blessed.
             seed: Seed for splits, rebalancing and training.
             data_fingerprint: Hash of the files under data_root; ingest's cache key.
             mixed_precision: Train in float16 with float32 variables and output (GPUs).
