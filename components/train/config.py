@@ -108,15 +108,16 @@ class Role:
             ``rendezvous``.
         rendezvous: Folder (local, mounted or ``gs://``) where the chief publishes its address
             for workers that were not given one; empty: not published.
-        timeout_s: How long the chief waits for a worker (a trial not ended within it is lost;
-            with none running, a search nobody contacts within it ends) and a worker for the
-            chief.
+        timeout_s: Seconds of silence the chief allows: a trial it has not heard of for that
+            long is lost (a worker sends a heartbeat every quarter of it while it trains), and
+            with no trial running a search no worker contacts for that long ends; also how
+            long a worker waits for the chief.
     """
 
     tuner_id: str = ""
     oracle_address: str = ""
     rendezvous: str = ""
-    timeout_s: float = 7200.0
+    timeout_s: float = 600.0
 
     @property
     def distributed(self) -> bool:
@@ -194,9 +195,9 @@ class TrainConfig:
             from ``tuner_rendezvous``.
         tuner_rendezvous: Distributed tuning: a folder every process reaches (``gs://``, a
             mounted volume) where the chief publishes its reachable address; empty: none.
-        tuner_timeout_s: Distributed tuning: seconds the chief waits for a worker (a trial not
-            ended within it fails as lost; with none running, a search no worker contacts
-            within it ends) and a worker waits for the chief. Longer than any one trial.
+        tuner_timeout_s: Distributed tuning: ``Role.timeout_s``, the silence after which the
+            chief fails a trial as lost (workers send heartbeats while training, so it need not
+            exceed a trial's length) and the longest a worker waits for the chief.
         hparams: Hyperparameter values fixed for this family (name → value, e.g.
             ``{"optimizer": "adam"}``): a seed run builds the study's configuration with these
             changed; a tuned run leaves them out of its search.
@@ -240,7 +241,7 @@ class TrainConfig:
         default="", metadata={"help": "distributed tuning: folder where the chief publishes"}
     )
     tuner_timeout_s: float = field(
-        default=7200.0,
+        default=600.0,
         metadata={
             "help": "distributed tuning: seconds to wait for a peer",
             "flag": "--tuner-timeout",
