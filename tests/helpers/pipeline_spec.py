@@ -1,4 +1,4 @@
-"""Reading a compiled pipeline's IR: every task of every DAG, by name."""
+"""Reading a compiled pipeline's IR (the YAML Kubeflow runs): its tasks, wherever they sit."""
 
 
 def all_tasks(spec: dict) -> dict[str, dict]:

@@ -12,8 +12,8 @@ import yaml
 from components import IMAGE, __version__
 from pipelines.submit import PIPELINE_SERVICE_ACCOUNT
 from serving.limits import MAX_MESSAGE_BYTES
-from tests.helpers.kustomize import one, render
-from tests.infra.conftest import ROOT
+from tests.helpers.kustomize import one, render, serving_container
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.xdist_group("infra")
 
@@ -27,12 +27,6 @@ TARGETS = [
     "k8s/tuner",
 ]
 MODEL_NAME = "household_sounds"
-
-
-def serving_container(docs: list[dict]) -> dict:
-    pod = one(docs, "Deployment", "tf-serving")["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    return container
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -80,7 +74,7 @@ def test_serving_deployment_properties(target: str) -> None:
 
     http = container["startupProbe"]["httpGet"]
     assert http == {"path": f"/v1/models/{MODEL_NAME}", "port": "http"}
-    ready = container["readinessProbe"]["exec"]["command"][-1]  # run in tests/serving
+    ready = container["readinessProbe"]["exec"]["command"][-1]  # run in tests/serving/dev_server
     assert f"/v1/models/{MODEL_NAME}" in ready and '"AVAILABLE"' in ready
     (channel_arguments,) = [a for a in args if a.startswith("--grpc_channel_arguments=")]
     assert channel_arguments.endswith(f"grpc.max_receive_message_length={MAX_MESSAGE_BYTES}")

@@ -1,6 +1,6 @@
 """``compile --tuner-workers N``: each tuned task becomes the chief of N worker tasks beside it.
 
-Asserts on the compiled IR; the search itself runs in tests/component/test_train_distributed.py.
+Asserts on the compiled IR; the search itself runs in tests/component/train/test_distributed.py.
 """
 
 import pytest
@@ -9,7 +9,7 @@ import yaml
 from pipelines.compile import compile_pipeline
 from pipelines.training import ORACLE_PORT
 from tests.helpers.pipeline_spec import all_tasks
-from tests.usage import usage_error
+from tests.helpers.usage import usage_error
 
 RUN_ID = "{{$.pipeline_job_uuid}}"
 
