@@ -14,7 +14,12 @@ import os
 import shutil
 
 from components.artifacts import files
-from components.artifacts.names import METRICS_FILE
+from components.artifacts.names import (
+    METRICS_FILE,
+    REPORT_HTML_FILE,
+    SLICES_FILE,
+    SLICES_TABLE_FILE,
+)
 
 HEADLINE_KEYS = ("accuracy", "macro_f1", "macro_precision", "macro_recall", "weighted_f1")
 
@@ -66,7 +71,7 @@ def log_sliced_metrics(sliced, evaluation_dir: str) -> int:
     if not hasattr(sliced, "_sliced_metrics"):
         sliced._sliced_metrics = {}  # kfp 2.17.3 never initialises it (kubeflow/pipelines#8117)
     logged = 0
-    for entry in read(evaluation_dir, "slices.json"):
+    for entry in read(evaluation_dir, SLICES_FILE):
         if entry["model"] != summary["best_model"] or " x " in entry["feature"]:
             continue
         name = f"{entry['feature']}={entry['value']}"
@@ -93,5 +98,5 @@ def write(evaluation_dir: str, metrics, confusion, report, slice_table) -> None:
     for name, value in headline_metrics(summary).items():
         metrics.log_metric(name, value)
     confusion.log_confusion_matrix(*confusion_matrix_for_kfp(summary, summary["best_model"]))
-    shutil.copyfile(os.path.join(evaluation_dir, "report.html"), report.path)
-    shutil.copyfile(os.path.join(evaluation_dir, "slices.md"), slice_table.path)
+    shutil.copyfile(os.path.join(evaluation_dir, REPORT_HTML_FILE), report.path)
+    shutil.copyfile(os.path.join(evaluation_dir, SLICES_TABLE_FILE), slice_table.path)
