@@ -23,14 +23,12 @@ version joins the served set, labels unchanged; then, once every server has re-r
 given a REST status endpoint, that server reports it ``AVAILABLE``, the label moves. A version
 added by an earlier command counts from when it was added. Every write replaces the whole file
 atomically and only if nobody changed it since it was read (``ConfigStore``): a local file is
-renamed into place under a lock, a ``gs://`` object written with a generation precondition; a
-concurrent change stops the command with nothing more written.
+renamed into place under a lock, a ``gs://`` object written with a generation precondition
+(``rollout_config.ConfigStore``); a concurrent change stops the command with nothing more
+written (``ConcurrentChangeError``).
 """
 
-import fcntl
-import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -38,15 +36,17 @@ from datetime import UTC, datetime
 from components.artifacts import model_base as layout
 from components.artifacts import rollout_config
 from components.artifacts.names import SERVED_MODEL_NAME
-from components.artifacts.rollout_config import CANARY, LABELS, STABLE, ModelRollout
+from components.artifacts.rollout_config import (
+    CANARY,
+    LABELS,
+    STABLE,
+    ConfigStore,
+    ModelRollout,
+)
 
 
 class RolloutError(ValueError):
     """A promotion or rollback that cannot be done as asked (nothing was written)."""
-
-
-class ConcurrentChangeError(RuntimeError):
-    """The config changed between this command's read and its write (nothing more written)."""
 
 
 class NotLoadedError(RuntimeError):
@@ -71,79 +71,6 @@ class RolloutSettings:
     load_timeout_s: float = 600.0
     served_base_path: str | None = None
     version_states: Callable[[], dict[int, str]] | None = None
-
-
-class ConfigStore:
-    """Reads and conditionally replaces ``<model_base>/models.config`` (local or ``gs://``)."""
-
-    def __init__(self, model_base: str):
-        """Where the config is.
-
-        Raises:
-            RolloutError: For a remote scheme other than ``gs://``.
-        """
-        self.path = layout.rollout_config_file(model_base)
-        if layout.is_remote(self.path) and not self.path.startswith("gs://"):
-            raise RolloutError(f"promote writes a local or gs:// model base, not {self.path}")
-
-    def read(self) -> tuple[str | None, object]:
-        """``(text, token)``: the config's text (None if absent) and what ``write`` checks."""
-        if not self.path.startswith("gs://"):
-            try:
-                with open(self.path, encoding="utf-8") as handle:
-                    text = handle.read()
-            except FileNotFoundError:
-                return None, None
-            return text, text
-        blob = self._blob()
-        from google.api_core import exceptions
-
-        try:
-            blob.reload()
-        except exceptions.NotFound:
-            return None, 0
-        return blob.download_as_text(if_generation_match=blob.generation), blob.generation
-
-    def write(self, text: str, token: object) -> object:
-        """Replaces the config with ``text`` if it is still what ``token`` says; the new token.
-
-        Raises:
-            ConcurrentChangeError: Somebody changed the config since it was read.
-        """
-        if self.path.startswith("gs://"):
-            return self._write_gcs(text, token)
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        lock = os.open(folder, os.O_RDONLY)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if self.read()[1] != token:
-                raise ConcurrentChangeError(f"{self.path} changed while this command ran")
-            partial = os.path.join(folder, f".{os.path.basename(self.path)}.{uuid.uuid4().hex}")
-            with open(partial, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(partial, self.path)  # atomic: a reader sees the old file or the new
-        finally:
-            os.close(lock)  # releases the lock
-        return text
-
-    def _blob(self):
-        from google.cloud import storage
-
-        bucket, _, name = self.path[len("gs://") :].partition("/")
-        return storage.Client().bucket(bucket).blob(name)
-
-    def _write_gcs(self, text: str, token: object) -> object:
-        from google.api_core import exceptions
-
-        blob = self._blob()
-        try:  # one object write is atomic; the precondition makes it conditional
-            blob.upload_from_string(text, content_type="text/plain", if_generation_match=token)
-        except exceptions.PreconditionFailed:
-            raise ConcurrentChangeError(f"{self.path} changed while this command ran") from None
-        return blob.generation
 
 
 def served_versions(labels: dict[str, int], history: tuple[int, ...]) -> tuple[int, ...]:

@@ -11,11 +11,18 @@ TF Serving does not need rides along as comment lines, which its parser skips, s
 write changes both: ``# rollout <model> {json}`` holds the versions in the order they became
 stable (what ``rollback`` walks back through, the last ``HISTORY_KEPT``) and when each served
 version was added to the config; ``# event <model> {json}`` lines log the promotions and
-rollbacks. The protobuf messages come from tensorflow-serving-api's
-``model_server_config_pb2`` (no TensorFlow import), loaded when a config is parsed or written.
+rollbacks. ``ConfigStore`` reads the file and replaces it atomically and only if it is
+unchanged since read: a local file renamed into place under a lock on its folder, a ``gs://``
+object through google-cloud-storage (strongly consistent, where TensorFlow's GCS file system
+caches what it read) written with a generation precondition. The protobuf messages come from
+tensorflow-serving-api's ``model_server_config_pb2`` (no TensorFlow import), loaded when a
+config is parsed or written.
 """
 
+import fcntl
 import json
+import os
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -198,14 +205,88 @@ def render(config: RolloutConfig) -> str:
     return "".join(lines) + text_format.MessageToString(proto)
 
 
+class ConcurrentChangeError(RuntimeError):
+    """The config changed between this command's read and its write (nothing more written)."""
+
+
+class ConfigStore:
+    """Reads and conditionally replaces ``<model_base>/models.config`` (local or ``gs://``)."""
+
+    def __init__(self, base: str):
+        """Where the config is.
+
+        Raises:
+            ValueError: For a remote scheme other than ``gs://``.
+        """
+        self.path = model_base.rollout_config_file(base)
+        if model_base.is_remote(self.path) and not self.path.startswith("gs://"):
+            raise ValueError(f"the rollout config is local or on gs://, not {self.path}")
+
+    def read(self) -> tuple[str | None, object]:
+        """``(text, token)``: the config's text (None if absent) and what ``write`` checks."""
+        if not self.path.startswith("gs://"):
+            try:
+                with open(self.path, encoding="utf-8") as handle:
+                    text = handle.read()
+            except FileNotFoundError:
+                return None, None
+            return text, text
+        blob = self._blob()
+        from google.api_core import exceptions
+
+        try:
+            blob.reload()
+        except exceptions.NotFound:
+            return None, 0
+        return blob.download_as_text(if_generation_match=blob.generation), blob.generation
+
+    def write(self, text: str, token: object) -> object:
+        """Replaces the config with ``text`` if it is still what ``token`` says; the new token.
+
+        Raises:
+            ConcurrentChangeError: Somebody changed the config since it was read.
+        """
+        if self.path.startswith("gs://"):
+            return self._write_gcs(text, token)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        lock = os.open(folder, os.O_RDONLY)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.read()[1] != token:
+                raise ConcurrentChangeError(f"{self.path} changed while this command ran")
+            partial = os.path.join(folder, f".{os.path.basename(self.path)}.{uuid.uuid4().hex}")
+            with open(partial, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, self.path)  # atomic: a reader sees the old file or the new
+        finally:
+            os.close(lock)  # releases the lock
+        return text
+
+    def _blob(self):
+        from google.cloud import storage
+
+        bucket, _, name = self.path[len("gs://") :].partition("/")
+        return storage.Client().bucket(bucket).blob(name)
+
+    def _write_gcs(self, text: str, token: object) -> object:
+        from google.api_core import exceptions
+
+        blob = self._blob()
+        try:  # one object write is atomic; the precondition makes it conditional
+            blob.upload_from_string(text, content_type="text/plain", if_generation_match=token)
+        except exceptions.PreconditionFailed:
+            raise ConcurrentChangeError(f"{self.path} changed while this command ran") from None
+        return blob.generation
+
+
 def read(base: str) -> RolloutConfig | None:
     """The rollout config of a model base (local or ``gs://``), or None if it has none."""
-    path = model_base.rollout_config_file(base)
-    try:
-        text = model_base.read_text(path)
-    except FileNotFoundError:
-        return None
-    return parse(text, path)
+    store = ConfigStore(base)
+    text, _ = store.read()
+    return None if text is None else parse(text, store.path)
 
 
 def production_version(base: str, model_name: str) -> int | None:

@@ -20,7 +20,7 @@ import logging
 import threading
 
 from components.artifacts import rollout_config
-from components.artifacts.model_base import read_text, versions_under
+from components.artifacts.model_base import rollout_config_file, versions_under
 from serving.dev_server.repository import ModelRepository, load_version
 
 
@@ -42,7 +42,7 @@ class ConfigFollower:
     def __init__(
         self,
         repository: ModelRepository,
-        path: str,
+        model_base: str,
         poll_s: float,
         allow_labels_for_unavailable: bool = True,
     ):
@@ -50,13 +50,14 @@ class ConfigFollower:
 
         Args:
             repository: The repository to load versions into and label.
-            path: The config file (local or ``gs://``).
+            model_base: The model base whose rollout config to follow (local or ``gs://``).
             poll_s: Seconds between two reads of the file.
             allow_labels_for_unavailable: TF Serving's
                 ``--allow_version_labels_for_unavailable_models``.
         """
         self.repository = repository
-        self.path = path
+        self.model_base = model_base
+        self.path = rollout_config_file(model_base)
         self.poll_s = poll_s
         self.allow = allow_labels_for_unavailable
         self._stop = threading.Event()
@@ -70,7 +71,9 @@ class ConfigFollower:
             ValueError: The file is not a model config.
             FileNotFoundError: There is no such file.
         """
-        config = rollout_config.parse(read_text(self.path), self.path)
+        config = rollout_config.read(self.model_base)
+        if config is None:
+            raise FileNotFoundError(f"no rollout config at {self.path}")
         for model in config.models:
             loaded = set(self.repository.loaded(model.name))
             current = self.repository.labels(model.name)

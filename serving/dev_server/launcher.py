@@ -39,11 +39,10 @@ def serve_until_stopped(
     logging.basicConfig(level=logging.INFO)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.default_int_handler)
-    config = rollout_config_file(model_base)
     follower = None
-    if exists(config):
+    if exists(rollout_config_file(model_base)):
         repository = ModelRepository([])
-        follower = ConfigFollower(repository, config, poll_s)
+        follower = ConfigFollower(repository, model_base, poll_s)
         follower.apply()
         follower.start()
     else:
