@@ -111,9 +111,12 @@ def read_text(path: str) -> str:
 
 def versions(model_base: str, model_name: str) -> list[int]:
     """The integer versions under ``<model_base>/<model_name>/``, ascending ([] if none)."""
-    return sorted(
-        int(name) for name in _children(model_root(model_base, model_name)) if name.isdigit()
-    )
+    return versions_under(model_root(model_base, model_name))
+
+
+def versions_under(root: str) -> list[int]:
+    """The integer versions of the model whose root (its base_path) is ``root``, ascending."""
+    return sorted(int(name) for name in _children(root) if name.isdigit())
 
 
 def latest(model_base: str, model_name: str) -> int | None:

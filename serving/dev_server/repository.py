@@ -70,17 +70,22 @@ class ServedModel:
             return None
 
 
-def load_version(name: str, root: str, version: int) -> ServedModel:
-    """Loads ``<root>/<version>`` of model ``name`` and replays its warmup requests."""
-    path = version_in(root, version)
+def signature_defs(path: str) -> dict:
+    """The ``SignatureDef`` protos of the SavedModel in ``path``, by name (for metadata)."""
     graph = saved_model_pb2.SavedModel()
     with tf.io.gfile.GFile(saved_model_file(path), "rb") as handle:
         graph.ParseFromString(handle.read())
-    signature_defs = dict(graph.meta_graphs[0].signature_def)
-    signature_defs.pop("__saved_model_init_op", None)
+    found = dict(graph.meta_graphs[0].signature_def)
+    found.pop("__saved_model_init_op", None)
+    return found
+
+
+def load_version(name: str, root: str, version: int) -> ServedModel:
+    """Loads ``<root>/<version>`` of model ``name`` and replays its warmup requests."""
+    path = version_in(root, version)
     loaded = tf.saved_model.load(path)
     _replay_warmup(loaded, warmup_file(path))
-    return ServedModel(name, version, path, loaded, signature_defs)
+    return ServedModel(name, version, path, loaded, signature_defs(path))
 
 
 def load_model(model_base: str, name: str) -> ServedModel:

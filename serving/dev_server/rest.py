@@ -157,9 +157,18 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"  # one request per connection: the pool never idles on keep-alive
 
     def _authorized(self) -> bool:
-        """Whether the request carries the token; answers 401 when it does not."""
+        """Whether the request carries the token; answers 401 when it does not.
+
+        A refused request's body (within the size limit) is read first, so that the client,
+        still sending it, gets the answer rather than a reset connection.
+        """
         if self.security.authorized(self.headers.get("Authorization")):
             return True
+        declared = self.headers.get("Content-Length", "0").strip()
+        if declared.isdigit() and int(declared) <= self.limits.max_body_bytes:
+            self.rfile.read(int(declared))
+        else:
+            self.close_connection = True
         self._reply(401, {"error": UNAUTHENTICATED_MESSAGE}, {"WWW-Authenticate": "Bearer"})
         return False
 

@@ -47,6 +47,7 @@ def test_paths_of_a_version_and_its_files(local_base):
     version = model_base.version_dir(base, NAME, 3)
     assert version == str(local_base / NAME / "3")
     assert model_base.version_in(model_base.model_root(base, NAME), 3) == version
+    assert model_base.versions_under(model_base.model_root(base, NAME)) == [3, 12, 20]
     assert model_base.warmup_file(version).endswith("3/assets.extra/tf_serving_warmup_requests")
     assert model_base.rollout_config_file(base) == str(local_base / "models.config")
     assert model_base.is_complete(base, NAME, 3)
