@@ -5,7 +5,8 @@ request asks for (``--version N`` or ``--label stable``; neither: the newest the
 loaded); ``security_flags`` TLS (``--tls``, ``--ca-file``, ``--client-cert``/``--client-key``)
 and credentials (``--token``/``--token-file``, ``--header NAME=VALUE``, repeatable).
 ``version_choice`` and ``security`` build ``serving.client.VersionChoice`` and
-``serving.security.Security`` from the parsed flags; a bad value is a ``UsageError``. The
+``serving.security.Security`` from the parsed flags (``access``: both, as the clients' keyword
+arguments); a bad value is a ``UsageError``. The
 ``serving`` modules are imported only then, so ``--help`` stays instant.
 """
 
@@ -54,6 +55,11 @@ def security_flags(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="extra header / gRPC metadata sent with every call (repeatable)",
     )
+
+
+def access(args: argparse.Namespace) -> dict:
+    """``{"choice", "security"}``: the clients' keyword arguments the flags describe."""
+    return {"choice": version_choice(args), "security": security(args)}
 
 
 def version_choice(args: argparse.Namespace):

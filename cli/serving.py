@@ -58,14 +58,8 @@ def _connect(args: argparse.Namespace, config: DeployConfig):
     """A client for the server, version and security the flags name."""
     from serving.client import connect
 
-    return connect(
-        args.target,
-        args.rest,
-        config.model_name,
-        args.timeout,
-        choice=connection.version_choice(args),
-        security=connection.security(args),
-    )
+    access = connection.access(args)
+    return connect(args.target, args.rest, config.model_name, args.timeout, **access)
 
 
 def _predict_flags(parser: argparse.ArgumentParser) -> None:
@@ -81,15 +75,9 @@ def _predict(args: argparse.Namespace, config: DeployConfig) -> int:
 
     from serving.client import UNREADABLE, predict_files
 
-    results = predict_files(
-        args.files,
-        args.target,
-        config.model_name,
-        args.timeout,
-        args.rest,
-        choice=connection.version_choice(args),
-        security=connection.security(args),
-    )
+    access = connection.access(args)
+    target = (args.target, config.model_name, args.timeout, args.rest)
+    results = predict_files(args.files, *target, **access)
     emit(results)
     failed = [result for result in results if "error" in result]
     for result in failed:
@@ -214,10 +202,7 @@ def _describe(args: argparse.Namespace, config: DeployConfig) -> int:
                 args.model_base, config.model_name, args.version, args.label
             )
         else:
-            how = {
-                "choice": connection.version_choice(args),
-                "security": connection.security(args),
-            }
+            how = connection.access(args)
             if args.rest:
                 url = f"{how['security'].scheme()}://{args.target}"
                 described = describe.from_rest(url, config.model_name, args.timeout, **how)

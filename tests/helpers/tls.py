@@ -1,7 +1,8 @@
 """Throw-away certificate authorities for TLS tests on 127.0.0.1 (valid for a day, never stored).
 
 ``make_ca`` creates a CA; ``CertificateAuthority.issue`` a leaf certificate it signs, for a
-server (``localhost`` and ``127.0.0.1`` in its subject alternative names) or a client. Files are
+server (its host names and addresses, by default ``localhost`` and ``127.0.0.1``, in its
+subject alternative names) or a client. Files are
 PEM, keys unencrypted, written into the test's temporary folder.
 """
 
@@ -35,6 +36,13 @@ def _write_key(key, path: Path) -> Path:
     return path
 
 
+def _alternative_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
 def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
@@ -61,8 +69,10 @@ class CertificateAuthority:
     folder: Path
     key: object
 
-    def issue(self, common_name: str, server: bool) -> Issued:
-        """A leaf certificate signed by this CA, for a server on 127.0.0.1 or for a client."""
+    def issue(
+        self, common_name: str, server: bool, hosts: tuple[str, ...] = ("localhost", "127.0.0.1")
+    ) -> Issued:
+        """A leaf certificate signed by this CA: for a server on ``hosts``, or for a client."""
         key = ec.generate_private_key(ec.SECP256R1())
         ca = x509.load_pem_x509_certificate(self.cert.read_bytes())
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
@@ -70,7 +80,7 @@ class CertificateAuthority:
             x509.ExtendedKeyUsage([usage]), critical=False
         )
         if server:
-            names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            names = [_alternative_name(host) for host in hosts]
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(self.key, hashes.SHA256())
         stem = self.folder / f"{self.name}-{common_name}"

@@ -2,9 +2,6 @@
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 
 import joblib
@@ -15,6 +12,7 @@ import tensorflow as tf
 from components.artifacts import model_files
 from components.audio.labels import NUM_CLASSES
 from components.deploy import classifiers, core, publish
+from tests.gcs import gcs_emulator as emulator
 from tests.serving.fixtures import MODEL_NAME, fit_sklearn, read_examples, write_model_json
 
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
@@ -131,26 +129,17 @@ def test_deploy_takes_exactly_the_model_the_blessing_names(
 
 
 @pytest.fixture(scope="module")
-def gcs_emulator():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1"]
-    server = subprocess.Popen(
-        [*command, "--port", str(port), "--in-memory", "--default-bucket", "models"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(10)
+def gcs_emulator(tmp_path_factory):
+    """The GCS emulator with bucket ``models``, reached by google-cloud-storage and tf.io.gfile.
+
+    Yields its URL (``STORAGE_EMULATOR_HOST``); the environment that reaches it is set for the
+    module (deploy lists versions through tf.io.gfile and uploads with google-cloud-storage).
+    """
+    folder = tmp_path_factory.mktemp("gcs-tls")
+    with emulator(folder, bucket="models") as environment, pytest.MonkeyPatch.context() as patch:
+        for key, value in environment.items():
+            patch.setenv(key, value)
+        yield environment["STORAGE_EMULATOR_HOST"]
 
 
 def test_deploy_to_gcs_publishes_a_complete_version(
