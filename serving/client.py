@@ -364,11 +364,13 @@ def request_json(
         except ValueError:
             message = str(error)
         raise ServingError(code_for_http_status(error.code), message) from None
-    except urllib.error.URLError as error:
+    except (urllib.error.URLError, OSError) as error:  # OSError: TLS 1.3 refusals, resets
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError):
+            raise ServingError("DEADLINE_EXCEEDED", f"no answer within {timeout_s:g} s") from None
         netloc = urllib.parse.urlsplit(url).netloc
-        raise ServingError(
-            "UNAVAILABLE", explain_failure(netloc, "UNAVAILABLE", str(error.reason))
-        ) from None
+        message = explain_failure(netloc, "UNAVAILABLE", str(reason))
+        raise ServingError("UNAVAILABLE", message) from None
 
 
 class RestClient:

@@ -19,7 +19,7 @@ from pathlib import Path
 import grpc
 
 LOOPBACK_NAMES = ("localhost",)
-TLS_FAILURE_MARKS = ("CERTIFICATE_VERIFY_FAILED", "handshake", "SSL_ERROR", "TSI_")
+TLS_FAILURE_MARKS = ("CERTIFICATE", "handshake", "SSL", "TSI_")
 
 
 def _read(path: str, what: str) -> bytes:
@@ -145,6 +145,7 @@ def explain_failure(target: str, code: str, message: str) -> str:
     if code == "UNAVAILABLE" and any(mark in message for mark in TLS_FAILURE_MARKS):
         return (
             f"TLS handshake with {target} failed (is its certificate signed by a CA in "
-            f"--ca-file, and issued for this host name?): {message}"
+            f"--ca-file and issued for this host name; does it want a client certificate?): "
+            f"{message}"
         )
     return message

@@ -14,7 +14,7 @@ import pytest
 from cli import main as cli
 from components.artifacts import rollout_config
 from components.artifacts.rollout_config import ConcurrentChangeError, ConfigStore
-from serving import rollout
+from serving import describe, rollout
 from serving.rollout import RolloutSettings
 from tests.gcs import gcs_emulator
 
@@ -228,3 +228,17 @@ def test_promote_and_rollback_on_gcs(base, tmp_path, monkeypatch):
         assert config.labels == {"stable": 2, "canary": 2}
         rollout.rollback(gcs_base, FAST)
         assert rollout_config.production_version(gcs_base, NAME) == 1  # read right after writes
+
+
+def test_describe_reads_the_card_of_a_label_from_the_model_base(base):
+    for version in (1, 2):
+        card = base / NAME / str(version) / "assets.extra" / "model_card.json"
+        card.parent.mkdir()
+        card.write_text(json.dumps({"served": {"version": version}}))
+    rollout.promote(str(base), 1, "stable", FAST)
+    rollout.promote(str(base), 2, "canary", FAST)
+    assert describe.from_model_base(str(base), NAME)["version"] == 1, "production: stable"
+    canary = describe.from_model_base(str(base), NAME, label="canary")
+    assert canary["card"] == {"served": {"version": 2}}
+    with pytest.raises(FileNotFoundError, match="no version of household_sounds is labelled 'x'"):
+        describe.from_model_base(str(base), NAME, label="x")

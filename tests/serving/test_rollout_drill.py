@@ -84,6 +84,11 @@ def test_deploy_canary_promote_and_roll_back(server):
     promote(str(base), 2, "canary", settings)  # version 2 is loaded first, then labelled
     until({"stable": 1, "canary": 2}, grpc_target, rest_target)
     assert sorted(repository.loaded(NAME)) == [1, 2]
+    clip = base / "clip.wav"
+    clip.write_bytes(WAV)
+    predict = ["predict", str(clip), "--target", grpc_target]
+    assert cli.main([*predict, "--label", "canary"]) == 0
+    assert cli.main([*predict, "--label", "beta"]) == 3  # INVALID_ARGUMENT: unknown label
 
     code = cli.main(["promote", "2", "--label", "stable", "--model-base", str(base)])
     assert code == 0  # already loaded: the labels move at once, no wait

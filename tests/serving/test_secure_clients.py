@@ -214,3 +214,20 @@ def test_the_command_line_over_tls(tls_server, pki, tmp_path, capsys):
     assert code == grpc.StatusCode.UNAVAILABLE.value[0] and "TLS handshake" in error["message"]
     code = cli.main(["predict", str(wav), "--target", "example.com:8500", "--token", TOKEN])
     assert code == 2 and "plaintext" in capsys.readouterr().err
+
+
+def test_serve_dev_takes_its_tls_and_token_from_the_command_line(pki, monkeypatch):
+    from serving.dev_server import launcher
+
+    started = {}
+    monkeypatch.setattr(
+        launcher, "serve_until_stopped", lambda *args: started.setdefault("args", args)
+    )
+    server = pki["server"]
+    flags = ["--tls-cert", str(server.cert), "--tls-key", str(server.key)]
+    flags += ["--tls-client-ca", str(pki["ca"].cert)]
+    flags += ["--require-token-file", str(pki["token_file"])]
+    assert cli.main(["serve-dev", "--model-base", "base", "--rest-port", "8501", *flags]) == 0
+    base, port, rest_port, poll_s, security = started["args"]
+    assert (base, port, rest_port, poll_s) == ("base", 8500, 8501, 2.0)
+    assert security == ServerSecurity(str(server.cert), str(server.key), str(pki["ca"].cert), TOKEN)
