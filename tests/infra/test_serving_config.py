@@ -20,7 +20,7 @@ from google.protobuf import (
 )
 
 from serving.limits import MAX_BATCH_SIZE
-from tests.infra.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.xdist_group("infra")
 

@@ -16,7 +16,7 @@ from components.artifacts import rollout_config
 from components.artifacts.rollout_config import ConcurrentChangeError, ConfigStore
 from serving import describe, rollout
 from serving.rollout import RolloutSettings
-from tests.gcs import gcs_emulator
+from tests.helpers.gcs import gcs_emulator
 
 NAME = "household_sounds"
 FAST = RolloutSettings(poll_s=0.0)

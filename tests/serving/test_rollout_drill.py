@@ -23,7 +23,7 @@ from serving.dev_server.config_follower import ConfigFollower, ConfigRefused
 from serving.dev_server.repository import ModelRepository, ServedModel, signature_defs
 from serving.rollout import RolloutSettings, promote, rollback
 from serving.status import ServingError
-from tests.conftest import tone, wav_bytes
+from tests.helpers.audio import tone, wav_bytes
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving")]
 

@@ -20,7 +20,7 @@ from serving.dev_server.repository import ModelRepository, ServedModel, signatur
 from serving.dev_server.security import ServerSecurity
 from serving.security import Security
 from serving.status import ServingError
-from tests.conftest import tone, wav_bytes
+from tests.helpers.audio import tone, wav_bytes
 from tests.helpers.tls import make_ca
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving")]
