@@ -8,7 +8,7 @@ What the labels mean, in the rollout config (``components/artifacts/rollout_conf
 - ``promote V --label stable`` points both labels at V (a canary in flight is over) and appends
   V to the stable history. The first promotion of a model base must be this one; it creates the
   config, whose ``base_path`` is where TF Serving finds the model (``served_base_path``,
-  default the model root as given).
+  default the model root as given, made absolute as TF Serving requires).
 - ``rollback`` points both labels at the previous stable version (the one before the current
   in the history) and takes the current one off the history, so a second rollback goes one
   further back; with no previous version it refuses.
@@ -28,6 +28,7 @@ renamed into place under a lock, a ``gs://`` object written with a generation pr
 written (``ConcurrentChangeError``).
 """
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -202,10 +203,11 @@ def promote(
             raise RolloutError(
                 f"{name} has no stable version yet: promote one with --label stable first"
             )
-        base_path = model.base_path if model else None
+        root = layout.model_root(model_base, name)
+        root = root if layout.is_remote(root) else os.path.abspath(root)  # TF Serving wants it
         first = ModelRollout(
             name=name,
-            base_path=base_path or settings.served_base_path or layout.model_root(model_base, name),
+            base_path=(model.base_path if model else None) or settings.served_base_path or root,
             versions=(version,),
             labels={STABLE: version, CANARY: version},
             stable_history=(version,),

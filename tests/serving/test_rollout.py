@@ -46,9 +46,13 @@ def test_the_first_stable_version_creates_the_config(base):
     assert [event["action"] for event in model.events] == ["promote"]
 
 
-def test_a_new_config_takes_the_path_tf_serving_sees(base):
+def test_a_new_config_takes_the_path_tf_serving_sees(base, monkeypatch):
     rollout.promote(str(base), 1, "stable", RolloutSettings(served_base_path=f"/models/{NAME}"))
     assert state(base).base_path == f"/models/{NAME}"
+    (base / "models.config").unlink()
+    monkeypatch.chdir(base.parent)
+    rollout.promote(base.name, 1, "stable", FAST)  # a relative model base
+    assert state(base).base_path == str(base / NAME), "absolute, as TF Serving requires"
 
 
 def test_canary_then_stable_then_rollback(base):
