@@ -3,8 +3,8 @@
 Each step's output directory holds files with these names (docs/contracts.md): ingest's
 manifest, label report and rejects; featurize's example shards per split, transform graph, clip
 statistics and dead letter; a model directory's card, model file, predictions and
-hyperparameters; evaluate's metrics, analysis, blessing and report; a served version's files and
-the rollout config beside the served models.
+hyperparameters; evaluate's metrics, analysis, blessing and report, and the two models they name;
+a served version's files and the rollout config beside the served models.
 """
 
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
@@ -48,6 +48,10 @@ ERRORS_CSV_FILE = "errors.csv"
 BLESSING_FILE = "blessing.json"
 SLICES_TABLE_FILE = "slices.md"
 REPORT_HTML_FILE = "report.html"
+# the two models metrics.json and blessing.json name: the candidate (the best exportable model,
+# which the blessing is about and deploy publishes; null when none is) and the overall best
+CANDIDATE = "candidate"
+BEST = "best"
 
 # the model base TF Serving reads (components/artifacts/model_base.py knows its layout):
 # <model_base>/<model_name>/<version>/ holds the SavedModel and assets.extra/ (the warmup
