@@ -55,6 +55,7 @@ from components.artifacts.names import (
     LABEL_REPORT_FILE,
     MANIFEST_FILE,
     METRICS_FILE,
+    SLICES_FILE,
     TRANSFORM_GRAPH_DIR,
 )
 from components.artifacts.signature import DEFAULT_SIGNATURE
@@ -365,7 +366,7 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
     )
     with open(os.path.join(evaluation, METRICS_FILE)) as handle:
         metrics = json.load(handle)
-    with open(os.path.join(evaluation, "slices.json")) as handle:
+    with open(os.path.join(evaluation, SLICES_FILE)) as handle:
         slices = json.load(handle)
     for name, entry in metrics["models"].items():
         overall = next(s for s in slices if s["model"] == name and s["feature"] == "overall")

@@ -5,7 +5,8 @@ options (``cli.flags``), and imports the module that does the work only when it 
 ``--help`` answers instantly without loading TensorFlow. Subcommands call the same pure step
 cores and the same pipeline function that Kubeflow runs; nothing here is a second code path.
 The steps' commands are here; the pipeline's for a cluster (``cluster``) and for this
-machine (``local``) and the serving commands (``serving``) live beside it. ``main`` turns what a
+machine (``local``), the serving commands (``serving``) and the rollout's (``rollout``) live
+beside it. ``main`` turns what a
 command raises into one line on stderr and an exit code (``EXIT_CODES``; ``--debug`` shows the
 traceback instead): results are the JSON on stdout, everything else goes to stderr.
 """
@@ -16,7 +17,7 @@ import importlib.metadata
 import sys
 from pathlib import Path
 
-from cli import cluster, local, serving
+from cli import cluster, local, rollout, serving
 from cli.flags import Command, emit, registrar
 from components.baselines.config import BaselinesConfig
 from components.featurize.config import FeaturizeConfig
@@ -138,8 +139,8 @@ def _weights(args: argparse.Namespace) -> int:
     return emit({"cache": str(args.cache or cache.cache_dir()), "files": files})
 
 
-# After the steps, in the order ``--help`` lists them: compile, submit, run, demo, then serving.
-for _module in (cluster, local, serving):
+# After the steps, in the order ``--help`` lists them: compile, submit, run, demo, serving, rollout.
+for _module in (cluster, local, serving, rollout):
     _COMMANDS.update(_module.COMMANDS)
 
 

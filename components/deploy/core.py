@@ -11,12 +11,14 @@ and ``discovery.json`` for the model card). Output: ``<model_base>/<model_name>/
 ``blessing.json``; written atomically (``publish.py``). ``run`` is the one entry point (the KFP
 wrapper and ``household-sounds deploy``): it reads the evaluation once, gates once (``gate``:
 no model base or no candidate deploys nothing; an unblessed candidate or a stale production
-comparison — the newest version under the model base is no longer the one evaluate compared
-with, ``stale_production`` — deploys nothing unless ``force`` is set), then reads the
+comparison — the production version under the model base (``stable`` in its rollout config,
+else the newest) is no longer the one evaluate compared with, ``stale_production`` — deploys
+nothing unless ``force`` is set), then reads the
 candidate's ``model.json`` once and exports it and no other model (an unexportable one is an
 error: evaluate never proposes one, ``components/artifacts/exportable.py``). Before publishing,
 the saved model is loaded back and the warmup requests are run through it, so a version TF
-Serving cannot execute is never published.
+Serving cannot execute is never published. A published version is served once the rollout
+config labels it (``household-sounds promote``, docs/serving.md).
 """
 
 import logging
@@ -28,20 +30,23 @@ import tensorflow as tf
 
 from components import model_card
 from components.artifacts import exportable, files
+from components.artifacts.model_base import asset_file, version_dir, versions, warmup_file
 from components.artifacts.model_files import ModelInfo, read_model_card
 from components.artifacts.names import (
-    ASSETS_EXTRA_DIR,
     BLESSING_FILE,
     CANDIDATE,
+    DISCOVERY_FILE,
     METRICS_FILE,
+    SLICES_FILE,
     VERSION_CARD_JSON,
     VERSION_CARD_MARKDOWN,
 )
+from components.artifacts.rollout_config import production_version
 from components.audio.featurizer import weight_files
 from components.deploy import classifiers, export, publish, warmup
 from components.deploy.config import DeployConfig
 
-EVALUATION_FILES = {"metrics": METRICS_FILE, "slices": "slices.json", "discovery": "discovery.json"}
+EVALUATION_FILES = {"metrics": METRICS_FILE, "slices": SLICES_FILE, "discovery": DISCOVERY_FILE}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,26 +175,27 @@ def stale_production(blessing: dict, model_base: str, model_name: str) -> str | 
     """Why the blessing's production comparison no longer holds, or None if it does.
 
     evaluate records the version it compared with (``production``: ``version``, ``model_base``,
-    ``model_name``); when another version was published under the same base since, the
-    candidate was never compared with the model it would now replace.
+    ``model_name``); when the production version under the same base changed since (another
+    version published, promoted or rolled back to), the candidate was never compared with the
+    model it would now replace.
     """
     production = blessing.get("production") or {}
     if (production.get("model_base"), production.get("model_name")) != (model_base, model_name):
         return None
     compared = production.get("version")
-    newest = max(publish.existing_versions(model_base, model_name), default=None)
-    if newest == compared:
+    current = production_version(model_base, model_name)
+    if current == compared:
         return None
     return (
-        f"the evaluation compared with version {compared} but the newest version under "
-        f"{model_base}/{model_name} is now {newest}: evaluate again"
+        f"the evaluation compared with version {compared} but the production version under "
+        f"{model_base}/{model_name} is now {current}: evaluate again"
     )
 
 
 def verify(export_dir: str) -> None:
     """Loads a saved export and runs every warmup request through its signatures."""
     loaded = tf.saved_model.load(export_dir)
-    for log in warmup.read(os.path.join(export_dir, warmup.WARMUP_DIR, warmup.WARMUP_FILE)):
+    for log in warmup.read(warmup_file(export_dir)):
         request = log.predict_log.request
         signature = loaded.signatures[request.model_spec.signature_name]
         signature(**{key: tf.make_ndarray(value) for key, value in request.inputs.items()})
@@ -218,7 +224,7 @@ def export_model(
     export.save(export.ServingModule(classifier, transform_graph_dir, info.feature), export_dir)
     warmup.write(export_dir, model_name)
     for name, text in (extra or {}).items():
-        files.write_text(os.path.join(export_dir, ASSETS_EXTRA_DIR, name), text)
+        files.write_text(asset_file(export_dir, name), text)
     verify(export_dir)
 
 
@@ -278,11 +284,11 @@ def run(
     info = ModelInfo.from_card(trained, model_dir)
     version = cfg.version
     if version is None:
-        version = publish.next_version(publish.existing_versions(model_base, cfg.model_name))
+        version = publish.next_version(versions(model_base, cfg.model_name))
     served = {
         "model_name": cfg.model_name,
         "version": version,
-        "uri": publish.version_uri(model_base, cfg.model_name, version),
+        "uri": version_dir(model_base, cfg.model_name, version),
     }
     card = model_card.build(
         trained,

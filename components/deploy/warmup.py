@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
-from components.artifacts.names import ASSETS_EXTRA_DIR
+from components.artifacts.model_base import assets_dir, warmup_file
 from components.artifacts.signature import (
     DEFAULT_SIGNATURE,
     WAV_INPUT,
@@ -24,8 +24,6 @@ from components.audio import timeline, waveform
 from components.audio.resample import SUPPORTED_RATES
 from components.deploy.export import WINDOWS_PER_STEP
 
-WARMUP_DIR = ASSETS_EXTRA_DIR
-WARMUP_FILE = "tf_serving_warmup_requests"
 WARMUP_BATCH = 8
 # The shortest recording cut into more windows than one classification step takes.
 LONG_SECONDS = waveform.CLIP_SECONDS + WINDOWS_PER_STEP * timeline.HOP_SECONDS
@@ -66,8 +64,8 @@ def requests(model_name: str) -> list[predict_pb2.PredictRequest]:
 
 def write(export_dir: str, model_name: str) -> str:
     """Writes the warmup file into ``export_dir/assets.extra/`` and returns its path."""
-    path = f"{export_dir}/{WARMUP_DIR}/{WARMUP_FILE}"
-    tf.io.gfile.makedirs(f"{export_dir}/{WARMUP_DIR}")
+    path = warmup_file(export_dir)
+    tf.io.gfile.makedirs(assets_dir(export_dir))
     with tf.io.TFRecordWriter(path) as writer:
         for request in requests(model_name):
             log = prediction_log_pb2.PredictionLog(

@@ -29,8 +29,22 @@ import tensorflow as tf
 
 from components.artifacts import exportable, files
 from components.artifacts.manifest import read_manifest
+from components.artifacts.model_base import model_root
 from components.artifacts.model_files import Predictions, read_model_card, read_sklearn_model
-from components.artifacts.names import BEST, BLESSING_FILE, CANDIDATE, METRICS_FILE, SKLEARN
+from components.artifacts.names import (
+    BEST,
+    BLESSING_FILE,
+    CANDIDATE,
+    DISCOVERY_FILE,
+    ERRORS_CSV_FILE,
+    ERRORS_FILE,
+    IMPORTANCE_FILE,
+    METRICS_FILE,
+    REPORT_HTML_FILE,
+    SKLEARN,
+    SLICES_FILE,
+    SLICES_TABLE_FILE,
+)
 from components.audio.labels import CLASS_NAMES
 from components.evaluate import (
     blessing,
@@ -47,14 +61,14 @@ from components.evaluate.screenshot import screenshot
 
 OUTPUT_FILES = (
     METRICS_FILE,
-    "slices.json",
-    "discovery.json",
-    "importance.json",
-    "errors.json",
-    "errors.csv",
+    SLICES_FILE,
+    DISCOVERY_FILE,
+    IMPORTANCE_FILE,
+    ERRORS_FILE,
+    ERRORS_CSV_FILE,
     BLESSING_FILE,
-    "slices.md",
-    "report.html",
+    SLICES_TABLE_FILE,
+    REPORT_HTML_FILE,
 )
 
 
@@ -297,20 +311,20 @@ def write(evaluation: dict, output_dir: str) -> EvaluateResult:
     decision = evaluation["blessing"]
     texts = {
         METRICS_FILE: files.to_json(evaluation["metrics"]),
-        "slices.json": files.to_json(evaluation["slices"]),
-        "discovery.json": files.to_json(evaluation["discovery"]),
-        "importance.json": files.to_json(evaluation["importance"]),
-        "errors.json": files.to_json(evaluation["errors"]),
-        "errors.csv": errors.errors_csv(evaluation["errors"]["misclassified"]),
+        SLICES_FILE: files.to_json(evaluation["slices"]),
+        DISCOVERY_FILE: files.to_json(evaluation["discovery"]),
+        IMPORTANCE_FILE: files.to_json(evaluation["importance"]),
+        ERRORS_FILE: files.to_json(evaluation["errors"]),
+        ERRORS_CSV_FILE: errors.errors_csv(evaluation["errors"]["misclassified"]),
         BLESSING_FILE: files.to_json(decision),
-        "slices.md": report.slices_markdown(evaluation),
-        "report.html": report.html(evaluation),
+        SLICES_TABLE_FILE: report.slices_markdown(evaluation),
+        REPORT_HTML_FILE: report.html(evaluation),
     }
     tf.io.gfile.makedirs(output_dir)
     for filename in OUTPUT_FILES:
         files.write_text(os.path.join(output_dir, filename), texts[filename])
     if evaluation["config"]["screenshot"]:
-        screenshot(os.path.join(output_dir, "report.html"))
+        screenshot(os.path.join(output_dir, REPORT_HTML_FILE))
     return EvaluateResult(
         best=decision[BEST],
         candidate=decision[CANDIDATE],
@@ -338,7 +352,7 @@ def data_summary(manifest: list[dict]) -> dict:
 def production_check(
     scores: Scores, manifest: list[dict], model_base: str, model_name: str
 ) -> dict | None:
-    """The candidate against the newest version under ``model_base`` (``production.py``).
+    """The candidate against the production version under ``model_base`` (``production.py``).
 
     Returns:
         ``production.compare``'s result; ``{"version": None, "reason"}`` when there is no
@@ -354,7 +368,7 @@ def production_check(
         model_base, model_name, manifest, scores.predictions[name]
     )
     if compared is None:
-        reason = f"no published version under {os.path.join(model_base, model_name)}"
+        reason = f"no published version under {model_root(model_base, model_name)}"
         return {**where, "version": None, "reason": reason}
     return {**where, **compared}
 

@@ -12,7 +12,12 @@ import os
 import shutil
 
 from components.artifacts import files
-from components.artifacts.names import BEST, METRICS_FILE
+from components.artifacts.names import (
+    BEST,
+    METRICS_FILE,
+    REPORT_HTML_FILE,
+    SLICES_TABLE_FILE,
+)
 
 HEADLINE_KEYS = ("accuracy", "macro_f1", "macro_precision", "macro_recall", "weighted_f1")
 
@@ -63,5 +68,5 @@ def write(evaluation_dir: str, metrics, confusion, report, slice_table) -> None:
     for name, value in headline_metrics(summary).items():
         metrics.log_metric(name, value)
     confusion.log_confusion_matrix(*confusion_matrix_for_kfp(summary, summary[BEST]))
-    shutil.copyfile(os.path.join(evaluation_dir, "report.html"), report.path)
-    shutil.copyfile(os.path.join(evaluation_dir, "slices.md"), slice_table.path)
+    shutil.copyfile(os.path.join(evaluation_dir, REPORT_HTML_FILE), report.path)
+    shutil.copyfile(os.path.join(evaluation_dir, SLICES_TABLE_FILE), slice_table.path)

@@ -52,6 +52,7 @@ from components.artifacts.names import (
     SPLITS,
     TRANSFORM_GRAPH_DIR,
     VERSION_CARD_JSON,
+    WARMUP_FILE,
 )
 from components.deploy import warmup
 from components.featurize import outputs
@@ -64,7 +65,7 @@ FEATURE_TOLERANCE = 1e-3  # float32 rounding of batch-shaped TF and the scaling,
 VERSION_FILES = (
     "saved_model.pb",
     "variables/variables.index",
-    f"{ASSETS_EXTRA_DIR}/{warmup.WARMUP_FILE}",
+    f"{ASSETS_EXTRA_DIR}/{WARMUP_FILE}",
     f"{ASSETS_EXTRA_DIR}/{VERSION_CARD_JSON}",
     f"{ASSETS_EXTRA_DIR}/{BLESSING_FILE}",
 )

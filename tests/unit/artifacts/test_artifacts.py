@@ -143,8 +143,11 @@ def test_contract_names_are_literals_only_in_the_contracts_package():
         for module, mark in ((names, "."), (signature, "_"))
         for key, value in vars(module).items()
         if key.isupper() and isinstance(value, str) and mark in value
-    } | {names.SERVED_MODEL_NAME, names.KERAS, names.SKLEARN}  # no mark, but no common word
+    } | {names.SERVED_MODEL_NAME, names.KERAS, names.SKLEARN, names.WARMUP_FILE}  # no mark
+    evaluation = {"slices.json", "discovery.json", "report.html", "slices.md", "errors.csv"}
+    served = {"tf_serving_warmup_requests", "saved_model.pb", "models.config"}
     assert {"manifest.jsonl", "model.json", "blessing.json", "audio_wav"} <= contract_names
+    assert evaluation | served <= contract_names
     found = []
     for path in _python_files():
         tree = ast.parse(path.read_text())

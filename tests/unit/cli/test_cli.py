@@ -9,6 +9,7 @@ import pytest
 from cli import cluster as cli_cluster
 from cli import local as cli_local
 from cli import main as cli
+from cli import rollout as cli_rollout
 from cli import serving as cli_serving
 from tests.helpers.usage import usage_error
 
@@ -29,6 +30,8 @@ EXPECTED = {
     "serve-dev",
     "listen",
     "app",
+    "promote",
+    "rollback",
 }
 
 
@@ -37,7 +40,7 @@ def test_every_user_facing_command_is_registered():
 
 
 def test_no_command_name_is_declared_twice():
-    modules = (cli, cli_cluster, cli_local, cli_serving)
+    modules = (cli, cli_cluster, cli_local, cli_serving, cli_rollout)
     declared = sum(Path(module.__file__).read_text().count("\n@command(") for module in modules)
     assert declared == len(cli._COMMANDS)  # a second declaration would hide the first command
 
