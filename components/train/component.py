@@ -64,6 +64,11 @@ def train(
             (gs:// or a mounted volume: a retried or rerun task continues); empty: in the
             model's own output directory.
     """
+    from components.train.config import task_label
+    from components.wrapper.task_label import announce
+
+    announce(task_label(family, tuned), model, best_hparams)
+
     from components.artifacts import files
     from components.artifacts.names import KERAS
     from components.train import core, report, resume

@@ -94,6 +94,11 @@ RECIPES: dict[str, dict] = {
 }
 
 
+def task_label(family: str, tuned: bool) -> str:
+    """What a train task is, for its log and console line: ``train cnn_log_mel (seed)``."""
+    return f"train {family} ({'tuned' if tuned else 'seed'})"
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train one Keras family (defaults: the study's full configuration).
