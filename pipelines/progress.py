@@ -76,7 +76,7 @@ def count_tasks(spec: Mapping[str, Any], arguments: Mapping[str, object]) -> int
 
 
 def log_name(label: str) -> str:
-    """A task label as a log file name: ``train cnn_log_mel (seed)`` → ``train-cnn_log_mel-seed``."""
+    """A label as a file name: ``train cnn_log_mel (seed)`` → ``train-cnn_log_mel-seed``."""
     return re.sub(r"[^A-Za-z0-9_.]+", "-", label).strip("-") or "task"
 
 

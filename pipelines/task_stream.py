@@ -29,16 +29,19 @@ _FINISHED = re.compile(
     r" - (INFO|ERROR) - Task '(?P<name>[^']+)' finished with status (?P<status>SUCCESS|FAILURE)$"
 )
 _CACHED = re.compile(r"Task (?P<name>\S+) cache hit \(key=(?P<key>[0-9a-f]+)\)")
-_RETRYING = re.compile(r"Task (?P<name>\S+) failed \(attempt \d+/\d+\)\. Retrying in (?P<s>[\d.]+)s")
+_RETRYING = re.compile(r"Task (?P<name>\S+) failed \(attempt \d+/\d+\)\. Retrying in ")
 
 Kind = Literal["line", "started", "labelled", "finished", "cached", "retrying"]
 
 
 @dataclass(frozen=True)
 class Event:
-    """What one line says: a task ``started``, was ``labelled``, ``finished`` (``ok`` or not),
-    was served from the cache (``cached``, with its ``key`` prefix), is ``retrying``; or a plain
-    ``line`` of output. ``text`` is the line without colour codes."""
+    """What one line says.
+
+    A task ``started``, was ``labelled``, ``finished`` (``ok`` or not), was served from the
+    cache (``cached``, with its ``key`` prefix) or is ``retrying``; or a plain ``line`` of
+    output. ``text`` is the line without colour codes.
+    """
 
     kind: Kind
     text: str
@@ -83,15 +86,19 @@ class ThreadLines(io.TextIOBase):
 
     @property
     def encoding(self) -> str:
+        """Text is UTF-8."""
         return "utf-8"
 
     def writable(self) -> bool:
+        """It is."""
         return True
 
     def isatty(self) -> bool:
+        """Never a terminal: tasks print plain text here."""
         return False
 
     def write(self, text: str) -> int:
+        """Collects ``text`` into the calling thread's lines."""
         thread = threading.get_ident()
         with self._lock:
             pending = self._pending.get(thread, "")
@@ -104,6 +111,7 @@ class ThreadLines(io.TextIOBase):
         return len(text)
 
     def close(self) -> None:
+        """Hands over every unfinished line, then closes."""
         with self._lock:
             pending, self._pending = self._pending, {}
         for thread, rest in pending.items():

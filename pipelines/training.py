@@ -30,6 +30,7 @@ from components.train.component import train
 from components.train.config import FAMILIES, RESNET50_MFCC, TrainConfig
 from pipelines.accelerator import CPU_ONLY, Accelerator
 from pipelines.image import with_image
+from pipelines.task_limits import DEFAULT_LIMITS, RETRIES, RETRY_BACKOFF, TaskLimits
 
 PIPELINE_NAME = "household-sounds"
 KERAS_FAMILIES = list(FAMILIES)
@@ -62,8 +63,16 @@ def _resources(task: dsl.PipelineTask, cpu: str, memory: str) -> dsl.PipelineTas
         .set_cpu_limit(cpu)
         .set_memory_request(memory)
         .set_memory_limit(memory)
-        .set_retry(num_retries=2, backoff_duration="30s")
     )
+
+
+def _limit(task: dsl.PipelineTask, step: str, limits: TaskLimits) -> dsl.PipelineTask:
+    """Sets ``step``'s retries and pod deadline (``pipelines.task_limits``) on ``task``."""
+    if limits.retries and RETRIES[step]:
+        task.set_retry(num_retries=RETRIES[step], backoff_duration=RETRY_BACKOFF)
+    if limits.seconds(step):
+        kubernetes.set_timeout(task, limits.seconds(step))
+    return task
 
 
 def _place(task: dsl.PipelineTask, accelerator: Accelerator) -> None:
@@ -86,18 +95,19 @@ def _place(task: dsl.PipelineTask, accelerator: Accelerator) -> None:
 def build_pipeline(
     pvcs: Sequence[PvcMount] = (),
     image: str = IMAGE,
-    cache_ingest: bool = False,
     accelerator: Accelerator = CPU_ONLY,
+    limits: TaskLimits = DEFAULT_LIMITS,
 ):
     """The pipeline function, with every task mounting ``pvcs`` (none: the portable pipeline).
 
     Mounts go through ``kfp.kubernetes.mount_pvc`` into the IR's Kubernetes platform spec; the
     DAG, its parameters and their defaults are the same with or without them. Every task runs
-    ``image`` (see ``pipelines.image``). ``cache_ingest`` lets ingest be cached, for callers that
-    always pass the ``data_fingerprint`` of the data (``household-sounds run``); otherwise
-    unchanged parameters could hide changed data, so ingest (and hence the DAG) always reruns.
-    The training tasks request ``accelerator`` (and its node selector and tolerations; the
-    default requests none).
+    ``image`` (see ``pipelines.image``). The training tasks request ``accelerator`` (and its
+    node selector and tolerations; the default requests none). Each step's pod gets its
+    ``limits`` deadline, through ``kfp.kubernetes.set_timeout``, and its retries
+    (``pipelines.task_limits``). Ingest is cached like every step but evaluate and deploy: its
+    cache key is the required ``data_fingerprint``, which ``run`` and ``submit`` compute from
+    the data, so changed data under the same ``data_root`` reruns it.
     """
     # The steps, re-created for ``image``, under the names the body below uses.
     ingest, rebalance, featurize, train, baselines, evaluate, deploy = (
@@ -111,6 +121,7 @@ def build_pipeline(
     @dsl.pipeline(name=PIPELINE_NAME, description="Household sound classification, FSD50K-style.")
     def training_pipeline(
         data_root: str,
+        data_fingerprint: str,
         data_format: str = DEFAULT_FORMAT,
         model_base: str = "",
         taxonomy_path: str = "",
@@ -129,7 +140,6 @@ def build_pipeline(
         min_worst_slice_f1: float = EvaluateConfig.min_worst_slice_f1,
         force_deploy: bool = DeployConfig.force,
         seed: int = 0,
-        data_fingerprint: str = "",
         mixed_precision: bool = TrainConfig.mixed_precision,
         checkpoint_root: str = "",
     ):
@@ -137,6 +147,9 @@ def build_pipeline(
 
         Args:
             data_root: Dataset root (local path or gs://).
+            data_fingerprint: ingest's cache key: a hash of the files under data_root
+                (``household-sounds fingerprint``; ``submit`` and ``run`` compute it). Any new
+                value reruns ingest and everything after it.
             data_format: fsd50k, esc50 or manifest.
             model_base: TF Serving model base (local path or gs://); empty skips deployment.
                 evaluate blesses a model only if it is not worse than the newest version
@@ -164,7 +177,6 @@ def build_pipeline(
             min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
             force_deploy: Deploy the best model even if it is not blessed.
             seed: Seed for splits, rebalancing and training.
-            data_fingerprint: Hash of the files under data_root; ingest's cache key.
             mixed_precision: Train in float16 with float32 variables and output (GPUs).
             checkpoint_root: Storage that outlives a pod (gs://, a mounted volume) for the
                 training tasks' resume state: a retried or rerun task continues from its last
@@ -178,16 +190,15 @@ def build_pipeline(
             allowed_roots=allowed_roots,
             data_fingerprint=data_fingerprint,
         ).set_display_name("ingest: labels and splits")
+        _limit(ingest_task, "ingest", limits)
         mount(ingest_task)
-        # The data under data_root can change while the parameter stays the same: cache only
-        # where the caller always passes its fingerprint.
-        ingest_task.set_caching_options(cache_ingest)
         rebalance_task = rebalance(
             manifest=ingest_task.outputs["manifest"],
             target_per_class=target_per_class,
             keep_majority_clips=keep_majority_clips,
             seed=seed,
         ).set_display_name("rebalance: train classes")
+        _limit(rebalance_task, "rebalance", limits)
         mount(rebalance_task)
         featurize_task = _resources(
             featurize(
@@ -200,6 +211,7 @@ def build_pipeline(
             cpu="2",
             memory="8G",
         ).set_display_name("featurize: Beam + tf.Transform")
+        _limit(featurize_task, "featurize", limits)
         mount(featurize_task)
         examples = featurize_task.outputs["examples"]
 
@@ -227,6 +239,7 @@ def build_pipeline(
                     cpu="4",
                     memory="16G",
                 ).set_display_name("train: Keras (tuned)" if tuned else "train: Keras (seed)")
+                _limit(keras_tasks[tuned], "train", limits)
                 _place(keras_tasks[tuned], accelerator)
                 mount(keras_tasks[tuned])
         with dsl.ParallelFor(BASELINE_MODELS, parallelism=3) as model_name:
@@ -240,6 +253,7 @@ def build_pipeline(
                 cpu="2",
                 memory="8G",
             ).set_display_name("baselines: scikit-learn")
+            _limit(baseline_task, "baselines", limits)
             mount(baseline_task)
 
         evaluate_task = _resources(
@@ -258,6 +272,7 @@ def build_pipeline(
             cpu="2",
             memory="8G",
         ).set_display_name("evaluate: metrics and slices")
+        _limit(evaluate_task, "evaluate", limits)
         # The production model under model_base changes while the inputs stay the same.
         evaluate_task.set_caching_options(False)
         mount(evaluate_task)
@@ -274,6 +289,7 @@ def build_pipeline(
             pipeline_run_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
             pipeline_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         ).set_display_name("deploy: TF Serving model base")
+        _limit(deploy_task, "deploy", limits)
         deploy_task.set_caching_options(False)
         mount(deploy_task)
 

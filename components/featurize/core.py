@@ -39,7 +39,7 @@ from components.artifacts.names import (
 )
 from components.audio.examples import FEATURE_KEYS
 from components.audio.featurizer import weight_files
-from components.featurize import clips, local_workers, outputs, remote, transform
+from components.featurize import clips, local_workers, outputs, progress, remote, transform
 from components.featurize.config import FeaturizeConfig
 
 RAW_DIR = outputs.RAW_DIR
@@ -132,6 +132,12 @@ def _transform_scratch(output_dir: str):
             tf.io.gfile.rmtree(scratch)
 
 
+def _count_records(manifest_path: str) -> int:
+    """The manifest's records (one per non-empty line)."""
+    with tf.io.gfile.GFile(manifest_path) as lines:
+        return sum(1 for line in lines if line.strip())
+
+
 def _counters(result: beam.runners.runner.PipelineResult, prefix: str) -> dict[str, int]:
     query = result.metrics().query(beam.metrics.MetricsFilter().with_namespace("featurize"))
     counts: dict[str, int] = {}
@@ -172,8 +178,9 @@ def run(
     transform_graph_dir = transform_graph_dir or os.path.join(output_dir, TRANSFORM_GRAPH_DIR)
     remote.check_reachable(cfg.runner, (manifest_path, output_dir, transform_graph_dir))
     outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
-    logging.info("featurize: decoding and featurizing %s with %s", manifest_path, cfg.runner)
-    with beam.Pipeline(options=_options(cfg)) as pipeline:
+    total = _count_records(manifest_path)
+    logging.info("featurize: %d clips of %s, with %s", total, manifest_path, cfg.runner)
+    with progress.watching(total), beam.Pipeline(options=_options(cfg)) as pipeline:
         build_featurize(pipeline, manifest_path, output_dir, cfg)
     first = pipeline.result
     clips_per_split = {split: _counters(first, "clips_").get(split, 0) for split in SPLITS}

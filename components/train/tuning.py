@@ -27,6 +27,7 @@ import keras_tuner as kt
 import tensorflow as tf
 
 from components.train import recipe
+from components.train.epoch_log import EpochLog
 from components.train.model import augmentation, build_model
 
 CHIEF = "chief"
@@ -244,7 +245,7 @@ def search(
             train,
             validation_data=validation,
             epochs=epochs,
-            callbacks=[stop],
+            callbacks=[stop, EpochLog(family, epochs, trials=True)],
             class_weight=class_weight,
             shuffle=False,
             verbose=0,
