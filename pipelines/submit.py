@@ -204,7 +204,7 @@ def create_recurring_run(
     """
     if len(cron.split()) != 6:
         raise ParamError(f"cron {cron!r}: KFP expects 6 fields (seconds first), e.g. '0 0 3 * * *'")
-    arguments = check_params(package_path, params)
+    arguments = check_params(package_path, with_fingerprint(package_path, params, recurring=True))
     client = _client(client_factory, host, namespace, auth or KfpAuth())
     with contextlib.redirect_stdout(sys.stderr):
         created = client.create_experiment(name=experiment, namespace=namespace)

@@ -185,6 +185,13 @@ def run(
     first = pipeline.result
     clips_per_split = {split: _counters(first, "clips_").get(split, 0) for split in SPLITS}
     dead_letter = _counters(first, "dead_letter_")
+    logging.info(
+        "featurize: %d clips featurized %s, %d dead-lettered %s",
+        sum(clips_per_split.values()),
+        clips_per_split,
+        sum(dead_letter.values()),
+        dead_letter,
+    )
     if clips_per_split["train"] == 0:
         raise ValueError(
             f"no training clip could be featurized ({dead_letter or 'empty manifest'}); "
