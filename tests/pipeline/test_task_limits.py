@@ -14,6 +14,8 @@ from pipelines.package import kubernetes_settings, without_platform_spec
 from pipelines.task_limits import LOCAL_LIMITS, RETRIES, RETRY_BACKOFF, TIMEOUT_HOURS, TaskLimits
 from tests.usage import usage_error
 
+IMAGE = "registry.example.com/team/household-sounds:abc1234"  # not the unpublished release one
+
 
 def _step(name: str) -> str:
     """``exec-train-2`` / ``train-2`` → ``train``."""
@@ -63,8 +65,8 @@ def test_only_the_steps_a_retry_can_help_are_retried(package):
 
 def test_task_timeout_changes_one_step_and_zero_removes_it(tmp_path, capsys):
     path = str(tmp_path / "p.yaml")
-    argv = ["compile", "--output", path, "--task-timeout", "train=10", "--task-timeout", "deploy=0"]
-    assert cli.main(argv) == 0
+    compile_ = ["compile", "--output", path, "--image", IMAGE]
+    assert cli.main([*compile_, "--task-timeout", "train=10", "--task-timeout", "deploy=0"]) == 0
     capsys.readouterr()
     _, executors = _docs(path)
     for name, executor in executors.items():
@@ -75,7 +77,7 @@ def test_task_timeout_changes_one_step_and_zero_removes_it(tmp_path, capsys):
             hours = 10 if step == "train" else TIMEOUT_HOURS[step]
             assert int(executor["activeDeadlineSeconds"]) == hours * 3600, name
     for bad in ("tran=1", "train=-1", "train=soon", "train"):
-        assert "--task-timeout" in usage_error(["compile", "--output", path, "--task-timeout", bad])
+        assert "--task-timeout" in usage_error([*compile_, "--task-timeout", bad])
 
 
 def test_a_local_run_retries_nothing():
