@@ -1,9 +1,10 @@
 """Progress over clips while featurize's first Beam pass decodes them, summed over its workers.
 
 Every ``DecodeClip`` counts the clips it has handled (decoded or dead-lettered) and, at most every
-``EVERY_S`` seconds, logs ``featurize: worker <id> handled <n> clips``. A worker in this process
-logs straight to the root logger; a worker process of the multi-process FnApiRunner logs through
-Beam's logging service, which this process re-logs (``Worker: <log entry>``, on the
+``EVERY_S`` seconds, logs ``featurize: worker <id> handled <n> clips`` on this module's logger (a
+line for ``ClipProgress``, not for people: the command line shows the root logger's lines). A
+worker in this process logs straight there; a worker process of the multi-process FnApiRunner
+logs through Beam's logging service, which this process re-logs (``Worker: <log entry>``, on the
 ``local_job_service`` logger) with the same words inside. ``watching(total)`` listens to both for
 the length of the pass and logs the sum, ``featurize: 400/1240 clips``, at most every ``EVERY_S``
 seconds (and when the sum reaches the total). A remote runner's workers log to their own
@@ -19,6 +20,7 @@ import time
 from collections.abc import Iterator
 
 EVERY_S = 10.0
+_WORKERS = logging.getLogger(__name__)
 _WORKER_LINE = re.compile(r"featurize: worker (?P<worker>\S+) handled (?P<clips>\d+) clips")
 BEAM_WORKER_LOGGER = "apache_beam.runners.portability.local_job_service"
 
@@ -36,7 +38,7 @@ class ClipCounter:
         self.clips += 1
         if time.monotonic() - self._logged >= EVERY_S:
             self._logged = time.monotonic()
-            logging.info("featurize: worker %s handled %d clips", self.worker, self.clips)
+            _WORKERS.info("featurize: worker %s handled %d clips", self.worker, self.clips)
 
 
 class ClipProgress(logging.Handler):
