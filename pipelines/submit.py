@@ -23,9 +23,12 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipelines.package import ParamError, check_params, declared_parameters, with_caching
+
+if TYPE_CHECKING:
+    from pipelines.vertex import VertexTarget
 
 # kfp is imported lazily: `household-sounds --help` must not pay for it.
 ClientFactory = Callable[..., Any]
@@ -359,10 +362,18 @@ def start(
     and the exit code (0, or ``pipelines.follow``'s code for the run's outcome).
     """
     _check(options)
+    check_params(package_path, params)  # a typo fails before the data is listed
     caching = None if options.caching is None else options.caching == "on"
-    params = with_fingerprint(package_path, params, options.fingerprint_from, bool(options.cron))
     if options.vertex:
-        return _start_vertex(package_path, options, params, caching)
+        from pipelines import vertex
+
+        target = vertex.VertexTarget(
+            options.project, options.region, options.pipeline_root, options.vertex_endpoint
+        )
+        account = vertex_service_account(options.service_account)
+        params = with_fingerprint(package_path, params, options.fingerprint_from)
+        return _start_vertex(package_path, target, account, options, params, caching)
+    params = with_fingerprint(package_path, params, options.fingerprint_from, bool(options.cron))
     common: dict[str, Any] = {
         "namespace": options.namespace,
         "experiment": options.experiment,
@@ -414,20 +425,22 @@ def vertex_service_account(name: str) -> str | None:
 
 
 def _start_vertex(
-    package_path: str, options: SubmitOptions, params: dict[str, object], caching: bool | None
+    package_path: str,
+    target: VertexTarget,
+    service_account: str | None,
+    options: SubmitOptions,
+    params: dict[str, object],
+    caching: bool | None,
 ) -> tuple[dict, int]:
     from pipelines import vertex
 
-    target = vertex.VertexTarget(
-        options.project, options.region, options.pipeline_root, options.vertex_endpoint
-    )
     run = vertex.submit(
         package_path,
         target,
         display_name=options.run_name or options.experiment,
         params=params,
         enable_caching=caching,
-        service_account=vertex_service_account(options.service_account),
+        service_account=service_account,
     )
     result = {"vertex_job": run.resource_name, "run_url": run.url}
     if not options.wait:

@@ -293,7 +293,8 @@ def test_submit_compiles_for_the_image_it_is_given(
     argv = ["submit", "--host", fake_kfp.url, "--image", image, "--param", "data_root=/d"]
     argv += ["--param", "data_fingerprint=f1"]
     assert cli.main(argv) == 0
-    executors = fake_kfp.requests[-1].body["pipeline_spec"]["deploymentSpec"]["executors"]
+    spec = fake_kfp.requests[-1].body["pipeline_spec"]["pipeline_spec"]  # beside platform_spec
+    executors = spec["deploymentSpec"]["executors"]
     assert {executor["container"]["image"] for executor in executors.values()} == {image}
     assert "--image needs no --package" in usage_error([*argv, "--package", "built.yaml"])
 
@@ -310,7 +311,8 @@ def test_submit_refuses_the_unpublished_release_image_unless_told(
     assert "nothing publishes" in line and "--allow-unpublished-image" in line
     assert fake_kfp.requests == [], "nothing is sent"
     assert cli.main([*argv, "--allow-unpublished-image"]) == 0  # e.g. kind, which loads it
-    executors = fake_kfp.requests[-1].body["pipeline_spec"]["deploymentSpec"]["executors"]
+    spec = fake_kfp.requests[-1].body["pipeline_spec"]["pipeline_spec"]  # beside platform_spec
+    executors = spec["deploymentSpec"]["executors"]
     assert {executor["container"]["image"] for executor in executors.values()} == {IMAGE}
 
 

@@ -69,10 +69,15 @@ def test_a_gcs_fingerprint_follows_names_sizes_and_generations(bucket):
         fingerprint("gs://no-such-bucket/ds")
 
 
+def _pipeline_spec(body: dict) -> dict:
+    """The pipeline spec a run request carries (kfp sends it beside the platform spec)."""
+    return body["pipeline_spec"]["pipeline_spec"]
+
+
 def _submitted(fake: FakeKfp) -> tuple[dict, dict]:
     """The last run's parameters and its pipeline spec's ingest task."""
     body = fake.requests[-1].body
-    tasks = body["pipeline_spec"]["root"]["dag"]["tasks"]
+    tasks = _pipeline_spec(body)["root"]["dag"]["tasks"]
     return body["runtime_config"]["parameters"], tasks["ingest"]
 
 
@@ -108,7 +113,7 @@ def test_a_recurring_run_never_caches_ingest(bucket, package, fake_kfp, capsys):
     assert cli.main([*argv, "--param", "data_root=gs://data/ds"]) == 0
     body = fake_kfp.requests[-1].body
     assert body["runtime_config"]["parameters"]["data_fingerprint"] == ""
-    tasks = body["pipeline_spec"]["root"]["dag"]["tasks"]
+    tasks = _pipeline_spec(body)["root"]["dag"]["tasks"]
     assert tasks["ingest"]["cachingOptions"] == {}
     assert tasks["rebalance"]["cachingOptions"] == {"enableCache": True}
     capsys.readouterr()
