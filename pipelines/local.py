@@ -12,6 +12,9 @@ Nothing half-done is ever visible there: the links and ``run.json`` of one run a
 ``.published/current`` switched to it (``os.replace``, atomic). The stable names are fixed links
 through ``current``, so a failed or interrupted run leaves the previous run's links and
 ``run.json`` exactly as they were.
+
+While the pipeline runs, its output goes through ``pipelines.progress``: a console line per task
+on stderr and each task's whole log in ``<run>/logs/``; nothing is printed on stdout.
 """
 
 import json
@@ -156,10 +159,10 @@ def run(
     pipeline_root.mkdir(parents=True, exist_ok=True)
     runner = local.SubprocessRunner(use_venv=False)
     local.init(runner=runner, pipeline_root=str(pipeline_root), enable_caching=cache)
-    spec = json_format.MessageToDict(pipeline_func.pipeline_spec)
+    spec = getattr(pipeline_func, "pipeline_spec", None)  # None: a stand-in for a pipeline
     watcher = progress.RunProgress(
         root,
-        progress.count_tasks(spec, arguments),
+        None if spec is None else progress.count_tasks(json_format.MessageToDict(spec), arguments),
         console=sys.stderr,
         verbose=verbose,
         cache_root=pipeline_root / KFP_CACHE_DIR,
