@@ -19,6 +19,7 @@ from components.train.config import FAMILIES, TrainConfig
 from pipelines.compile import compile_pipeline
 from pipelines.task_limits import RETRIES
 from pipelines.training import PvcMount
+from tests.helpers.pipeline_spec import all_tasks
 
 STEPS = {"ingest", "rebalance", "featurize", "train", "baselines", "evaluate", "deploy"}
 
@@ -29,14 +30,6 @@ def compiled(tmp_path_factory):
     compile_pipeline(path)
     with open(path) as handle:
         return path, next(yaml.safe_load_all(handle))  # then the Kubernetes platform spec
-
-
-def all_tasks(spec: dict) -> dict[str, dict]:
-    """Every task of every DAG (root, loops, conditions), by task name."""
-    dags = [spec["root"]["dag"]] + [
-        component["dag"] for component in spec["components"].values() if "dag" in component
-    ]
-    return {name: task for dag in dags for name, task in dag["tasks"].items()}
 
 
 def producers(task: dict) -> set[str]:
