@@ -12,7 +12,8 @@ from cli import main as cli
 from pipelines.compile import compile_pipeline
 from pipelines.package import kubernetes_settings, without_platform_spec
 from pipelines.task_limits import LOCAL_LIMITS, RETRIES, RETRY_BACKOFF, TIMEOUT_HOURS, TaskLimits
-from tests.usage import usage_error
+from tests.helpers.pipeline_spec import all_tasks
+from tests.helpers.usage import usage_error
 
 IMAGE = "registry.example.com/team/household-sounds:abc1234"  # not the unpublished release one
 
@@ -28,11 +29,6 @@ def _docs(path: str) -> tuple[dict, dict]:
     with open(path) as handle:
         spec, platform = yaml.safe_load_all(handle)
     return spec, platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-
-
-def _tasks(spec: dict) -> dict[str, dict]:
-    dags = [spec["root"]["dag"]] + [c["dag"] for c in spec["components"].values() if "dag" in c]
-    return {name: task for dag in dags for name, task in dag["tasks"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +48,7 @@ def test_every_step_has_its_documented_deadline(package):
 def test_only_the_steps_a_retry_can_help_are_retried(package):
     spec, _ = _docs(package)
     retried = {}
-    for name, task in _tasks(spec).items():
+    for name, task in all_tasks(spec).items():
         if "componentRef" in task and not name.startswith("for-loop"):
             policy = task.get("retryPolicy", {})
             retried[_step(name)] = policy.get("maxRetryCount", 0)
@@ -86,7 +82,7 @@ def test_a_local_run_retries_nothing():
     from pipelines.training import build_pipeline
 
     spec = json_format.MessageToDict(build_pipeline(limits=LOCAL_LIMITS).pipeline_spec)
-    assert not any("retryPolicy" in task for task in _tasks(spec).values())
+    assert not any("retryPolicy" in task for task in all_tasks(spec).values())
     assert TaskLimits(retries=False).hours() == TIMEOUT_HOURS
 
 

@@ -1,8 +1,8 @@
 """``submit`` passes the data's fingerprint, so a cluster caches ingest exactly when it should.
 
-The data lies in a GCS emulator (``tests/gcs.py``: gcp-storage-emulator on 127.0.0.1) and the
-run goes to a fake KFP REST API (``tests/infra/fake_kfp.py``): the tests see the exact
-``data_fingerprint`` a cluster would get, run after run, as the objects change.
+The data lies in a GCS emulator (``tests/helpers/gcs.py``: gcp-storage-emulator on 127.0.0.1)
+and the run goes to a fake KFP REST API (``tests/helpers/fake_kfp.py``): the tests see the
+exact ``data_fingerprint`` a cluster would get, run after run, as the objects change.
 """
 
 from collections.abc import Iterator
@@ -13,9 +13,9 @@ import pytest
 from cli import main as cli
 from components.ingest.fingerprint import fingerprint
 from pipelines.compile import compile_pipeline
-from tests.gcs import gcs_emulator
-from tests.infra.fake_kfp import FakeKfp, serve
-from tests.usage import usage_error
+from tests.helpers.fake_kfp import FakeKfp, serve
+from tests.helpers.gcs import gcs_emulator
+from tests.helpers.usage import usage_error
 
 pytestmark = [pytest.mark.xdist_group("infra"), pytest.mark.slow]  # a compile and an emulator
 IMAGE = "registry.example.com/team/household-sounds:abc1234"
