@@ -111,7 +111,7 @@ def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
         raise UsageError("--image needs no --package (recompile it)")
     if options.package and (accelerator != CPU_ONLY or limits != DEFAULT_LIMITS):
         raise UsageError(
-            "accelerator, placement and --task-timeout need no --package (recompile it)"
+            "accelerator and placement flags need no --package, nor --task-timeout (recompile it)"
         )
     with tempfile.TemporaryDirectory() as tmp:
         compiled = f"{tmp}/pipeline.yaml"

@@ -119,5 +119,6 @@ def test_bad_placement_is_refused_with_the_expected_syntax(fields, message):
 def test_submit_with_a_compiled_package_refuses_placement_flags(tmp_path):
     package = str(tmp_path / "built.yaml")
     argv = ["submit", "--host", "http://127.0.0.1:9", "--package", package]
-    for flag in (["--accelerator-type", "nvidia.com/gpu"], ["--toleration", "x:NoSchedule"]):
+    flags = (["--accelerator-type", "nvidia.com/gpu"], ["--toleration", "x:NoSchedule"])
+    for flag in (*flags, ["--task-timeout", "train=1"]):
         assert "accelerator and placement flags need no --package" in usage_error([*argv, *flag])
