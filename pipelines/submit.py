@@ -280,7 +280,8 @@ class SubmitOptions:
         default="",
         metadata={
             "help": "compute data_fingerprint from this copy of data_root's files (e.g. the "
-            "host folder kind mounts; default: data_root itself)"
+            "host folder kind mounts; default: data_root itself)",
+            "metavar": "PATH",
         },
     )
     vertex: bool = field(default=False, metadata={"help": "submit to Vertex AI Pipelines"})
