@@ -247,7 +247,7 @@ def _ingest(data_dirs: list[str], work: str, taxonomy_path: str, seed: int) -> d
 def serve_test_split(
     model_dirs: list[str], examples: str, evaluation: str, manifest: str, model_base: str
 ) -> dict:
-    """Exports the model evaluate chose (blessed or not) and serves every test clip's WAV file.
+    """Exports the candidate evaluate chose (blessed or not) and serves every test clip's WAV file.
 
     The deployed SavedModel is what TF Serving would load (``deploy.run`` into ``model_base``);
     each test clip goes through its ``serving_default`` signature as the file's bytes, and the
@@ -260,11 +260,13 @@ def serve_test_split(
     from components.artifacts.model_files import read_predictions
 
     evaluated = deploy.read_evaluation(evaluation)
-    model_dir = deploy.choose_model(model_dirs, evaluated.blessing)
     transform_graph = os.path.join(examples, TRANSFORM_GRAPH_DIR)
     deployed = deploy.run(
-        model_dir, transform_graph, model_base, evaluated, DeployConfig(force=True)
+        model_dirs, transform_graph, model_base, evaluated, DeployConfig(force=True)
     )
+    if not deployed.deployed:
+        raise RuntimeError(f"nothing served: {'; '.join(deployed.reasons)}")
+    model_dir, _ = deploy.choose_model(model_dirs, deployed.model)
     signature = tf.saved_model.load(deployed.uri).signatures[DEFAULT_SIGNATURE]
     predictions = read_predictions(model_dir, "test")
     uri_of = {clip["clip_id"]: clip["uri"] for clip in read_manifest(manifest)}
@@ -383,7 +385,7 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
         "dead_letter": featurized["dead_letter"],
         "models": metrics["models"],
         "ranking": evaluated["ranking"],
-        "deployable_model": evaluated["deployable_model"],
+        "candidate": evaluated["candidate"],
         "blessed": evaluated["blessed"],
         "served": served,
         "majority_class": metrics["majority_class"],

@@ -3,7 +3,7 @@
 ingest → rebalance (train only) → featurize (Beam + tf.Transform) → six Keras families, each in
 its seed configuration and (``tuned_families``) Keras-Tuner-tuned, plus nine scikit-learn
 baselines → evaluate (every model on the same test split, with slices) → deploy the blessed
-winner to a TF Serving model base. The body is wiring only: each step is a thin wrapper in
+candidate to a TF Serving model base. The body is wiring only: each step is a thin wrapper in
 ``components/<step>/component.py``. Defaults are the study's full configuration, read from each
 step's ``config.py``; ``pipelines.presets`` scales it down for the embedded demo dataset.
 """
@@ -40,6 +40,12 @@ KERAS_FAMILIES = list(FAMILIES)
 TRAIN_ORDER = sorted(KERAS_FAMILIES, key=lambda family: family != RESNET50_MFCC)
 BASELINE_MODELS = list(MODELS)
 STEPS = (ingest, rebalance, featurize, train, baselines, evaluate, deploy)
+ORACLE_PORT = 8000  # a distributed search's chief serves its oracle here, in its own pod
+CHIEF_INPUTS = {
+    "tuner_id": "chief",
+    "oracle_address": f"0.0.0.0:{ORACLE_PORT}",
+    "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+}
 
 
 class PvcMount(NamedTuple):
@@ -92,10 +98,27 @@ def _place(task: dsl.PipelineTask, accelerator: Accelerator) -> None:
         )
 
 
+def _tuner_workers(train, inputs: dict, count: int) -> dsl.PipelineTask:
+    """A loop of ``count`` worker tasks of a tuned task's distributed search, beside its chief.
+
+    The chief (``CHIEF_INPUTS``) listens on its pod's interfaces and publishes its pod IP under
+    ``checkpoint_root`` for this run; each worker is ``tuner<i>`` and reads it there
+    (``components/train/distributed.py``). Neither is cached: a cached chief would serve no
+    search and its workers would wait for it. docs/scaling.md says what it costs. Returns the
+    loop's task.
+    """
+    with dsl.ParallelFor([f"tuner{index}" for index in range(count)], parallelism=count) as name:
+        worker = train(**inputs, tuner_id=name, pipeline_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+        _resources(worker, cpu="4", memory="16G").set_display_name("train: Keras tuner worker")
+        worker.set_caching_options(False)
+    return worker
+
+
 def build_pipeline(
     pvcs: Sequence[PvcMount] = (),
     image: str = IMAGE,
     accelerator: Accelerator = CPU_ONLY,
+    tuner_workers: int = 0,
     limits: TaskLimits = DEFAULT_LIMITS,
 ):
     """The pipeline function, with every task mounting ``pvcs`` (none: the portable pipeline).
@@ -103,11 +126,13 @@ def build_pipeline(
     Mounts go through ``kfp.kubernetes.mount_pvc`` into the IR's Kubernetes platform spec; the
     DAG, its parameters and their defaults are the same with or without them. Every task runs
     ``image`` (see ``pipelines.image``). The training tasks request ``accelerator`` (and its
-    node selector and tolerations; the default requests none). Each step's pod gets its
-    ``limits`` deadline, through ``kfp.kubernetes.set_timeout``, and its retries
-    (``pipelines.task_limits``). Ingest is cached like every step but evaluate and deploy: its
-    cache key is the required ``data_fingerprint``, which ``run`` and ``submit`` compute from
-    the data, so changed data under the same ``data_root`` reruns it.
+    node selector and tolerations; the default requests none). With ``tuner_workers`` each tuned
+    task is the chief of a distributed Keras Tuner search run by that many worker tasks beside
+    it (``_tuner_workers``). Each step's pod gets its ``limits`` deadline, through
+    ``kfp.kubernetes.set_timeout``, and its retries (``pipelines.task_limits``). Ingest is cached
+    like every step but evaluate and deploy: its cache key is the required ``data_fingerprint``,
+    which ``run`` and ``submit`` compute from the data, so changed data under the same
+    ``data_root`` reruns it.
     """
     # The steps, re-created for ``image``, under the names the body below uses.
     ingest, rebalance, featurize, train, baselines, evaluate, deploy = (
@@ -173,9 +198,9 @@ def build_pipeline(
                 in its seed configuration); the demo tunes the two that search in seconds.
             search_iterations: Randomized-search iterations per scikit-learn baseline (0: the
                 study's budget per model).
-            min_macro_f1: Blessing threshold on the best model's test macro-F1.
+            min_macro_f1: Blessing threshold on the candidate's test macro-F1.
             min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
-            force_deploy: Deploy the best model even if it is not blessed.
+            force_deploy: Deploy the candidate (the best exportable model) even if not blessed.
             seed: Seed for splits, rebalancing and training.
             mixed_precision: Train in float16 with float32 variables and output (GPUs).
             checkpoint_root: Storage that outlives a pod (gs://, a mounted volume) for the
@@ -220,28 +245,36 @@ def build_pipeline(
         keras_tasks = {}
         for tuned, families in ((False, TRAIN_ORDER), (True, tuned_families)):
             with dsl.ParallelFor(families, parallelism=2) as family:
+                inputs = {
+                    "examples": examples,
+                    "family": family,
+                    "tuned": tuned,
+                    "epochs": epochs,
+                    "max_trials": max_trials,
+                    "tuner": TrainConfig.tuner,
+                    "batch_size": batch_size,
+                    "class_weights": keep_majority_clips,
+                    "resnet_weights": TrainConfig.resnet_weights or "",
+                    "family_overrides": family_overrides,
+                    "seed": seed,
+                    "mixed_precision": mixed_precision,
+                    "checkpoint_root": checkpoint_root,
+                }
+                distributed = tuned and tuner_workers > 0
                 keras_tasks[tuned] = _resources(
-                    train(
-                        examples=examples,
-                        family=family,
-                        tuned=tuned,
-                        epochs=epochs,
-                        max_trials=max_trials,
-                        tuner=TrainConfig.tuner,
-                        batch_size=batch_size,
-                        class_weights=keep_majority_clips,
-                        resnet_weights=TrainConfig.resnet_weights or "",
-                        family_overrides=family_overrides,
-                        seed=seed,
-                        mixed_precision=mixed_precision,
-                        checkpoint_root=checkpoint_root,
-                    ),
+                    train(**inputs, **(CHIEF_INPUTS if distributed else {})),
                     cpu="4",
                     memory="16G",
                 ).set_display_name("train: Keras (tuned)" if tuned else "train: Keras (seed)")
                 _limit(keras_tasks[tuned], "train", limits)
                 _place(keras_tasks[tuned], accelerator)
                 mount(keras_tasks[tuned])
+                if distributed:
+                    keras_tasks[tuned].set_caching_options(False)
+                    workers = _tuner_workers(train, inputs, tuner_workers)
+                    _limit(workers, "train", limits)
+                    _place(workers, accelerator)
+                    mount(workers)
         with dsl.ParallelFor(BASELINE_MODELS, parallelism=3) as model_name:
             baseline_task = _resources(
                 baselines(

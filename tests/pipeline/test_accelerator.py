@@ -121,4 +121,5 @@ def test_submit_with_a_compiled_package_refuses_placement_flags(tmp_path):
     argv = ["submit", "--host", "http://127.0.0.1:9", "--package", package]
     flags = (["--accelerator-type", "nvidia.com/gpu"], ["--toleration", "x:NoSchedule"])
     for flag in (*flags, ["--task-timeout", "train=1"]):
-        assert "accelerator and placement flags need no --package" in usage_error([*argv, *flag])
+        message = usage_error([*argv, *flag])
+        assert "accelerator, placement, tuner and --task-timeout flags need no --package" in message
