@@ -33,13 +33,16 @@ def _docs(path: str) -> tuple[dict, dict]:
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory) -> str:
-    return compile_pipeline(str(tmp_path_factory.mktemp("limits") / "pipeline.yaml"))
+    """The package with a distributed tuner worker too: it gets train's deadline and retries."""
+    path = str(tmp_path_factory.mktemp("limits") / "pipeline.yaml")
+    return compile_pipeline(path, tuner_workers=1)
 
 
 def test_every_step_has_its_documented_deadline(package):
     _, executors = _docs(package)
     steps = {_step(name) for name in executors}
     assert steps == set(TIMEOUT_HOURS)
+    assert "exec-train-3" in executors  # the tuner worker
     for name, executor in executors.items():
         expected = TIMEOUT_HOURS[_step(name)] * 3600
         assert int(executor["activeDeadlineSeconds"]) == expected, name
