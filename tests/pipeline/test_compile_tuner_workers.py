@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from pipelines.compile import compile_pipeline
+from pipelines.task_limits import RETRIES
 from pipelines.training import ORACLE_PORT
 from tests.helpers.pipeline_spec import all_tasks
 from tests.helpers.usage import usage_error
@@ -68,7 +69,7 @@ def test_workers_search_beside_each_tuned_chief(tmp_path):
     assert set(worker_inputs["artifacts"]) == {"examples"}
     for task in (chief, worker):  # a cached chief would serve nothing to its workers
         assert task["cachingOptions"].get("enableCache", False) is False
-        assert task["retryPolicy"]["maxRetryCount"] == 2
+        assert task["retryPolicy"]["maxRetryCount"] == RETRIES["train"]
     executors = spec["deploymentSpec"]["executors"]
     chief_resources, worker_resources = (
         executors[f"exec-{name}"]["container"]["resources"] for name in ("train-2", "train-3")
