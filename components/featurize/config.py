@@ -22,6 +22,9 @@ class FeaturizeConfig:
         keep_raw: Keep the unscaled example shards (``raw/``) after the transform.
         sdk_container_image: Image a remote runner's workers run (Dataflow, Flink, Spark; see
             ``remote.py``); the pipeline passes its own image. Empty: the runner's default.
+        worker_start_timeout_s: With an EXTERNAL worker pool or a PROCESS environment, how long
+            the one-element check job that proves it starts workers may take
+            (``worker_check.py``); featurize then fails instead of waiting forever, as Beam would.
     """
 
     num_shards: int = field(
@@ -51,5 +54,14 @@ class FeaturizeConfig:
             "help": "image the workers of DataflowRunner, FlinkRunner or SparkRunner run "
             "(the project image, which holds the Beam SDK harness); a --beam-arg image wins",
             "metavar": "REGISTRY/NAME:TAG",
+        },
+    )
+    worker_start_timeout_s: float = field(
+        default=120.0,
+        metadata={
+            "help": "with an EXTERNAL worker pool or a PROCESS environment: seconds a "
+            "one-element check job may take to start a worker and import the project before "
+            "featurize stops with an error (Beam itself would wait forever)",
+            "metavar": "SECONDS",
         },
     )

@@ -11,7 +11,11 @@ runs on FnApiRunner here and on Dataflow, Flink or Spark (``--beam-arg`` flags);
 gets one worker process per usable core unless told otherwise (``local_workers.py``), a remote
 one runs the project image and gets only URIs its workers can open (``remote.py``): every input,
 output and tf.Transform's scratch folder lies under the given locations, so on ``gs://`` nothing
-touches the local disk.
+touches the local disk. Before an EXTERNAL worker pool (or a PROCESS environment) gets the jobs,
+a one-element check job proves it starts workers that import the project, within a deadline
+(``worker_check.py``).
+The two pipelines are built by ``featurize_pipeline`` and ``transform_pipeline``, so a runner's
+job graph can be inspected without running it (a Dataflow dry run, see ``docs/runners.md``).
 """
 
 import json
@@ -25,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 import apache_beam as beam
 import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
 from components.artifacts import files
 from components.artifacts.names import (
@@ -39,7 +43,15 @@ from components.artifacts.names import (
 )
 from components.audio.examples import FEATURE_KEYS
 from components.audio.featurizer import weight_files
-from components.featurize import clips, local_workers, outputs, progress, remote, transform
+from components.featurize import (
+    clips,
+    local_workers,
+    outputs,
+    progress,
+    remote,
+    transform,
+    worker_check,
+)
 from components.featurize.config import FeaturizeConfig
 
 RAW_DIR = outputs.RAW_DIR
@@ -109,12 +121,49 @@ def build_featurize(pipeline: beam.Pipeline, manifest_path: str, output_dir: str
         )
 
 
-def _options(cfg: FeaturizeConfig) -> PipelineOptions:
-    beam_args = local_workers.local_beam_args(
-        cfg.runner, cfg.beam_args, local_workers.usable_cores()
-    )
-    beam_args = remote.container_args(cfg.runner, beam_args, cfg.sdk_container_image)
-    return PipelineOptions([f"--runner={cfg.runner}", *beam_args])
+def beam_args(cfg: FeaturizeConfig) -> tuple[str, ...]:
+    """The Beam options both pipelines get: the caller's, plus local cores or a worker image."""
+    args = local_workers.local_beam_args(cfg.runner, cfg.beam_args, local_workers.usable_cores())
+    return remote.container_args(cfg.runner, args, cfg.sdk_container_image)
+
+
+def _pipeline(cfg: FeaturizeConfig) -> beam.Pipeline:
+    return beam.Pipeline(options=PipelineOptions([f"--runner={cfg.runner}", *beam_args(cfg)]))
+
+
+def featurize_pipeline(manifest_path: str, output_dir: str, cfg: FeaturizeConfig) -> beam.Pipeline:
+    """The first pipeline, built and not run: manifest → raw shards, clip stats, dead letter."""
+    pipeline = _pipeline(cfg)
+    build_featurize(pipeline, manifest_path, output_dir, cfg)
+    return pipeline
+
+
+def transform_pipeline(
+    output_dir: str, transform_graph_dir: str, cfg: FeaturizeConfig, scratch: str
+) -> beam.Pipeline:
+    """The second pipeline, built and not run: tf.Transform over the first one's raw shards.
+
+    ``scratch`` is tf.Transform's temporary folder (``_transform_scratch``).
+    """
+    raw_patterns = {
+        split: os.path.join(output_dir, RAW_DIR, split, f"*{SHARD_SUFFIX}") for split in SPLITS
+    }
+    prefixes = {split: os.path.join(output_dir, EXAMPLES_DIR, split, "part") for split in SPLITS}
+    pipeline = _pipeline(cfg)
+    with tft_beam.Context(temp_dir=scratch):
+        transform.build(pipeline, raw_patterns, prefixes, transform_graph_dir, cfg.num_shards)
+    return pipeline
+
+
+def _run_to_end(pipeline: beam.Pipeline) -> beam.runners.runner.PipelineResult:
+    """Runs ``pipeline`` and waits, as ``with beam.Pipeline()`` does.
+
+    The ``with`` also stops what the runner started for this pipeline (a Flink or Spark job
+    server that ``FlinkRunner`` or ``SparkRunner`` launched) once it has finished.
+    """
+    with pipeline:
+        pass
+    return pipeline.result
 
 
 @contextmanager
@@ -172,17 +221,26 @@ def run(
         ValueError: If no training clip could be featurized (nothing to fit scaling on).
         FileExistsError: If an output directory holds files featurize does not write (its own
             earlier outputs are cleared, see ``outputs.py``).
-        ValueError: Also if the runner's workers cannot reach a location (``remote.py``).
+        ValueError: Also if the runner's workers cannot reach a location (``remote.py``), or
+            for ``--dry_run``.
+        worker_check.WorkerStartError: If an EXTERNAL worker pool (or PROCESS environment)
+            starts no worker that runs the project within ``cfg.worker_start_timeout_s``.
     """
     started = time.monotonic()
+    if PipelineOptions(list(cfg.beam_args)).view_as(TestOptions).dry_run:
+        raise ValueError(
+            "featurize cannot be a --dry_run: its second job reads the first one's output "
+            "(build the job graphs with featurize_pipeline and transform_pipeline instead)"
+        )
     transform_graph_dir = transform_graph_dir or os.path.join(output_dir, TRANSFORM_GRAPH_DIR)
     remote.check_reachable(cfg.runner, (manifest_path, output_dir, transform_graph_dir))
+    if worker_check.checked_environment(cfg.runner, args := beam_args(cfg)):  # before clearing
+        worker_check.check_workers(cfg.runner, args, cfg.worker_start_timeout_s)
     outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
     total = _count_records(manifest_path)
     logging.info("featurize: %d clips of %s, with %s", total, manifest_path, cfg.runner)
-    with progress.watching(total), beam.Pipeline(options=_options(cfg)) as pipeline:
-        build_featurize(pipeline, manifest_path, output_dir, cfg)
-    first = pipeline.result
+    with progress.watching(total):
+        first = _run_to_end(featurize_pipeline(manifest_path, output_dir, cfg))
     clips_per_split = {split: _counters(first, "clips_").get(split, 0) for split in SPLITS}
     dead_letter = _counters(first, "dead_letter_")
     logging.info(
@@ -198,16 +256,8 @@ def run(
             f"see {os.path.join(output_dir, DEAD_LETTER_FILE)}"
         )
     logging.info("featurize: fitting tf.Transform on %d training clips", clips_per_split["train"])
-    raw_patterns = {
-        split: os.path.join(output_dir, RAW_DIR, split, f"*{SHARD_SUFFIX}") for split in SPLITS
-    }
-    prefixes = {split: os.path.join(output_dir, EXAMPLES_DIR, split, "part") for split in SPLITS}
     with _transform_scratch(output_dir) as scratch:
-        with beam.Pipeline(options=_options(cfg)) as pipeline:
-            with tft_beam.Context(temp_dir=scratch):
-                transform.build(
-                    pipeline, raw_patterns, prefixes, transform_graph_dir, cfg.num_shards
-                )
+        _run_to_end(transform_pipeline(output_dir, transform_graph_dir, cfg, scratch))
     if not cfg.keep_raw:
         tf.io.gfile.rmtree(os.path.join(output_dir, RAW_DIR))
     result = FeaturizeResult(

@@ -27,21 +27,16 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from tests.helpers.ports import free_port, wait_until_listening
+
 TF_GCS_HOSTS = ("www.googleapis.com", "storage.googleapis.com")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "expect"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _certificates(folder: Path) -> tuple[Path, Path, Path]:
@@ -214,23 +209,14 @@ def gcs_emulator(folder: Path, bucket: str = "data") -> Iterator[dict[str, str]]
     The caller sets the returned variables (``monkeypatch.setenv``), which also carry to
     subprocesses such as Beam's worker processes.
     """
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1"]
     server = subprocess.Popen(
         [*command, "--port", str(port), "--in-memory", "--default-bucket", bucket],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("gcp-storage-emulator did not start") from None
-            time.sleep(0.1)
+    wait_until_listening(port, server, 30, "gcp-storage-emulator")
     proxy_process = subprocess.Popen(
         [sys.executable, "-m", "tests.helpers.gcs", str(port), str(folder)],
         stdout=subprocess.PIPE,
@@ -255,6 +241,18 @@ def gcs_emulator(folder: Path, bucket: str = "data") -> Iterator[dict[str, str]]
         for process in (proxy_process, server):
             process.terminate()
             process.wait(10)
+
+
+@contextmanager
+def emulated_gcs(folder: Path, monkeypatch) -> Iterator:
+    """``gcs_emulator``, its environment set for the test (``monkeypatch``); yields a client."""
+    from google.cloud import storage
+
+    (folder / "tls").mkdir()
+    with gcs_emulator(folder / "tls") as environment:
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        yield storage.Client()
 
 
 if __name__ == "__main__":

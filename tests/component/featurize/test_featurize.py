@@ -2,61 +2,18 @@
 
 import glob
 import json
-import os
 
 import numpy as np
 import pytest
 import soundfile
-import tensorflow as tf
 import tensorflow_transform as tft
-from apache_beam.options.pipeline_options import DirectOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from components.artifacts import files
 from components.audio import examples
 from components.featurize import core, local_workers
 from tests.helpers.audio import tone
-
-RATES = [8000, 16000, 22050, 44100, 48000]
-
-
-def write_manifest(root, broken: bool = True) -> str:
-    rows = []
-    for i in range(16):
-        split = ["train", "train", "validation", "test"][i % 4]
-        rate = RATES[i % len(RATES)]
-        samples = tone(
-            150.0 + 120 * (i % 8), [0.4, 3.0, 7.5][i % 3], rate, amplitude=0.1 + 0.05 * i
-        )
-        path = root / f"{i}.wav"
-        soundfile.write(path, samples, rate, subtype=["PCM_16", "PCM_24", "FLOAT"][i % 3])
-        row = {"clip_id": f"c{i}", "uri": str(path), "split": split, "label_index": i % 8}
-        if i % 4 < 2:  # the training clips: c0 and c1 are one recording, c4 and c5 another, ...
-            row["source_id"] = f"recording-{i // 4}"
-        rows.append(row)
-    if broken:
-        (root / "empty.wav").write_bytes(b"")
-        (root / "text.wav").write_text("not a wav file")
-        soundfile.write(root / "silent.wav", np.zeros(8000, np.float32), 16000)
-        for name in ("empty", "text", "silent", "missing"):
-            rows.append(
-                {
-                    "clip_id": name,
-                    "uri": str(root / f"{name}.wav"),
-                    "split": "train",
-                    "label_index": 0,
-                }
-            )
-    manifest = root / "manifest.jsonl"
-    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return str(manifest)
-
-
-def read_split(directory, split) -> list[dict]:
-    files = sorted(glob.glob(os.path.join(directory, "examples", split, "*.tfrecord.gz")))
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(
-        lambda record: tf.io.parse_single_example(record, examples.feature_spec())
-    )
-    return [{k: v.numpy() for k, v in example.items()} for example in dataset]
+from tests.helpers.featurize_inputs import read_split, read_split_from, write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -166,14 +123,6 @@ def test_raw_embedding_is_the_featurizers_on_the_decoded_clip(featurized):
             np.testing.assert_allclose(raw[clip_id][key], expected, rtol=0, atol=1e-5, err_msg=key)
 
 
-def read_split_from(raw_dir, split) -> list[dict]:
-    files = sorted(glob.glob(os.path.join(raw_dir, split, "*.tfrecord.gz")))
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(
-        lambda record: tf.io.parse_single_example(record, examples.feature_spec())
-    )
-    return [{k: v.numpy() for k, v in example.items()} for example in dataset]
-
-
 def test_transform_graph_loads(featurized):
     result, _ = featurized
     output = tft.TFTransformOutput(result.transform_graph_dir)
@@ -193,14 +142,18 @@ def test_no_trainable_clip_is_a_clear_error(tmp_path):
         core.run(str(manifest), str(tmp_path / "out"))
 
 
+def _options(cfg: core.FeaturizeConfig) -> PipelineOptions:
+    return PipelineOptions(list(core.beam_args(cfg)))
+
+
 def test_a_local_run_uses_every_usable_core_by_default():
-    direct = core._options(core.FeaturizeConfig()).view_as(DirectOptions)
+    direct = _options(core.FeaturizeConfig()).view_as(DirectOptions)
     cores = local_workers.usable_cores()
     if cores < 2:
         pytest.skip("one usable core: a local run has one worker")
     assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_processing", cores)
     one = core.FeaturizeConfig(beam_args=("--direct_num_workers=1",))
-    assert core._options(one).view_as(DirectOptions).direct_num_workers == 1
+    assert _options(one).view_as(DirectOptions).direct_num_workers == 1
 
 
 # The pretrained trunks round a clip differently in a batch of another shape (raw embeddings agree

@@ -24,7 +24,7 @@ from components.audio import examples
 from components.featurize.component import featurize
 from pipelines.compile import compile_pipeline
 from tests.helpers.audio import tone
-from tests.helpers.gcs import gcs_emulator
+from tests.helpers.gcs import emulated_gcs
 
 pytestmark = pytest.mark.slow
 
@@ -35,13 +35,8 @@ SPLITS = {"train": 4, "validation": 2, "test": 2}
 
 @pytest.fixture
 def gcs(tmp_path, monkeypatch):
-    from google.cloud import storage
-
-    (tmp_path / "tls").mkdir()
-    with gcs_emulator(tmp_path / "tls") as environment:
-        for key, value in environment.items():
-            monkeypatch.setenv(key, value)
-        yield storage.Client()
+    with emulated_gcs(tmp_path, monkeypatch) as client:
+        yield client
 
 
 def _upload_dataset(client) -> list[dict]:
