@@ -41,7 +41,9 @@ def _checked(pipeline, arguments: dict) -> dict:
     return check_arguments(declared, arguments)
 
 
-def _run_locally(data_root: str, output: str, arguments: dict, cache: bool) -> int:
+def _run_locally(
+    data_root: str, output: str, arguments: dict, cache: bool, verbose: bool = False
+) -> int:
     """Runs the pipeline with kfp.local; with ``cache``, ingest is keyed by the data's files.
 
     The arguments are checked first, so a bad ``--param`` stops the command before any work.
@@ -51,20 +53,22 @@ def _run_locally(data_root: str, output: str, arguments: dict, cache: bool) -> i
     from pathlib import Path
 
     from pipelines import local
-    from pipelines.training import build_pipeline, training_pipeline
+    from pipelines.task_limits import LOCAL_LIMITS
+    from pipelines.training import build_pipeline
 
     data = {"data_root": _absolute(data_root)}
     if "://" not in data_root and not Path(data_root).exists():
         raise FileNotFoundError(f"data root {data_root!r}: no such folder or manifest CSV")
     data["model_base"] = str(Path(output, "serving").resolve())  # the run directory is local
-    pipeline = build_pipeline(cache_ingest=True) if cache else training_pipeline
+    pipeline = build_pipeline(limits=LOCAL_LIMITS)
     arguments = _checked(pipeline, {**data, **arguments})
     if cache:
+        arguments["checkpoint_root"] = str(Path(output, "checkpoints").resolve())
+    if "data_fingerprint" not in arguments:  # without the cache, ingest runs anyway
         from components.ingest.fingerprint import fingerprint
 
-        arguments["data_fingerprint"] = fingerprint(data["data_root"])
-        arguments["checkpoint_root"] = str(Path(output, "checkpoints").resolve())
-    return emit(local.run(pipeline, output, arguments, cache).__dict__)
+        arguments["data_fingerprint"] = fingerprint(data["data_root"]) if cache else ""
+    return emit(local.run(pipeline, output, arguments, cache, verbose).__dict__)
 
 
 def _cache_flag(parser: argparse.ArgumentParser) -> None:
@@ -83,7 +87,7 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     """Run the whole pipeline locally (kfp.local) on your own data."""
     arguments = presets.arguments(args, data_format=args.data_format)
-    return _run_locally(args.data_root, args.output, arguments, args.cache)
+    return _run_locally(args.data_root, args.output, arguments, args.cache, args.verbose)
 
 
 def _demo_flags(parser: argparse.ArgumentParser) -> None:
@@ -101,4 +105,5 @@ def _demo(args: argparse.Namespace) -> int:
 
     if not Path(args.data_root, "FSD50K.metadata").is_dir():
         dataset.generate(args.data_root, dataset.DemoConfig())
-    return _run_locally(args.data_root, args.output, dict(presets.DEMO_ARGUMENTS), args.cache)
+    arguments = dict(presets.DEMO_ARGUMENTS)
+    return _run_locally(args.data_root, args.output, arguments, args.cache, args.verbose)

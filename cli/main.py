@@ -17,7 +17,7 @@ import importlib.metadata
 import sys
 from pathlib import Path
 
-from cli import cluster, local, rollout, serving
+from cli import cluster, console, local, rollout, serving
 from cli.flags import Command, emit, registrar
 from components.baselines.config import BaselinesConfig
 from components.featurize.config import FeaturizeConfig
@@ -54,6 +54,14 @@ def _ingest(args: argparse.Namespace, config: IngestConfig) -> int:
     from components.ingest import core
 
     return emit(core.run(args.data_root, args.output, config).summary())
+
+
+@command("fingerprint", "data-root")
+def _fingerprint(args: argparse.Namespace) -> int:
+    """Print the data's fingerprint, ingest's cache key (data_fingerprint): local or gs://."""
+    from components.ingest.fingerprint import fingerprint
+
+    return emit({"data_root": args.data_root, "data_fingerprint": fingerprint(args.data_root)})
 
 
 def _seed(parser: argparse.ArgumentParser) -> None:
@@ -152,9 +160,11 @@ def version() -> str:
         return "unknown"
 
 
-def _debug_flag(parser: argparse.ArgumentParser, default: object) -> None:
+def _global_flags(parser: argparse.ArgumentParser, default: object) -> None:
     help = "on an error, show the traceback instead of one line"
     parser.add_argument("--debug", action="store_true", default=default, help=help)
+    help = "show every library's log lines and warnings on stderr, not only the progress lines"
+    parser.add_argument("--verbose", action="store_true", default=default, help=help)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,13 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Exit codes: {codes}; the serving commands exit with the gRPC status code.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
-    _debug_flag(parser, False)
+    _global_flags(parser, False)
     subparsers = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
     for name, spec in _COMMANDS.items():
         summary = (spec.handler.__doc__ or "").strip().splitlines()[0]
         sub = subparsers.add_parser(name, help=summary, description=summary)
         spec.configure(sub)
-        _debug_flag(sub, argparse.SUPPRESS)  # after the command too, without resetting it
+        _global_flags(sub, argparse.SUPPRESS)  # after the command too, without resetting them
         sub.set_defaults(command=spec)
     return parser
 
@@ -199,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         after one line on stderr (with ``--debug`` the error propagates, traceback and all).
     """
     args = build_parser().parse_args(argv)
+    console.configure(args.verbose, tasks_keep_logs=args.name in local.COMMANDS)
     try:
         return args.command.run(args)
     except KeyboardInterrupt:

@@ -12,12 +12,16 @@ Nothing half-done is ever visible there: the links and ``run.json`` of one run a
 ``.published/current`` switched to it (``os.replace``, atomic). The stable names are fixed links
 through ``current``, so a failed or interrupted run leaves the previous run's links and
 ``run.json`` exactly as they were.
+
+While the pipeline runs, its output goes through ``pipelines.progress``: a console line per task
+on stderr and each task's whole log in ``<run>/logs/``; nothing is printed on stdout.
 """
 
 import json
 import logging
 import os
 import shutil
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -36,6 +40,7 @@ PUBLISHED_OUTPUTS: dict[str, str] = {
 PUBLISHED_DIR = ".published"
 CURRENT = "current"
 RUN_FILE = "run.json"
+KFP_CACHE_DIR = ".kfp_cache"  # kfp.local's default, under the pipeline root
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,6 @@ def publish(run_dir: Path, pipeline_dirs: list[Path]) -> dict[str, str]:
     Returns:
         Stable name → path (relative to ``run_dir``) of everything linked.
     """
-    from components.artifacts.model_files import read_model_card
     from components.artifacts.names import MODEL_CARD_FILE
 
     farm = run_dir / PUBLISHED_DIR / pipeline_dirs[0].name
@@ -91,7 +95,7 @@ def publish(run_dir: Path, pipeline_dirs: list[Path]) -> dict[str, str]:
                 _link(matches[-1], farm / name)
                 published[name] = os.path.relpath(matches[-1], run_dir)
         for model_json in sorted(pipeline_dir.glob(f"**/model/{MODEL_CARD_FILE}")):
-            name = read_model_card(str(model_json.parent))["name"]
+            name = json.loads(model_json.read_text())["name"]  # local: no TensorFlow here
             _link(model_json.parent, farm / "models" / name)
             published[f"models/{name}"] = os.path.relpath(model_json.parent, run_dir)
     return published
@@ -113,34 +117,69 @@ def activate(run_dir: Path, pipeline_dir: Path, summary: dict) -> None:
             _link(stable, link)  # fixed once; later runs only switch ``current``
 
 
-def run(pipeline_func, run_dir: str, arguments: dict[str, object], cache: bool = True) -> LocalRun:
+class TaskFailed(RuntimeError):
+    """A task of a local run failed; the message names it and its log."""
+
+
+def run(
+    pipeline_func,
+    run_dir: str,
+    arguments: dict[str, object],
+    cache: bool = True,
+    verbose: bool = False,
+) -> LocalRun:
     """Runs ``pipeline_func`` locally with ``arguments`` and publishes it into ``run_dir``.
 
     Args:
         pipeline_func: A ``@dsl.pipeline`` function.
-        run_dir: Run directory; KFP's raw outputs go to ``<run_dir>/kfp``.
+        run_dir: Run directory; KFP's raw outputs go to ``<run_dir>/kfp``, each task's log to
+            ``<run_dir>/logs`` (``pipelines.progress``).
         arguments: Pipeline parameters.
         cache: Reuse the outputs of every task whose component, image, command and inputs
             match an earlier successful run into the same ``run_dir`` (kfp.local's cache, in
             ``<run_dir>/kfp/.kfp_cache``; tasks with caching off always run), so a rerun
             after a failure starts at the step that failed.
+        verbose: Show every line kfp.local and the tasks print on stderr, not only a line per
+            task as it starts and ends.
 
     Returns:
         The published run.
 
     Raises:
-        Whatever the pipeline raised; the run directory then still shows the previous run.
+        TaskFailed: A task failed (its last lines were shown); the run directory then still
+            shows the previous run. Whatever else the pipeline raised, likewise.
     """
+    from google.protobuf import json_format
     from kfp import local
+
+    from pipelines import progress
 
     root = Path(run_dir).resolve()
     pipeline_root = root / "kfp"
     pipeline_root.mkdir(parents=True, exist_ok=True)
     runner = local.SubprocessRunner(use_venv=False)
     local.init(runner=runner, pipeline_root=str(pipeline_root), enable_caching=cache)
+    spec = getattr(pipeline_func, "pipeline_spec", None)  # None: a stand-in for a pipeline
+    watcher = progress.RunProgress(
+        root,
+        None if spec is None else progress.count_tasks(json_format.MessageToDict(spec), arguments),
+        console=sys.stderr,
+        verbose=verbose,
+        cache_root=pipeline_root / KFP_CACHE_DIR,
+        arguments=arguments,
+    )
     started = time.monotonic()
-    logging.info("running the pipeline locally into %s", root)
-    pipeline_func(**arguments)
+    with progress.watch(watcher):
+        logging.info("running the pipeline locally into %s", root)
+        try:
+            pipeline_func(**arguments)
+        except RuntimeError as error:
+            if not watcher.failed:
+                raise
+            logs = ", ".join(
+                f"{label} (log: {watcher.log_path(label)})" for label in watcher.failed
+            )
+            raise TaskFailed(f"task failed: {logs}") from error
     pipeline_dirs = _pipeline_dirs(pipeline_root)
     pipeline_dir = pipeline_dirs[0]
     published = publish(root, pipeline_dirs if cache else [pipeline_dir])

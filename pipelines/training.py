@@ -30,6 +30,7 @@ from components.train.component import train
 from components.train.config import FAMILIES, RESNET50_MFCC, TrainConfig
 from pipelines.accelerator import CPU_ONLY, Accelerator
 from pipelines.image import with_image
+from pipelines.task_limits import DEFAULT_LIMITS, RETRIES, RETRY_BACKOFF, TaskLimits
 
 PIPELINE_NAME = "household-sounds"
 KERAS_FAMILIES = list(FAMILIES)
@@ -68,8 +69,16 @@ def _resources(task: dsl.PipelineTask, cpu: str, memory: str) -> dsl.PipelineTas
         .set_cpu_limit(cpu)
         .set_memory_request(memory)
         .set_memory_limit(memory)
-        .set_retry(num_retries=2, backoff_duration="30s")
     )
+
+
+def _limit(task: dsl.PipelineTask, step: str, limits: TaskLimits) -> dsl.PipelineTask:
+    """Sets ``step``'s retries and pod deadline (``pipelines.task_limits``) on ``task``."""
+    if limits.retries and RETRIES[step]:
+        task.set_retry(num_retries=RETRIES[step], backoff_duration=RETRY_BACKOFF)
+    if limits.seconds(step):
+        kubernetes.set_timeout(task, limits.seconds(step))
+    return task
 
 
 def _place(task: dsl.PipelineTask, accelerator: Accelerator) -> None:
@@ -108,20 +117,22 @@ def _tuner_workers(train, inputs: dict, count: int) -> dsl.PipelineTask:
 def build_pipeline(
     pvcs: Sequence[PvcMount] = (),
     image: str = IMAGE,
-    cache_ingest: bool = False,
     accelerator: Accelerator = CPU_ONLY,
     tuner_workers: int = 0,
+    limits: TaskLimits = DEFAULT_LIMITS,
 ):
     """The pipeline function, with every task mounting ``pvcs`` (none: the portable pipeline).
 
     Mounts go through ``kfp.kubernetes.mount_pvc`` into the IR's Kubernetes platform spec; the
     DAG, its parameters and their defaults are the same with or without them. Every task runs
-    ``image`` (see ``pipelines.image``). ``cache_ingest`` lets ingest be cached, for callers that
-    always pass the ``data_fingerprint`` of the data (``household-sounds run``); otherwise
-    unchanged parameters could hide changed data, so ingest (and hence the DAG) always reruns.
-    The training tasks request ``accelerator`` (and its node selector and tolerations; the
-    default requests none). With ``tuner_workers`` each tuned task is the chief of a distributed
-    Keras Tuner search run by that many worker tasks beside it (``_tuner_workers``).
+    ``image`` (see ``pipelines.image``). The training tasks request ``accelerator`` (and its
+    node selector and tolerations; the default requests none). With ``tuner_workers`` each tuned
+    task is the chief of a distributed Keras Tuner search run by that many worker tasks beside
+    it (``_tuner_workers``). Each step's pod gets its ``limits`` deadline, through
+    ``kfp.kubernetes.set_timeout``, and its retries (``pipelines.task_limits``). Ingest is cached
+    like every step but evaluate and deploy: its cache key is the required ``data_fingerprint``,
+    which ``run`` and ``submit`` compute from the data, so changed data under the same
+    ``data_root`` reruns it.
     """
     # The steps, re-created for ``image``, under the names the body below uses.
     ingest, rebalance, featurize, train, baselines, evaluate, deploy = (
@@ -135,6 +146,7 @@ def build_pipeline(
     @dsl.pipeline(name=PIPELINE_NAME, description="Household sound classification, FSD50K-style.")
     def training_pipeline(
         data_root: str,
+        data_fingerprint: str,
         data_format: str = DEFAULT_FORMAT,
         model_base: str = "",
         taxonomy_path: str = "",
@@ -153,7 +165,6 @@ def build_pipeline(
         min_worst_slice_f1: float = EvaluateConfig.min_worst_slice_f1,
         force_deploy: bool = DeployConfig.force,
         seed: int = 0,
-        data_fingerprint: str = "",
         mixed_precision: bool = TrainConfig.mixed_precision,
         checkpoint_root: str = "",
     ):
@@ -161,6 +172,9 @@ def build_pipeline(
 
         Args:
             data_root: Dataset root (local path or gs://).
+            data_fingerprint: ingest's cache key: a hash of the files under data_root
+                (``household-sounds fingerprint``; ``submit`` and ``run`` compute it). Any new
+                value reruns ingest and everything after it.
             data_format: fsd50k, esc50 or manifest.
             model_base: TF Serving model base (local path or gs://); empty skips deployment.
                 evaluate blesses a model only if it is not worse than the newest version
@@ -188,7 +202,6 @@ def build_pipeline(
             min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
             force_deploy: Deploy the candidate (the best exportable model) even if not blessed.
             seed: Seed for splits, rebalancing and training.
-            data_fingerprint: Hash of the files under data_root; ingest's cache key.
             mixed_precision: Train in float16 with float32 variables and output (GPUs).
             checkpoint_root: Storage that outlives a pod (gs://, a mounted volume) for the
                 training tasks' resume state: a retried or rerun task continues from its last
@@ -202,16 +215,15 @@ def build_pipeline(
             allowed_roots=allowed_roots,
             data_fingerprint=data_fingerprint,
         ).set_display_name("ingest: labels and splits")
+        _limit(ingest_task, "ingest", limits)
         mount(ingest_task)
-        # The data under data_root can change while the parameter stays the same: cache only
-        # where the caller always passes its fingerprint.
-        ingest_task.set_caching_options(cache_ingest)
         rebalance_task = rebalance(
             manifest=ingest_task.outputs["manifest"],
             target_per_class=target_per_class,
             keep_majority_clips=keep_majority_clips,
             seed=seed,
         ).set_display_name("rebalance: train classes")
+        _limit(rebalance_task, "rebalance", limits)
         mount(rebalance_task)
         featurize_task = _resources(
             featurize(
@@ -224,6 +236,7 @@ def build_pipeline(
             cpu="2",
             memory="8G",
         ).set_display_name("featurize: Beam + tf.Transform")
+        _limit(featurize_task, "featurize", limits)
         mount(featurize_task)
         examples = featurize_task.outputs["examples"]
 
@@ -253,11 +266,13 @@ def build_pipeline(
                     cpu="4",
                     memory="16G",
                 ).set_display_name("train: Keras (tuned)" if tuned else "train: Keras (seed)")
+                _limit(keras_tasks[tuned], "train", limits)
                 _place(keras_tasks[tuned], accelerator)
                 mount(keras_tasks[tuned])
                 if distributed:
                     keras_tasks[tuned].set_caching_options(False)
                     workers = _tuner_workers(train, inputs, tuner_workers)
+                    _limit(workers, "train", limits)
                     _place(workers, accelerator)
                     mount(workers)
         with dsl.ParallelFor(BASELINE_MODELS, parallelism=3) as model_name:
@@ -271,6 +286,7 @@ def build_pipeline(
                 cpu="2",
                 memory="8G",
             ).set_display_name("baselines: scikit-learn")
+            _limit(baseline_task, "baselines", limits)
             mount(baseline_task)
 
         evaluate_task = _resources(
@@ -289,6 +305,7 @@ def build_pipeline(
             cpu="2",
             memory="8G",
         ).set_display_name("evaluate: metrics and slices")
+        _limit(evaluate_task, "evaluate", limits)
         # The production model under model_base changes while the inputs stay the same.
         evaluate_task.set_caching_options(False)
         mount(evaluate_task)
@@ -305,6 +322,7 @@ def build_pipeline(
             pipeline_run_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
             pipeline_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         ).set_display_name("deploy: TF Serving model base")
+        _limit(deploy_task, "deploy", limits)
         deploy_task.set_caching_options(False)
         mount(deploy_task)
 

@@ -31,6 +31,11 @@ def baselines(
             (50 random forest, 20 SVC, 10 logistic regression).
         seed: Seed of the search and the estimators.
     """
+    from components.baselines.config import task_label
+    from components.wrapper.task_label import announce
+
+    announce(task_label(model_name), model)
+
     from components.artifacts import files
     from components.artifacts.names import SKLEARN
     from components.baselines import core

@@ -42,6 +42,11 @@ def estimator_of(model_name: str) -> str:
     return model_name.removesuffix(embedding_suffix(model_name))
 
 
+def task_label(model_name: str) -> str:
+    """What a baselines task is, for its log and console line: ``baselines svc on mean_mfcc``."""
+    return f"baselines {estimator_of(model_name)} on {FEATURE_OF[model_name]}"
+
+
 PRESETS: dict[str, dict] = {"full": {"n_iter": 0}, "demo": {"n_iter": 3}}
 
 

@@ -46,6 +46,10 @@ def deploy(
         pipeline_run_name: The run's name, recorded in the model card (KFP placeholder).
         pipeline_run_id: The run's id, recorded in the model card (KFP placeholder).
     """
+    from components.wrapper.task_label import announce
+
+    announce("deploy", deployment)
+
     import json
 
     from components import model_card

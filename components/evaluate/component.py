@@ -68,6 +68,10 @@ def evaluate(
         model_name: Served model name under model_base.
         seed: Seed of the bootstrap.
     """
+    from components.wrapper.task_label import announce
+
+    announce("evaluate", evaluation)
+
     from components.artifacts import names
     from components.evaluate import core, kfp_outputs
 

@@ -25,8 +25,8 @@ from components.artifacts.names import CLIP_STATS, DEAD_LETTER
 from components.audio import examples, waveform
 from components.audio.decode import DEFAULT_LIMITS, AudioDecodeError, DecodeLimits, decode_file
 from components.audio.featurizer import Featurizer
+from components.featurize.progress import ClipCounter
 
-_PROGRESS_EVERY = 200
 # Augmentation (pitch shift, noise) sees at most this much of a clip, FSD50K's longest: enough for
 # any clip of the study, and bounded memory for a long recording.
 AUGMENT_MAX_SECONDS = 30
@@ -68,13 +68,14 @@ class DecodeClip(beam.DoFn):
         self._limits = limits
 
     def setup(self) -> None:
-        """Starts the progress count."""
-        self._seen = 0
+        """Starts the progress count (``progress.py``)."""
+        self._progress = ClipCounter()
 
     def process(self, record: dict):
         """Yields the decoded clip and its stats, or a tagged dead-letter record."""
         spec = record.get("augment")
         keep = _augment_frames if spec else waveform.samples_needed
+        self._progress.count()
         try:
             decoded = decode_file(record.get("uri"), keep, self._limits)
         except AudioDecodeError as error:
@@ -86,9 +87,6 @@ class DecodeClip(beam.DoFn):
 
             mono = augmented = augment.apply(mono, decoded.sample_rate, spec)
         yield beam.pvalue.TaggedOutput(CLIP_STATS, clip_stats(record, decoded, augmented))
-        self._seen += 1
-        if self._seen % _PROGRESS_EVERY == 0:
-            logging.info("featurize: decoded %d clips in this worker", self._seen)
         beam.metrics.Metrics.counter("featurize", f"clips_{record['split']}").inc()
         yield {
             "clip_id": record["clip_id"],

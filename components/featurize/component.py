@@ -46,6 +46,10 @@ def featurize(
         sdk_container_image: Image the workers of a remote runner run (the pipeline's own);
             a --sdk_container_image or environment in beam_args wins.
     """
+    from components.wrapper.task_label import announce
+
+    announce("featurize", examples, transform_graph)
+
     import os
 
     from components.artifacts import files, names

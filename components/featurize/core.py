@@ -43,7 +43,15 @@ from components.artifacts.names import (
 )
 from components.audio.examples import FEATURE_KEYS
 from components.audio.featurizer import weight_files
-from components.featurize import clips, local_workers, outputs, remote, transform, worker_check
+from components.featurize import (
+    clips,
+    local_workers,
+    outputs,
+    progress,
+    remote,
+    transform,
+    worker_check,
+)
 from components.featurize.config import FeaturizeConfig
 
 RAW_DIR = outputs.RAW_DIR
@@ -173,6 +181,12 @@ def _transform_scratch(output_dir: str):
             tf.io.gfile.rmtree(scratch)
 
 
+def _count_records(manifest_path: str) -> int:
+    """The manifest's records (one per non-empty line)."""
+    with tf.io.gfile.GFile(manifest_path) as lines:
+        return sum(1 for line in lines if line.strip())
+
+
 def _counters(result: beam.runners.runner.PipelineResult, prefix: str) -> dict[str, int]:
     query = result.metrics().query(beam.metrics.MetricsFilter().with_namespace("featurize"))
     counts: dict[str, int] = {}
@@ -223,10 +237,19 @@ def run(
     if worker_check.checked_environment(cfg.runner, args := beam_args(cfg)):  # before clearing
         worker_check.check_workers(cfg.runner, args, cfg.worker_start_timeout_s)
     outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
-    logging.info("featurize: decoding and featurizing %s with %s", manifest_path, cfg.runner)
-    first = _run_to_end(featurize_pipeline(manifest_path, output_dir, cfg))
+    total = _count_records(manifest_path)
+    logging.info("featurize: %d clips of %s, with %s", total, manifest_path, cfg.runner)
+    with progress.watching(total):
+        first = _run_to_end(featurize_pipeline(manifest_path, output_dir, cfg))
     clips_per_split = {split: _counters(first, "clips_").get(split, 0) for split in SPLITS}
     dead_letter = _counters(first, "dead_letter_")
+    logging.info(
+        "featurize: %d clips featurized %s, %d dead-lettered %s",
+        sum(clips_per_split.values()),
+        clips_per_split,
+        sum(dead_letter.values()),
+        dead_letter,
+    )
     if clips_per_split["train"] == 0:
         raise ValueError(
             f"no training clip could be featurized ({dead_letter or 'empty manifest'}); "

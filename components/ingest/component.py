@@ -43,6 +43,10 @@ def ingest(
             the input that makes a cached ingest rerun when the data changes; recorded in the
             manifest's metadata.
     """
+    from components.wrapper.task_label import announce
+
+    announce("ingest", manifest)
+
     from components.artifacts import files, names
     from components.ingest import core, report
 

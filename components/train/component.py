@@ -77,6 +77,11 @@ def train(
             its address under <checkpoint_root>/tuner-rendezvous/<run id>/<family>/, where the
             workers read it; empty: no rendezvous.
     """
+    from components.train.config import task_label
+    from components.wrapper.task_label import announce
+
+    announce(task_label(family, tuned, tuner_id), model, best_hparams)
+
     from components.artifacts import files
     from components.train import core, report, resume
     from components.train.config import rendezvous_dir

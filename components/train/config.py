@@ -84,6 +84,16 @@ RECIPES: dict[str, dict] = {
 CHIEF = "chief"  # keras-tuner's chief is the process whose tuner id contains it
 
 
+def task_label(family: str, tuned: bool, tuner_id: str = "") -> str:
+    """What a train task is, for its log and console line: ``train cnn_log_mel (seed)``.
+
+    A distributed search's worker says which (``train mn04 (tuned, tuner0)``); its chief is
+    the tuned task itself.
+    """
+    worker = f", {tuner_id}" if tuner_id and CHIEF not in tuner_id else ""
+    return f"train {family} ({'tuned' if tuned else 'seed'}{worker})"
+
+
 @dataclass(frozen=True)
 class Role:
     """This process's part in a search.

@@ -33,6 +33,7 @@ from components.artifacts import files, model_files
 from components.artifacts.names import KERAS, KERAS_MODEL_FILE, SPLITS, TRIALS_FILE
 from components.train import data, recipe, resume, tuning
 from components.train.config import TrainConfig
+from components.train.epoch_log import EpochLog
 from components.train.model import FEATURE_OF, augmentation, build_model, fixed_hyperparameters
 
 
@@ -181,10 +182,11 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
         recipe.augment(train, augmentation(cfg.family, hp), cfg.seed),
         validation_data=validation,
         epochs=cfg.epochs,
-        callbacks=[stop, resume.backup(checkpoints)],  # the journal first (resume.py)
+        # the journal first (resume.py)
+        callbacks=[stop, resume.backup(checkpoints), EpochLog(cfg.name, cfg.epochs)],
         class_weight=class_weight,
         shuffle=False,  # the tf.data pipeline shuffles, with a bounded buffer
-        verbose=2,
+        verbose=0,  # Keras prints to stdout; EpochLog logs
     )
     if stop.resumed_from:
         logging.info("train: %s resumed after epoch %d", cfg.name, stop.resumed_from)

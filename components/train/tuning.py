@@ -27,6 +27,7 @@ import tensorflow as tf
 from components.train import recipe
 from components.train.config import Role
 from components.train.distributed import WorkerHooks, environment, prepare
+from components.train.epoch_log import EpochLog
 from components.train.model import augmentation, build_model
 
 ALONE = Role()  # a search in one process
@@ -217,7 +218,7 @@ def search(
             train,
             validation_data=validation,
             epochs=epochs,
-            callbacks=[stop],
+            callbacks=[stop, EpochLog(family, epochs, trials=True)],
             class_weight=class_weight,
             shuffle=False,
             verbose=0,

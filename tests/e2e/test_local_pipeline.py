@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from components.audio.labels import CLASS_NAMES
+from components.ingest.fingerprint import fingerprint
 from demo_data.dataset import DemoConfig, generate
 from pipelines import local
 from pipelines.presets import DEMO_ARGUMENTS
@@ -28,6 +29,7 @@ def run_dir(tmp_path_factory):
     generate(str(data), DemoConfig())
     arguments = {
         "data_root": str(data),
+        "data_fingerprint": fingerprint(str(data)),
         "model_base": str(root / "run" / "serving"),
         **DEMO_ARGUMENTS,
     }

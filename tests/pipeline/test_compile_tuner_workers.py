@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from pipelines.compile import compile_pipeline
+from pipelines.task_limits import RETRIES
 from pipelines.training import ORACLE_PORT
 from tests.helpers.pipeline_spec import all_tasks
 from tests.helpers.usage import usage_error
@@ -17,7 +18,7 @@ RUN_ID = "{{$.pipeline_job_uuid}}"
 def compiled(tmp_path, workers: int) -> dict:
     path = compile_pipeline(str(tmp_path / f"pipeline-{workers}.yaml"), tuner_workers=workers)
     with open(path) as handle:
-        return yaml.safe_load(handle)
+        return next(yaml.safe_load_all(handle))  # then the Kubernetes platform spec
 
 
 def constant(task: dict, name: str):
@@ -68,7 +69,7 @@ def test_workers_search_beside_each_tuned_chief(tmp_path):
     assert set(worker_inputs["artifacts"]) == {"examples"}
     for task in (chief, worker):  # a cached chief would serve nothing to its workers
         assert task["cachingOptions"].get("enableCache", False) is False
-        assert task["retryPolicy"]["maxRetryCount"] == 2
+        assert task["retryPolicy"]["maxRetryCount"] == RETRIES["train"]
     executors = spec["deploymentSpec"]["executors"]
     chief_resources, worker_resources = (
         executors[f"exec-{name}"]["container"]["resources"] for name in ("train-2", "train-3")

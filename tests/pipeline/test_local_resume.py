@@ -10,6 +10,7 @@ Prints both runs' seconds (docs/benchmarks.md#resumable-training).
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from components.train.config import task_label
 from demo_data.dataset import DemoConfig, generate
 from pipelines.presets import DEMO_ARGUMENTS
+from pipelines.progress import log_name
 from pipelines.training import BASELINE_MODELS, KERAS_FAMILIES
 
 EPOCHS = 3
@@ -103,3 +106,16 @@ def test_a_run_killed_during_training_resumes_and_completes(tmp_path):
     metrics = json.loads((output / "evaluation" / "metrics.json").read_text())
     assert set(metrics["models"]) == names | set(BASELINE_MODELS)
     assert not list((output / "checkpoints").iterdir())  # finished tasks cleared their state
+
+    # What a person reads (docs/local-run.md): stdout is the result alone, stderr a line per task.
+    assert json.loads(second.stdout)["run_dir"] == str(output)
+    for noise in ("oneDNN", "absl::InitializeLog", "Executing task", "KFP Executor"):
+        assert noise not in second.stderr, noise
+    for step in ("ingest", "rebalance", "featurize"):
+        assert re.search(rf"^\[ *\d+/\d+ [\d:]+\] cached {step}$", second.stderr, re.M), step
+    for card in trained_again.values():
+        label = task_label(card["architecture"], card["tuned"])
+        assert re.search(rf"\] done   {re.escape(label)} in \d+:\d\d$", second.stderr, re.M), label
+        assert (output / "logs" / f"{log_name(label)}.log").stat().st_size > 0, label
+    total = len(names) + len(BASELINE_MODELS) + 5  # ingest, rebalance, featurize, evaluate, deploy
+    assert f"[{total}/{total} " in second.stderr.splitlines()[-1]

@@ -72,7 +72,8 @@ def _upload_dataset(client) -> list[dict]:
 
 
 def _featurize_task(tmp_path) -> dict:
-    package = yaml.safe_load(open(compile_pipeline(str(tmp_path / "p.yaml"), image=IMAGE)))
+    with open(compile_pipeline(str(tmp_path / "p.yaml"), image=IMAGE)) as handle:
+        package = next(yaml.safe_load_all(handle))  # then the Kubernetes platform spec
     task = package["root"]["dag"]["tasks"]["featurize"]
     executor_label = package["components"][task["componentRef"]["name"]]["executorLabel"]
     container = package["deploymentSpec"]["executors"][executor_label]["container"]

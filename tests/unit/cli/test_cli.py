@@ -71,8 +71,8 @@ def pipeline_arguments(monkeypatch):
 
     seen: dict[str, object] = {}
 
-    def fake_run(pipeline_func, run_dir, arguments, cache):
-        seen.update(arguments, run_dir=run_dir, cache=cache)
+    def fake_run(pipeline_func, run_dir, arguments, cache, verbose=False):
+        seen.update(arguments, run_dir=run_dir, cache=cache, verbose=verbose)
         return local.LocalRun(run_dir, "kfp", 0.0, {})
 
     monkeypatch.setattr(local, "run", fake_run)
