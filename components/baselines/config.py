@@ -42,7 +42,7 @@ def estimator_of(model_name: str) -> str:
     return model_name.removesuffix(embedding_suffix(model_name))
 
 
-PRESETS: dict[str, dict] = {"full": {"n_iter": 0}, "demo": {"n_iter": 3}}
+PRESETS: dict[str, dict] = {"full": {"n_iter": 0}, "demo": {"n_iter": 3}, "quality": {"n_iter": 4}}
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ files can change under the same name. ``fingerprint`` hashes the sorted listing 
 reports for each object) through ``tf.io.gfile``, so adding, removing, resizing or rewriting
 any file changes it, while rereading unchanged data does not. A data root that is a manifest
 CSV's own path stands for the folder holding it (its ``uri``s are relative to it, and its audio
-must lie under it). Contents are not read: a rewrite that keeps both size and time is not
-detected.
+must lie under it). Several data roots (ingest's ``more_data_roots``) get one fingerprint: the
+hash of each root's, in order. Contents are not read: a rewrite that keeps both size and time is
+not detected.
 """
 
 import hashlib
@@ -15,12 +16,17 @@ import os
 import posixpath
 
 
-def fingerprint(root: str) -> str:
+def fingerprint(root: str, *more_roots: str) -> str:
     """SHA-256 (hex) of every file's relative path, size and mtime under ``root``.
 
+    With ``more_roots``, the SHA-256 of every root's fingerprint, in order.
+
     Raises:
-        FileNotFoundError: ``root`` is neither a directory nor a manifest CSV.
+        FileNotFoundError: A root is neither a directory nor a manifest CSV.
     """
+    if more_roots:
+        each = [fingerprint(one) for one in (root, *more_roots)]
+        return hashlib.sha256("\n".join(each).encode("ascii")).hexdigest()
     import tensorflow as tf
 
     if root.endswith(".csv") and not tf.io.gfile.isdir(root):
