@@ -1,20 +1,16 @@
 """Ingest of several data roots: each split on its own, merged by source recording."""
 
-import csv
 import json
 
-import numpy as np
 import pytest
-import soundfile
 
 from cli import main as cli
 from components.ingest import core, merge, report
 from components.ingest.config import DataRoot, IngestConfig
 from components.ingest.fingerprint import fingerprint
+from tests.helpers.datasets import write_esc50, write_manifest_csv
 from tests.helpers.local_run import record_local_runs
 from tests.usage import usage_error
-
-ESC50_COLUMNS = ["filename", "fold", "target", "category", "esc10", "src_file", "take"]
 
 
 def _record(clip_id, source_id, split, dataset="esc50", label="animal"):
@@ -63,24 +59,17 @@ def test_a_data_root_entry_is_checked():
         DataRoot.parse({"data_root": "x", "data_format": "audioset"})
 
 
-def _wav(path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(path, np.full(800, 0.1, np.float32), 8000)
-
-
 def _write_esc50(root):
     """Fold 1 (train) holds recording 7; fold 5 (test) recording 9; one clip per category."""
-    rows = [
-        ["1-7-A-0.wav", 1, 0, "dog", "True", 7, "A"],
-        ["1-8-A-42.wav", 1, 42, "siren", "False", 8, "A"],
-        ["5-9-A-0.wav", 5, 0, "dog", "True", 9, "A"],
-        ["5-10-A-42.wav", 5, 42, "siren", "False", 10, "A"],
-    ]
-    (root / "meta").mkdir(parents=True)
-    with (root / "meta" / "esc50.csv").open("w", newline="") as handle:
-        csv.writer(handle).writerows([ESC50_COLUMNS, *rows])
-    for row in rows:
-        _wav(root / "audio" / row[0])
+    write_esc50(
+        root,
+        [
+            ["1-7-A-0.wav", 1, 0, "dog", "True", 7, "A"],
+            ["1-8-A-42.wav", 1, 42, "siren", "False", 8, "A"],
+            ["5-9-A-0.wav", 5, 0, "dog", "True", 9, "A"],
+            ["5-10-A-42.wav", 5, 42, "siren", "False", 10, "A"],
+        ],
+    )
 
 
 def _write_manifest(root):
@@ -91,11 +80,7 @@ def _write_manifest(root):
         ["audio/20-1.wav", "siren", "test", 20],
         ["audio/1-7-A-0.wav", "siren", "test", 21],  # ESC-50 already has clip 1-7-A-0
     ]
-    root.mkdir(parents=True)
-    with (root / "manifest.csv").open("w", newline="") as handle:
-        csv.writer(handle).writerows([["uri", "tags", "split", "source_id"], *rows])
-    for row in rows:
-        _wav(root / row[0])
+    write_manifest_csv(root, ["uri", "tags", "split", "source_id"], rows)
 
 
 def test_ingest_merges_an_esc50_copy_and_a_manifest(tmp_path):
