@@ -169,6 +169,7 @@ def test_the_probe_trains_on_the_other_folds_and_scores_the_test_fold():
     assert "| mn04_embedding | 16 | 1.000 (1.000) |" in text and "on fold 5: met (1.000)" in text
 
 
+@pytest.mark.slow  # traces the featurizer's graphs
 def test_the_featurize_cost_covers_every_stage(tmp_path):
     write_manifest_csv(tmp_path, ["uri"], [[f"{i}.wav"] for i in range(3)])
     paths = feature_cost.audio_files(str(tmp_path), 2)
