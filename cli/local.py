@@ -1,10 +1,11 @@
 """The commands that run the whole pipeline on this machine: ``run`` on your data, ``demo``.
 
-Both execute the pipeline function that Kubeflow runs with ``kfp.local`` (``pipelines.local``)
-into a run directory whose ``serving/`` is the TF Serving model base; with the cache on (the
-default), ingest is keyed by the data's files and training keeps its resume state in the run
-directory, so a rerun continues where an earlier one stopped. KFP and the steps are imported
-only when a command runs. ``cli/main.py`` registers ``COMMANDS``.
+Both execute the pipeline function that Kubeflow runs with ``kfp.local``
+(``pipelines.local.run_training``) into a run directory whose ``serving/`` is the TF Serving model
+base; with the cache on (the default), ingest is keyed by the files of every data root
+(``--data-root``/``--data-format`` pairs, ``cli/data_roots.py``) and training keeps its resume
+state in the run directory, so a rerun continues where an earlier one stopped. KFP and the steps
+are imported only when a command runs. ``cli/main.py`` registers ``COMMANDS``.
 """
 
 import argparse
