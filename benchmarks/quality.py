@@ -194,6 +194,13 @@ def run(args: argparse.Namespace) -> dict:
     run_dir = done.run_dir
     esc50 = args.esc50 or next((r.root for r in roots if r.data_format == "esc50"), "")
     uris = sorted(clip["uri"] for clip in _manifest(run_dir))
+    scores = model_scores(os.path.join(run_dir, "evaluation"))
+    # the run's own tasks: publish also links models an earlier run into --output trained
+    published = {
+        name: path
+        for name, path in done.published.items()
+        if not name.startswith("models/") or name.removeprefix("models/") in scores["models"]
+    }
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "command": " ".join(sys.argv),
@@ -203,9 +210,9 @@ def run(args: argparse.Namespace) -> dict:
         "arguments": _json(os.path.join(run_dir, local.RUN_FILE))["arguments"],
         "pipeline_seconds": done.seconds,
         "data": data_summary(run_dir),
-        **model_scores(os.path.join(run_dir, "evaluation")),
+        **scores,
         "served": serve_test_split(run_dir),
-        "tasks": task_rows(run_dir, done.published, done.kfp_run_dir),
+        "tasks": task_rows(run_dir, published, done.kfp_run_dir),
         "esc50_probe": esc50_probe.run(esc50) if esc50 else None,
         "feature_cost": feature_cost.measure(spread(uris, args.cost_clips)),
     }
