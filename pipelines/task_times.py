@@ -22,13 +22,16 @@ import time
 from collections.abc import Iterator, Sequence
 
 LEDGER_FILE = "tasks.jsonl"
-# The parameters that tell the copies of one component apart, in the order a label shows them.
-_IDENTIFYING = ("family", "model_name")
+# The parameter that tells the copies of a component in a ParallelFor apart (train's ``tuned``
+# adds seed/tuned); other components run once and need none.
+_COPY_PARAMETER = {"train": "family", "baselines": "model_name"}
 
 
 def label(function: str, parameters: dict) -> str:
     """``train mn04 (tuned)``, ``baselines svc_mn04``, ``featurize``: what a task is."""
-    words = [function, *(str(parameters[key]) for key in _IDENTIFYING if key in parameters)]
+    words = [function]
+    if _COPY_PARAMETER.get(function) in parameters:
+        words.append(str(parameters[_COPY_PARAMETER[function]]))
     if "tuned" in parameters:
         words.append("(tuned)" if parameters["tuned"] else "(seed)")
     return " ".join(words)

@@ -32,6 +32,7 @@ def test_labels_name_the_copy_of_a_component():
     assert task_times.label("train", {"family": "mn04", "tuned": False}) == "train mn04 (seed)"
     assert task_times.label("baselines", {"model_name": "svc_mn04"}) == "baselines svc_mn04"
     assert task_times.label("featurize", {"runner": "FnApiRunner"}) == "featurize"
+    assert task_times.label("deploy", {"model_name": "household_sounds"}) == "deploy"
 
 
 @pytest.mark.slow
