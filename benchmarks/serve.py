@@ -77,9 +77,9 @@ def build_model_base(folder: str, family: str) -> str:
         model_dir, {"name": family, "framework": KERAS, "feature": train_model.FEATURE_OF[family]}
     )
     base = os.path.join(folder, "model_base")
-    blessing = {"blessed": True, "model": family, "reasons": []}
+    blessing = {"blessed": True, "candidate": family, "reasons": []}
     transform_graph = os.path.join(featurized, TRANSFORM_GRAPH_DIR)
-    core.run(model_dir, transform_graph, base, blessing, core.DeployConfig(version=1))
+    core.run([model_dir], transform_graph, base, blessing, core.DeployConfig(version=1))
     return base
 
 

@@ -1,13 +1,15 @@
 """The commands for a cluster: ``compile`` the pipeline package and ``submit`` a run of it.
 
 Both choose, at compile time, the image every task runs (``--image``, resolved by
-``cli.image``) and the training tasks' accelerator and placement (``pipelines.accelerator``,
-whose fields become the flags). The release image (``components.IMAGE``) is not published
-anywhere, so ``compile`` warns when it is the one chosen and ``submit`` refuses it (a cluster
-would end in ImagePullBackOff) unless ``--allow-unpublished-image`` says it is there (kind loads
-it into its node); ``submit`` sends the package to Kubeflow Pipelines or Vertex AI
-(``pipelines.submit``) with its ``SubmitOptions`` as options. KFP is imported only when a
-command runs, so ``--help`` stays fast. ``cli/main.py`` registers ``COMMANDS``.
+``cli.image``), the training tasks' accelerator and placement (``pipelines.accelerator``,
+whose fields become the flags) and how many Keras Tuner workers search beside each tuned task
+(``--tuner-workers``: worker tasks are part of the DAG's shape, docs/scaling.md). The release
+image (``components.IMAGE``) is not published anywhere, so ``compile`` warns when it is the one
+chosen and ``submit`` refuses it (a cluster would end in ImagePullBackOff) unless
+``--allow-unpublished-image`` says it is there (kind loads it into its node); ``submit`` sends
+the package to Kubeflow Pipelines or Vertex AI (``pipelines.submit``) with its ``SubmitOptions``
+as options. KFP is imported only when a command runs, so ``--help`` stays fast.
+``cli/main.py`` registers ``COMMANDS``.
 """
 
 import argparse
@@ -40,6 +42,15 @@ def _image_and_accelerator_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--image", type=_image_reference, metavar="REGISTRY/NAME[:TAG]", help=help)
     add_config_flags(parser, Accelerator)
+    help = "Keras Tuner worker tasks beside each tuned task (0: it searches alone); needs "
+    help += "checkpoint_root, Kubeflow on Kubernetes only"
+    parser.add_argument("--tuner-workers", type=_count, default=0, metavar="N", help=help)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a count (0, 1, 2...)")
+    return int(text)
 
 
 def _image(args: argparse.Namespace) -> str:
@@ -77,7 +88,7 @@ def _compile(args: argparse.Namespace) -> int:
     image = _image(args)
     if image == IMAGE:
         print(f"household-sounds compile: warning: {UNPUBLISHED}", file=sys.stderr)
-    print(compile_pipeline(args.output, pvcs, image, _accelerator(args)))
+    print(compile_pipeline(args.output, pvcs, image, _accelerator(args), args.tuner_workers))
     return 0
 
 
@@ -100,12 +111,18 @@ def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
     accelerator = _accelerator(args)
     if options.package and args.image:
         raise UsageError("--image needs no --package (recompile it)")
-    if options.package and accelerator != CPU_ONLY:
-        raise UsageError("accelerator and placement flags need no --package (recompile it)")
+    if options.package and (accelerator != CPU_ONLY or args.tuner_workers):
+        raise UsageError("accelerator, placement and tuner flags need no --package (recompile it)")
+    if options.vertex and args.tuner_workers:
+        # Vertex runs each task as its own custom job: no pod network between them.
+        raise UsageError("--tuner-workers runs on Kubeflow on Kubernetes, not on Vertex AI")
     with tempfile.TemporaryDirectory() as tmp:
         compiled = f"{tmp}/pipeline.yaml"
         package = options.package or compile_pipeline(
-            compiled, image=_image(args), accelerator=accelerator
+            compiled,
+            image=_image(args),
+            accelerator=accelerator,
+            tuner_workers=args.tuner_workers,
         )
         if IMAGE in images(package) and not args.allow_unpublished_image:
             raise UsageError(f"{UNPUBLISHED}; or --allow-unpublished-image")

@@ -25,19 +25,21 @@ NAME = ("model_name",)  # the one DeployConfig option of every command here but 
 @command("export", "model-dir", "transform-graph", "output", config=DeployConfig, only=NAME)
 def _export(args: argparse.Namespace, config: DeployConfig) -> int:
     """Export a trained model as a raw-audio serving SavedModel (no blessing check)."""
+    from components.artifacts.model_files import read_model_info
     from components.deploy import core
 
-    info = core.export_model(args.model_dir, args.transform_graph, args.output, config.model_name)
+    info = read_model_info(args.model_dir)
+    core.export_model(info, args.transform_graph, args.output, config.model_name)
     return emit({"model": info.name, "feature": info.feature, "export_dir": args.output})
 
 
 @command("deploy", "model-dir", "transform-graph", "model-base", "blessing", config=DeployConfig)
 def _deploy(args: argparse.Namespace, config: DeployConfig) -> int:
-    """Export a blessed model and publish it as a new TF Serving model version."""
+    """Publish the blessing's candidate (--model-dir) as a new TF Serving model version."""
     from components.deploy import core
 
-    paths = (args.model_dir, args.transform_graph, args.model_base, args.blessing)
-    return emit(core.run(*paths, config).summary())
+    paths = (args.transform_graph, args.model_base, args.blessing)
+    return emit(core.run([args.model_dir], *paths, config).summary())
 
 
 def _refuse(code: str, message: str) -> None:

@@ -15,14 +15,16 @@ def compile_pipeline(
     pvcs: Sequence[PvcMount] = (),
     image: str = IMAGE,
     accelerator: Accelerator = CPU_ONLY,
+    tuner_workers: int = 0,
 ) -> str:
     """Compiles the pipeline to ``output`` (creating its folder) and returns the path.
 
     ``pvcs`` are mounted into every task through ``kfp.kubernetes`` (the kind demo's store);
     without them the package is portable. Every task runs ``image``; the training tasks
-    request ``accelerator``.
+    request ``accelerator``; each tuned task searches with ``tuner_workers`` worker tasks
+    (``build_pipeline``; 0: alone).
     """
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    pipeline = build_pipeline(pvcs, image, accelerator=accelerator)
+    pipeline = build_pipeline(pvcs, image, accelerator=accelerator, tuner_workers=tuner_workers)
     compiler.Compiler().compile(pipeline_func=pipeline, package_path=output)
     return output

@@ -3,10 +3,11 @@
 ingest (one or several data roots) → rebalance (train only) → featurize (Beam + tf.Transform) →
 the Keras families (``families``), each in its seed configuration and (``tuned_families``)
 Keras-Tuner-tuned, plus the scikit-learn baselines (``baseline_models``) → evaluate (every model
-on the same test split, with slices) → deploy the blessed winner to a TF Serving model base. The
-body is wiring only: each step is a thin wrapper in ``components/<step>/component.py``. Defaults
-are the study's full configuration, read from each step's ``config.py``; ``pipelines.presets``
-scales it down for the embedded demo dataset and up to the quality benchmark's budget.
+on the same test split, with slices) → deploy the blessed candidate to a TF Serving model base.
+The body is wiring only: each step is a thin wrapper in ``components/<step>/component.py``.
+Defaults are the study's full configuration, read from each step's ``config.py``;
+``pipelines.presets`` scales it down for the embedded demo dataset and up to the quality
+benchmark's budget.
 """
 
 from collections.abc import Sequence
@@ -40,6 +41,12 @@ KERAS_FAMILIES = list(FAMILIES)
 TRAIN_ORDER = sorted(KERAS_FAMILIES, key=lambda family: family != RESNET50_MFCC)
 BASELINE_MODELS = list(MODELS)
 STEPS = (ingest, rebalance, featurize, train, baselines, evaluate, deploy)
+ORACLE_PORT = 8000  # a distributed search's chief serves its oracle here, in its own pod
+CHIEF_INPUTS = {
+    "tuner_id": "chief",
+    "oracle_address": f"0.0.0.0:{ORACLE_PORT}",
+    "pipeline_run_id": dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+}
 
 
 class PvcMount(NamedTuple):
@@ -84,11 +91,28 @@ def _place(task: dsl.PipelineTask, accelerator: Accelerator) -> None:
         )
 
 
+def _tuner_workers(train, inputs: dict, count: int) -> dsl.PipelineTask:
+    """A loop of ``count`` worker tasks of a tuned task's distributed search, beside its chief.
+
+    The chief (``CHIEF_INPUTS``) listens on its pod's interfaces and publishes its pod IP under
+    ``checkpoint_root`` for this run; each worker is ``tuner<i>`` and reads it there
+    (``components/train/distributed.py``). Neither is cached: a cached chief would serve no
+    search and its workers would wait for it. docs/scaling.md says what it costs. Returns the
+    loop's task.
+    """
+    with dsl.ParallelFor([f"tuner{index}" for index in range(count)], parallelism=count) as name:
+        worker = train(**inputs, tuner_id=name, pipeline_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+        _resources(worker, cpu="4", memory="16G").set_display_name("train: Keras tuner worker")
+        worker.set_caching_options(False)
+    return worker
+
+
 def build_pipeline(
     pvcs: Sequence[PvcMount] = (),
     image: str = IMAGE,
     cache_ingest: bool = False,
     accelerator: Accelerator = CPU_ONLY,
+    tuner_workers: int = 0,
 ):
     """The pipeline function, with every task mounting ``pvcs`` (none: the portable pipeline).
 
@@ -98,7 +122,8 @@ def build_pipeline(
     always pass the ``data_fingerprint`` of the data (``household-sounds run``); otherwise
     unchanged parameters could hide changed data, so ingest (and hence the DAG) always reruns.
     The training tasks request ``accelerator`` (and its node selector and tolerations; the
-    default requests none).
+    default requests none). With ``tuner_workers`` each tuned task is the chief of a distributed
+    Keras Tuner search run by that many worker tasks beside it (``_tuner_workers``).
     """
     # The steps, re-created for ``image``, under the names the body below uses.
     ingest, rebalance, featurize, train, baselines, evaluate, deploy = (
@@ -171,9 +196,9 @@ def build_pipeline(
             baseline_models: The scikit-learn baselines that train (default all).
             search_iterations: Randomized-search iterations per scikit-learn baseline (0: the
                 study's budget per model).
-            min_macro_f1: Blessing threshold on the best model's test macro-F1.
+            min_macro_f1: Blessing threshold on the candidate's test macro-F1.
             min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
-            force_deploy: Deploy the best model even if it is not blessed.
+            force_deploy: Deploy the candidate (the best exportable model) even if not blessed.
             seed: Seed for splits, rebalancing and training.
             data_fingerprint: Hash of the files under every data root; ingest's cache key.
             mixed_precision: Train in float16 with float32 variables and output (GPUs).
@@ -220,27 +245,34 @@ def build_pipeline(
         keras_tasks = {}
         for tuned, trained in ((False, families), (True, tuned_families)):
             with dsl.ParallelFor(trained, parallelism=2) as family:
+                inputs = {
+                    "examples": examples,
+                    "family": family,
+                    "tuned": tuned,
+                    "epochs": epochs,
+                    "max_trials": max_trials,
+                    "tuner": TrainConfig.tuner,
+                    "batch_size": batch_size,
+                    "class_weights": keep_majority_clips,
+                    "resnet_weights": TrainConfig.resnet_weights or "",
+                    "family_overrides": family_overrides,
+                    "seed": seed,
+                    "mixed_precision": mixed_precision,
+                    "checkpoint_root": checkpoint_root,
+                }
+                distributed = tuned and tuner_workers > 0
                 keras_tasks[tuned] = _resources(
-                    train(
-                        examples=examples,
-                        family=family,
-                        tuned=tuned,
-                        epochs=epochs,
-                        max_trials=max_trials,
-                        tuner=TrainConfig.tuner,
-                        batch_size=batch_size,
-                        class_weights=keep_majority_clips,
-                        resnet_weights=TrainConfig.resnet_weights or "",
-                        family_overrides=family_overrides,
-                        seed=seed,
-                        mixed_precision=mixed_precision,
-                        checkpoint_root=checkpoint_root,
-                    ),
+                    train(**inputs, **(CHIEF_INPUTS if distributed else {})),
                     cpu="4",
                     memory="16G",
                 ).set_display_name("train: Keras (tuned)" if tuned else "train: Keras (seed)")
                 _place(keras_tasks[tuned], accelerator)
                 mount(keras_tasks[tuned])
+                if distributed:
+                    keras_tasks[tuned].set_caching_options(False)
+                    workers = _tuner_workers(train, inputs, tuner_workers)
+                    _place(workers, accelerator)
+                    mount(workers)
         with dsl.ParallelFor(baseline_models, parallelism=3) as model_name:
             baseline_task = _resources(
                 baselines(

@@ -114,8 +114,8 @@ def model_base(keras_model_dir, transform_graph, tmp_path_factory) -> str:
     from components.deploy import core
 
     base = str(tmp_path_factory.mktemp("model-base"))
-    blessing = {"blessed": True, "model": "cnn_log_mel", "reasons": []}
-    core.run(keras_model_dir, transform_graph, base, blessing, core.DeployConfig(version=1))
+    blessing = {"blessed": True, "candidate": "cnn_log_mel", "reasons": []}
+    core.run([keras_model_dir], transform_graph, base, blessing, core.DeployConfig(version=1))
     return base
 
 

@@ -3,7 +3,7 @@
 Each step's output directory holds files with these names (docs/contracts.md): ingest's
 manifest, label report and rejects; featurize's example shards per split, transform graph, clip
 statistics and dead letter; a model directory's card, model file, predictions and
-hyperparameters; evaluate's metrics and blessing.
+hyperparameters; evaluate's metrics and blessing, and the two models they name.
 """
 
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
@@ -39,6 +39,10 @@ SKLEARN = "sklearn"
 # evaluate
 METRICS_FILE = "metrics.json"
 BLESSING_FILE = "blessing.json"
+# the two models metrics.json and blessing.json name: the candidate (the best exportable model,
+# which the blessing is about and deploy publishes; null when none is) and the overall best
+CANDIDATE = "candidate"
+BEST = "best"
 
 # a deployed version: <model_base>/<model_name>/<version>/assets.extra/ (deploy → describe);
 # evaluate reads the newest version of the same served name to compare the candidate with

@@ -1,4 +1,4 @@
-"""KFP wrapper of the deploy step: export the blessed model and publish it for TF Serving."""
+"""KFP wrapper of the deploy step: export evaluate's candidate and publish it for TF Serving."""
 
 from typing import List  # noqa: UP035 - KFP parses Input[List[Model]] from typing.List
 
@@ -30,10 +30,10 @@ def deploy(
     pipeline_run_name: str,
     pipeline_run_id: str,
 ):
-    """Exports the blessed model with in-graph featurization and publishes a new version.
+    """Exports the blessed candidate with in-graph featurization and publishes a new version.
 
     Args:
-        evaluation: Evaluate step output: blessing.json (blessed, model, reasons, production)
+        evaluation: Evaluate step output: blessing.json (blessed, candidate, reasons, production)
             and metrics.json, slices.json, discovery.json for the model card.
         seed_models: Keras models in the study's configuration (model.json + model.keras).
         tuned_models: Keras models trained with tuned hyperparameters.
@@ -41,7 +41,7 @@ def deploy(
         transform_graph: The featurize step's tf.Transform output directory.
         deployment: deployment.json: what was published where, and why (or why not).
         model_base: TF Serving model base, a local path or gs://bucket/prefix; empty skips.
-        force: Deploy even if the evaluation did not bless the winner.
+        force: Deploy the candidate even if the evaluation did not bless it.
         model_name: Name TF Serving serves the model under (<model_base>/<model_name>/<version>/).
         pipeline_run_name: The run's name, recorded in the model card (KFP placeholder).
         pipeline_run_id: The run's id, recorded in the model card (KFP placeholder).
@@ -51,12 +51,10 @@ def deploy(
     from components import model_card
     from components.deploy import core
 
-    candidates = [model.path for model in [*seed_models, *tuned_models, *baseline_models]]
+    model_dirs = [model.path for model in [*seed_models, *tuned_models, *baseline_models]]
     config = core.DeployConfig(model_name=model_name, force=force)
     origin = model_card.lineage(pipeline_run_name, pipeline_run_id)
-    result = core.run_best(
-        candidates, transform_graph.path, model_base, evaluation.path, config, origin
-    )
+    result = core.run(model_dirs, transform_graph.path, model_base, evaluation.path, config, origin)
     with open(deployment.path, "w") as handle:
         json.dump(result.summary(), handle, indent=2)
     deployment.metadata.update(result.summary())

@@ -223,7 +223,7 @@ def test_deploy_killed_mid_export_and_mid_publish_then_rerun_publishes_once(
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     blessing = tmp_path / "blessing.json"
-    blessing.write_text(json.dumps({"blessed": True, "model": "cnn_log_mel", "reasons": []}))
+    blessing.write_text(json.dumps({"blessed": True, "candidate": "cnn_log_mel", "reasons": []}))
     command = [
         *CLI,
         "deploy",

@@ -18,7 +18,14 @@ from tests.helpers.paths import ROOT
 pytestmark = pytest.mark.xdist_group("infra")
 
 K8S_VERSION = "1.31.0"  # the kind node image in k8s/kind/cluster.yaml is v1.31.x
-TARGETS = ["k8s/base", "k8s/overlays/kind", "k8s/overlays/cluster", "k8s/kfp", "k8s/pipeline-rbac"]
+TARGETS = [
+    "k8s/base",
+    "k8s/overlays/kind",
+    "k8s/overlays/cluster",
+    "k8s/kfp",
+    "k8s/pipeline-rbac",
+    "k8s/tuner",
+]
 MODEL_NAME = "household_sounds"
 
 

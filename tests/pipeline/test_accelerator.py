@@ -116,4 +116,5 @@ def test_submit_with_a_compiled_package_refuses_placement_flags(tmp_path):
     package = str(tmp_path / "built.yaml")
     argv = ["submit", "--host", "http://127.0.0.1:9", "--package", package]
     for flag in (["--accelerator-type", "nvidia.com/gpu"], ["--toleration", "x:NoSchedule"]):
-        assert "accelerator and placement flags need no --package" in usage_error([*argv, *flag])
+        message = usage_error([*argv, *flag])
+        assert "accelerator, placement and tuner flags need no --package" in message

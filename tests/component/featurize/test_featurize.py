@@ -159,7 +159,7 @@ def test_raw_embedding_is_the_featurizers_on_the_decoded_clip(featurized):
     }
     manifest = {row["clip_id"]: row for row in files.read_jsonl(str(out.parent / "manifest.jsonl"))}
     for clip_id in ("c0", "c1", "c4"):  # 8, 16 and 48 kHz
-        decoded = decode.decode_bytes(open(manifest[clip_id]["uri"], "rb").read())
+        decoded = decode.decode_file(manifest[clip_id]["uri"])
         clip = waveform.prepare(decoded.mono(), decoded.sample_rate)
         for key, embedder in embedders.items():
             expected = embedder(clip[None]).numpy()[0]
