@@ -48,6 +48,7 @@ from components.artifacts.names import (  # noqa: E402
     METRICS_FILE,
 )
 from components.audio.labels import CLASS_NAMES  # noqa: E402
+from components.ingest.merge import MERGE_REASON_PREFIX  # noqa: E402
 from pipelines import local, presets, task_times  # noqa: E402
 
 SLICES_FILE = "slices.json"
@@ -104,7 +105,9 @@ def data_summary(run_dir: str) -> dict:
             for split, counts in report["class_counts"].items()
             if split != "all"
         },
-        "moved_shared_recordings": sum(n for r, n in moved.items() if r.startswith("shared_")),
+        "moved_shared_recordings": sum(
+            count for reason, count in moved.items() if reason.startswith(MERGE_REASON_PREFIX)
+        ),
     }
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from components.ingest import readers, splits
 
 RECORDING_PREFIXES = ("src", "source")  # the ESC-50 and manifest readers' recording ids
-MERGE_REASON = "shared_recording_in_{split}"
+MERGE_REASON_PREFIX = "shared_recording_in_"  # + the split: a move's reason in the label report
 
 
 def recording(source_id: str) -> str:
@@ -71,7 +71,5 @@ def merge(
     assigned, moved = splits.assign(clips, labels, {}, seed=0)  # every split is fixed: no pool
     for record in records:
         record["split"] = assigned[record["clip_id"]]
-    moved = [
-        dataclasses.replace(move, reason=MERGE_REASON.format(split=move.split)) for move in moved
-    ]
+    moved = [dataclasses.replace(move, reason=MERGE_REASON_PREFIX + move.split) for move in moved]
     return records, moved, rejects
