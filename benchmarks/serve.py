@@ -1,20 +1,21 @@
 """Benchmark: serving latency and throughput, in-process and over gRPC on loopback.
 
-Builds a model to serve unless ``--model-base`` names one: featurizes eight synthetic clips
-(for a real tf.Transform graph), builds the train step's ``cnn_log_mel`` network in its seed
-configuration (weights do not change the cost, so it is not trained) and deploys it with the
-deploy step into a temporary model base. Then, for one 5 s clip (44.1 kHz, 16-bit mono WAV) and
-for batches of 32, it runs a bounded closed loop (``--requests`` calls or ``--seconds``, which
-ever ends first, after warm-up) (a) in-process through the SavedModel's ``serving_default``
-signature and (b) through the gRPC client against the development server started in a
-subprocess; also (c) the ``waveform`` signature in-process. Then (d) long audio in-process (30 s
-and 5 min at 44.1 kHz, one clip per call, ``--long-requests`` calls), (e) the WAV variants
-clients send (8-bit unsigned, 16/24/32-bit PCM, float 32/64, WAVE_FORMAT_EXTENSIBLE stereo; 5 s
-at 44.1 kHz, written by libsndfile) in-process, and (f) a mixed load over gRPC and REST:
-``--clients`` (8) concurrent clients, alternately gRPC and REST, each with its own connection,
-sending one 5 s clip per call, of which
-``--malformed`` (5 %) are malformed (random bytes, text, a truncated header, a RIFF header with
-a broken ``fmt `` chunk): p50/p99 and clips/s of the good requests, errors on good requests
+Serves the newest version under ``--model-base`` (a run's ``serving/`` folder is the model base its
+deploy published into: ``--model-base runs/quality/serving`` measures the model that run deployed,
+named from its model card in the table), or else builds one: featurizes eight synthetic clips (for
+a real tf.Transform graph), builds the train step's ``cnn_log_mel`` network in its seed
+configuration (weights do not change the cost, so it is not trained) and deploys it with the deploy
+step into a temporary model base. Then, for one 5 s clip (44.1 kHz, 16-bit mono WAV) and for
+batches of 32, it runs a bounded closed loop (``--requests`` calls or ``--seconds``, which ever
+ends first, after warm-up) (a) in-process through the SavedModel's ``serving_default`` signature
+and (b) through the gRPC client against the development server started in a subprocess; also (c)
+the ``waveform`` signature in-process. Then (d) long audio in-process (30 s and 5 min at 44.1 kHz,
+one clip per call, ``--long-requests`` calls), (e) the WAV variants clients send (8-bit unsigned,
+16/24/32-bit PCM, float 32/64, WAVE_FORMAT_EXTENSIBLE stereo; 5 s at 44.1 kHz, written by
+libsndfile) in-process, and (f) a mixed load over gRPC and REST: ``--clients`` (8) concurrent
+clients, alternately gRPC and REST, each with its own connection, sending one 5 s clip per call, of
+which ``--malformed`` (5 %) are malformed (random bytes, text, a truncated header, a RIFF header
+with a broken ``fmt `` chunk): p50/p99 and clips/s of the good requests, errors on good requests
 (must be 0), malformed ones rejected with INVALID_ARGUMENT, and whether the server still answers
 afterwards. A case the served graph refuses shows its errors and the first message. Prints
 p50/p99 latency, clips/s, CPU milliseconds per clip (the process's CPU time, which stays
@@ -297,6 +298,7 @@ def main() -> None:
         version_dir = os.path.join(model_base, SERVED_MODEL_NAME)
         version_dir = os.path.join(version_dir, max(os.listdir(version_dir), key=int))
         served = tf.saved_model.load(version_dir)
+        model = served_model(version_dir) if args.model_base else None
         wav = warmup_wav()
         clip = warmup.chirp(22050)[None]
         by_wav = served.signatures[DEFAULT_SIGNATURE]
@@ -343,8 +345,22 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(30)
-    print_table(results, args.model_base or f"{args.family} (untrained, seed configuration)")
+    print_table(results, model or f"{args.family} (untrained, seed configuration)")
     print_mixed(mixed)
+
+
+def served_model(version_dir: str) -> str:
+    """``<model> (version N of <version_dir>'s base)``, from the version's model card."""
+    import json
+
+    from components.artifacts.names import ASSETS_EXTRA_DIR, VERSION_CARD_JSON
+
+    card_path = os.path.join(version_dir, ASSETS_EXTRA_DIR, VERSION_CARD_JSON)
+    name = "a model without a card"
+    if os.path.exists(card_path):
+        with open(card_path) as handle:
+            name = json.load(handle)["model"]["name"]
+    return f"{name} (version {os.path.basename(version_dir)} of {version_dir})"
 
 
 def print_table(results: list[tuple[str, dict]], model: str) -> None:

@@ -17,7 +17,7 @@ import importlib.metadata
 import sys
 from pathlib import Path
 
-from cli import cluster, console, local, rollout, serving
+from cli import cluster, console, data_roots, local, rollout, serving
 from cli.flags import Command, emit, registrar
 from components.baselines.config import BaselinesConfig
 from components.featurize.config import FeaturizeConfig
@@ -48,12 +48,14 @@ USAGE_ERRORS = (
 )
 
 
-@command("ingest", "data-root", "output", config=IngestConfig)
+@command("ingest", "output", config=IngestConfig, flags=data_roots.add_flags)
 def _ingest(args: argparse.Namespace, config: IngestConfig) -> int:
-    """Read a dataset layout and write the labelled, split manifest."""
+    """Read dataset layouts and write the labelled, split manifest (several: merged)."""
     from components.ingest import core
 
-    return emit(core.run(args.data_root, args.output, config).summary())
+    first, *more = data_roots.parse(args)
+    config = dataclasses.replace(config, data_format=first.data_format, more_data_roots=tuple(more))
+    return emit(core.run(first.root, args.output, config).summary())
 
 
 @command("fingerprint", "data-root")

@@ -5,7 +5,10 @@ each lightweight component in a subprocess of this virtual environment, where th
 installed (the cluster gets it from the project image instead). KFP stores outputs under
 ``<run>/kfp/<pipeline>-<timestamp>/<task>/<output>``; ``publish`` then links the interesting
 ones to stable names (``examples/``, ``models/<name>/``, ``evaluation/``...) and writes
-``run.json``, so users and tests never need to know KFP's local layout.
+``run.json``, so users and tests never need to know KFP's local layout. Every task the run
+executes appends its wall and CPU seconds to ``tasks.jsonl`` (``task_times``). ``run_training``
+is what ``household-sounds run`` does: the training pipeline on data roots, cached by their
+fingerprint.
 
 Nothing half-done is ever visible there: the links and ``run.json`` of one run are built in
 ``.published/<pipeline-dir>/``, and only after the pipeline succeeded is the single symlink
@@ -24,8 +27,12 @@ import shutil
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from components.ingest.config import DataRoot
+from pipelines import task_times
 
 # Output name in KFP's local layout → stable name in the run directory.
 PUBLISHED_OUTPUTS: dict[str, str] = {
@@ -172,7 +179,8 @@ def run(
     with progress.watch(watcher):
         logging.info("running the pipeline locally into %s", root)
         try:
-            pipeline_func(**arguments)
+            with task_times.recording(str(root)):
+                pipeline_func(**arguments)
         except RuntimeError as error:
             if not watcher.failed:
                 raise
@@ -191,3 +199,72 @@ def run(
     )
     activate(root, pipeline_dir, {**result.__dict__, "arguments": arguments})
     return result
+
+
+def _absolute(location: str) -> str:
+    """A local path made absolute (kfp.local tasks run elsewhere); a URI (gs://...) untouched."""
+    return location if "://" in location else str(Path(location).resolve())
+
+
+def _checked(pipeline, arguments: dict) -> dict:
+    """``arguments`` checked against the pipeline's declared parameters, as ``submit`` checks them.
+
+    The parameters come from the pipeline's own spec (built when it was decorated), so nothing
+    is compiled twice.
+
+    Raises:
+        ParamError: An unknown parameter name or a value of the wrong type.
+    """
+    from google.protobuf import json_format
+
+    from pipelines.package import check_arguments, root_parameters
+
+    declared = root_parameters(json_format.MessageToDict(pipeline.pipeline_spec))
+    return check_arguments(declared, arguments)
+
+
+def run_training(
+    data_roots: Sequence[DataRoot],
+    run_dir: str,
+    arguments: dict[str, object],
+    cache: bool = True,
+    verbose: bool = False,
+) -> LocalRun:
+    """Runs the training pipeline on ``data_roots`` into ``run_dir`` (``household-sounds run``).
+
+    The first root is the pipeline's ``data_root``, the others its ``more_data_roots``; local
+    ones are made absolute and must exist. The model base is ``<run_dir>/serving`` unless
+    ``arguments`` name one. The arguments are checked against the pipeline's parameters before
+    any work. With ``cache``, ingest is keyed by the fingerprint of every root's files (unless
+    ``arguments`` give one) and training keeps its resume state in ``<run_dir>/checkpoints``,
+    so a rerun into the same ``run_dir`` continues where an earlier one stopped. ``verbose`` is
+    ``run``'s.
+
+    Raises:
+        FileNotFoundError: A local data root that does not exist.
+        ParamError: An unknown parameter name or a value of the wrong type.
+    """
+    from pipelines.task_limits import LOCAL_LIMITS
+    from pipelines.training import build_pipeline
+
+    roots = [DataRoot(_absolute(root.root), root.data_format) for root in data_roots]
+    for root in roots:
+        if "://" not in root.root and not Path(root.root).exists():
+            raise FileNotFoundError(f"data root {root.root!r}: no such folder or manifest CSV")
+    first, *more = roots
+    data = {
+        "data_root": first.root,
+        "data_format": first.data_format,
+        "more_data_roots": [root.entry() for root in more],
+    }
+    model_base = str(Path(run_dir, "serving").resolve())  # the run directory is local
+    pipeline = build_pipeline(limits=LOCAL_LIMITS)
+    arguments = _checked(pipeline, {"model_base": model_base, **arguments, **data})
+    if cache:
+        arguments["checkpoint_root"] = str(Path(run_dir, "checkpoints").resolve())
+    if "data_fingerprint" not in arguments:  # without the cache, ingest runs anyway
+        from components.ingest.fingerprint import fingerprint
+
+        roots_fingerprint = fingerprint(*(root.root for root in roots)) if cache else ""
+        arguments["data_fingerprint"] = roots_fingerprint
+    return run(pipeline, run_dir, arguments, cache, verbose)

@@ -325,8 +325,9 @@ def with_fingerprint(
 
     A ``data_fingerprint`` given in ``params`` is kept (any new value forces ingest to rerun);
     a recurring run gets an empty one (its ingest always runs, see ``create_recurring_run``);
-    otherwise it is the fingerprint of ``source``, else of ``data_root``, as this machine sees
-    it (``components.ingest.fingerprint``: local or ``gs://``).
+    otherwise it is the fingerprint of ``source``, else of ``data_root`` and every root of
+    ``more_data_roots``, as this machine sees them (``components.ingest.fingerprint``: local or
+    ``gs://``).
 
     Raises:
         ParamError: No ``data_root``, or the data cannot be read from here.
@@ -338,10 +339,13 @@ def with_fingerprint(
     root = source or params.get("data_root")
     if not isinstance(root, str) or not root:
         raise ParamError("--param data_root=... is required")
+    from components.ingest.config import DataRoot
     from components.ingest.fingerprint import fingerprint
 
+    more = [] if source else params.get("more_data_roots") or []
     try:
-        return {**params, FINGERPRINT: fingerprint(root)}
+        more_roots = [DataRoot.parse(entry).root for entry in more]
+        return {**params, FINGERPRINT: fingerprint(root, *more_roots)}
     except (OSError, ValueError) as error:
         raise ParamError(
             f"{error}; ingest's cache key ({FINGERPRINT}) is computed from the data as this "

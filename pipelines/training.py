@@ -1,11 +1,13 @@
 """The household-sounds pipeline: the one DAG that runs locally and on Kubeflow.
 
-ingest → rebalance (train only) → featurize (Beam + tf.Transform) → six Keras families, each in
-its seed configuration and (``tuned_families``) Keras-Tuner-tuned, plus nine scikit-learn
-baselines → evaluate (every model on the same test split, with slices) → deploy the blessed
-candidate to a TF Serving model base. The body is wiring only: each step is a thin wrapper in
-``components/<step>/component.py``. Defaults are the study's full configuration, read from each
-step's ``config.py``; ``pipelines.presets`` scales it down for the embedded demo dataset.
+ingest (one or several data roots) → rebalance (train only) → featurize (Beam + tf.Transform) →
+the Keras families (``families``), each in its seed configuration and (``tuned_families``)
+Keras-Tuner-tuned, plus the scikit-learn baselines (``baseline_models``) → evaluate (every model
+on the same test split, with slices) → deploy the blessed candidate to a TF Serving model base.
+The body is wiring only: each step is a thin wrapper in ``components/<step>/component.py``.
+Defaults are the study's full configuration, read from each step's ``config.py``;
+``pipelines.presets`` scales it down for the embedded demo dataset and up to the quality
+benchmark's budget.
 """
 
 from collections.abc import Sequence
@@ -148,6 +150,7 @@ def build_pipeline(
         data_root: str,
         data_fingerprint: str,
         data_format: str = DEFAULT_FORMAT,
+        more_data_roots: list = [],  # noqa: B006 - KFP reads defaults from the signature
         model_base: str = "",
         taxonomy_path: str = "",
         allowed_roots: list = [],  # noqa: B006 - KFP reads defaults from the signature
@@ -159,7 +162,9 @@ def build_pipeline(
         max_trials: int = TrainConfig.max_trials,
         batch_size: int = TrainConfig.batch_size,
         family_overrides: dict = {},  # noqa: B006
+        families: list = TRAIN_ORDER,  # noqa: B006
         tuned_families: list = TRAIN_ORDER,  # noqa: B006
+        baseline_models: list = BASELINE_MODELS,  # noqa: B006
         search_iterations: int = BaselinesConfig.n_iter,
         min_macro_f1: float = EvaluateConfig.min_macro_f1,
         min_worst_slice_f1: float = EvaluateConfig.min_worst_slice_f1,
@@ -172,14 +177,19 @@ def build_pipeline(
 
         Args:
             data_root: Dataset root (local path or gs://).
-            data_fingerprint: ingest's cache key: a hash of the files under data_root
+            data_fingerprint: ingest's cache key: a hash of the files under every data root
                 (``household-sounds fingerprint``; ``submit`` and ``run`` compute it). Any new
                 value reruns ingest and everything after it.
             data_format: fsd50k, esc50 or manifest.
+            more_data_roots: Further datasets, e.g. [{"data_root": "gs://b/us8k", "data_format":
+                "manifest"}]: each is split on its own, then merged with data_root's by source
+                recording (a recording two datasets put in different splits moves whole to the
+                earliest; the move is counted in ingest's label report).
             model_base: TF Serving model base (local path or gs://); empty skips deployment.
                 evaluate blesses a model only if it is not worse than the newest version
                 there, scored through its own serving signature on the same test clips.
-            taxonomy_path: Tag→class taxonomy JSON; empty uses the seed study's.
+            taxonomy_path: Tag→class taxonomy JSON, or a packaged one's name (study,
+                categories); empty uses the seed study's.
             allowed_roots: Roots besides data_root that the metadata's audio URIs may point into
                 (folders, gs://bucket, gs://bucket/prefix); audio anywhere else is rejected.
             runner: Beam runner for featurize.
@@ -194,8 +204,10 @@ def build_pipeline(
             family_overrides: Per-family training fields, e.g. {"resnet50_mfcc": {"epochs": 10}};
                 ``hparams`` fixes hyperparameters, e.g. {"cnn_mfcc": {"hparams": {"optimizer":
                 "adam"}}} (seed runs change the study's value, tuned runs stop searching it).
-            tuned_families: The families that also train Keras-Tuner-tuned (every family trains
-                in its seed configuration); the demo tunes the two that search in seconds.
+            families: The Keras families that train in their seed configuration (default all).
+            tuned_families: The families that also train Keras-Tuner-tuned; the demo tunes the
+                two that search in seconds.
+            baseline_models: The scikit-learn baselines that train (default all).
             search_iterations: Randomized-search iterations per scikit-learn baseline (0: the
                 study's budget per model).
             min_macro_f1: Blessing threshold on the candidate's test macro-F1.
@@ -213,6 +225,7 @@ def build_pipeline(
             taxonomy_path=taxonomy_path,
             seed=seed,
             allowed_roots=allowed_roots,
+            more_data_roots=more_data_roots,
             data_fingerprint=data_fingerprint,
         ).set_display_name("ingest: labels and splits")
         _limit(ingest_task, "ingest", limits)
@@ -243,8 +256,8 @@ def build_pipeline(
         # Every family trains in the seed study's configuration and (those in tuned_families)
         # again Keras-Tuner-tuned, so the tuning gain is measured rather than assumed.
         keras_tasks = {}
-        for tuned, families in ((False, TRAIN_ORDER), (True, tuned_families)):
-            with dsl.ParallelFor(families, parallelism=2) as family:
+        for tuned, trained in ((False, families), (True, tuned_families)):
+            with dsl.ParallelFor(trained, parallelism=2) as family:
                 inputs = {
                     "examples": examples,
                     "family": family,
@@ -275,7 +288,7 @@ def build_pipeline(
                     _limit(workers, "train", limits)
                     _place(workers, accelerator)
                     mount(workers)
-        with dsl.ParallelFor(BASELINE_MODELS, parallelism=3) as model_name:
+        with dsl.ParallelFor(baseline_models, parallelism=3) as model_name:
             baseline_task = _resources(
                 baselines(
                     examples=examples,

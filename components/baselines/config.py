@@ -47,7 +47,7 @@ def task_label(model_name: str) -> str:
     return f"baselines {estimator_of(model_name)} on {FEATURE_OF[model_name]}"
 
 
-PRESETS: dict[str, dict] = {"full": {"n_iter": 0}, "demo": {"n_iter": 3}}
+PRESETS: dict[str, dict] = {"full": {"n_iter": 0}, "demo": {"n_iter": 3}, "quality": {"n_iter": 4}}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from the bucket listing (one request per 1,000 objects, with Google's default cr
 A data root that is a manifest CSV's own path stands for the folder holding it (its ``uri``s are
 relative to it, and its audio must lie under it). Contents are not read: a local rewrite that
 keeps both size and time is not detected. Imports no TensorFlow, so the command line can compute
-it before a run starts without loading it.
+it before a run starts without loading it. Several data roots (ingest's ``more_data_roots``)
+get one fingerprint: the hash of each root's, in order.
 """
 
 import hashlib
@@ -18,14 +19,19 @@ import posixpath
 from collections.abc import Iterable
 
 
-def fingerprint(root: str) -> str:
+def fingerprint(root: str, *more_roots: str) -> str:
     """SHA-256 (hex) of every file's relative path, size and version under ``root``.
 
+    With ``more_roots``, the SHA-256 of every root's fingerprint, in order.
+
     Raises:
-        FileNotFoundError: ``root`` is neither a directory (a ``gs://`` prefix with objects)
+        FileNotFoundError: A root is neither a directory (a ``gs://`` prefix with objects)
             nor a manifest CSV.
-        ValueError: ``root`` is a URI other than ``gs://``.
+        ValueError: A root is a URI other than ``gs://``.
     """
+    if more_roots:
+        each = [fingerprint(one) for one in (root, *more_roots)]
+        return hashlib.sha256("\n".join(each).encode("ascii")).hexdigest()
     if root.startswith("gs://"):
         entries = _gcs_entries(root)
     elif "://" in root:

@@ -4,8 +4,6 @@ Asserts on the IR that Kubeflow runs (not on a stored YAML snapshot), so a kfp u
 reorders keys does not break it but a lost edge or an unpinned image does.
 """
 
-import json
-
 import pytest
 import yaml
 from kfp import components
@@ -105,9 +103,14 @@ def test_parameters_cover_data_runner_budgets_and_thresholds(compiled):
         "min_worst_slice_f1",
         "model_base",
         "family_overrides",
+        "more_data_roots",
+        "families",
+        "tuned_families",
+        "baseline_models",
     ):
         assert name in parameters, name
     assert parameters["runner"]["defaultValue"] == "FnApiRunner"
+    assert parameters["more_data_roots"]["defaultValue"] == []
     assert "previous_metrics" not in parameters  # replaced by evaluate reading model_base
 
 
@@ -178,14 +181,17 @@ def test_loops_run_every_family_and_baseline_the_embedding_ones_included(compile
     _, spec = compiled
     tasks = all_tasks(spec)
     iterators = [task["parameterIterator"] for name, task in tasks.items() if "for-loop" in name]
-    loops = [json.loads(it["items"]["raw"]) for it in iterators if "raw" in it["items"]]
-    assert sorted(map(sorted, loops)) == sorted([sorted(FAMILIES), sorted(MODELS)])
-    assert loops[0][0] == "resnet50_mfcc"  # the slowest starts first
-    # the tuned loop runs over the tuned_families parameter, every family by default
-    tuned_loop = [it["items"]["inputParameter"] for it in iterators if "raw" not in it["items"]]
-    assert tuned_loop == ["pipelinechannel--tuned_families"]
+    # each loop runs over its list parameter, every family / baseline by default
+    loops = sorted(it["items"]["inputParameter"] for it in iterators)
+    lists = ("baseline_models", "families", "tuned_families")
+    assert loops == [f"pipelinechannel--{name}" for name in lists]
     root = spec["root"]["inputDefinitions"]["parameters"]
+    assert sorted(root["families"]["defaultValue"]) == sorted(FAMILIES)
+    assert root["families"]["defaultValue"][0] == "resnet50_mfcc"  # the slowest starts first
     assert sorted(root["tuned_families"]["defaultValue"]) == sorted(FAMILIES)
+    assert root["baseline_models"]["defaultValue"] == list(MODELS)
+    ingest = tasks["ingest"]["inputs"]["parameters"]["more_data_roots"]
+    assert ingest["componentInputParameter"] == "more_data_roots"  # every data root reaches it
     assert {"yamnet", "mn04"} <= set(FAMILIES)
     for embedding in ("yamnet", "mn04"):
         estimators = ("logistic_regression", "random_forest", "svc")

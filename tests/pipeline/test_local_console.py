@@ -52,6 +52,7 @@ def console_pipeline(
     data_root: str,
     data_fingerprint: str,
     data_format: str = "",
+    more_data_roots: list = [],  # noqa: B006 - KFP reads defaults from the signature
     model_base: str = "",
     checkpoint_root: str = "",
     items: list = ["a", "b", "c"],  # noqa: B006 - KFP reads defaults from the signature

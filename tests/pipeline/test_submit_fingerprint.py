@@ -137,3 +137,16 @@ def test_data_this_machine_cannot_read_is_a_usage_error_with_the_way_out(
     )
     assert cli.main(["fingerprint", "--data-root", str(copy)]) == 0
     assert fingerprint(str(copy)) in capsys.readouterr().out
+
+
+def test_the_fingerprint_covers_every_data_root(bucket, package, fake_kfp, capsys):
+    more = '[{"data_root": "gs://data/dsx", "data_format": "manifest"}]'
+    argv = ["submit", "--host", fake_kfp.url, "--package", package]
+    argv += ["--param", "data_root=gs://data/ds", "--param", f"more_data_roots={more}"]
+    assert cli.main(argv) == 0
+    sent = _submitted(fake_kfp)[0]["data_fingerprint"]
+    assert sent == fingerprint("gs://data/ds", "gs://data/dsx") != fingerprint("gs://data/ds")
+    bucket.blob("dsx/another.wav").upload_from_string(b"RIFF")  # only the second root changes
+    assert cli.main(argv) == 0
+    assert _submitted(fake_kfp)[0]["data_fingerprint"] != sent
+    capsys.readouterr()

@@ -11,6 +11,7 @@ from cli import local as cli_local
 from cli import main as cli
 from cli import rollout as cli_rollout
 from cli import serving as cli_serving
+from tests.helpers.local_run import record_local_runs
 from tests.helpers.usage import usage_error
 
 EXPECTED = {
@@ -67,16 +68,7 @@ def test_help_is_fast_because_nothing_heavy_is_imported():
 @pytest.fixture
 def pipeline_arguments(monkeypatch):
     """Runs ``household-sounds run`` with ``local.run`` replaced; yields the arguments it got."""
-    from pipelines import local
-
-    seen: dict[str, object] = {}
-
-    def fake_run(pipeline_func, run_dir, arguments, cache, verbose=False):
-        seen.update(arguments, run_dir=run_dir, cache=cache, verbose=verbose)
-        return local.LocalRun(run_dir, "kfp", 0.0, {})
-
-    monkeypatch.setattr(local, "run", fake_run)
-    return seen
+    return record_local_runs(monkeypatch)
 
 
 def test_run_passes_a_gs_data_root_through_untouched(pipeline_arguments, tmp_path, capsys):
