@@ -1,11 +1,15 @@
 """The household-sounds pipeline: the one DAG that runs locally and on Kubeflow.
 
-ingest → rebalance (train only) → featurize (Beam + tf.Transform) → five Keras families, each in
-its seed configuration and (``tuned_families``) Keras-Tuner-tuned, plus six scikit-learn
-baselines → evaluate (every model on the same test split, with slices) → deploy the blessed
-winner to a TF Serving model base. The body is wiring only: each step is a thin wrapper in
-``components/<step>/component.py``. Defaults are the study's full configuration, read from each
-step's ``config.py``; ``pipelines.presets`` scales it down for the embedded demo dataset.
+ingest → rebalance (train only) → featurize (Beam + tf.Transform; the ``feature_sets`` it is
+given) → the Keras families that read a computed feature set, each in its seed configuration and
+(``tuned_families``) Keras-Tuner-tuned, plus the scikit-learn baselines that do → evaluate (every
+model on the same test split, with slices) → deploy the blessed winner to a TF Serving model base.
+Which families and baselines read a computed feature set is decided at run time by two small
+tasks (``families_reading``, ``baselines_reading``), whose lists the ParallelFor loops iterate,
+so a feature set left out (YAMNet's embedding by default) skips its models. The body is wiring
+only: each step is a thin wrapper in ``components/<step>/component.py``. Defaults are the study's
+full configuration, read from each step's ``config.py``; ``pipelines.presets`` scales it down for
+the embedded demo dataset.
 """
 
 from collections.abc import Sequence
@@ -14,7 +18,7 @@ from typing import NamedTuple
 from kfp import dsl, kubernetes
 
 from components import IMAGE
-from components.baselines.component import baselines
+from components.baselines.component import baselines, baselines_reading
 from components.baselines.config import MODELS, BaselinesConfig
 from components.deploy.component import deploy
 from components.deploy.config import DeployConfig
@@ -26,19 +30,38 @@ from components.ingest.component import ingest
 from components.ingest.config import DEFAULT_FORMAT
 from components.rebalance.component import rebalance
 from components.rebalance.config import RebalanceConfig
-from components.train.component import train
-from components.train.config import FAMILIES, RESNET50_MFCC, TrainConfig
+from components.train.component import families_reading, train
+from components.train.config import (
+    DEFAULT_TUNED_FAMILIES,
+    FAMILIES,
+    MN04_FINETUNED,
+    RESNET50_MFCC,
+    TrainConfig,
+)
 from pipelines.accelerator import CPU_ONLY, Accelerator
 from pipelines.image import with_image
 
 PIPELINE_NAME = "household-sounds"
 KERAS_FAMILIES = list(FAMILIES)
 # The order the training loops start their tasks (two at a time): the slowest first, so the cheap
-# families train beside it instead of leaving it alone at the end (on the demo, ResNet50's task
-# takes longer than the other four seed runs together).
-TRAIN_ORDER = sorted(KERAS_FAMILIES, key=lambda family: family != RESNET50_MFCC)
+# families train beside them instead of leaving them alone at the end (on the demo, ResNet50's
+# task takes longer than the other four seed runs together; a fine-tuned mn04 trains its trunk).
+TRAIN_ORDER = sorted(
+    KERAS_FAMILIES, key=lambda family: family not in (RESNET50_MFCC, MN04_FINETUNED)
+)
+TUNED_ORDER = [family for family in TRAIN_ORDER if family in DEFAULT_TUNED_FAMILIES]
 BASELINE_MODELS = list(MODELS)
-STEPS = (ingest, rebalance, featurize, train, baselines, evaluate, deploy)
+STEPS = (
+    ingest,
+    rebalance,
+    featurize,
+    families_reading,
+    train,
+    baselines_reading,
+    baselines,
+    evaluate,
+    deploy,
+)
 
 
 class PvcMount(NamedTuple):
@@ -100,9 +123,17 @@ def build_pipeline(
     default requests none).
     """
     # The steps, re-created for ``image``, under the names the body below uses.
-    ingest, rebalance, featurize, train, baselines, evaluate, deploy = (
-        with_image(step, image) for step in STEPS
-    )
+    (
+        ingest,
+        rebalance,
+        featurize,
+        families_reading,
+        train,
+        baselines_reading,
+        baselines,
+        evaluate,
+        deploy,
+    ) = (with_image(step, image) for step in STEPS)
 
     def mount(task: dsl.PipelineTask) -> None:
         for pvc in pvcs:
@@ -115,6 +146,7 @@ def build_pipeline(
         model_base: str = "",
         taxonomy_path: str = "",
         allowed_roots: list = [],  # noqa: B006 - KFP reads defaults from the signature
+        feature_sets: list = list(FeaturizeConfig.feature_sets),  # noqa: B006
         runner: str = FeaturizeConfig.runner,
         beam_args: list = [],  # noqa: B006 - KFP reads defaults from the signature
         target_per_class: int = RebalanceConfig.target_per_class,
@@ -123,7 +155,7 @@ def build_pipeline(
         max_trials: int = TrainConfig.max_trials,
         batch_size: int = TrainConfig.batch_size,
         family_overrides: dict = {},  # noqa: B006
-        tuned_families: list = TRAIN_ORDER,  # noqa: B006
+        tuned_families: list = TUNED_ORDER,  # noqa: B006
         search_iterations: int = BaselinesConfig.n_iter,
         min_macro_f1: float = EvaluateConfig.min_macro_f1,
         min_worst_slice_f1: float = EvaluateConfig.min_worst_slice_f1,
@@ -144,6 +176,9 @@ def build_pipeline(
             taxonomy_path: Tag→class taxonomy JSON; empty uses the seed study's.
             allowed_roots: Roots besides data_root that the metadata's audio URIs may point into
                 (folders, gs://bucket, gs://bucket/prefix); audio anywhere else is rejected.
+            feature_sets: The feature sets featurize computes (log_mel, mfcc, mean_mfcc,
+                mn04_embedding; opt-in: yamnet_embedding, mn04_log_mel). Only the families and
+                baselines that read one of them train.
             runner: Beam runner for featurize.
             beam_args: Extra Beam options (e.g. Dataflow project/region/temp_location).
             target_per_class: Training clips per class after rebalancing.
@@ -156,8 +191,9 @@ def build_pipeline(
             family_overrides: Per-family training fields, e.g. {"resnet50_mfcc": {"epochs": 10}};
                 ``hparams`` fixes hyperparameters, e.g. {"cnn_mfcc": {"hparams": {"optimizer":
                 "adam"}}} (seed runs change the study's value, tuned runs stop searching it).
-            tuned_families: The families that also train Keras-Tuner-tuned (every family trains
-                in its seed configuration); the demo tunes the two that search in seconds.
+            tuned_families: The families that also train Keras-Tuner-tuned (every family whose
+                feature set is computed trains in its seed configuration); by default all but
+                the fine-tuned mn04; the demo tunes the two that search in seconds.
             search_iterations: Randomized-search iterations per scikit-learn baseline (0: the
                 study's budget per model).
             min_macro_f1: Blessing threshold on the best model's test macro-F1.
@@ -192,6 +228,7 @@ def build_pipeline(
         featurize_task = _resources(
             featurize(
                 manifest=rebalance_task.outputs["balanced_manifest"],
+                feature_sets=feature_sets,
                 runner=runner,
                 beam_args=beam_args,
                 num_shards=FeaturizeConfig.num_shards,
@@ -203,11 +240,17 @@ def build_pipeline(
         mount(featurize_task)
         examples = featurize_task.outputs["examples"]
 
-        # Every family trains in the seed study's configuration and (those in tuned_families)
-        # again Keras-Tuner-tuned, so the tuning gain is measured rather than assumed.
+        # Every family whose feature set is computed trains in the seed study's configuration and
+        # (those in tuned_families) again Keras-Tuner-tuned, so the tuning gain is measured rather
+        # than assumed.
         keras_tasks = {}
-        for tuned, families in ((False, TRAIN_ORDER), (True, tuned_families)):
-            with dsl.ParallelFor(families, parallelism=2) as family:
+        for tuned, candidates in ((False, TRAIN_ORDER), (True, tuned_families)):
+            families = families_reading(feature_sets=feature_sets, families=candidates)
+            families.set_display_name(
+                "train: tuned families to run" if tuned else "train: families to run"
+            )
+            mount(families)
+            with dsl.ParallelFor(families.output, parallelism=2) as family:
                 keras_tasks[tuned] = _resources(
                     train(
                         examples=examples,
@@ -229,7 +272,10 @@ def build_pipeline(
                 ).set_display_name("train: Keras (tuned)" if tuned else "train: Keras (seed)")
                 _place(keras_tasks[tuned], accelerator)
                 mount(keras_tasks[tuned])
-        with dsl.ParallelFor(BASELINE_MODELS, parallelism=3) as model_name:
+        fitted = baselines_reading(feature_sets=feature_sets, models=BASELINE_MODELS)
+        fitted.set_display_name("baselines: models to fit")
+        mount(fitted)
+        with dsl.ParallelFor(fitted.output, parallelism=3) as model_name:
             baseline_task = _resources(
                 baselines(
                     examples=examples,

@@ -35,7 +35,6 @@ from components.audio.waveform import CLIP_SAMPLES, SAMPLE_RATE
 
 YAMNET_SAMPLES = output_length(CLIP_SAMPLES, SAMPLE_RATE, yamnet_frontend.SAMPLE_RATE)  # 80,000
 NUM_PATCHES = yamnet_frontend.num_patches(YAMNET_SAMPLES)  # 10
-MN04_SAMPLES = output_length(CLIP_SAMPLES, SAMPLE_RATE, mn04_frontend.SAMPLE_RATE)  # 160,000
 
 
 def at_rate(clips: tf.Tensor, rate: int) -> tf.Tensor:
@@ -79,6 +78,11 @@ class YamnetEmbedding(tf.Module):
         return pool(tf.reshape(embeddings, [-1, NUM_PATCHES, yamnet.EMBEDDING_SIZE]))
 
 
+def mn04_log_mel(clips: tf.Tensor) -> tf.Tensor:
+    """``[batch, CLIP_SAMPLES]`` clips at 22,050 Hz → mn04's input ``[batch, 128, 500]``."""
+    return mn04_frontend.log_mel(at_rate(clips, mn04_frontend.SAMPLE_RATE))
+
+
 class Mn04Embedding(tf.Module):
     """Prepared clips ``[batch, CLIP_SAMPLES]`` (22,050 Hz) → ``[batch, 384]`` embeddings."""
 
@@ -90,5 +94,8 @@ class Mn04Embedding(tf.Module):
 
     def __call__(self, clips: tf.Tensor) -> tf.Tensor:
         """The pooled embedding of every clip of a batch."""
-        log_mel = mn04_frontend.log_mel(at_rate(clips, mn04_frontend.SAMPLE_RATE))
+        return self.of_log_mel(mn04_log_mel(clips))
+
+    def of_log_mel(self, log_mel: tf.Tensor) -> tf.Tensor:
+        """The pooled embedding of ``mn04_log_mel``'s output."""
         return self.network(log_mel, training=False)[mn04.EMBEDDING]

@@ -14,6 +14,7 @@ output and tf.Transform's scratch folder lies under the given locations, so on `
 touches the local disk.
 """
 
+import dataclasses
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from components.artifacts import files
+from components.artifacts import files, shards
 from components.artifacts.names import (
     CLIP_STATS,
     DEAD_LETTER,
@@ -37,7 +38,7 @@ from components.artifacts.names import (
     SPLITS,
     TRANSFORM_GRAPH_DIR,
 )
-from components.audio.examples import FEATURE_KEYS
+from components.audio import feature_sets
 from components.audio.featurizer import weight_files
 from components.featurize import clips, local_workers, outputs, remote, transform
 from components.featurize.config import FeaturizeConfig
@@ -56,6 +57,7 @@ class FeaturizeResult:
     output_dir: str
     transform_graph_dir: str
     dead_letter_examples: list[dict] = field(default_factory=list)
+    feature_sets: list[str] = field(default_factory=list)
     pretrained: list[dict] = field(default_factory=list)
 
     @property
@@ -86,7 +88,7 @@ def build_featurize(pipeline: beam.Pipeline, manifest_path: str, output_dir: str
     keyed = (
         decoded.clips
         | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=cfg.batch_size)
-        | "Features" >> beam.ParDo(clips.ComputeFeatures())
+        | "Features" >> beam.ParDo(clips.ComputeFeatures(cfg.feature_sets))
     )
     by_split = keyed | "BySplit" >> beam.Partition(lambda kv, _: SPLITS.index(kv[0]), len(SPLITS))
     for split, examples in zip(SPLITS, by_split, strict=True):
@@ -169,6 +171,7 @@ def run(
         ValueError: Also if the runner's workers cannot reach a location (``remote.py``).
     """
     started = time.monotonic()
+    cfg = dataclasses.replace(cfg, feature_sets=feature_sets.check(cfg.feature_sets))
     transform_graph_dir = transform_graph_dir or os.path.join(output_dir, TRANSFORM_GRAPH_DIR)
     remote.check_reachable(cfg.runner, (manifest_path, output_dir, transform_graph_dir))
     outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
@@ -192,7 +195,12 @@ def run(
         with beam.Pipeline(options=_options(cfg)) as pipeline:
             with tft_beam.Context(temp_dir=scratch):
                 transform.build(
-                    pipeline, raw_patterns, prefixes, transform_graph_dir, cfg.num_shards
+                    pipeline,
+                    raw_patterns,
+                    prefixes,
+                    transform_graph_dir,
+                    cfg.num_shards,
+                    cfg.feature_sets,
                 )
     if not cfg.keep_raw:
         tf.io.gfile.rmtree(os.path.join(output_dir, RAW_DIR))
@@ -203,7 +211,9 @@ def run(
         output_dir=output_dir,
         transform_graph_dir=transform_graph_dir,
         dead_letter_examples=files.read_jsonl(os.path.join(output_dir, DEAD_LETTER_FILE))[:20],
-        pretrained=weight_files(FEATURE_KEYS),
+        feature_sets=list(cfg.feature_sets),
+        pretrained=weight_files(cfg.feature_sets),
     )
+    shards.write_feature_sets(output_dir, cfg.feature_sets)
     files.write_json(os.path.join(output_dir, outputs.REPORT_FILE), result.summary())
     return result

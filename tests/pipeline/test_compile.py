@@ -4,8 +4,6 @@ Asserts on the IR that Kubeflow runs (not on a stored YAML snapshot), so a kfp u
 reorders keys does not break it but a lost edge or an unpinned image does.
 """
 
-import json
-
 import pytest
 import yaml
 from kfp import components
@@ -17,7 +15,7 @@ from components.featurize.config import FeaturizeConfig
 from components.rebalance.config import RebalanceConfig
 from components.train.config import FAMILIES, TrainConfig
 from pipelines.compile import compile_pipeline
-from pipelines.training import PvcMount
+from pipelines.training import TRAIN_ORDER, PvcMount
 
 STEPS = {"ingest", "rebalance", "featurize", "train", "baselines", "evaluate", "deploy"}
 
@@ -66,6 +64,41 @@ def test_edges_follow_the_dag(compiled):
     assert all("featurize" in producers(tasks[loop]) for loop in loops)
     assert set(loops) | {"ingest", "featurize"} <= producers(tasks["evaluate"])
     assert {"evaluate", "featurize"} | set(loops) <= producers(tasks["deploy"])
+
+
+def test_the_loops_run_the_models_that_read_the_computed_feature_sets(compiled):
+    _, spec = compiled
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    assert parameters["feature_sets"]["defaultValue"] == list(FeaturizeConfig.feature_sets)
+    assert "yamnet_embedding" not in parameters["feature_sets"]["defaultValue"]  # opt-in
+    tasks = all_tasks(spec)
+    given = {"componentInputParameter": "feature_sets"}
+    readers = {"families-reading", "families-reading-2", "baselines-reading"}
+    for name in ("featurize", *readers):
+        assert tasks[name]["inputs"]["parameters"]["feature_sets"] == given, name
+    candidates = {
+        name: tasks[name]["inputs"]["parameters"][key]
+        for name, key in (
+            ("families-reading", "families"),
+            ("families-reading-2", "families"),
+            ("baselines-reading", "models"),
+        )
+    }
+    # every family and baseline is a candidate, the slowest families first
+    assert sorted(candidates["families-reading"]["runtimeValue"]["constant"]) == sorted(FAMILIES)
+    assert TRAIN_ORDER[:2] == ["resnet50_mfcc", "mn04_finetuned"]
+    assert candidates["families-reading"]["runtimeValue"]["constant"] == TRAIN_ORDER
+    assert candidates["families-reading-2"] == {"componentInputParameter": "tuned_families"}
+    assert candidates["baselines-reading"]["runtimeValue"]["constant"] == list(MODELS)
+    for embedding in ("yamnet", "mn04"):
+        estimators = ("logistic_regression", "random_forest", "svc")
+        assert {f"{estimator}_{embedding}" for estimator in estimators} <= set(MODELS)
+    loops = [task for name, task in tasks.items() if name.startswith("for-loop")]
+    iterated = {loop["parameterIterator"]["items"]["inputParameter"] for loop in loops}
+    assert iterated == {f"pipelinechannel--{reader}-Output" for reader in readers}
+    # every family is tuned by default but the fine-tuned mn04 (each trial would fine-tune it)
+    tuned_default = parameters["tuned_families"]["defaultValue"]
+    assert set(tuned_default) == set(FAMILIES) - {"mn04_finetuned"}
 
 
 def test_every_executor_runs_the_project_image_without_installing(compiled):
@@ -175,24 +208,6 @@ def test_wrapper_and_pipeline_defaults_are_the_step_configs(compiled):
     root = spec["root"]["inputDefinitions"]["parameters"]
     assert root["epochs"]["defaultValue"] == TrainConfig.epochs
     assert root["target_per_class"]["defaultValue"] == RebalanceConfig.target_per_class
-
-
-def test_loops_run_every_family_and_baseline_the_embedding_ones_included(compiled):
-    _, spec = compiled
-    tasks = all_tasks(spec)
-    iterators = [task["parameterIterator"] for name, task in tasks.items() if "for-loop" in name]
-    loops = [json.loads(it["items"]["raw"]) for it in iterators if "raw" in it["items"]]
-    assert sorted(map(sorted, loops)) == sorted([sorted(FAMILIES), sorted(MODELS)])
-    assert loops[0][0] == "resnet50_mfcc"  # the slowest starts first
-    # the tuned loop runs over the tuned_families parameter, every family by default
-    tuned_loop = [it["items"]["inputParameter"] for it in iterators if "raw" not in it["items"]]
-    assert tuned_loop == ["pipelinechannel--tuned_families"]
-    root = spec["root"]["inputDefinitions"]["parameters"]
-    assert sorted(root["tuned_families"]["defaultValue"]) == sorted(FAMILIES)
-    assert {"yamnet", "mn04"} <= set(FAMILIES)
-    for embedding in ("yamnet", "mn04"):
-        estimators = ("logistic_regression", "random_forest", "svc")
-        assert {f"{estimator}_{embedding}" for estimator in estimators} <= set(MODELS)
 
 
 def test_ingest_is_cached_only_where_the_data_fingerprint_is_always_passed(compiled, tmp_path):
