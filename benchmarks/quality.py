@@ -5,8 +5,9 @@
 Runs the pipeline's own step cores in one process: ingest of each ``DATA_DIR`` (an ESC-50 copy,
 recognised by ``meta/esc50.csv``; an FSD50K copy, by ``FSD50K.metadata``; otherwise a manifest
 CSV, the directory's ``manifest.csv`` or the CSV given), one merged manifest, rebalance,
-featurize, every model family the pipeline defines (``pipelines.training``: each Keras family in
-its seed and tuned configuration, then the scikit-learn baselines), evaluate, and deploy of the
+featurize (the feature sets the selected models read), every model family the pipeline defines
+(``pipelines.training``: each Keras family in its seed and tuned configuration, then the
+scikit-learn baselines), evaluate, and deploy of the
 model evaluate chose, whose SavedModel then serves every test clip's WAV file. It prints per
 model the test macro-F1 with its percentile bootstrap interval (evaluate's ``overall`` slice),
 accuracy and per-class F1, then the majority-class reference, the classes without test clips,
@@ -58,8 +59,10 @@ from components.artifacts.names import (
     TRANSFORM_GRAPH_DIR,
 )
 from components.artifacts.signature import DEFAULT_SIGNATURE
+from components.audio import feature_sets
 from components.audio.labels import CLASS_NAMES
 from components.baselines import core as baselines
+from components.baselines.config import FEATURE_OF as BASELINE_FEATURE_OF
 from components.baselines.config import BaselinesConfig
 from components.deploy import core as deploy
 from components.deploy.config import DeployConfig
@@ -81,6 +84,7 @@ from components.train.config import (
     YAMNET,
     TrainConfig,
 )
+from components.train.config import FEATURE_OF as TRAIN_FEATURE_OF
 from pipelines import training
 
 _FAMILY_FIXES = {
@@ -307,8 +311,15 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
     )
     examples = os.path.join(work, "featurize")
 
+    keras_configs, baseline_names = _models_to_run(models)
+    # featurize computes what the selected models read, as the pipeline's feature_sets would
+    needed = {TRAIN_FEATURE_OF[config.family] for config in keras_configs}
+    needed |= {BASELINE_FEATURE_OF[name] for name in baseline_names}
+
     def featurize_all() -> dict:
-        config = FeaturizeConfig(beam_args=tuple(args.beam_arg))
+        config = FeaturizeConfig(
+            feature_sets=feature_sets.check(needed), beam_args=tuple(args.beam_arg)
+        )
         result = featurize.run(balanced["manifest_path"], examples, config)
         return {
             "clips_per_split": result.clips_per_split,
@@ -317,7 +328,6 @@ def run(data_dirs: list[str], work: str, budget: Budget, models: list[str], args
 
     featurized = steps.run("featurize", featurize_all)
 
-    keras_configs, baseline_names = _models_to_run(models)
     model_dirs = []
     for config in keras_configs:
         config = dataclasses.replace(

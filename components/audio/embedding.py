@@ -30,7 +30,7 @@ from components.audio import (
     yamnet_frontend,
     yamnet_weights,
 )
-from components.audio.resample import output_length, resample
+from components.audio.resample import output_length, resample_rows
 from components.audio.waveform import CLIP_SAMPLES, SAMPLE_RATE
 
 YAMNET_SAMPLES = output_length(CLIP_SAMPLES, SAMPLE_RATE, yamnet_frontend.SAMPLE_RATE)  # 80,000
@@ -39,13 +39,8 @@ NUM_PATCHES = yamnet_frontend.num_patches(YAMNET_SAMPLES)  # 10
 
 def at_rate(clips: tf.Tensor, rate: int) -> tf.Tensor:
     """``[batch, CLIP_SAMPLES]`` clips at 22,050 Hz → ``[batch, samples at rate]``."""
-    return tf.map_fn(
-        lambda clip: resample(clip, SAMPLE_RATE, rate),
-        tf.ensure_shape(tf.convert_to_tensor(clips, tf.float32), [None, CLIP_SAMPLES]),
-        fn_output_signature=tf.TensorSpec(
-            [output_length(CLIP_SAMPLES, SAMPLE_RATE, rate)], tf.float32
-        ),
-    )
+    clips = tf.ensure_shape(tf.convert_to_tensor(clips, tf.float32), [None, CLIP_SAMPLES])
+    return resample_rows(clips, SAMPLE_RATE, rate)
 
 
 def to_yamnet_rate(clips: tf.Tensor) -> tf.Tensor:
