@@ -11,7 +11,7 @@ import tomllib
 
 import pytest
 
-from tests.infra.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.xdist_group("infra")
 
