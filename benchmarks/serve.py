@@ -7,21 +7,24 @@ a real tf.Transform graph), builds the train step's ``cnn_log_mel`` network in i
 configuration (weights do not change the cost, so it is not trained) and deploys it with the deploy
 step into a temporary model base. Then, for one 5 s clip (44.1 kHz, 16-bit mono WAV) and for
 batches of 32, it runs a bounded closed loop (``--requests`` calls or ``--seconds``, which ever
-ends first, after warm-up) (a) in-process through the SavedModel's ``serving_default`` signature
-and (b) through the gRPC client against the development server started in a subprocess; also (c)
-the ``waveform`` signature in-process. Then (d) long audio in-process (30 s and 5 min at 44.1 kHz,
-one clip per call, ``--long-requests`` calls), (e) the WAV variants clients send (8-bit unsigned,
+ends first, after warm-up) (a) in-process through the SavedModel's ``serving_default`` signature,
+the same signature run as TF Serving runs it (a TF1 session that restores the SavedModel through
+its saver) and (b) through the gRPC client against the development server started in a
+subprocess; also (c) the ``waveform`` signature in-process. Then (d) long audio in-process (30 s
+and 5 min at 44.1 kHz, one clip per call, ``--long-requests`` calls), (e) the WAV variants clients
+send (8-bit unsigned,
 16/24/32-bit PCM, float 32/64, WAVE_FORMAT_EXTENSIBLE stereo; 5 s at 44.1 kHz, written by
 libsndfile) in-process, and (f) a mixed load over gRPC and REST: ``--clients`` (8) concurrent
 clients, alternately gRPC and REST, each with its own connection, sending one 5 s clip per call, of
 which ``--malformed`` (5 %) are malformed (random bytes, text, a truncated header, a RIFF header
 with a broken ``fmt `` chunk): p50/p99 and clips/s of the good requests, errors on good requests
 (must be 0), malformed ones rejected with INVALID_ARGUMENT, and whether the server still answers
-afterwards. A case the served graph refuses shows its errors and the first message. Prints
-p50/p99 latency, clips/s, CPU milliseconds per clip (the process's CPU time, which stays
-meaningful when other jobs share the cores; in-process cases only, a gRPC row counts the client)
-and errors per case. Usage: python benchmarks/serve.py
-[--model-base DIR] [--family F]
+afterwards. A case the served graph refuses shows its errors and the first message. Prints p50/p99
+latency, clips/s, CPU milliseconds per clip (the process's CPU time, which stays meaningful when
+other jobs share the cores; in-process cases only, a gRPC row counts the client) and errors per
+case.
+Usage: python benchmarks/serve.py
+[--model-base DIR] [--family F] [--intra-op-threads N] [--inter-op-threads N]
 """
 
 import argparse
@@ -273,6 +276,24 @@ def warmup_wav(seconds: float = 5.0) -> bytes:
     return warmup.wav_bytes(warmup.chirp(44100, seconds), 44100)
 
 
+def session_signature(version_dir: str, config):
+    """``serving_default`` run as TF Serving runs it: a TF1 session, the SavedModel's saver.
+
+    Returns a function of a list of WAV files' bytes giving the probabilities.
+    """
+    import tensorflow as tf
+
+    from components.artifacts.signature import DEFAULT_SIGNATURE, PROBABILITIES, WAV_INPUT
+
+    graph = tf.Graph()
+    with graph.as_default():
+        session = tf.compat.v1.Session(graph=graph, config=config)
+        meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], version_dir)
+    signature = meta.signature_def[DEFAULT_SIGNATURE]
+    fetch, feed = signature.outputs[PROBABILITIES].name, signature.inputs[WAV_INPUT].name
+    return lambda wavs: session.run(fetch, {feed: wavs})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-base", default="", help="existing base with household_sounds/")
@@ -284,9 +305,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent gRPC clients")
     parser.add_argument("--mixed-requests", type=int, default=40, help="calls per client")
     parser.add_argument("--malformed", type=float, default=0.05, help="share of bad requests")
+    help = "TF intra-op threads in this process (0: TF's default, one per core)"
+    parser.add_argument("--intra-op-threads", type=int, default=0, help=help)
+    help = "TF inter-op threads in this process (0: TF's default)"
+    parser.add_argument("--inter-op-threads", type=int, default=0, help=help)
     args = parser.parse_args()
 
     import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
 
     from components.artifacts.names import SERVED_MODEL_NAME
     from components.artifacts.signature import DEFAULT_SIGNATURE, WAVEFORM_SIGNATURE
@@ -304,8 +332,16 @@ def main() -> None:
         by_wav = served.signatures[DEFAULT_SIGNATURE]
         by_waveform = served.signatures[WAVEFORM_SIGNATURE]
         one, batch = tf.constant([wav]), tf.constant([wav] * 32)
+        session_call = session_signature(
+            version_dir,
+            tf.compat.v1.ConfigProto(
+                intra_op_parallelism_threads=args.intra_op_threads,
+                inter_op_parallelism_threads=args.inter_op_threads,
+            ),
+        )
         cases = [
             ("in-process wav 44.1k", lambda: by_wav(audio_wav=one), 1),
+            ("in-process session wav 44.1k", lambda: session_call([wav]), 1),
             ("in-process wav 44.1k", lambda: by_wav(audio_wav=batch), 32),
             ("in-process waveform", lambda: by_waveform(waveform=tf.constant(clip)), 1),
         ]

@@ -6,7 +6,8 @@ defines it. The embedded demo dataset is ~600 clips: its budgets keep ``make dem
 minutes. ``quality`` is the quality benchmark's (``benchmarks/quality.py``, docs/quality.md), sized
 for the real-audio development set (~4,500 clips): the datasets' category-name taxonomy, every
 training clip kept (small classes topped up to 200 with augmented copies, class-weighted losses),
-4 epochs, 2 tuner trials for every family, 4 search iterations per baseline.
+4 epochs, 2 tuner trials for every family, 4 search iterations per baseline, and every feature
+set (the opt-in YAMNet embedding and mn04 log-mel too), so every model is scored.
 ``add_flags`` gives ``household-sounds run|submit`` their ``--preset`` and ``--param`` options
 and ``arguments`` the pipeline arguments those describe. Free of KFP and TensorFlow, so
 ``--preset`` and ``--help`` stay fast.
@@ -14,6 +15,7 @@ and ``arguments`` the pipeline arguments those describe. Free of KFP and TensorF
 
 import argparse
 
+from components.audio import feature_sets
 from components.baselines import config as baselines
 from components.evaluate import config as evaluate
 from components.ingest import config as ingest
@@ -31,6 +33,7 @@ DEMO_ARGUMENTS: dict[str, object] = {
 }
 QUALITY_ARGUMENTS: dict[str, object] = {
     "taxonomy_path": "categories",
+    "feature_sets": list(feature_sets.ALL),
     **rebalance.PRESETS["quality"],
     "keep_majority_clips": True,
     **train.PRESETS["quality"],

@@ -1,13 +1,16 @@
 """The household-sounds pipeline: the one DAG that runs locally and on Kubeflow.
 
-ingest (one or several data roots) → rebalance (train only) → featurize (Beam + tf.Transform) →
-the Keras families (``families``), each in its seed configuration and (``tuned_families``)
-Keras-Tuner-tuned, plus the scikit-learn baselines (``baseline_models``) → evaluate (every model
-on the same test split, with slices) → deploy the blessed candidate to a TF Serving model base.
-The body is wiring only: each step is a thin wrapper in ``components/<step>/component.py``.
-Defaults are the study's full configuration, read from each step's ``config.py``;
-``pipelines.presets`` scales it down for the embedded demo dataset and up to the quality
-benchmark's budget.
+ingest (one or several data roots) → rebalance (train only) → featurize (Beam + tf.Transform;
+the ``feature_sets`` it is given) → the Keras families (``families``) that read a computed feature
+set, each in its seed configuration and (``tuned_families``) Keras-Tuner-tuned, plus the
+scikit-learn baselines (``baseline_models``) that do → evaluate (every model on the same test
+split, with slices) → deploy the blessed candidate to a TF Serving model base. Which of them read
+a computed feature set is decided at run time by two small tasks (``families_reading``,
+``baselines_reading``), whose lists the ParallelFor loops iterate, so a feature set left out
+(YAMNet's embedding by default) skips its models. The body is wiring only: each step is a thin
+wrapper in ``components/<step>/component.py``. Defaults are the study's full configuration, read
+from each step's ``config.py``; ``pipelines.presets`` scales it down for the embedded demo dataset
+and up to the quality benchmark's budget.
 """
 
 from collections.abc import Sequence
@@ -16,7 +19,7 @@ from typing import NamedTuple
 from kfp import dsl, kubernetes
 
 from components import IMAGE
-from components.baselines.component import baselines
+from components.baselines.component import baselines, baselines_reading
 from components.baselines.config import MODELS, BaselinesConfig
 from components.deploy.component import deploy
 from components.deploy.config import DeployConfig
@@ -28,8 +31,14 @@ from components.ingest.component import ingest
 from components.ingest.config import DEFAULT_FORMAT
 from components.rebalance.component import rebalance
 from components.rebalance.config import RebalanceConfig
-from components.train.component import train
-from components.train.config import FAMILIES, RESNET50_MFCC, TrainConfig
+from components.train.component import families_reading, train
+from components.train.config import (
+    DEFAULT_TUNED_FAMILIES,
+    FAMILIES,
+    MN04_FINETUNED,
+    RESNET50_MFCC,
+    TrainConfig,
+)
 from pipelines.accelerator import CPU_ONLY, Accelerator
 from pipelines.image import with_image
 from pipelines.task_limits import DEFAULT_LIMITS, RETRIES, RETRY_BACKOFF, TaskLimits
@@ -37,11 +46,24 @@ from pipelines.task_limits import DEFAULT_LIMITS, RETRIES, RETRY_BACKOFF, TaskLi
 PIPELINE_NAME = "household-sounds"
 KERAS_FAMILIES = list(FAMILIES)
 # The order the training loops start their tasks (two at a time): the slowest first, so the cheap
-# families train beside it instead of leaving it alone at the end (on the demo, ResNet50's task
-# takes longer than the other four seed runs together).
-TRAIN_ORDER = sorted(KERAS_FAMILIES, key=lambda family: family != RESNET50_MFCC)
+# families train beside them instead of leaving them alone at the end (on the demo, ResNet50's
+# task takes longer than the other four seed runs together; a fine-tuned mn04 trains its trunk).
+TRAIN_ORDER = sorted(
+    KERAS_FAMILIES, key=lambda family: family not in (RESNET50_MFCC, MN04_FINETUNED)
+)
+TUNED_ORDER = [family for family in TRAIN_ORDER if family in DEFAULT_TUNED_FAMILIES]
 BASELINE_MODELS = list(MODELS)
-STEPS = (ingest, rebalance, featurize, train, baselines, evaluate, deploy)
+STEPS = (
+    ingest,
+    rebalance,
+    featurize,
+    families_reading,
+    train,
+    baselines_reading,
+    baselines,
+    evaluate,
+    deploy,
+)
 ORACLE_PORT = 8000  # a distributed search's chief serves its oracle here, in its own pod
 CHIEF_INPUTS = {
     "tuner_id": "chief",
@@ -137,9 +159,17 @@ def build_pipeline(
     ``data_root`` reruns it.
     """
     # The steps, re-created for ``image``, under the names the body below uses.
-    ingest, rebalance, featurize, train, baselines, evaluate, deploy = (
-        with_image(step, image) for step in STEPS
-    )
+    (
+        ingest,
+        rebalance,
+        featurize,
+        families_reading,
+        train,
+        baselines_reading,
+        baselines,
+        evaluate,
+        deploy,
+    ) = (with_image(step, image) for step in STEPS)
 
     def mount(task: dsl.PipelineTask) -> None:
         for pvc in pvcs:
@@ -154,6 +184,7 @@ def build_pipeline(
         model_base: str = "",
         taxonomy_path: str = "",
         allowed_roots: list = [],  # noqa: B006 - KFP reads defaults from the signature
+        feature_sets: list = list(FeaturizeConfig.feature_sets),  # noqa: B006
         runner: str = FeaturizeConfig.runner,
         beam_args: list = [],  # noqa: B006 - KFP reads defaults from the signature
         target_per_class: int = RebalanceConfig.target_per_class,
@@ -163,7 +194,7 @@ def build_pipeline(
         batch_size: int = TrainConfig.batch_size,
         family_overrides: dict = {},  # noqa: B006
         families: list = TRAIN_ORDER,  # noqa: B006
-        tuned_families: list = TRAIN_ORDER,  # noqa: B006
+        tuned_families: list = TUNED_ORDER,  # noqa: B006
         baseline_models: list = BASELINE_MODELS,  # noqa: B006
         search_iterations: int = BaselinesConfig.n_iter,
         min_macro_f1: float = EvaluateConfig.min_macro_f1,
@@ -192,6 +223,9 @@ def build_pipeline(
                 categories); empty uses the seed study's.
             allowed_roots: Roots besides data_root that the metadata's audio URIs may point into
                 (folders, gs://bucket, gs://bucket/prefix); audio anywhere else is rejected.
+            feature_sets: The feature sets featurize computes (log_mel, mfcc, mean_mfcc,
+                mn04_embedding; opt-in: yamnet_embedding, mn04_log_mel). Only the families and
+                baselines that read one of them train.
             runner: Beam runner for featurize.
             beam_args: Extra Beam options (e.g. Dataflow project/region/temp_location).
             target_per_class: Training clips per class after rebalancing.
@@ -204,10 +238,12 @@ def build_pipeline(
             family_overrides: Per-family training fields, e.g. {"resnet50_mfcc": {"epochs": 10}};
                 ``hparams`` fixes hyperparameters, e.g. {"cnn_mfcc": {"hparams": {"optimizer":
                 "adam"}}} (seed runs change the study's value, tuned runs stop searching it).
-            families: The Keras families that train in their seed configuration (default all).
-            tuned_families: The families that also train Keras-Tuner-tuned; the demo tunes the
-                two that search in seconds.
-            baseline_models: The scikit-learn baselines that train (default all).
+            families: The Keras families that train in their seed configuration (default all;
+                only those whose feature set is computed run).
+            tuned_families: The families that also train Keras-Tuner-tuned; by default all but
+                the fine-tuned mn04; the demo tunes the two that search in seconds.
+            baseline_models: The scikit-learn baselines that train (default all; only those
+                whose feature set is computed run).
             search_iterations: Randomized-search iterations per scikit-learn baseline (0: the
                 study's budget per model).
             min_macro_f1: Blessing threshold on the candidate's test macro-F1.
@@ -241,6 +277,7 @@ def build_pipeline(
         featurize_task = _resources(
             featurize(
                 manifest=rebalance_task.outputs["balanced_manifest"],
+                feature_sets=feature_sets,
                 runner=runner,
                 beam_args=beam_args,
                 num_shards=FeaturizeConfig.num_shards,
@@ -253,11 +290,17 @@ def build_pipeline(
         mount(featurize_task)
         examples = featurize_task.outputs["examples"]
 
-        # Every family trains in the seed study's configuration and (those in tuned_families)
-        # again Keras-Tuner-tuned, so the tuning gain is measured rather than assumed.
+        # Every family whose feature set is computed trains in the seed study's configuration and
+        # (those in tuned_families) again Keras-Tuner-tuned, so the tuning gain is measured rather
+        # than assumed.
         keras_tasks = {}
-        for tuned, trained in ((False, families), (True, tuned_families)):
-            with dsl.ParallelFor(trained, parallelism=2) as family:
+        for tuned, candidates in ((False, families), (True, tuned_families)):
+            reading = families_reading(feature_sets=feature_sets, families=candidates)
+            reading.set_display_name(
+                "train: tuned families to run" if tuned else "train: families to run"
+            )
+            mount(reading)
+            with dsl.ParallelFor(reading.output, parallelism=2) as family:
                 inputs = {
                     "examples": examples,
                     "family": family,
@@ -288,7 +331,10 @@ def build_pipeline(
                     _limit(workers, "train", limits)
                     _place(workers, accelerator)
                     mount(workers)
-        with dsl.ParallelFor(baseline_models, parallelism=3) as model_name:
+        fitted = baselines_reading(feature_sets=feature_sets, models=baseline_models)
+        fitted.set_display_name("baselines: models to fit")
+        mount(fitted)
+        with dsl.ParallelFor(fitted.output, parallelism=3) as model_name:
             baseline_task = _resources(
                 baselines(
                     examples=examples,

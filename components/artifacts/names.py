@@ -1,10 +1,10 @@
 """The names of a run's files and splits, defined once for every step (no TensorFlow).
 
 Each step's output directory holds files with these names (docs/contracts.md): ingest's
-manifest, label report and rejects; featurize's example shards per split, transform graph, clip
-statistics and dead letter; a model directory's card, model file, predictions and
-hyperparameters; evaluate's metrics, analysis, blessing and report, and the two models they name;
-a served version's files and the rollout config beside the served models.
+manifest, label report and rejects; featurize's example shards per split, the feature sets they
+hold, transform graph, clip statistics and dead letter; a model directory's card, model file,
+predictions and hyperparameters; evaluate's metrics, analysis, blessing and report, and the two
+models they name; a served version's files and the rollout config beside the served models.
 """
 
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
@@ -25,6 +25,7 @@ CLIP_STATS = "clip_stats"
 DEAD_LETTER = "dead_letter"
 CLIP_STATS_FILE = f"{CLIP_STATS}.jsonl"
 DEAD_LETTER_FILE = f"{DEAD_LETTER}.jsonl"
+FEATURE_SETS_FILE = "feature_sets.json"  # {"feature_sets": [...]}: what the examples hold
 
 # a model directory (train, baselines)
 MODEL_CARD_FILE = "model.json"

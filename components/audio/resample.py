@@ -95,6 +95,16 @@ def block_matrix(source_rate: int, target_rate: int) -> tuple[np.ndarray, int, i
     return matrix, pad, step, cycles * up
 
 
+def _convolve(frames: tf.Tensor, source_rate: int, target_rate: int) -> tf.Tensor:
+    """``[rows, F·step + 2·pad]`` padded input → ``[rows, F, outputs]``: each frame × the matrix.
+
+    A strided convolution computes the overlapping frames' products without materialising the
+    frames (each input sample would be copied into several).
+    """
+    matrix, _, step, _ = block_matrix(source_rate, target_rate)
+    return tf.nn.conv1d(frames[:, :, None], tf.constant(matrix[:, None, :]), step, "VALID")
+
+
 def input_needed(num_output: int | tf.Tensor, source_rate: int, target_rate: int):
     """Input samples that determine the first ``num_output`` outputs (anything later is unused).
 
@@ -131,7 +141,7 @@ def resample(
     waveform = tf.convert_to_tensor(waveform, tf.float32)
     if source_rate == target_rate:
         return waveform if max_output is None else waveform[:max_output]
-    matrix, pad, step, _ = block_matrix(source_rate, target_rate)
+    _, pad, step, _ = block_matrix(source_rate, target_rate)
     # In int64: samples * up overflows int32 from ~4 min at 8 kHz (up = 441).
     num_out = output_length(tf.shape(waveform, out_type=tf.int64)[0], source_rate, target_rate)
     num_out = tf.cast(num_out, tf.int32)
@@ -141,22 +151,48 @@ def resample(
     needed = pad + input_needed(num_out, source_rate, target_rate)
     padded = tf.pad(waveform, [[pad, 0]])[:needed]
     padded = tf.pad(padded, [[0, tf.maximum(needed - tf.shape(padded)[0], 0)]])
-    # A strided convolution computes frames @ matrix without materialising the frames (which
-    # overlap: each input sample would be copied into several). TF's CPU kernel crashes on one
-    # very long row (a segfault measured at 26.5M samples), so a long input is a batch of parts
-    # of about PART_SAMPLES, each with the 2*pad samples its last frame reaches into the next.
-    kernel = tf.constant(matrix[:, None, :])
+    # TF's CPU convolution crashes on one very long row (a segfault measured at 26.5M samples),
+    # so a long input is a batch of parts of about PART_SAMPLES, each with the 2*pad samples its
+    # last frame reaches into the next.
     part = max(1, PART_SAMPLES // step) * step
 
     def in_parts() -> tf.Tensor:
         parts = (tf.shape(padded)[0] - 2 * pad + part - 1) // part
         rows = tf.pad(padded, [[0, parts * part + 2 * pad - tf.shape(padded)[0]]])
-        rows = tf.signal.frame(rows, part + 2 * pad, part)
-        return tf.nn.conv1d(rows[:, :, None], kernel, stride=step, padding="VALID")
+        return _convolve(tf.signal.frame(rows, part + 2 * pad, part), source_rate, target_rate)
 
     out = tf.cond(
         tf.shape(padded)[0] <= part + 2 * pad,
-        lambda: tf.nn.conv1d(padded[None, :, None], kernel, stride=step, padding="VALID"),
+        lambda: _convolve(padded[None], source_rate, target_rate),
         in_parts,
     )
     return tf.reshape(out, [-1])[:num_out]
+
+
+def resample_rows(rows: tf.Tensor, source_rate: int, target_rate: int) -> tf.Tensor:
+    """``resample`` of every row of a batch of equal, statically known length, in one step.
+
+    The same filter and products as ``resample`` on each row, as one strided convolution over
+    the batch (no loop over rows: a ``tf.map_fn`` of ``resample`` costs ~0.3 ms a clip more).
+
+    Args:
+        rows: ``[batch, samples]`` float32, ``samples`` known when the graph is built and at most
+            ``PART_SAMPLES`` (longer waveforms go through ``resample``).
+        source_rate: Their rate in Hz.
+        target_rate: Wanted rate in Hz.
+
+    Returns:
+        ``[batch, output_length(samples)]`` float32.
+    """
+    rows = tf.convert_to_tensor(rows, tf.float32)
+    samples = rows.shape[1]
+    if samples is None or samples > PART_SAMPLES:
+        raise ValueError(f"rows of {samples} samples: resample_rows needs a static length ≤ 2**22")
+    if source_rate == target_rate:
+        return rows
+    _, pad, _, _ = block_matrix(source_rate, target_rate)
+    num_out = output_length(samples, source_rate, target_rate)
+    needed = pad + input_needed(num_out, source_rate, target_rate)
+    padded = tf.pad(rows, [[0, 0], [pad, max(needed - pad - samples, 0)]])[:, :needed]
+    out = _convolve(padded, source_rate, target_rate)
+    return tf.reshape(out, [-1, out.shape[1] * out.shape[2]])[:, :num_out]

@@ -296,7 +296,8 @@ def run(
         evaluation.blessing,
         {key: getattr(evaluation, key) for key in EVALUATION_FILES},
         origin or model_card.lineage(),
-        weight_files((info.feature,)),
+        # the featurizer's trunk, and one the model itself holds (a fine-tuned mn04's)
+        weight_files((info.feature,)) + trained.get("pretrained", []),
     )
     with tempfile.TemporaryDirectory(prefix="deploy-") as scratch:
         export_dir = os.path.join(scratch, "export")

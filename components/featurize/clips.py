@@ -8,9 +8,9 @@ Anything unusable, whatever the decoder raised, leaves through the ``dead_letter
 its reason, and facts about every good clip (duration, rate, loudness...) leave through
 ``clip_stats``, so one hostile file never fails the job.
 ``ComputeFeatures`` prepares (resample, pad/trim) and featurizes a batch of clips with the shared
-``Featurizer`` (spectral features and the YAMNet embedding) in one graph call: a TF function call
+``Featurizer`` (the feature sets the pipeline asks for) in one graph call: a TF function call
 costs ~0.6 ms here, as much as resampling a clip. Both DoFns hold no state beyond a compiled TF
-function (and YAMNet's weights), so memory stays flat however many clips flow through.
+function (and the backbones' weights), so memory stays flat however many clips flow through.
 """
 
 import logging
@@ -120,9 +120,14 @@ def _augment_frames(sample_rate: int) -> int:
 class ComputeFeatures(beam.DoFn):
     """Batch of decoded clips → ``(split, serialized raw tf.train.Example)`` per clip."""
 
+    def __init__(self, keys: tuple[str, ...]):
+        """Computes the feature sets ``keys``."""
+        super().__init__()
+        self._keys = keys
+
     def setup(self) -> None:
         """Loads the featurizer and traces preparation + featurizer once per worker."""
-        self._featurizer = Featurizer()
+        self._featurizer = Featurizer(self._keys)
         self._compute = tf.function(
             lambda monos, rates: self._featurizer(waveform.prepare_batch(monos, rates)),
             input_signature=[
@@ -140,7 +145,7 @@ class ComputeFeatures(beam.DoFn):
         computed = self._compute(monos, np.array([c["sample_rate"] for c in batch], np.int32))
         computed = {key: value.numpy() for key, value in computed.items()}
         for row, clip in enumerate(batch):
-            values = {key: computed[key][row] for key in examples.FEATURE_KEYS}
+            values = {key: values[row] for key, values in computed.items()}
             yield (
                 clip["split"],
                 examples.encode(clip["clip_id"], clip["source_id"], clip["label"], values),

@@ -18,6 +18,7 @@ The two pipelines are built by ``featurize_pipeline`` and ``transform_pipeline``
 job graph can be inspected without running it (a Dataflow dry run, see ``docs/runners.md``).
 """
 
+import dataclasses
 import json
 import logging
 import os
@@ -31,7 +32,7 @@ import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
 from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
-from components.artifacts import files
+from components.artifacts import files, shards
 from components.artifacts.names import (
     CLIP_STATS,
     DEAD_LETTER,
@@ -41,7 +42,7 @@ from components.artifacts.names import (
     SPLITS,
     TRANSFORM_GRAPH_DIR,
 )
-from components.audio.examples import FEATURE_KEYS
+from components.audio import feature_sets
 from components.audio.featurizer import weight_files
 from components.featurize import (
     clips,
@@ -68,6 +69,7 @@ class FeaturizeResult:
     output_dir: str
     transform_graph_dir: str
     dead_letter_examples: list[dict] = field(default_factory=list)
+    feature_sets: list[str] = field(default_factory=list)
     pretrained: list[dict] = field(default_factory=list)
 
     @property
@@ -98,7 +100,7 @@ def build_featurize(pipeline: beam.Pipeline, manifest_path: str, output_dir: str
     keyed = (
         decoded.clips
         | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=cfg.batch_size)
-        | "Features" >> beam.ParDo(clips.ComputeFeatures())
+        | "Features" >> beam.ParDo(clips.ComputeFeatures(cfg.feature_sets))
     )
     by_split = keyed | "BySplit" >> beam.Partition(lambda kv, _: SPLITS.index(kv[0]), len(SPLITS))
     for split, examples in zip(SPLITS, by_split, strict=True):
@@ -151,7 +153,14 @@ def transform_pipeline(
     prefixes = {split: os.path.join(output_dir, EXAMPLES_DIR, split, "part") for split in SPLITS}
     pipeline = _pipeline(cfg)
     with tft_beam.Context(temp_dir=scratch):
-        transform.build(pipeline, raw_patterns, prefixes, transform_graph_dir, cfg.num_shards)
+        transform.build(
+            pipeline,
+            raw_patterns,
+            prefixes,
+            transform_graph_dir,
+            cfg.num_shards,
+            cfg.feature_sets,
+        )
     return pipeline
 
 
@@ -232,6 +241,7 @@ def run(
             "featurize cannot be a --dry_run: its second job reads the first one's output "
             "(build the job graphs with featurize_pipeline and transform_pipeline instead)"
         )
+    cfg = dataclasses.replace(cfg, feature_sets=feature_sets.check(cfg.feature_sets))
     transform_graph_dir = transform_graph_dir or os.path.join(output_dir, TRANSFORM_GRAPH_DIR)
     remote.check_reachable(cfg.runner, (manifest_path, output_dir, transform_graph_dir))
     if worker_check.checked_environment(cfg.runner, args := beam_args(cfg)):  # before clearing
@@ -267,7 +277,9 @@ def run(
         output_dir=output_dir,
         transform_graph_dir=transform_graph_dir,
         dead_letter_examples=files.read_jsonl(os.path.join(output_dir, DEAD_LETTER_FILE))[:20],
-        pretrained=weight_files(FEATURE_KEYS),
+        feature_sets=list(cfg.feature_sets),
+        pretrained=weight_files(cfg.feature_sets),
     )
+    shards.write_feature_sets(output_dir, cfg.feature_sets)
     files.write_json(os.path.join(output_dir, outputs.REPORT_FILE), result.summary())
     return result

@@ -1,4 +1,4 @@
-"""KFP wrapper of the train step: one Keras family, seed or tuned configuration (see core.py)."""
+"""KFP wrappers of the train step: which families train, and one family, seed or tuned (core.py)."""
 
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
@@ -110,3 +110,16 @@ def train(
     report.write_hparams(result, best_hparams.path)
     model.metadata.update(report.model_metadata(result))
     best_hparams.metadata.update({"name": result.name, "tuned": result.tuned})
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def families_reading(feature_sets: list, families: list) -> list:
+    """The families of ``families`` whose feature set featurize computes (``feature_sets``).
+
+    Args:
+        feature_sets: The pipeline's feature sets.
+        families: The candidate families, in the order their tasks start.
+    """
+    from components.train.config import families_reading
+
+    return families_reading(feature_sets, families)

@@ -10,11 +10,56 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-Family = Literal["cnn_log_mel", "cnn_mfcc", "resnet50_mfcc", "dense_mean_mfcc", "yamnet", "mn04"]
+from components.audio import feature_sets
+
+Family = Literal[
+    "cnn_log_mel",
+    "cnn_mfcc",
+    "resnet50_mfcc",
+    "dense_mean_mfcc",
+    "yamnet",
+    "mn04",
+    "mn04_finetuned",
+]
 FAMILIES: tuple[str, ...] = get_args(Family)
-CNN_LOG_MEL, CNN_MFCC, RESNET50_MFCC, DENSE_MEAN_MFCC, YAMNET, MN04 = FAMILIES
+CNN_LOG_MEL, CNN_MFCC, RESNET50_MFCC, DENSE_MEAN_MFCC, YAMNET, MN04, MN04_FINETUNED = FAMILIES
 # The heads on a pretrained embedding: one head builder and optimizer, their own seed values.
 EMBEDDING_FAMILIES: tuple[str, ...] = (YAMNET, MN04)
+# The feature set each family reads (``components/audio/feature_sets.py``).
+FEATURE_OF: dict[str, str] = {
+    CNN_LOG_MEL: feature_sets.LOG_MEL,
+    CNN_MFCC: feature_sets.MFCC,
+    RESNET50_MFCC: feature_sets.MFCC,
+    DENSE_MEAN_MFCC: feature_sets.MEAN_MFCC,
+    YAMNET: feature_sets.YAMNET_EMBEDDING,
+    MN04: feature_sets.MN04_EMBEDDING,
+    MN04_FINETUNED: feature_sets.MN04_LOG_MEL,
+}
+# The families tuned by default: all but the fine-tuned mn04, whose every trial would be a
+# fine-tuning run of the trunk.
+DEFAULT_TUNED_FAMILIES: tuple[str, ...] = tuple(f for f in FAMILIES if f != MN04_FINETUNED)
+
+
+def families_reading(computed: list[str], families: list[str]) -> list[str]:
+    """The families of ``families`` whose feature set is in ``computed``, in their order.
+
+    The pipeline trains these: a family whose feature set featurize does not compute is left out.
+
+    Raises:
+        ValueError: For an unknown family, or when none is left (KFP cannot loop over nothing).
+    """
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        raise ValueError(f"unknown families {unknown}; expected some of {list(FAMILIES)}")
+    reading = [family for family in families if FEATURE_OF[family] in computed]
+    if not reading:
+        raise ValueError(
+            f"none of the families {list(families)} reads a computed feature set "
+            f"({', '.join(computed)}); add their feature sets to feature_sets"
+        )
+    return reading
+
+
 Tuner = Literal["bayesian", "hyperband"]
 
 # The demo's smaller batches give SGD more updates per epoch on its ~500 training clips.
@@ -53,8 +98,9 @@ QUALITY_FAMILY_OVERRIDES: dict[str, dict] = {
     RESNET50_MFCC: {**DEMO_FAMILY_OVERRIDES[RESNET50_MFCC], "epochs": 1, "max_trials": 1},
 }
 # The families the demo also tunes: the two whose search takes seconds on precomputed features
-# (docs/benchmarks.md#demo-budgets); the full preset tunes them all.
-DEMO_TUNED_FAMILIES: tuple[str, ...] = (DENSE_MEAN_MFCC, YAMNET)
+# (docs/benchmarks.md#demo-budgets); the full preset tunes them all. YAMNet's embedding is opt-in
+# (``feature_sets``), so the demo tunes the same head on mn04's embedding instead of YAMNet's.
+DEMO_TUNED_FAMILIES: tuple[str, ...] = (DENSE_MEAN_MFCC, MN04)
 _FULL = PRESETS["full"]
 
 # The training recipe (issue 10) that a tuned run fixes before searching the rest of its space

@@ -29,12 +29,18 @@ import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 
-from components.artifacts import files, model_files
+from components.artifacts import files, model_files, shards
 from components.artifacts.names import KERAS, KERAS_MODEL_FILE, SPLITS, TRIALS_FILE
 from components.train import data, recipe, resume, tuning
 from components.train.config import TrainConfig
 from components.train.epoch_log import EpochLog
-from components.train.model import FEATURE_OF, augmentation, build_model, fixed_hyperparameters
+from components.train.model import (
+    FEATURE_OF,
+    augmentation,
+    build_model,
+    fixed_hyperparameters,
+    pretrained_files,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,12 +130,16 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
 
     Returns:
         Timings, hyperparameters and final metrics.
+
+    Raises:
+        shards.MissingFeatureError: If featurize did not compute the family's feature set.
     """
     cfg.role.check()
     if cfg.role.distributed and not cfg.tuned:
         raise ValueError("a tuner_id is for a tuned run (--tuned): a seed run searches nothing")
     keras.utils.set_random_seed(cfg.seed)
     feature = FEATURE_OF[cfg.family]
+    shards.require_feature(examples_dir, feature, cfg.name)
     train = data.dataset(
         examples_dir,
         "train",
@@ -227,6 +237,7 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
             "history": history_rows,
             "config": asdict(cfg),
             "resumed_after_epoch": stop.resumed_from,
+            "pretrained": pretrained_files(cfg.family),
         },
     )
     resume.clear(checkpoints)

@@ -16,7 +16,7 @@ from components.rebalance.config import RebalanceConfig
 from components.train.config import FAMILIES, TrainConfig
 from pipelines.compile import compile_pipeline
 from pipelines.task_limits import RETRIES
-from pipelines.training import PvcMount
+from pipelines.training import TRAIN_ORDER, PvcMount
 from tests.helpers.pipeline_spec import all_tasks
 
 STEPS = {"ingest", "rebalance", "featurize", "train", "baselines", "evaluate", "deploy"}
@@ -58,6 +58,46 @@ def test_edges_follow_the_dag(compiled):
     assert all("featurize" in producers(tasks[loop]) for loop in loops)
     assert set(loops) | {"ingest", "featurize"} <= producers(tasks["evaluate"])
     assert {"evaluate", "featurize"} | set(loops) <= producers(tasks["deploy"])
+
+
+def test_the_loops_run_the_models_that_read_the_computed_feature_sets(compiled):
+    _, spec = compiled
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    assert parameters["feature_sets"]["defaultValue"] == list(FeaturizeConfig.feature_sets)
+    assert "yamnet_embedding" not in parameters["feature_sets"]["defaultValue"]  # opt-in
+    tasks = all_tasks(spec)
+    given = {"componentInputParameter": "feature_sets"}
+    readers = {"families-reading", "families-reading-2", "baselines-reading"}
+    for name in ("featurize", *readers):
+        assert tasks[name]["inputs"]["parameters"]["feature_sets"] == given, name
+    candidates = {
+        name: tasks[name]["inputs"]["parameters"][key]
+        for name, key in (
+            ("families-reading", "families"),
+            ("families-reading-2", "families"),
+            ("baselines-reading", "models"),
+        )
+    }
+    # the candidates are the list parameters: every family and baseline by default, the
+    # slowest families first
+    assert candidates["families-reading"] == {"componentInputParameter": "families"}
+    assert candidates["families-reading-2"] == {"componentInputParameter": "tuned_families"}
+    assert candidates["baselines-reading"] == {"componentInputParameter": "baseline_models"}
+    assert TRAIN_ORDER[:2] == ["resnet50_mfcc", "mn04_finetuned"]
+    assert parameters["families"]["defaultValue"] == TRAIN_ORDER
+    assert sorted(TRAIN_ORDER) == sorted(FAMILIES)
+    assert parameters["baseline_models"]["defaultValue"] == list(MODELS)
+    more = tasks["ingest"]["inputs"]["parameters"]["more_data_roots"]
+    assert more["componentInputParameter"] == "more_data_roots"  # every data root reaches ingest
+    for embedding in ("yamnet", "mn04"):
+        estimators = ("logistic_regression", "random_forest", "svc")
+        assert {f"{estimator}_{embedding}" for estimator in estimators} <= set(MODELS)
+    loops = [task for name, task in tasks.items() if name.startswith("for-loop")]
+    iterated = {loop["parameterIterator"]["items"]["inputParameter"] for loop in loops}
+    assert iterated == {f"pipelinechannel--{reader}-Output" for reader in readers}
+    # every family is tuned by default but the fine-tuned mn04 (each trial would fine-tune it)
+    tuned_default = parameters["tuned_families"]["defaultValue"]
+    assert set(tuned_default) == set(FAMILIES) - {"mn04_finetuned"}
 
 
 def test_every_executor_runs_the_project_image_without_installing(compiled):
@@ -175,27 +215,6 @@ def test_wrapper_and_pipeline_defaults_are_the_step_configs(compiled):
     root = spec["root"]["inputDefinitions"]["parameters"]
     assert root["epochs"]["defaultValue"] == TrainConfig.epochs
     assert root["target_per_class"]["defaultValue"] == RebalanceConfig.target_per_class
-
-
-def test_loops_run_every_family_and_baseline_the_embedding_ones_included(compiled):
-    _, spec = compiled
-    tasks = all_tasks(spec)
-    iterators = [task["parameterIterator"] for name, task in tasks.items() if "for-loop" in name]
-    # each loop runs over its list parameter, every family / baseline by default
-    loops = sorted(it["items"]["inputParameter"] for it in iterators)
-    lists = ("baseline_models", "families", "tuned_families")
-    assert loops == [f"pipelinechannel--{name}" for name in lists]
-    root = spec["root"]["inputDefinitions"]["parameters"]
-    assert sorted(root["families"]["defaultValue"]) == sorted(FAMILIES)
-    assert root["families"]["defaultValue"][0] == "resnet50_mfcc"  # the slowest starts first
-    assert sorted(root["tuned_families"]["defaultValue"]) == sorted(FAMILIES)
-    assert root["baseline_models"]["defaultValue"] == list(MODELS)
-    ingest = tasks["ingest"]["inputs"]["parameters"]["more_data_roots"]
-    assert ingest["componentInputParameter"] == "more_data_roots"  # every data root reaches it
-    assert {"yamnet", "mn04"} <= set(FAMILIES)
-    for embedding in ("yamnet", "mn04"):
-        estimators = ("logistic_regression", "random_forest", "svc")
-        assert {f"{estimator}_{embedding}" for estimator in estimators} <= set(MODELS)
 
 
 def test_ingest_is_cached_by_the_required_data_fingerprint(compiled):

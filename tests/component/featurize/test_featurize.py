@@ -6,11 +6,12 @@ import json
 import numpy as np
 import pytest
 import soundfile
+import tensorflow as tf
 import tensorflow_transform as tft
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from components.artifacts import files
-from components.audio import examples
+from components.audio import examples, feature_sets
 from components.featurize import core, local_workers
 from tests.helpers.audio import tone
 from tests.helpers.featurize_inputs import read_split, read_split_from, write_manifest
@@ -21,7 +22,9 @@ def featurized(tmp_path_factory):
     root = tmp_path_factory.mktemp("featurize")
     manifest = write_manifest(root)
     out = root / "out"
-    result = core.run(manifest, str(out), core.FeaturizeConfig(num_shards=2, keep_raw=True))
+    # every feature set, the opt-in ones included (the default is tested in test_feature_sets.py)
+    config = core.FeaturizeConfig(feature_sets=feature_sets.ALL, num_shards=2, keep_raw=True)
+    result = core.run(manifest, str(out), config)
     return result, out
 
 
@@ -59,6 +62,10 @@ def test_examples_are_sharded_and_parse(featurized):
     assert train[0]["mean_mfcc"].shape == (32,)
     assert train[0]["yamnet_embedding"].shape == (2048,)
     assert train[0]["mn04_embedding"].shape == (384,)
+    assert train[0]["mn04_log_mel"].shape == (128 * 500,)
+    assert json.loads((out / "feature_sets.json").read_text()) == {
+        "feature_sets": list(feature_sets.ALL)
+    }
 
 
 def test_clip_stats_describe_the_original_audio(featurized):
@@ -98,6 +105,8 @@ def test_scaling_is_fit_on_train_only(featurized):
             :, None
         ]
         np.testing.assert_allclose(row["mfcc"].reshape(32, 216), expected, atol=1e-5)
+        # mn04's log-mel keeps its front end's own fixed normalisation
+        np.testing.assert_array_equal(row["mn04_log_mel"], raw["mn04_log_mel"])
     train = read_split(out, "train")
     assert min(r["log_mel"].min() for r in train) == pytest.approx(0.0, abs=1e-6)
     assert max(r["log_mel"].max() for r in train) == pytest.approx(1.0, abs=1e-6)
@@ -113,6 +122,7 @@ def test_raw_embedding_is_the_featurizers_on_the_decoded_clip(featurized):
     embedders = {
         "yamnet_embedding": embedding.YamnetEmbedding(),
         "mn04_embedding": embedding.Mn04Embedding(),
+        "mn04_log_mel": lambda clips: tf.reshape(embedding.mn04_log_mel(clips), [1, -1]),
     }
     manifest = {row["clip_id"]: row for row in files.read_jsonl(str(out.parent / "manifest.jsonl"))}
     for clip_id in ("c0", "c1", "c4"):  # 8, 16 and 48 kHz
