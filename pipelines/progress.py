@@ -42,22 +42,42 @@ _NOT_THE_WORK = frozenset({"data_fingerprint"})
 def count_tasks(spec: Mapping[str, Any], arguments: Mapping[str, object]) -> int | None:
     """How many tasks a run of a compiled pipeline spec (as a dict) executes.
 
-    A ``ParallelFor`` counts its body once per item (a raw list, or a pipeline parameter given
-    in ``arguments`` or defaulted); ``None`` when that cannot be known before the run (a
-    condition, or items produced by a task).
+    A ``ParallelFor`` counts its body once per item: a raw list, a pipeline parameter given in
+    ``arguments`` or defaulted, or the list a reading task (``families_reading``,
+    ``baselines_reading``: a pure function of its parameters) will return. ``None`` when that
+    cannot be known before the run (a condition, or items produced by another task).
     """
     components = spec.get("components", {})
     parameters = spec["root"].get("inputDefinitions", {}).get("parameters", {})
+    tasks = spec["root"].get("dag", {}).get("tasks", {})
+
+    def value(name: str) -> object:
+        return (
+            arguments[name] if name in arguments else parameters.get(name, {}).get("defaultValue")
+        )
+
+    def produced(loop: Mapping[str, Any], channel: str) -> list | None:
+        source = loop.get("inputs", {}).get("parameters", {}).get(channel, {})
+        name = source.get("taskOutputParameter", {}).get("producerTask", "")
+        producer = tasks.get(name, {})
+        reader = _READERS.get(name.rstrip("-0123456789"))  # families-reading-2: the second
+        inputs = producer.get("inputs", {}).get("parameters", {})
+        given = {name: value(p.get("componentInputParameter", "")) for name, p in inputs.items()}
+        if reader is None or not all(isinstance(v, list) for v in given.values()):
+            return None
+        try:
+            return reader(**given)
+        except (TypeError, ValueError):
+            return None
 
     def items(task: Mapping[str, Any]) -> int | None:
         source = task["parameterIterator"]["items"]
         if "raw" in source:
             return len(json.loads(source["raw"]))
-        name = source.get("inputParameter", "").removeprefix("pipelinechannel--")
-        if name in arguments:
-            return len(arguments[name])  # type: ignore[arg-type]
-        default = parameters.get(name, {}).get("defaultValue")
-        return len(default) if isinstance(default, list) else None
+        channel = source.get("inputParameter", "")
+        listed = value(channel.removeprefix("pipelinechannel--"))
+        listed = listed if isinstance(listed, list) else produced(task, channel)
+        return None if listed is None else len(listed)
 
     def in_dag(dag: Mapping[str, Any]) -> int | None:
         total = 0
@@ -73,6 +93,22 @@ def count_tasks(spec: Mapping[str, Any], arguments: Mapping[str, object]) -> int
         return total
 
     return in_dag(spec["root"]["dag"])
+
+
+def _families_reading(feature_sets: list, families: list) -> list:
+    from components.train.config import families_reading
+
+    return families_reading(feature_sets, families)
+
+
+def _baselines_reading(feature_sets: list, models: list) -> list:
+    from components.baselines.config import models_reading
+
+    return models_reading(feature_sets, models)
+
+
+# The reading tasks (by task name) whose output a ParallelFor iterates, as the functions they run.
+_READERS = {"families-reading": _families_reading, "baselines-reading": _baselines_reading}
 
 
 def log_name(label: str) -> str:

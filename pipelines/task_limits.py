@@ -21,6 +21,7 @@ TIMEOUT_HOURS: dict[str, float] = {
     "ingest": 1,
     "rebalance": 1,
     "featurize": 6,
+    "reading": 0.5,  # the tasks that list the families and baselines the feature sets feed
     "train": 72,
     "baselines": 24,
     "evaluate": 6,
@@ -30,6 +31,7 @@ RETRIES: dict[str, int] = {
     "ingest": 2,
     "rebalance": 2,
     "featurize": 1,
+    "reading": 2,
     "train": 1,
     "baselines": 0,
     "evaluate": 0,

@@ -299,6 +299,7 @@ def build_pipeline(
             reading.set_display_name(
                 "train: tuned families to run" if tuned else "train: families to run"
             )
+            _limit(reading, "reading", limits)
             mount(reading)
             with dsl.ParallelFor(reading.output, parallelism=2) as family:
                 inputs = {
@@ -333,6 +334,7 @@ def build_pipeline(
                     mount(workers)
         fitted = baselines_reading(feature_sets=feature_sets, models=baseline_models)
         fitted.set_display_name("baselines: models to fit")
+        _limit(fitted, "reading", limits)
         mount(fitted)
         with dsl.ParallelFor(fitted.output, parallelism=3) as model_name:
             baseline_task = _resources(

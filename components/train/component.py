@@ -55,7 +55,7 @@ def train(
         metrics: Best-epoch validation loss/accuracy, training seconds, seconds per epoch.
         best_hparams: Directory with best_hparams.json (the seed's values when not tuned) and
             trials.json.
-        family: cnn_log_mel, cnn_mfcc, resnet50_mfcc, dense_mean_mfcc, yamnet or mn04.
+        family: cnn_log_mel, cnn_mfcc, resnet50_mfcc, dense_mean_mfcc, yamnet, mn04, mn04_finetuned.
         tuned: Search the family's space with Keras Tuner before training.
         epochs: Maximum epochs for the final fit and each trial.
         max_trials: Bayesian tuner trial budget.

@@ -5,6 +5,9 @@ import json
 
 from google.protobuf import json_format
 
+from components.audio import feature_sets
+from components.baselines.config import models_reading
+from components.train.config import DEFAULT_TUNED_FAMILIES, families_reading
 from components.wrapper.task_label import METADATA_KEY
 from pipelines.progress import RECORD_FILE, RunProgress, clock, count_tasks, log_name
 from pipelines.training import BASELINE_MODELS, KERAS_FAMILIES, STEPS, training_pipeline
@@ -14,12 +17,20 @@ CYAN, RESET = "\x1b[96m", "\x1b[0m"
 
 def test_the_pipelines_tasks_are_counted_with_its_loops_items():
     spec = json_format.MessageToDict(training_pipeline.pipeline_spec)
-    one_each = len(STEPS) - 2  # train and baselines run in loops
+    # train and baselines run in loops; the families' reading task runs twice (seed, tuned)
+    one_each = len(STEPS) - 2 + 1
+    every = list(feature_sets.ALL)
     tuned = ["dense_mean_mfcc", "yamnet"]
     expected = one_each + len(KERAS_FAMILIES) + len(tuned) + len(BASELINE_MODELS)
-    assert count_tasks(spec, {"tuned_families": tuned}) == expected
-    every = one_each + 2 * len(KERAS_FAMILIES) + len(BASELINE_MODELS)
-    assert count_tasks(spec, {}) == every  # tuned_families' default: every family
+    assert count_tasks(spec, {"tuned_families": tuned, "feature_sets": every}) == expected
+    # the defaults: YAMNet's embedding and mn04's log-mel are not computed, so the families and
+    # baselines that read them do not run; every family but the fine-tuned mn04 is tuned
+    families = families_reading(list(feature_sets.DEFAULT), KERAS_FAMILIES)
+    baselines = models_reading(list(feature_sets.DEFAULT), BASELINE_MODELS)
+    tuned_by_default = [family for family in families if family in DEFAULT_TUNED_FAMILIES]
+    default = one_each + len(families) + len(tuned_by_default) + len(baselines)
+    assert count_tasks(spec, {}) == default
+    assert count_tasks(spec, {"feature_sets": ["no_such_set"]}) is None  # the run will refuse it
 
 
 def test_a_condition_makes_the_count_unknown():

@@ -19,10 +19,12 @@ IMAGE = "registry.example.com/team/household-sounds:abc1234"  # not the unpublis
 
 
 def _step(name: str) -> str:
-    """``exec-train-2`` / ``train-2`` → ``train``."""
+    """``exec-train-2`` / ``train-2`` → ``train``; a reading task (``families-reading-2``) →
+    ``reading``."""
     name = name.removeprefix("exec-")
     base, _, suffix = name.rpartition("-")
-    return base if suffix.isdigit() else name
+    name = base if suffix.isdigit() else name
+    return "reading" if name.endswith("-reading") else name
 
 
 def _docs(path: str) -> tuple[dict, dict]:
