@@ -11,8 +11,10 @@ TensorFlow, gRPC and the steps are imported only when a command runs.
 """
 
 import argparse
+import dataclasses
 import json
 import sys
+from pathlib import Path
 
 from cli.flags import Command, emit, registrar
 from components.deploy.config import DeployConfig
@@ -31,13 +33,41 @@ def _export(args: argparse.Namespace, config: DeployConfig) -> int:
     return emit({"model": info.name, "feature": info.feature, "export_dir": args.output})
 
 
-@command("deploy", "model-dir", "transform-graph", "model-base", "blessing", config=DeployConfig)
+def _deploy_flags(parser: argparse.ArgumentParser) -> None:
+    help = "ingest's manifest.jsonl: its first test clips are replayed by the infra validation"
+    parser.add_argument("--manifest", default="", help=help)
+
+
+@command(
+    "deploy",
+    "model-dir",
+    "transform-graph",
+    "model-base",
+    "blessing",
+    config=DeployConfig,
+    flags=_deploy_flags,
+)
 def _deploy(args: argparse.Namespace, config: DeployConfig) -> int:
     """Export a blessed model and publish it as a new TF Serving model version."""
     from components.deploy import core
 
     paths = (args.model_dir, args.transform_graph, args.model_base, args.blessing)
-    return emit(core.run(*paths, config).summary())
+    clips = core.validation_clips(args.manifest, config)
+    return emit(core.run(*paths, config, clips=clips).summary())
+
+
+def _serving_tf_flags(parser: argparse.ArgumentParser) -> None:
+    help = "the lock to install (default: requirements-serving-tf.lock of this source tree)"
+    parser.add_argument("--lock", type=Path, help=help)
+
+
+@command("serving-tf", flags=_serving_tf_flags)
+def _serving_tf(args: argparse.Namespace) -> int:
+    """Install the serving image's TensorFlow for deploy's infra validation (once per lock)."""
+    from components.deploy import serving_tf
+
+    done = serving_tf.provision(args.lock, log=lambda line: print(line, file=sys.stderr))
+    return emit(dataclasses.asdict(done))
 
 
 def _refuse(code: str, message: str) -> None:
@@ -107,7 +137,6 @@ def _listen_flags(parser: argparse.ArgumentParser) -> None:
 @command("listen", config=DeployConfig, only=NAME, flags=_listen_flags)
 def _listen(args: argparse.Namespace, config: DeployConfig) -> int:
     """Classify live audio (microphone or --file) every hop; alerts as JSON, optional webhook."""
-    import dataclasses
     import logging
 
     from components.audio.labels import CLASS_NAMES

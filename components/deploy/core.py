@@ -14,12 +14,17 @@ names and no other: an unexportable one is an error (evaluate never blesses one,
 is set (``gate``); nor does a blessing whose production comparison is stale, i.e. when the newest
 version under the model base is no longer the one evaluate compared with (``stale_production``).
 Before publishing, the saved model is loaded back and the warmup requests are run through it,
-so a version TF Serving cannot execute is never published.
+so a version TF Serving cannot execute is never published; then, unless
+``skip_infra_validation`` is set, the infra validation (``infra_validation.py``) replays those
+requests and a few of the manifest's test clips the way TF Serving loads and runs a model, in
+the export's TensorFlow and in the serving image's, and a version that fails or answers
+differently there is not published (``deployed`` false, the differences in ``reasons``).
 """
 
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import tensorflow as tf
@@ -35,7 +40,7 @@ from components.artifacts.names import (
     VERSION_CARD_MARKDOWN,
 )
 from components.audio.featurizer import weight_files
-from components.deploy import classifiers, export, publish, warmup
+from components.deploy import classifiers, export, infra_validation, publish, warmup
 from components.deploy.config import DeployConfig
 
 EVALUATION_FILES = {"metrics": METRICS_FILE, "slices": "slices.json", "discovery": "discovery.json"}
@@ -52,6 +57,8 @@ class DeployResult:
         version: Published version number, or ``None``.
         uri: Published version directory, or ``""``.
         reasons: Why it was (not) deployed, for logs and KFP metadata.
+        infra_validation: ``infra_validation.Report.summary()`` of a passed validation,
+            ``{"skipped": true}``, or ``{}`` when no export was made.
     """
 
     deployed: bool
@@ -60,6 +67,7 @@ class DeployResult:
     version: int | None = None
     uri: str = ""
     reasons: list[str] = field(default_factory=list)
+    infra_validation: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         """JSON-serialisable form."""
@@ -180,6 +188,13 @@ def verify(export_dir: str) -> None:
         signature(**{key: tf.make_ndarray(value) for key, value in request.inputs.items()})
 
 
+def validation_clips(manifest: str, cfg: DeployConfig) -> list[infra_validation.Clip]:
+    """The manifest's test clips the infra validation replays (none without either)."""
+    if not manifest or cfg.skip_infra_validation:
+        return []
+    return infra_validation.test_clips(manifest, cfg.infra_validation_clips)
+
+
 def export_model(
     model_dir: str,
     transform_graph_dir: str,
@@ -231,6 +246,7 @@ def run(
     evaluation: "str | dict | Evaluation",
     cfg: DeployConfig = DeployConfig(),
     origin: dict | None = None,
+    clips: Sequence[infra_validation.Clip] = (),
 ) -> DeployResult:
     """Exports and publishes one model version if the evaluation blessed it (or ``cfg.force``).
 
@@ -242,6 +258,8 @@ def run(
             (then the model card records no metrics, slices or data).
         cfg: Served name, force flag and version.
         origin: The card's lineage (``model_card.lineage``); None reads it here.
+        clips: Recordings the infra validation replays besides the warmup records
+            (``infra_validation.test_clips``).
 
     Returns:
         What was deployed, where, and why.
@@ -249,6 +267,8 @@ def run(
     Raises:
         classifiers.UnsupportedModelError: If the model cannot be exported.
         publish.VersionExistsError: If the version is already published.
+        serving_tf.ServingTensorflowError: If the infra validation's environment is missing and
+            cannot be installed.
     """
     evaluation = read_evaluation(evaluation)
     blessing = evaluation.blessing
@@ -289,6 +309,19 @@ def run(
         export_dir = os.path.join(scratch, "export")
         extra = card_files(card, evaluation)
         export_model(model_dir, transform_graph_dir, export_dir, cfg.model_name, extra)
+        validation = {"skipped": True}
+        if not cfg.skip_infra_validation:
+            try:
+                validation = infra_validation.validate(export_dir, clips, cfg.model_name).summary()
+            except infra_validation.InfraValidationError as error:
+                logging.error("deploy: %s", error)
+                return DeployResult(
+                    deployed=False,
+                    model=info.name,
+                    model_name=cfg.model_name,
+                    reasons=[str(error), *reasons],
+                    infra_validation={"passed": False, "error": str(error)},
+                )
         uri, version = publish.publish(export_dir, model_base, cfg.model_name, version)
     logging.info("deploy: published %s (%s) as %s", info.name, info.feature, uri)
     return DeployResult(
@@ -298,6 +331,7 @@ def run(
         version=version,
         uri=uri,
         reasons=reasons,
+        infra_validation=validation,
     )
 
 
@@ -308,6 +342,7 @@ def run_best(
     evaluation: "str | dict | Evaluation",
     cfg: DeployConfig = DeployConfig(),
     origin: dict | None = None,
+    manifest: str = "",
 ) -> DeployResult:
     """The pipeline's entry point: gate on the blessing, then ``run`` on the model it names.
 
@@ -319,6 +354,8 @@ def run_best(
         evaluation: The evaluate step's directory (or ``blessing.json``, or a blessing dict).
         cfg: Served name, force flag and version.
         origin: The card's lineage (pipeline run, commit, image); None reads it here.
+        manifest: The ingest manifest, whose first ``cfg.infra_validation_clips`` test clips
+            the infra validation replays; empty replays the warmup records only.
 
     Returns:
         What was deployed, where, and why.
@@ -334,7 +371,8 @@ def run_best(
         deploy, reasons = gate(blessing, cfg.force)
         if deploy:
             model_dir = choose_model(model_dirs, blessing)
-            return run(model_dir, transform_graph_dir, model_base, evaluation, cfg, origin)
+            clips = validation_clips(manifest, cfg)
+            return run(model_dir, transform_graph_dir, model_base, evaluation, cfg, origin, clips)
     return DeployResult(
         deployed=False, model=str(blessing.get("model")), model_name=cfg.model_name, reasons=reasons
     )
