@@ -11,10 +11,8 @@ TensorFlow, gRPC and the steps are imported only when a command runs.
 """
 
 import argparse
-import dataclasses
 import json
 import sys
-from pathlib import Path
 
 from cli.flags import Command, emit, registrar
 from components.deploy.config import DeployConfig
@@ -54,20 +52,6 @@ def _deploy(args: argparse.Namespace, config: DeployConfig) -> int:
     paths = (args.model_dir, args.transform_graph, args.model_base, args.blessing)
     clips = core.validation_clips(args.manifest, config)
     return emit(core.run(*paths, config, clips=clips).summary())
-
-
-def _serving_tf_flags(parser: argparse.ArgumentParser) -> None:
-    help = "the lock to install (default: requirements-serving-tf.lock of this source tree)"
-    parser.add_argument("--lock", type=Path, help=help)
-
-
-@command("serving-tf", flags=_serving_tf_flags)
-def _serving_tf(args: argparse.Namespace) -> int:
-    """Install the serving image's TensorFlow for deploy's infra validation (once per lock)."""
-    from components.deploy import serving_tf
-
-    done = serving_tf.provision(args.lock, log=lambda line: print(line, file=sys.stderr))
-    return emit(dataclasses.asdict(done))
 
 
 def _refuse(code: str, message: str) -> None:
@@ -137,6 +121,7 @@ def _listen_flags(parser: argparse.ArgumentParser) -> None:
 @command("listen", config=DeployConfig, only=NAME, flags=_listen_flags)
 def _listen(args: argparse.Namespace, config: DeployConfig) -> int:
     """Classify live audio (microphone or --file) every hop; alerts as JSON, optional webhook."""
+    import dataclasses
     import logging
 
     from components.audio.labels import CLASS_NAMES

@@ -102,6 +102,13 @@ if ! "$PIP" download --require-hashes --no-deps --no-build-isolation -d "$WORK/w
   grep -v "is ignored: it is neither" "$WORK/download.log" | tail -20 >&2
   die "pip download failed (log: $WORK/download.log)"
 fi
+# The serving TensorFlow's lock (deploy's infra validation) pins other versions of some of the
+# same packages, so it is downloaded on its own.
+if ! "$PIP" download --require-hashes --no-deps --only-binary :all: -d "$WORK/wheels" \
+  -r requirements-serving-tf.lock >>"$WORK/download.log" 2>&1; then
+  grep -v "is ignored: it is neither" "$WORK/download.log" | tail -20 >&2
+  die "pip download of requirements-serving-tf.lock failed (log: $WORK/download.log)"
+fi
 du -sh "$WORK/wheels"
 
 log "podman build $IMAGE (--network=none)"

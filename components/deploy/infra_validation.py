@@ -281,9 +281,8 @@ def validate(
         raise InfraValidationError(
             f"infra validation: TensorFlow {served['tensorflow']} (the TensorFlow of "
             f"{SERVING_IMAGE}, which serves the model) differs from the export's TensorFlow "
-            f"{reference['tensorflow']} ({len(problems)} differences over {len(requests)} "
-            f"requests): {'; '.join(problems)}; nothing published (--skip-infra-validation "
-            "publishes anyway)"
+            f"{reference['tensorflow']} ({len(requests)} requests replayed): "
+            f"{'; '.join(problems)}; nothing published (--skip-infra-validation publishes anyway)"
         )
     return Report(
         image=SERVING_IMAGE,

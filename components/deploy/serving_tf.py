@@ -8,10 +8,11 @@ checked files on every machine; PyPI or pip's cache supplies them). Where: ``$HO
 SERVING_TF`` when set (the image bakes one at ``/opt/serving-tf``), else
 ``$XDG_CACHE_HOME/household-sounds/serving-tf/<first 16 hex of the lock's sha256>`` (``~/.cache``
 by default), so a changed lock gets a new environment and every checkout of a machine shares one.
-``provision`` makes it (``make install`` runs ``household-sounds serving-tf``; deploy does on first
-use); it writes ``MARKER`` last, so an interrupted install is redone, and holds a file lock so
-concurrent deploys install once. ``interpreter`` answers the Python to run, checked against the
-marker's TensorFlow version.
+``provision`` makes it (``make install`` and the image build run ``python -m
+components.deploy.serving_tf [LOCK]``, which needs only the standard library and pip; deploy does
+on first use); it writes ``MARKER`` last, so an interrupted install is redone, and holds a file
+lock so concurrent deploys install once. ``interpreter`` answers the Python to run, checked
+against the marker's TensorFlow version.
 """
 
 import fcntl
@@ -22,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from components.artifacts.serving_stack import SERVING_TENSORFLOW, SERVING_TF_LOCK
@@ -32,7 +33,7 @@ MARKER = "household-sounds-serving-tf.json"
 # The repository root of a source checkout (``make install`` installs it editable).
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT_S = 1800
-FIX = "run `make install` (or `household-sounds serving-tf`)"
+FIX = "run `make install` (or `python -m components.deploy.serving_tf`)"
 
 
 class ServingTensorflowError(RuntimeError):
@@ -177,3 +178,19 @@ def provision(lock: Path | None = None, log=lambda line: None) -> ServingTensorf
         (path / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         log(f"installed in {time.monotonic() - started:.0f} s")
     return _installed(path, started, installed=True)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m components.deploy.serving_tf [LOCK]``: provisions, prints the result as JSON."""
+    lock = Path(argv[0]) if argv else None
+    try:
+        done = provision(lock, log=lambda line: print(line, file=sys.stderr))
+    except ServingTensorflowError as error:
+        print(f"serving-tf: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(asdict(done), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
