@@ -7,6 +7,10 @@ installed (the cluster gets it from the project image instead). KFP stores outpu
 ones to stable names (``examples/``, ``models/<name>/``, ``evaluation/``...) and writes
 ``run.json``, so users and tests never need to know KFP's local layout.
 
+With ``container_runner`` instead, kfp.local's ``DockerRunner`` runs every task's command in the
+project image through a Docker API (a Docker engine, or podman's ``podman system service``), as
+a cluster would: ``make image-demo`` runs the demo both ways and compares the outputs.
+
 Nothing half-done is ever visible there: the links and ``run.json`` of one run are built in
 ``.published/<pipeline-dir>/``, and only after the pipeline succeeded is the single symlink
 ``.published/current`` switched to it (``os.replace``, atomic). The stable names are fixed links
@@ -20,6 +24,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +118,34 @@ def activate(run_dir: Path, pipeline_dir: Path, summary: dict) -> None:
             _link(stable, link)  # fixed once; later runs only switch ``current``
 
 
-def run(pipeline_func, run_dir: str, arguments: dict[str, object], cache: bool = True) -> LocalRun:
+def container_runner(shared: Sequence[str], read_only: Sequence[str] = ()):
+    """kfp.local's ``DockerRunner``: each task in its component's image, with no network.
+
+    The engine is the one ``docker.from_env`` finds (``DOCKER_HOST``; podman's API socket works).
+    kfp mounts the pipeline root at its own path; ``shared`` folders (the model base, the
+    checkpoints) and ``read_only`` ones (the data) are bind-mounted at theirs too, so every path
+    in the arguments means the same inside. Tasks run as the calling user, so what they write
+    stays the caller's.
+    """
+    from docker.types import Mount
+    from kfp import local
+
+    mounts = [
+        Mount(target=path, source=path, type="bind", read_only=path in read_only)
+        for path in [*shared, *read_only]
+    ]
+    return local.DockerRunner(
+        mounts=mounts, network_mode="none", user=f"{os.getuid()}:{os.getgid()}"
+    )
+
+
+def run(
+    pipeline_func,
+    run_dir: str,
+    arguments: dict[str, object],
+    cache: bool = True,
+    runner=None,
+) -> LocalRun:
     """Runs ``pipeline_func`` locally with ``arguments`` and publishes it into ``run_dir``.
 
     Args:
@@ -124,6 +156,8 @@ def run(pipeline_func, run_dir: str, arguments: dict[str, object], cache: bool =
             match an earlier successful run into the same ``run_dir`` (kfp.local's cache, in
             ``<run_dir>/kfp/.kfp_cache``; tasks with caching off always run), so a rerun
             after a failure starts at the step that failed.
+        runner: kfp.local's runner; None runs each task in a subprocess of this environment
+            (``SubprocessRunner``), ``container_runner`` in the project image.
 
     Returns:
         The published run.
@@ -136,7 +170,7 @@ def run(pipeline_func, run_dir: str, arguments: dict[str, object], cache: bool =
     root = Path(run_dir).resolve()
     pipeline_root = root / "kfp"
     pipeline_root.mkdir(parents=True, exist_ok=True)
-    runner = local.SubprocessRunner(use_venv=False)
+    runner = runner or local.SubprocessRunner(use_venv=False)
     local.init(runner=runner, pipeline_root=str(pipeline_root), enable_caching=cache)
     started = time.monotonic()
     logging.info("running the pipeline locally into %s", root)
