@@ -9,7 +9,7 @@ DEMO_DATA ?= data/demo
 WEIGHTS_FROM ?= $(foreach dir,$(wildcard ../shared/models/*/),--from $(dir))
 
 .DEFAULT_GOAL := help
-.PHONY: help install weights serving-tf lock demo demo-data test test-faults test-fast lint compile benchmarks image image-push image-gpu image-smoke pin-images kind-up kind-run kind-serve kind-down clean
+.PHONY: help install weights serving-tf lock demo demo-data test test-faults test-fast lint compile benchmarks image image-push image-gpu image-smoke image-demo pin-images kind-up kind-run kind-serve kind-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ image-gpu: ## The GPU variant of the image (CUDA TensorFlow of the lock's versio
 
 image-smoke: ## Podman+runc smoke build of the image and a CLI run inside it (root; minutes; not in `make test`)
 	bash scripts/image-smoke.sh
+
+image-demo: install ## The demo with every task in the (smoke-built) image via podman, compared with a subprocess run (root; docs/containers.md)
+	bash scripts/image-demo.sh
 
 # Stdlib only, no venv needed. `python3 scripts/pin_base_images.py --check` (no registry) exits 1
 # while a base has no digest: a release CI gate.
