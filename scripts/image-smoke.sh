@@ -140,10 +140,17 @@ run python3 -c '
 import importlib, importlib.util, pkgutil
 import components, kfp.dsl.executor_main
 names = [m.name for m in pkgutil.iter_modules(components.__path__)
-         if importlib.util.find_spec(f"components.{m.name}.component")]
+         if m.ispkg and importlib.util.find_spec(f"components.{m.name}.component")]
 for name in names:
     importlib.import_module(f"components.{name}.component")
 print("kfp executor_main + component wrappers import:", ", ".join(names))'
+
+# deploy's infra validation finds the serving TensorFlow baked into the image.
+run python3 -c '
+from components.deploy import serving_tf
+found = serving_tf.interpreter()
+assert not found.installed, found
+print("serving TensorFlow", found.tensorflow, "at", found.path)'
 
 # One real step end to end: the demo-data generator and the ingest core, as the ingest
 # component would call them, inside a read-only root with only /tmp writable.
