@@ -9,8 +9,8 @@ from kfp import dsl, local
 from components.baselines.component import baselines
 from components.rebalance.component import rebalance
 from components.train.component import train
-from tests.unit.test_models_data import write_examples
-from tests.unit.test_rebalance import manifest_rows
+from tests.helpers.training_examples import write_examples
+from tests.helpers.unbalanced_manifest import manifest_rows
 
 
 @dsl.pipeline(name="train-components")

@@ -6,8 +6,8 @@ mutations fed in), ``faults`` (kills injected), ``requests`` (sent to a server),
 seen half-written), plus free-form ``details``. At teardown the record, with the test's outcome
 and duration, is written as ``<test name>.json`` to ``$FAULTS_REPORT_DIR`` (what
 ``benchmarks/reliability.py`` sets and tabulates) or, without it, to the session's temporary
-directory. The served model is the one the serving tests share (``tests/serving/fixtures.py``:
-a small CNN trained on 24 synthetic clips, exported by the deploy step).
+directory. The served model is the one the serving tests share (``tests/conftest.py``'s session
+fixtures: a small CNN trained on 24 synthetic clips, exported by the deploy step).
 """
 
 import json

@@ -22,7 +22,7 @@ from components.artifacts.names import CLIP_STATS, DEAD_LETTER
 from components.audio import decode, waveform
 from components.audio.resample import SUPPORTED_RATES
 from components.featurize import clips
-from tests.faults.mutations import SEEDS, mutated_files
+from tests.helpers.mutations import SEEDS, mutated_files
 
 MAX_TRACED_BYTES = 32 << 20  # per decode; the seeds are < 100 kB
 

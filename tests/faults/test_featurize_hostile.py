@@ -23,8 +23,7 @@ import tensorflow as tf
 
 from components.artifacts.names import SHARD_SUFFIX
 from components.featurize import core
-from tests import wavs
-from tests.faults import hostile
+from tests.helpers import hostile, wavs
 
 MAX_EXTRA_RSS_MB = 64  # an unbounded decode of the long FLAC alone would hold 2 × 106 MB
 REPO = Path(__file__).resolve().parents[2]
@@ -145,7 +144,7 @@ def test_beam_featurize_survives_hostile_files_in_bounded_memory(tmp_path, fault
         [
             sys.executable,
             "-m",
-            "tests.faults.featurize_run",
+            "tests.helpers.featurize_run",
             good_manifest,
             all_manifest,
             str(tmp_path / "out"),

@@ -55,7 +55,7 @@ from components.artifacts.names import (
 )
 from components.deploy import warmup
 from components.featurize import outputs
-from tests.serving.fixtures import MODEL_NAME
+from tests.helpers.served_model import MODEL_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "cli.main"]

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 
 from serving.client import GrpcClient, RestClient
 from serving.status import ServingError
-from tests.faults.mutations import SEEDS, mutated_files
+from tests.helpers.mutations import SEEDS, mutated_files
 
 EXAMPLES = 150  # 2 × 150 requests: 9 s measured at a load average of ~15 on 2 cores
 

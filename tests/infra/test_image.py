@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.xdist_group("infra")
 

@@ -17,7 +17,7 @@ import tomllib
 
 import pytest
 
-from tests.infra.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.xdist_group("infra")
 constraints_script = runpy.run_path(str(ROOT / "scripts/constraints.py"))

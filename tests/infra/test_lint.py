@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from tests.infra.conftest import ROOT, run, tool
+from tests.helpers.paths import ROOT
+from tests.helpers.tools import run, tool
 
 pytestmark = pytest.mark.xdist_group("infra")
 

@@ -5,9 +5,6 @@ the schema, the properties we rely on are asserted: pinned images, probes, non-r
 containers, resources, ports, the NodePorts kind publishes and what each overlay changes.
 """
 
-import subprocess
-from functools import cache
-
 import kubernetes_validate
 import pytest
 import yaml
@@ -15,38 +12,14 @@ import yaml
 from components import IMAGE, __version__
 from pipelines.submit import PIPELINE_SERVICE_ACCOUNT
 from serving.limits import MAX_MESSAGE_BYTES
-from tests.infra.conftest import ROOT, tool
+from tests.helpers.kustomize import one, render, serving_container
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.xdist_group("infra")
 
 K8S_VERSION = "1.31.0"  # the kind node image in k8s/kind/cluster.yaml is v1.31.x
 TARGETS = ["k8s/base", "k8s/overlays/kind", "k8s/overlays/cluster", "k8s/kfp", "k8s/pipeline-rbac"]
 MODEL_NAME = "household_sounds"
-
-
-@cache
-def render(target: str) -> list[dict]:
-    out = subprocess.run(
-        [tool("kubectl"), "kustomize", target],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
-
-
-def one(docs: list[dict], kind: str, name: str | None = None) -> dict:
-    found = [d for d in docs if d["kind"] == kind and name in (None, d["metadata"]["name"])]
-    assert len(found) == 1, f"expected one {kind} {name or ''}, got {len(found)}"
-    return found[0]
-
-
-def serving_container(docs: list[dict]) -> dict:
-    pod = one(docs, "Deployment", "tf-serving")["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    return container
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -94,7 +67,7 @@ def test_serving_deployment_properties(target: str) -> None:
 
     http = container["startupProbe"]["httpGet"]
     assert http == {"path": f"/v1/models/{MODEL_NAME}", "port": "http"}
-    ready = container["readinessProbe"]["exec"]["command"][-1]  # run in tests/serving
+    ready = container["readinessProbe"]["exec"]["command"][-1]  # run in tests/serving/dev_server
     assert f"/v1/models/{MODEL_NAME}" in ready and '"AVAILABLE"' in ready
     (channel_arguments,) = [a for a in args if a.startswith("--grpc_channel_arguments=")]
     assert channel_arguments.endswith(f"grpc.max_receive_message_length={MAX_MESSAGE_BYTES}")

@@ -14,7 +14,7 @@ import pytest
 
 from components.pretrained.cache import sha256_of
 from components.pretrained.catalog import BACKBONES
-from tests.infra.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.xdist_group("infra")
 

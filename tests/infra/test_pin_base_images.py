@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.infra.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.xdist_group("infra")
 

@@ -20,7 +20,7 @@ from google.protobuf import (
 from tensorflow_serving.config import model_server_config_pb2
 
 from serving.limits import MAX_BATCH_SIZE
-from tests.infra.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.xdist_group("infra")
 

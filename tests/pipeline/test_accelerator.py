@@ -6,8 +6,8 @@ import yaml
 
 from cli import main as cli
 from pipelines.accelerator import Accelerator, Toleration
-from tests.pipeline.test_compile import all_tasks
-from tests.usage import usage_error
+from tests.helpers.pipeline_spec import all_tasks
+from tests.helpers.usage import usage_error
 
 GPU_FLAGS = [
     "--accelerator-type",

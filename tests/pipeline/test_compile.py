@@ -18,6 +18,7 @@ from components.rebalance.config import RebalanceConfig
 from components.train.config import FAMILIES, TrainConfig
 from pipelines.compile import compile_pipeline
 from pipelines.training import PvcMount
+from tests.helpers.pipeline_spec import all_tasks
 
 STEPS = {"ingest", "rebalance", "featurize", "train", "baselines", "evaluate", "deploy"}
 
@@ -28,14 +29,6 @@ def compiled(tmp_path_factory):
     compile_pipeline(path)
     with open(path) as handle:
         return path, yaml.safe_load(handle)
-
-
-def all_tasks(spec: dict) -> dict[str, dict]:
-    """Every task of every DAG (root, loops, conditions), by task name."""
-    dags = [spec["root"]["dag"]] + [
-        component["dag"] for component in spec["components"].values() if "dag" in component
-    ]
-    return {name: task for dag in dags for name, task in dag["tasks"].items()}
 
 
 def producers(task: dict) -> set[str]:

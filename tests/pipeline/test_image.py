@@ -11,7 +11,7 @@ from cli.user_config import IMAGE_ENV, ConfigFileError
 from components import IMAGE
 from components.featurize.component import featurize
 from pipelines.image import check_image, with_image
-from tests.usage import usage_error
+from tests.helpers.usage import usage_error
 
 MINE = "registry.example.com:5000/team/household-sounds:abc1234"
 

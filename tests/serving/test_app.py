@@ -21,7 +21,7 @@ from components.audio.labels import CLASS_NAMES
 from components.evaluate.screenshot import find_browser
 from serving.app import server
 from serving.client import GrpcClient, RestClient
-from tests.conftest import tone, wav_bytes
+from tests.helpers.audio import tone, wav_bytes
 
 pytestmark = pytest.mark.xdist_group("serving")
 

@@ -12,8 +12,8 @@ import pytest
 
 from cli import main as cli
 from components.audio.labels import CLASS_NAMES
-from tests.conftest import tone, wav_bytes
-from tests.serving.test_export import three_sounds
+from tests.helpers.audio import tone, wav_bytes
+from tests.helpers.serving_inputs import three_sounds
 
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
 pytestmark = pytest.mark.xdist_group("serving")

@@ -21,7 +21,7 @@ from tensorflow_serving.apis import prediction_service_pb2 as official_service
 from serving import client
 from serving.protos import get_model_metadata_pb2, predict_pb2, tensor_pb2
 from serving.tensors import dtype_name, to_ndarray, to_tensor_proto
-from tests.conftest import tone, wav_bytes
+from tests.helpers.audio import tone, wav_bytes
 
 pytestmark = pytest.mark.xdist_group("serving")
 

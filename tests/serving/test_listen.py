@@ -14,7 +14,7 @@ from cli import main as cli
 from serving import listen
 from serving.alerts import Alerter, AlertRule
 from serving.client import Prediction
-from tests.conftest import tone
+from tests.helpers.audio import tone
 
 pytestmark = pytest.mark.xdist_group("serving")
 
