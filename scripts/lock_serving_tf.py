@@ -1,4 +1,4 @@
-"""Write requirements-serving-tf.lock: the serving image's TensorFlow, for deploy's infra validation.
+"""Write requirements-serving-tf.lock: the serving image's TensorFlow, for the infra validation.
 
 Run by ``scripts/lock.sh`` (``make lock``; needs PyPI) with the project's interpreter:
 ``python scripts/lock_serving_tf.py``. pip resolves ``tensorflow-cpu==SERVING_TENSORFLOW``
