@@ -70,7 +70,7 @@ benchmarks: install ## Run every benchmark script (prints measured tables)
 clean: ## Remove runs/, build/ and caches (keeps .venv/)
 	rm -rf runs build .pytest_cache
 
-# ---- image and kind (scripts/ hold the logic; see README "Run on Kubeflow") ----------------
+# ---- image and kind (scripts/ hold the logic; see docs/cluster.md) ------------------------
 image: ## Build the project image (components.IMAGE) with docker, or podman without a Docker engine
 	bash scripts/image-build.sh
 

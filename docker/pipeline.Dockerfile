@@ -85,7 +85,7 @@ COPY components ./components
 COPY demo_data ./demo_data
 COPY pipelines ./pipelines
 COPY serving ./serving
-# --no-deps: the lock above is the complete, tested set (see README "Dependencies"). The project
+# --no-deps: the lock above is the complete, tested set (see docs/dependencies.md). The project
 # is a local tree, which pip cannot hash: the one install outside --require-hashes.
 RUN /opt/venv/bin/pip install --no-deps --no-build-isolation . \
  && /opt/venv/bin/python -c "import cli.main, components, demo_data.scenarios as s, serving; s.load()"

@@ -1,7 +1,7 @@
 """The household-sounds pipeline: the one DAG that runs locally and on Kubeflow.
 
-ingest → rebalance (train only) → featurize (Beam + tf.Transform) → five Keras families, each in
-its seed configuration and (``tuned_families``) Keras-Tuner-tuned, plus six scikit-learn
+ingest → rebalance (train only) → featurize (Beam + tf.Transform) → six Keras families, each in
+its seed configuration and (``tuned_families``) Keras-Tuner-tuned, plus nine scikit-learn
 baselines → evaluate (every model on the same test split, with slices) → deploy the blessed
 winner to a TF Serving model base. The body is wiring only: each step is a thin wrapper in
 ``components/<step>/component.py``. Defaults are the study's full configuration, read from each

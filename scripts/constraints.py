@@ -23,7 +23,7 @@ LOCKS = ("requirements.lock", "requirements-build.lock")
 EXCLUDED = {"tensorflow-serving-api": "tfx-bsl 1.21 declares tensorflow-serving-api<2.20"}
 HEADER = """\
 # requirements(-build).lock as constraints: pip install ".[pipeline]" -c constraints.txt gets
-# the tested versions (README "Dependencies"). Written by scripts/constraints.py; do not edit.
+# the tested versions (docs/dependencies.md). Written by scripts/constraints.py; do not edit.
 """
 
 

@@ -125,7 +125,7 @@ def write(path: str, pins: list[tuple[str, str]]) -> None:
     lines = [
         f"# {HEADER[path]}",
         "# Written by scripts/write_locks.py ('make lock'); install with",
-        "# pip install --require-hashes --no-deps (see README 'Dependencies').",
+        "# pip install --require-hashes --no-deps (see docs/dependencies.md).",
     ]
     for (name, version), sha in zip(pins, digests, strict=True):
         options = [f"    --hash=sha256:{h}" for h in sha]

@@ -23,20 +23,14 @@ PRESETS: dict[str, dict] = {
     "demo": {"epochs": 6, "max_trials": 2, "batch_size": 16},
 }
 
-# The demo pipeline's per-family changes: ~100 SGD updates instead of the study's ~50,000.
-# Measured on the demo data (test macro-F1; always answering the majority class scores 0.05):
-# the seed 2a CNN never leaves its start under SGD (0.02, even after 20 epochs); with Adam it
-# gets 0.11-0.44 after 6 epochs over seeds and 0.51-0.66 after 12. ResNet50's BatchNorm moving
-# averages lag its weights and it answers one class (0.03); momentum 0.9 and no head dropout
-# give 0.40-0.47 over seeds in 4 epochs and 0.32, 0.27 (seeds 0, 1) in 2. ResNet50 costs 75-110 s
-# per demo epoch on 2 cores (2026-11-30), so the demo trains it for 2. The YAMNet head costs well
-# under a second per epoch on the precomputed embeddings and early-stops after 13-24 epochs on
-# ESC-50 (batch 32, ~630 clips): it gets the full budget of epochs, as does the mn04 head.
+# The demo pipeline's per-family changes, for its ~100 SGD updates (the study made ~50,000): the
+# MFCC CNN learns only with Adam, ResNet50 only with faster BatchNorm statistics and its epochs
+# are the demo's largest cost, the embedding heads are cheap and early-stop, so they get 40
+# epochs; measured in docs/benchmarks.md#demo-budgets.
 DEMO_FAMILY_OVERRIDES: dict[str, dict] = {
     YAMNET: {"epochs": 40},
     MN04: {"epochs": 40},
-    # The study's filters and kernel (the seed's values): the larger draws of the tuned space
-    # (32 filters, 5x5) cost ~120 s per demo epoch and would break make demo's 10 minutes.
+    # The study's filters and kernel: the tuned space's larger draws are too slow for the demo.
     CNN_LOG_MEL: {"hparams": {"filters": 16, "kernel_size": 3}},
     CNN_MFCC: {"epochs": 12, "hparams": {"optimizer": "adam", "learning_rate": 0.001}},
     RESNET50_MFCC: {
@@ -49,23 +43,16 @@ DEMO_FAMILY_OVERRIDES: dict[str, dict] = {
         },
     },
 }
-# The families the demo also tunes: the two whose search takes seconds on precomputed features.
-# Measured in `make demo` (2 cores, 2026-11-30): the searches (2 trials, then the best refitted)
-# took 33 s (dense) and 48 s (YAMNet head) but 5.2 min (log-mel CNN), 3.5 min (MFCC CNN) and
-# 10.8 min (ResNet50), which alone broke the demo's 10 minutes; the full preset tunes all five.
+# The families the demo also tunes: the two whose search takes seconds on precomputed features
+# (docs/benchmarks.md#demo-budgets); the full preset tunes them all.
 DEMO_TUNED_FAMILIES: tuple[str, ...] = (DENSE_MEAN_MFCC, YAMNET)
 _FULL = PRESETS["full"]
 
 # The training recipe (issue 10) that a tuned run fixes before searching the rest of its space
-# (``TrainConfig.recipe``); a seed run never uses it, and ``hparams`` wins over it. Chosen on the
-# real-audio set (ESC-50 folds 1,2,3,5 + UrbanSound8K subset, 250 training clips per class,
-# 8 epochs, batch 32; test macro-F1 over the 7 classes present, one run each; README): mean-MFCC
-# dense 0.20 seed → 0.43 with AdamW 0.01, cosine, smoothing 0.1 (mixup 0.2: 0.37, no gain in 8
-# epochs), 0.32 tuned; MFCC CNN 0.29 seed (0.39 with Adam 0.001) → 0.43 with AdamW 0.001, cosine,
-# smoothing 0.1 and SpecAugment, 0.45 tuned.
-# BatchNorm after every convolution at Keras's momentum 0.99 made the MFCC CNN answer one class
-# (0.08): it stays off here, searchable with the momentum when ``recipe`` is off. ResNet50 was
-# not measured on real audio within the budget, so its tuned run keeps the study's training.
+# (``TrainConfig.recipe``); a seed run never uses it, and ``hparams`` wins over it. Chosen on real
+# audio (docs/benchmarks.md#training-recipe). BatchNorm after every convolution stays off (it made
+# the MFCC CNN answer one class), searchable with the momentum when ``recipe`` is off; ResNet50
+# was not measured on real audio, so its tuned run keeps the study's training.
 _CNN_RECIPE = {
     "optimizer": "adamw",
     "learning_rate": 0.001,

@@ -20,15 +20,13 @@ every convolution of the CNNs, all off by default.
 ``yamnet`` is not the study's: a small head on the 2,048-d pooled YAMNet embedding (featurize's
 ``yamnet_embedding``, z-scored; the pretrained trunk runs in featurize and in the served graph,
 frozen). Its seed configuration is ours: input dropout 0.2, one hidden ReLU layer of 256 with
-dropout 0.5, AdamW (learning rate 1e-3, weight decay 1e-4). Measured on ESC-50's 8-class labels
-(train folds 1-2, early stopping on fold 3, test fold 5; macro-F1 over seeds 0 and 1): 0.88 /
-0.83; no hidden layer 0.89 / 0.88, 512 units 0.87 / 0.85, weight decay 1e-2 0.87 / 0.86, input
-dropout 0.5 0.85 / 0.84, BatchNorm 0.76 / 0.75 — differences within the seed spread except
-BatchNorm's, so the seed keeps one hidden layer (a head, not a second linear probe) and the
-tuner searches 0-2 of them. Fine-tuning the trunk's top blocks is not offered: it
-needs the log-mel patches (61,440 floats per clip) in the examples instead of the embedding, and
-a trunk pass per clip and epoch. ``mn04`` is the same head, seed and space on the 384-d pooled
-EfficientAT mn04 embedding (``mn04_embedding``, z-scored, trunk frozen likewise).
+dropout 0.5, AdamW (learning rate 1e-3, weight decay 1e-4); against its alternatives
+(docs/benchmarks.md#yamnet-head) only BatchNorm differed beyond the seed spread, so the seed keeps
+one hidden layer (a head, not a second linear probe) and the tuner searches 0-2 of them.
+Fine-tuning the trunk's top blocks is not offered: it needs the log-mel patches (61,440 floats
+per clip) in the examples instead of the embedding, and a trunk pass per clip and epoch. ``mn04``
+is the same head, seed and space on the 384-d pooled EfficientAT mn04 embedding
+(``mn04_embedding``, z-scored, trunk frozen likewise).
 """
 
 import keras

@@ -5,7 +5,7 @@ budgets. The first run is SIGKILLed (its whole process group, as a node loss wou
 training task has backed up its first epoch; the second run, with the same command, must reuse
 every step the first finished (kfp.local's cache: no output of theirs in the second run's
 folder), continue the interrupted task from its backed-up epoch, and publish a complete result.
-Prints both runs' seconds (README, "Scaling and resuming").
+Prints both runs' seconds (docs/benchmarks.md#resumable-training).
 """
 
 import json

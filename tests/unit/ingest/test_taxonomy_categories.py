@@ -40,7 +40,7 @@ def test_every_category_name_gets_one_unambiguous_class_other_than_other():
 
 
 def test_the_study_taxonomy_sends_ten_esc50_and_two_us8k_names_to_other():
-    # What the README reports: the seed's word-for-word lists miss or misfire on these names.
+    # What docs/data.md reports: the seed's word-for-word lists miss or misfire on these names.
     esc50, us8k = _classify("", ESC50), _classify("", US8K)
     assert sorted(n for n, m in esc50.items() if m.label == "other") == [
         "brushing_teeth", "chainsaw", "coughing", "cow", "crow", "drinking_sipping", "sheep",
