@@ -6,8 +6,9 @@ lives in a virtualenv without pip holding exactly ``requirements-serving-tf.lock
 this interpreter's pip with ``--require-hashes --no-deps --only-binary :all:`` (so the same
 checked files on every machine; PyPI or pip's cache supplies them). Where: ``$HOUSEHOLD_SOUNDS_
 SERVING_TF`` when set (the image bakes one at ``/opt/serving-tf``), else
-``$XDG_CACHE_HOME/household-sounds/serving-tf/<first 16 hex of the lock's sha256>`` (``~/.cache``
-by default), so a changed lock gets a new environment and every checkout of a machine shares one.
+``$XDG_CACHE_HOME/household-sounds/serving-tf/<first 16 hex of lock_sha256>`` (``~/.cache`` by
+default; the hash of the lock's requirements, not its comments), so a changed lock gets a new
+environment and every checkout of a machine shares one.
 ``provision`` makes it (``make install`` and the image build run ``python -m
 components.deploy.serving_tf [LOCK]``, which needs only the standard library and pip; deploy does
 on first use); it writes ``MARKER`` last, so an interrupted install is redone, and holds a file
@@ -67,8 +68,10 @@ def default_lock() -> Path:
 
 
 def lock_sha256(lock: Path) -> str:
-    """Hex sha256 of the lock file's bytes."""
-    return hashlib.sha256(lock.read_bytes()).hexdigest()
+    """Hex sha256 of the lock's requirements: its lines without comments and blank lines."""
+    lines = [line.strip() for line in lock.read_text().splitlines()]
+    kept = [line for line in lines if line and not line.startswith("#")]
+    return hashlib.sha256("\n".join(kept).encode()).hexdigest()
 
 
 def env_dir(lock: Path | None = None) -> Path:

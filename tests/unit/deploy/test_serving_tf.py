@@ -69,3 +69,11 @@ def test_a_lock_without_the_serving_tensorflow_installs_but_is_refused(cache, tm
     env = serving_tf.env_dir(lock)
     assert not (env / serving_tf.MARKER).exists(), "an unfinished install is never marked done"
     assert (env / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}").is_dir()
+
+
+def test_comments_do_not_change_the_key(cache, tmp_path) -> None:
+    lock = tmp_path / "a.lock"
+    lock.write_text("# one header\nsix==1.17.0 \\\n    --hash=sha256:ab\n")
+    key = serving_tf.env_dir(lock)
+    lock.write_text("# another header\n\nsix==1.17.0 \\\n    --hash=sha256:ab\n")
+    assert serving_tf.env_dir(lock) == key
