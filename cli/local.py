@@ -18,6 +18,14 @@ COMMANDS: dict[str, Command] = {}
 command = registrar(COMMANDS)
 
 
+def _image_flag(parser: argparse.ArgumentParser) -> None:
+    help = (
+        "run every task in this image with kfp.local's DockerRunner (a Docker engine, or "
+        "podman's API socket through DOCKER_HOST; no network in the tasks)"
+    )
+    parser.add_argument("--in-image", metavar="IMAGE", help=help)
+
+
 def _cache_flag(parser: argparse.ArgumentParser) -> None:
     help = "rerun every step (default: reuse the steps an earlier run into --output completed)"
     parser.add_argument("--no-cache", dest="cache", action="store_false", help=help)
@@ -27,6 +35,7 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
     data_roots.add_flags(parser)
     presets.add_flags(parser)
     _cache_flag(parser)
+    _image_flag(parser)
 
 
 @command("run", "output", flags=_run_flags)
@@ -35,7 +44,8 @@ def _run(args: argparse.Namespace) -> int:
     from pipelines import local
 
     roots = data_roots.parse(args)
-    run = local.run_training(roots, args.output, presets.arguments(args), args.cache, args.verbose)
+    arguments = presets.arguments(args)
+    run = local.run_training(roots, args.output, arguments, args.cache, args.verbose, args.in_image)
     return emit(run.__dict__)
 
 
@@ -43,6 +53,7 @@ def _demo_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", default="data/demo", help="where the demo dataset goes")
     parser.add_argument("--output", default="runs/demo", help="run directory")
     _cache_flag(parser)
+    _image_flag(parser)
 
 
 @command("demo", flags=_demo_flags)
@@ -57,5 +68,6 @@ def _demo(args: argparse.Namespace) -> int:
     if not Path(args.data_root, "FSD50K.metadata").is_dir():
         dataset.generate(args.data_root, dataset.DemoConfig())
     roots = [DataRoot(args.data_root, "fsd50k")]
-    run = local.run_training(roots, args.output, presets.DEMO_ARGUMENTS, args.cache, args.verbose)
+    arguments = presets.DEMO_ARGUMENTS
+    run = local.run_training(roots, args.output, arguments, args.cache, args.verbose, args.in_image)
     return emit(run.__dict__)

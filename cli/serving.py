@@ -35,13 +35,26 @@ def _export(args: argparse.Namespace, config: DeployConfig) -> int:
     return emit({"model": info.name, "feature": info.feature, "export_dir": args.output})
 
 
-@command("deploy", "model-dir", "transform-graph", "model-base", "blessing", config=DeployConfig)
+def _deploy_flags(parser: argparse.ArgumentParser) -> None:
+    help = "ingest's manifest.jsonl: its first test clips are replayed by the infra validation"
+    parser.add_argument("--manifest", default="", help=help)
+
+
+@command(
+    "deploy",
+    "model-dir",
+    "transform-graph",
+    "model-base",
+    "blessing",
+    config=DeployConfig,
+    flags=_deploy_flags,
+)
 def _deploy(args: argparse.Namespace, config: DeployConfig) -> int:
     """Publish the blessing's candidate (--model-dir) as a new TF Serving model version."""
     from components.deploy import core
 
     paths = (args.transform_graph, args.model_base, args.blessing)
-    return emit(core.run([args.model_dir], *paths, config).summary())
+    return emit(core.run([args.model_dir], *paths, config, manifest=args.manifest).summary())
 
 
 def _refuse(code: str, message: str) -> None:

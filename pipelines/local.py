@@ -10,6 +10,10 @@ executes appends its wall and CPU seconds to ``tasks.jsonl`` (``task_times``). `
 is what ``household-sounds run`` does: the training pipeline on data roots, cached by their
 fingerprint.
 
+With ``container_runner`` instead, kfp.local's ``DockerRunner`` runs every task's command in the
+project image through a Docker API (a Docker engine, or podman's ``podman system service``), as
+a cluster would: ``make image-demo`` runs the demo both ways and compares the outputs.
+
 Nothing half-done is ever visible there: the links and ``run.json`` of one run are built in
 ``.published/<pipeline-dir>/``, and only after the pipeline succeeded is the single symlink
 ``.published/current`` switched to it (``os.replace``, atomic). The stable names are fixed links
@@ -124,6 +128,27 @@ def activate(run_dir: Path, pipeline_dir: Path, summary: dict) -> None:
             _link(stable, link)  # fixed once; later runs only switch ``current``
 
 
+def container_runner(shared: Sequence[str], read_only: Sequence[str] = ()):
+    """kfp.local's ``DockerRunner``: each task in its component's image, with no network.
+
+    The engine is the one ``docker.from_env`` finds (``DOCKER_HOST``; podman's API socket works).
+    kfp mounts the pipeline root at its own path; ``shared`` folders (the model base, the
+    checkpoints) and ``read_only`` ones (the data) are bind-mounted at theirs too, so every path
+    in the arguments means the same inside. Tasks run as the calling user, so what they write
+    stays the caller's.
+    """
+    from docker.types import Mount
+    from kfp import local
+
+    mounts = [
+        Mount(target=path, source=path, type="bind", read_only=path in read_only)
+        for path in [*shared, *read_only]
+    ]
+    return local.DockerRunner(
+        mounts=mounts, network_mode="none", user=f"{os.getuid()}:{os.getgid()}"
+    )
+
+
 class TaskFailed(RuntimeError):
     """A task of a local run failed; the message names it and its log."""
 
@@ -134,6 +159,7 @@ def run(
     arguments: dict[str, object],
     cache: bool = True,
     verbose: bool = False,
+    runner=None,
 ) -> LocalRun:
     """Runs ``pipeline_func`` locally with ``arguments`` and publishes it into ``run_dir``.
 
@@ -148,6 +174,8 @@ def run(
             after a failure starts at the step that failed.
         verbose: Show every line kfp.local and the tasks print on stderr, not only a line per
             task as it starts and ends.
+        runner: kfp.local's runner; None runs each task in a subprocess of this environment
+            (``SubprocessRunner``), ``container_runner`` in the project image.
 
     Returns:
         The published run.
@@ -164,7 +192,7 @@ def run(
     root = Path(run_dir).resolve()
     pipeline_root = root / "kfp"
     pipeline_root.mkdir(parents=True, exist_ok=True)
-    runner = local.SubprocessRunner(use_venv=False)
+    runner = runner or local.SubprocessRunner(use_venv=False)
     local.init(runner=runner, pipeline_root=str(pipeline_root), enable_caching=cache)
     spec = getattr(pipeline_func, "pipeline_spec", None)  # None: a stand-in for a pipeline
     watcher = progress.RunProgress(
@@ -229,6 +257,7 @@ def run_training(
     arguments: dict[str, object],
     cache: bool = True,
     verbose: bool = False,
+    image: str | None = None,
 ) -> LocalRun:
     """Runs the training pipeline on ``data_roots`` into ``run_dir`` (``household-sounds run``).
 
@@ -238,7 +267,8 @@ def run_training(
     any work. With ``cache``, ingest is keyed by the fingerprint of every root's files (unless
     ``arguments`` give one) and training keeps its resume state in ``<run_dir>/checkpoints``,
     so a rerun into the same ``run_dir`` continues where an earlier one stopped. ``verbose`` is
-    ``run``'s.
+    ``run``'s. With ``image``, every task runs in that image (``container_runner``: the model
+    base and checkpoints mounted read-write, local data roots read-only).
 
     Raises:
         FileNotFoundError: A local data root that does not exist.
@@ -258,13 +288,21 @@ def run_training(
         "more_data_roots": [root.entry() for root in more],
     }
     model_base = str(Path(run_dir, "serving").resolve())  # the run directory is local
-    pipeline = build_pipeline(limits=LOCAL_LIMITS)
+    checkpoints = str(Path(run_dir, "checkpoints").resolve())
+    pipeline = build_pipeline(limits=LOCAL_LIMITS, **({"image": image} if image else {}))
     arguments = _checked(pipeline, {"model_base": model_base, **arguments, **data})
     if cache:
-        arguments["checkpoint_root"] = str(Path(run_dir, "checkpoints").resolve())
+        arguments["checkpoint_root"] = checkpoints
     if "data_fingerprint" not in arguments:  # without the cache, ingest runs anyway
         from components.ingest.fingerprint import fingerprint
 
         roots_fingerprint = fingerprint(*(root.root for root in roots)) if cache else ""
         arguments["data_fingerprint"] = roots_fingerprint
-    return run(pipeline, run_dir, arguments, cache, verbose)
+    runner = None
+    if image:
+        shared = [str(arguments["model_base"]), checkpoints]
+        for folder in shared:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        local_data = [root.root for root in roots if "://" not in root.root]
+        runner = container_runner(shared, read_only=local_data)
+    return run(pipeline, run_dir, arguments, cache, verbose, runner)

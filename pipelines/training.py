@@ -200,6 +200,7 @@ def build_pipeline(
         min_macro_f1: float = EvaluateConfig.min_macro_f1,
         min_worst_slice_f1: float = EvaluateConfig.min_worst_slice_f1,
         force_deploy: bool = DeployConfig.force,
+        skip_infra_validation: bool = DeployConfig.skip_infra_validation,
         seed: int = 0,
         mixed_precision: bool = TrainConfig.mixed_precision,
         checkpoint_root: str = "",
@@ -249,6 +250,8 @@ def build_pipeline(
             min_macro_f1: Blessing threshold on the candidate's test macro-F1.
             min_worst_slice_f1: Blessing threshold on its worst significant slice's macro-F1.
             force_deploy: Deploy the candidate (the best exportable model) even if not blessed.
+            skip_infra_validation: Publish without replaying the export in the TensorFlow of
+                the serving image (docs/infra-validation.md).
             seed: Seed for splits, rebalancing and training.
             mixed_precision: Train in float16 with float32 variables and output (GPUs).
             checkpoint_root: Storage that outlives a pod (gs://, a mounted volume) for the
@@ -377,9 +380,12 @@ def build_pipeline(
             tuned_models=dsl.Collected(keras_tasks[True].outputs["model"]),
             baseline_models=dsl.Collected(baseline_task.outputs["model"]),
             transform_graph=featurize_task.outputs["transform_graph"],
+            manifest=ingest_task.outputs["manifest"],
             model_base=model_base,
             force=force_deploy,
             model_name=DeployConfig.model_name,
+            skip_infra_validation=skip_infra_validation,
+            infra_validation_clips=DeployConfig.infra_validation_clips,
             pipeline_run_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
             pipeline_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         ).set_display_name("deploy: TF Serving model base")

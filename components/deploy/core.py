@@ -18,7 +18,11 @@ candidate's ``model.json`` once and exports it and no other model (an unexportab
 error: evaluate never proposes one, ``components/artifacts/exportable.py``). Before publishing,
 the saved model is loaded back and the warmup requests are run through it, so a version TF
 Serving cannot execute is never published. A published version is served once the rollout
-config labels it (``household-sounds promote``, docs/serving.md).
+config labels it (``household-sounds promote``, docs/serving.md). Unless
+``skip_infra_validation`` is set, the infra validation (``infra_validation.py``) first replays
+the warmup requests and a few of the manifest's test clips the way TF Serving loads and runs a
+model, in the export's TensorFlow and in the serving image's, and a version that fails or answers
+differently there is not published (``deployed`` false, the differences in ``reasons``).
 """
 
 import logging
@@ -43,7 +47,7 @@ from components.artifacts.names import (
 )
 from components.artifacts.rollout_config import production_version
 from components.audio.featurizer import weight_files
-from components.deploy import classifiers, export, publish, warmup
+from components.deploy import classifiers, export, infra_validation, publish, warmup
 from components.deploy.config import DeployConfig
 
 EVALUATION_FILES = {"metrics": METRICS_FILE, "slices": SLICES_FILE, "discovery": DISCOVERY_FILE}
@@ -60,6 +64,8 @@ class DeployResult:
         version: Published version number, or ``None``.
         uri: Published version directory, or ``""``.
         reasons: Why it was (not) deployed, for logs and KFP metadata.
+        infra_validation: ``infra_validation.Report.summary()`` of a passed validation,
+            ``{"skipped": true}``, or ``{}`` when no export was made.
     """
 
     deployed: bool
@@ -68,6 +74,7 @@ class DeployResult:
     version: int | None = None
     uri: str = ""
     reasons: list[str] = field(default_factory=list)
+    infra_validation: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         """JSON-serialisable form."""
@@ -201,6 +208,13 @@ def verify(export_dir: str) -> None:
         signature(**{key: tf.make_ndarray(value) for key, value in request.inputs.items()})
 
 
+def validation_clips(manifest: str, cfg: DeployConfig) -> list[infra_validation.Clip]:
+    """The manifest's test clips the infra validation replays (none without either)."""
+    if not manifest or cfg.skip_infra_validation:
+        return []
+    return infra_validation.test_clips(manifest, cfg.infra_validation_clips)
+
+
 def export_model(
     info: ModelInfo,
     transform_graph_dir: str,
@@ -247,6 +261,7 @@ def run(
     evaluation: "str | dict | Evaluation",
     cfg: DeployConfig = DeployConfig(),
     origin: dict | None = None,
+    manifest: str = "",
 ) -> DeployResult:
     """The step's one entry point: gate on the evaluation, then publish the candidate it names.
 
@@ -264,6 +279,9 @@ def run(
             (then the model card records no metrics, slices or data).
         cfg: Served name, force flag and version.
         origin: The card's lineage (``model_card.lineage``); None reads it here.
+        manifest: The ingest manifest, whose first ``cfg.infra_validation_clips`` test clips
+            the infra validation replays besides the warmup records; empty replays the warmup
+            records only.
 
     Returns:
         What was deployed, where, and why (or why not).
@@ -272,6 +290,8 @@ def run(
         ValueError: If the candidate is not among ``model_dirs``.
         classifiers.UnsupportedModelError: If the candidate cannot be exported.
         publish.VersionExistsError: If the version is already published.
+        serving_tf.ServingTensorflowError: If the infra validation's environment is missing and
+            cannot be installed.
     """
     evaluation = read_evaluation(evaluation)
     candidate = str(evaluation.blessing.get(CANDIDATE))
@@ -303,6 +323,20 @@ def run(
         export_dir = os.path.join(scratch, "export")
         extra = card_files(card, evaluation)
         export_model(info, transform_graph_dir, export_dir, cfg.model_name, extra)
+        validation = {"skipped": True}
+        if not cfg.skip_infra_validation:
+            try:
+                clips = validation_clips(manifest, cfg)
+                validation = infra_validation.validate(export_dir, clips, cfg.model_name).summary()
+            except infra_validation.InfraValidationError as error:
+                logging.error("deploy: %s", error)
+                return DeployResult(
+                    deployed=False,
+                    model=info.name,
+                    model_name=cfg.model_name,
+                    reasons=[str(error), *reasons],
+                    infra_validation={"passed": False, "error": str(error)},
+                )
         uri, version = publish.publish(export_dir, model_base, cfg.model_name, version)
     logging.info("deploy: published %s (%s) as %s", info.name, info.feature, uri)
     return DeployResult(
@@ -312,4 +346,5 @@ def run(
         version=version,
         uri=uri,
         reasons=reasons,
+        infra_validation=validation,
     )

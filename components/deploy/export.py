@@ -197,12 +197,20 @@ class ServingModule(tf.Module):
 
 
 def save(module: ServingModule, export_dir: str) -> None:
-    """Writes ``module`` as a SavedModel with both signatures (``export_dir`` must be local)."""
-    tf.saved_model.save(
-        module,
-        export_dir,
-        signatures={
-            DEFAULT_SIGNATURE: module.serve_wav.get_concrete_function(),
-            WAVEFORM_SIGNATURE: module.serve_waveform.get_concrete_function(),
-        },
-    )
+    """Writes ``module`` as a SavedModel with both signatures (``export_dir`` must be local).
+
+    The variables the signatures read are tracked by the module itself before saving. A Keras 3
+    variable is a wrapper around the ``tf.Variable`` the traced functions capture, and only the
+    wrapper is tracked through the model: the SavedModel's saver then restores a copy of it,
+    never the captured variable, which TF Serving's loader (restore op, then session runs)
+    leaves uninitialized: every request fails with "Could not find variable dense/kernel"
+    (keras-team/keras#20095). ``tf.saved_model.load`` rebinds through the object graph and hides
+    it; deploy's infra validation loads the way TF Serving does.
+    """
+    signatures = {
+        DEFAULT_SIGNATURE: module.serve_wav.get_concrete_function(),
+        WAVEFORM_SIGNATURE: module.serve_waveform.get_concrete_function(),
+    }
+    captured = {id(variable): variable for fn in signatures.values() for variable in fn.variables}
+    module.served_variables = list(captured.values())
+    tf.saved_model.save(module, export_dir, signatures=signatures)

@@ -9,8 +9,9 @@ def record_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
 
     seen: dict[str, object] = {}
 
-    def fake_run(pipeline_func, run_dir, arguments, cache, verbose=False):
-        seen.update(arguments, run_dir=run_dir, cache=cache, verbose=verbose)
+    def fake_run(pipeline_func, run_dir, arguments, cache, verbose=False, runner=None):
+        seen.update(arguments, run_dir=run_dir, cache=cache, verbose=verbose, runner=runner)
+        seen.update(pipeline=pipeline_func)
         return local.LocalRun(run_dir, "kfp", 0.0, {})
 
     monkeypatch.setattr(local, "run", fake_run)

@@ -46,9 +46,9 @@ def finetuned_model_dir(featurized, tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def finetuned_base(finetuned_model_dir, transform_graph, tmp_path_factory):
     base = tmp_path_factory.mktemp("finetuned-base")
-    blessing = {"blessed": True, "model": MN04_FINETUNED, "reasons": []}
+    blessing = {"blessed": True, "candidate": MN04_FINETUNED, "reasons": []}
     core.run(
-        finetuned_model_dir, transform_graph, str(base), blessing, core.DeployConfig(version=3)
+        [finetuned_model_dir], transform_graph, str(base), blessing, core.DeployConfig(version=3)
     )
     return base
 

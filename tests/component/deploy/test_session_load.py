@@ -43,9 +43,9 @@ def session_scores(version_dir: str, wav: bytes) -> np.ndarray:
 @pytest.fixture(scope="module")
 def mn04_head_version(mn04_model_dir, transform_graph, tmp_path_factory) -> str:
     base = str(tmp_path_factory.mktemp("mn04-session"))
-    blessing = {"blessed": True, "model": "mn04", "reasons": []}
+    blessing = {"blessed": True, "candidate": "mn04", "reasons": []}
     config = core.DeployConfig(version=1)
-    return core.run(mn04_model_dir, transform_graph, base, blessing, config).uri
+    return core.run([mn04_model_dir], transform_graph, base, blessing, config).uri
 
 
 @pytest.mark.parametrize("model", ["keras_cnn", "mn04_head"])

@@ -117,10 +117,15 @@ def test_names_and_signature_import_no_tensorflow():
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
+# Runs as a script in the serving TensorFlow's environment, which holds nothing of the project, so
+# it restates the one name it needs (the default signature) instead of importing it.
+STANDALONE = {ROOT / "components" / "deploy" / "serving_replay.py"}
+
+
 def _python_files():
     for folder in SOURCES:
         for path in sorted((ROOT / folder).rglob("*.py")):
-            if CONTRACTS not in path.parents:
+            if CONTRACTS not in path.parents and path not in STANDALONE:
                 yield path
 
 

@@ -1,5 +1,6 @@
 """The ``household-sounds`` command line: ``--help`` without TensorFlow, errors, exit codes."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,32 @@ def test_run_makes_a_relative_data_root_absolute(pipeline_arguments, tmp_path, m
     assert pipeline_arguments["data_fingerprint"] == fingerprint(str(tmp_path / "data" / "mine"))
     assert pipeline_arguments["data_root"] == str(tmp_path / "data" / "mine")
     assert pipeline_arguments["model_base"] == str(tmp_path / "runs" / "mine" / "serving")
+
+
+def test_run_in_image_runs_every_task_there_with_the_paths_mounted(
+    pipeline_arguments, tmp_path, monkeypatch
+):
+    from google.protobuf import json_format
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.wav").write_bytes(b"RIFF")
+    image = "localhost/household-sounds:smoke"
+    argv = ["run", "--data-root", "data", "--output", "run", "--in-image", image]
+    assert cli.main(argv) == 0
+    runner = pipeline_arguments["runner"]
+    assert type(runner).__name__ == "DockerRunner"
+    args = runner.container_run_args
+    assert args["network_mode"] == "none" and args["user"] == f"{os.getuid()}:{os.getgid()}"
+    mounts = {mount["Target"]: (mount["Source"], mount["ReadOnly"]) for mount in args["mounts"]}
+    assert mounts == {
+        str(tmp_path / "data"): (str(tmp_path / "data"), True),
+        str(tmp_path / "run" / "serving"): (str(tmp_path / "run" / "serving"), False),
+        str(tmp_path / "run" / "checkpoints"): (str(tmp_path / "run" / "checkpoints"), False),
+    }
+    spec = json_format.MessageToDict(pipeline_arguments["pipeline"].pipeline_spec)
+    images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
+    assert images == {image}
 
 
 def test_serving_flags_default_to_what_the_serving_modules_default_to():
