@@ -101,7 +101,7 @@ def tf_worker(paths: list[str], study_features: bool) -> tuple[int, float]:
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from components.audio import waveform
+    from components.audio import feature_sets, waveform
     from components.audio.features import LOG_MEL, MEAN_MFCC, MFCC
     from components.audio.featurizer import Featurizer
     from components.featurize import clips
@@ -123,7 +123,7 @@ def tf_worker(paths: list[str], study_features: bool) -> tuple[int, float]:
             study(monos, tf.constant([clip["sample_rate"] for clip in batch], tf.int32))
 
     else:
-        compute = clips.ComputeFeatures()
+        compute = clips.ComputeFeatures(feature_sets.DEFAULT)  # as the Beam job below
         compute.setup()
 
         def compute_batch(batch: list[dict]) -> None:

@@ -54,6 +54,7 @@ from components.artifacts.names import (
     VERSION_CARD_JSON,
     WARMUP_FILE,
 )
+from components.audio import feature_sets
 from components.deploy import warmup
 from components.featurize import outputs
 from tests.helpers.served_model import MODEL_NAME
@@ -136,7 +137,9 @@ def test_featurize_killed_twice_then_rerun_matches_an_uninterrupted_run(
 ):
     manifest = os.path.join(os.path.dirname(featurized), "manifest.jsonl")
     out = str(tmp_path / "featurized")
+    # every feature set, as the featurized fixture
     command = [*CLI, "featurize", "--manifest", manifest, "--output", out, "--num-shards", "1"]
+    command += [flag for key in feature_sets.ALL for flag in ("--feature-set", key)]
     raw = os.path.join(out, outputs.RAW_DIR)
     kill_points = {
         "first Beam job writing raw/": lambda: bool(

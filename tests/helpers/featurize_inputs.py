@@ -13,6 +13,7 @@ import numpy as np
 import soundfile
 import tensorflow as tf
 
+from components.artifacts import shards
 from components.audio import examples
 from tests.helpers.audio import tone
 
@@ -52,19 +53,27 @@ def write_manifest(root, broken: bool = True) -> str:
     return str(manifest)
 
 
+def _spec(output_dir) -> dict:
+    """The parsing spec of the feature sets featurize recorded in ``output_dir``."""
+    return examples.feature_spec(shards.feature_sets(str(output_dir)) or examples.FEATURE_KEYS)
+
+
 def read_split(directory, split) -> list[dict]:
     """The transformed examples of ``split`` under featurize's output ``directory``."""
     files = sorted(glob.glob(os.path.join(directory, "examples", split, "*.tfrecord.gz")))
+    spec = _spec(directory)
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(
-        lambda record: tf.io.parse_single_example(record, examples.feature_spec())
+        lambda record: tf.io.parse_single_example(record, spec)
     )
     return [{k: v.numpy() for k, v in example.items()} for example in dataset]
 
 
 def read_split_from(raw_dir, split) -> list[dict]:
-    """The examples of ``split`` under a folder of split folders (e.g. ``raw/``)."""
+    """The examples of ``split`` under a folder of split folders (e.g. ``raw/``) of featurize's
+    output (which records the feature sets)."""
     files = sorted(glob.glob(os.path.join(raw_dir, split, "*.tfrecord.gz")))
+    spec = _spec(os.path.dirname(os.path.normpath(str(raw_dir))))
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(
-        lambda record: tf.io.parse_single_example(record, examples.feature_spec())
+        lambda record: tf.io.parse_single_example(record, spec)
     )
     return [{k: v.numpy() for k, v in example.items()} for example in dataset]

@@ -178,7 +178,12 @@ def test_every_core_gives_the_examples_of_one_worker(tmp_path, featurized):
     """The default (one process per core, both passes) writes what one worker writes."""
     _, default_out = featurized
     manifest = str(default_out.parent / "manifest.jsonl")
-    one = core.FeaturizeConfig(num_shards=2, keep_raw=True, beam_args=("--direct_num_workers=1",))
+    one = core.FeaturizeConfig(
+        feature_sets=feature_sets.ALL,  # as the fixture
+        num_shards=2,
+        keep_raw=True,
+        beam_args=("--direct_num_workers=1",),
+    )
     core.run(manifest, str(tmp_path / "out"), one)
     for split in ("train", "validation", "test"):
         single = sorted(read_split(tmp_path / "out", split), key=lambda row: row["clip_id"])

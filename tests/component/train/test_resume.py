@@ -7,6 +7,7 @@ moment); the second runs in this process with the same output directory.
 
 import glob
 import json
+import logging
 import re
 import signal
 import subprocess
@@ -57,7 +58,7 @@ def _backed_up_epochs(output: Path) -> int:
 
 
 @pytest.mark.slow
-def test_a_killed_fit_resumes_at_its_last_epoch(examples_dir, tmp_path, capsys):
+def test_a_killed_fit_resumes_at_its_last_epoch(examples_dir, tmp_path, caplog):
     output = tmp_path / "model"
     flags = ["--family", "dense_mean_mfcc", "--batch-size", "16", "--patience", str(EPOCHS)]
     _train_until(
@@ -74,10 +75,12 @@ def test_a_killed_fit_resumes_at_its_last_epoch(examples_dir, tmp_path, capsys):
     config = core.TrainConfig(
         "dense_mean_mfcc", epochs=EPOCHS, batch_size=16, early_stopping_patience=EPOCHS
     )
-    result = core.run(examples_dir, str(output), config)
+    with caplog.at_level(logging.INFO):
+        result = core.run(examples_dir, str(output), config)
 
-    # Keras itself says which epochs the second attempt ran: only those after the backup.
-    ran = [int(n) for n in re.findall(rf"Epoch (\d+)/{EPOCHS}", capsys.readouterr().out)]
+    # The epoch log (a Keras callback) says which epochs the second attempt ran: only those
+    # after the backup.
+    ran = [int(n) for n in re.findall(rf"epoch (\d+)/{EPOCHS}:", caplog.text)]
     assert ran == list(range(killed_after + 1, EPOCHS + 1))
     card = json.loads((output / "model.json").read_text())
     assert card["resumed_after_epoch"] == killed_after
