@@ -14,7 +14,7 @@ every model (docs/quality.md).
 Free of TensorFlow, so configurations, the pipeline and the command line read it.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 LOG_MEL = "log_mel"
 MFCC = "mfcc"
@@ -41,3 +41,27 @@ def check(keys: Iterable[str]) -> tuple[str, ...]:
     if not keys:
         raise ValueError(f"no feature set given; choose from {list(ALL)}")
     return tuple(key for key in ALL if key in keys)
+
+
+def reading(
+    computed: Iterable[str], candidates: Iterable[str], feature_of: Mapping[str, str], kind: str
+) -> list[str]:
+    """The ``candidates`` whose feature set (``feature_of``) is in ``computed``, in their order.
+
+    The pipeline trains these models: one whose feature set featurize does not compute is left
+    out. ``kind`` names them in errors (``families``, ``baselines``).
+
+    Raises:
+        ValueError: For an unknown name, or when none is left (KFP cannot loop over nothing).
+    """
+    computed, candidates = list(computed), list(candidates)
+    unknown = sorted(set(candidates) - set(feature_of))
+    if unknown:
+        raise ValueError(f"unknown {kind} {unknown}; expected some of {list(feature_of)}")
+    kept = [name for name in candidates if feature_of[name] in computed]
+    if not kept:
+        raise ValueError(
+            f"none of the {kind} {candidates} reads a computed feature set "
+            f"({', '.join(computed)}); add their feature sets to feature_sets"
+        )
+    return kept

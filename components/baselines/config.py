@@ -44,21 +44,10 @@ FEATURE_OF: dict[str, str] = {
 def models_reading(computed: list[str], models: list[str]) -> list[str]:
     """The models of ``models`` whose feature set is in ``computed``, in their order.
 
-    The pipeline fits these: a model whose feature set featurize does not compute is left out.
-
     Raises:
-        ValueError: For an unknown model, or when none is left (KFP cannot loop over nothing).
+        ValueError: For an unknown name, or when none is left (``feature_sets.reading``).
     """
-    unknown = sorted(set(models) - set(MODELS))
-    if unknown:
-        raise ValueError(f"unknown baselines {unknown}; expected some of {list(MODELS)}")
-    reading = [name for name in models if FEATURE_OF[name] in computed]
-    if not reading:
-        raise ValueError(
-            f"none of the baselines {list(models)} reads a computed feature set "
-            f"({', '.join(computed)}); add their feature sets to feature_sets"
-        )
-    return reading
+    return feature_sets.reading(computed, models, FEATURE_OF, "baselines")
 
 
 SEED_ITERATIONS: dict[str, int] = {"logistic_regression": 10, "random_forest": 50, "svc": 20}

@@ -43,21 +43,10 @@ DEFAULT_TUNED_FAMILIES: tuple[str, ...] = tuple(f for f in FAMILIES if f != MN04
 def families_reading(computed: list[str], families: list[str]) -> list[str]:
     """The families of ``families`` whose feature set is in ``computed``, in their order.
 
-    The pipeline trains these: a family whose feature set featurize does not compute is left out.
-
     Raises:
-        ValueError: For an unknown family, or when none is left (KFP cannot loop over nothing).
+        ValueError: For an unknown name, or when none is left (``feature_sets.reading``).
     """
-    unknown = sorted(set(families) - set(FAMILIES))
-    if unknown:
-        raise ValueError(f"unknown families {unknown}; expected some of {list(FAMILIES)}")
-    reading = [family for family in families if FEATURE_OF[family] in computed]
-    if not reading:
-        raise ValueError(
-            f"none of the families {list(families)} reads a computed feature set "
-            f"({', '.join(computed)}); add their feature sets to feature_sets"
-        )
-    return reading
+    return feature_sets.reading(computed, families, FEATURE_OF, "families")
 
 
 Tuner = Literal["bayesian", "hyperband"]
