@@ -152,21 +152,36 @@ def resample(
     padded = tf.pad(waveform, [[pad, 0]])[:needed]
     padded = tf.pad(padded, [[0, tf.maximum(needed - tf.shape(padded)[0], 0)]])
     # TF's CPU convolution crashes on one very long row (a segfault measured at 26.5M samples),
-    # so a long input is a batch of parts of about PART_SAMPLES, each with the 2*pad samples its
-    # last frame reaches into the next.
+    # so a long input is a batch of parts of about PART_SAMPLES (``overlapping_parts``).
     part = max(1, PART_SAMPLES // step) * step
 
-    def in_parts() -> tf.Tensor:
-        parts = (tf.shape(padded)[0] - 2 * pad + part - 1) // part
-        rows = tf.pad(padded, [[0, parts * part + 2 * pad - tf.shape(padded)[0]]])
-        return _convolve(tf.signal.frame(rows, part + 2 * pad, part), source_rate, target_rate)
+    def one_row() -> tf.Tensor:
+        return _convolve(padded[None], source_rate, target_rate)
 
-    out = tf.cond(
-        tf.shape(padded)[0] <= part + 2 * pad,
-        lambda: _convolve(padded[None], source_rate, target_rate),
-        in_parts,
-    )
+    def in_parts() -> tf.Tensor:
+        return _convolve(overlapping_parts(padded, part, 2 * pad), source_rate, target_rate)
+
+    if max_output is not None and input_needed(max_output, source_rate, target_rate) <= part + pad:
+        out = one_row()  # the kept output never reaches past one row: no branch for parts
+    else:
+        out = tf.cond(tf.shape(padded)[0] <= part + 2 * pad, one_row, in_parts)
     return tf.reshape(out, [-1])[:num_out]
+
+
+def overlapping_parts(padded: tf.Tensor, part: int, overlap: int) -> tf.Tensor:
+    """``[samples]`` → ``[parts, part + overlap]``: row ``i`` starts at ``i * part`` (zero-padded).
+
+    Each row holds the ``overlap`` samples its last frame reaches into the next. Built as rows of
+    ``part`` plus the head of the next row: ``tf.signal.frame`` would do the same, but for a
+    frame of ~2**22 samples its graph holds index ranges that large, which TF materialises when
+    the function is first run (measured: +160 MB for ``waveform.prepare_batch``'s rate branches,
+    every time a new function is traced, even when no input is long).
+    """
+    parts = (tf.shape(padded)[0] - overlap + part - 1) // part
+    rows = tf.pad(padded, [[0, parts * part + overlap - tf.shape(padded)[0]]])
+    body = tf.reshape(rows[: parts * part], [parts, part])
+    heads = tf.concat([body[1:, :overlap], rows[None, parts * part :]], 0)
+    return tf.concat([body, heads], 1)
 
 
 def resample_rows(rows: tf.Tensor, source_rate: int, target_rate: int) -> tf.Tensor:
