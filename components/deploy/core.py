@@ -208,13 +208,6 @@ def verify(export_dir: str) -> None:
         signature(**{key: tf.make_ndarray(value) for key, value in request.inputs.items()})
 
 
-def validation_clips(manifest: str, cfg: DeployConfig) -> list[infra_validation.Clip]:
-    """The manifest's test clips the infra validation replays (none without either)."""
-    if not manifest or cfg.skip_infra_validation:
-        return []
-    return infra_validation.test_clips(manifest, cfg.infra_validation_clips)
-
-
 def export_model(
     info: ModelInfo,
     transform_graph_dir: str,
@@ -326,7 +319,8 @@ def run(
         validation = {"skipped": True}
         if not cfg.skip_infra_validation:
             try:
-                clips = validation_clips(manifest, cfg)
+                count = cfg.infra_validation_clips
+                clips = infra_validation.test_clips(manifest, count) if manifest else []
                 validation = infra_validation.validate(export_dir, clips, cfg.model_name).summary()
             except infra_validation.InfraValidationError as error:
                 logging.error("deploy: %s", error)
