@@ -64,6 +64,16 @@ def decode_and_window(wav_bytes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Te
     return timeline.windows(clip), tf.shape(clip, out_type=tf.int64)[0], duration_s
 
 
+def decode_one(wav_bytes: tf.Tensor) -> tuple[tf.RaggedTensor, tf.Tensor, tf.Tensor]:
+    """``decode_and_window`` of a request of one file, shaped as ``tf.map_fn`` returns a batch.
+
+    Most requests hold one file; the loop of ``tf.map_fn`` costs such a request ~0.2 ms
+    (measured on one core), a tenth of decoding and windowing it.
+    """
+    windows, num_samples, duration_s = decode_and_window(wav_bytes)
+    return tf.RaggedTensor.from_tensor(windows[None]), num_samples[None], duration_s[None]
+
+
 def keras_variables(module: tf.Module) -> list[tf.Variable]:
     """The ``tf.Variable`` under every Keras variable of the Keras layers ``module`` holds.
 
@@ -158,13 +168,17 @@ class ServingModule(tf.Module):
     @tf.function(input_signature=[WAV_SPEC])
     def serve_wav(self, audio_wav: tf.Tensor) -> dict[str, tf.Tensor]:
         """``serving_default``: WAV files → clip scores (mean and max over windows) and windows."""
-        windows, num_samples, duration_s = tf.map_fn(
-            decode_and_window,
-            audio_wav,
-            fn_output_signature=(
-                tf.RaggedTensorSpec([None, waveform.CLIP_SAMPLES], tf.float32, ragged_rank=0),
-                tf.TensorSpec([], tf.int64),
-                tf.TensorSpec([], tf.float32),
+        windows, num_samples, duration_s = tf.cond(
+            tf.size(audio_wav) == 1,
+            lambda: decode_one(audio_wav[0]),
+            lambda: tf.map_fn(
+                decode_and_window,
+                audio_wav,
+                fn_output_signature=(
+                    tf.RaggedTensorSpec([None, waveform.CLIP_SAMPLES], tf.float32, ragged_rank=0),
+                    tf.TensorSpec([], tf.int64),
+                    tf.TensorSpec([], tf.float32),
+                ),
             ),
         )
         per_window = self.window_probabilities(windows)

@@ -5,6 +5,8 @@ the schema, the properties we rely on are asserted: pinned images, probes, non-r
 containers, resources, ports, the NodePorts kind publishes and what each overlay changes.
 """
 
+import re
+
 import kubernetes_validate
 import pytest
 import yaml
@@ -108,6 +110,13 @@ def test_serving_deployment_properties(target: str) -> None:
     config_map = one(docs, "ConfigMap")
     assert volumes["config"]["configMap"]["name"] == config_map["metadata"]["name"]
     assert set(config_map["data"]) == {"batching.config", "monitoring.config"}
+    # One thread per op; as many inter-op threads as batch threads, at most the CPU limit.
+    assert "--tensorflow_intra_op_parallelism=1" in args
+    (inter_op,) = [a for a in args if a.startswith("--tensorflow_inter_op_parallelism=")]
+    batching = config_map["data"]["batching.config"]
+    batch_threads = re.search(r"num_batch_threads \{ value: (\d+) \}", batching).group(1)
+    assert inter_op.split("=")[1] == batch_threads
+    assert int(batch_threads) <= int(resources["limits"]["cpu"])
 
     service = one(docs, "Service", "tf-serving")
     assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == ports
