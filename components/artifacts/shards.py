@@ -7,9 +7,18 @@ into a clear error). ``records`` streams a split's serialized examples in a fixe
 interleaved shard order (optionally with the shard order shuffled, for training);
 ``load_arrays`` reads a whole split of a small 1-D feature (mean-MFCC, an embedding) into
 ``SplitArrays``.
+
+The shard order is that of the clip id each shard starts with, not of the file names: when Beam
+picks the number of shards (featurize's default), each bundle writes a temporary file named by a
+random UUID and the files are numbered ``part-00000-of-…`` in the sorted order of those names, so
+the same examples come back in a different order from run to run, and a seeded training run then
+sees other batches and trains another model. Ordered by content, the same shards give the same
+stream. (With a fixed ``--num-shards`` Beam's writer also deals each bundle's examples to the
+shards from a random start, so the shards themselves may differ between runs.)
 """
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,8 +62,16 @@ def require_feature(examples_dir: str, feature: str, model: str) -> None:
         )
 
 
+def first_clip_id(path: str) -> bytes:
+    """The clip id of the first example in one shard (``b""`` for an empty shard)."""
+    for record in tf.data.TFRecordDataset(path, compression_type="GZIP").take(1):
+        example = tf.train.Example.FromString(record.numpy())
+        return example.features.feature[examples.CLIP_ID].bytes_list.value[0]
+    return b""
+
+
 def split_files(examples_dir: str, split: str) -> list[str]:
-    """The shard files of one split, sorted.
+    """The shard files of one split, in the order of the clip id each starts with (then name).
 
     Raises:
         FileNotFoundError: If the split has no shard.
@@ -63,7 +80,9 @@ def split_files(examples_dir: str, split: str) -> list[str]:
     files = sorted(tf.io.gfile.glob(pattern))
     if not files:
         raise FileNotFoundError(f"no TFRecord shard matches {pattern}")
-    return files
+    with ThreadPoolExecutor(max_workers=min(16, len(files))) as pool:
+        firsts = list(pool.map(first_clip_id, files))
+    return [path for _, path in sorted(zip(firsts, files, strict=True))]
 
 
 def records(

@@ -47,6 +47,24 @@ def test_unshuffled_order_is_stable_and_shuffle_is_seeded(examples_dir):
     assert ids(shuffle=True, seed=1) != ids() and sorted(ids(shuffle=True, seed=1)) == sorted(ids())
 
 
+def test_shard_order_follows_the_shards_contents_not_their_names(tmp_path):
+    # Beam numbers a run's shards in the order of random temporary file names: the same shards
+    # under swapped names must stream (and shuffle) the same.
+    examples_dir = write_examples(tmp_path, {"train": 3}, shards=2)
+
+    def ids(**kwargs):
+        batches = data.dataset(examples_dir, "train", MEAN_MFCC, 6, with_ids=True, **kwargs)
+        return [i for _, _, b in batches for i in b.numpy().tolist()]
+
+    before, shuffled = ids(), ids(shuffle=True, seed=1)
+    first, second = sorted((tmp_path / "examples" / "train").iterdir())
+    first.rename(tmp_path / "swap")
+    second.rename(first)
+    (tmp_path / "swap").rename(second)
+    assert shards.split_files(examples_dir, "train") == [str(second), str(first)]
+    assert ids() == before and ids(shuffle=True, seed=1) == shuffled
+
+
 def test_class_counts_and_weights(examples_dir):
     counts = data.class_counts(examples_dir, "train")
     assert counts.tolist() == [3] * NUM_CLASSES
