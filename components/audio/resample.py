@@ -10,8 +10,10 @@ conversion into one matrix product ``frames @ phase_matrix``, computed as a stri
 convolution. Where a cycle has few phases (44.1 → 22.05 kHz has one) that convolution has a single
 output channel and runs ~4x below the machine's speed, so ``block_matrix`` stacks enough cycles
 into one step to give it at least ``MIN_BLOCK_OUTPUTS`` (the same products, in the same order, so
-the result is identical). Filter tables are computed with NumPy once per supported rate and
-embedded as constants.
+the result is identical). ``resample_rows`` converts a batch of clips recorded at one rate in one
+convolution (the Beam featurizer's path); each row's outputs are those of ``resample`` on that
+row alone. Filter tables are computed with NumPy once per supported rate and embedded as
+constants.
 """
 
 import functools
@@ -160,3 +162,42 @@ def resample(
         in_parts,
     )
     return tf.reshape(out, [-1])[:num_out]
+
+
+def resample_rows(
+    rows: tf.Tensor, lengths: tf.Tensor, source_rate: int, target_rate: int, num_output: int
+) -> tf.Tensor:
+    """Resamples a batch of zero-padded waveforms recorded at one rate, in one convolution.
+
+    Row ``i`` of the result is ``resample(rows[i, :lengths[i]], ..., max_output=num_output)``
+    followed by zeros up to ``num_output``: outside a row's own samples the convolution reads the
+    zeros that ``resample`` pads with too, and outputs past the row's own length are zeroed.
+
+    Args:
+        rows: ``[batch, samples]`` float32, row ``i`` holding ``lengths[i]`` samples, then zeros.
+            Samples past ``input_needed(num_output, ...)`` are not read, so a caller may cut the
+            rows there (the rows are one convolution, not parts: keep them that short).
+        lengths: ``[batch]`` integer sample counts.
+        source_rate: Rate of the rows in Hz.
+        target_rate: Wanted rate in Hz.
+        num_output: Output samples per row.
+
+    Returns:
+        ``[batch, num_output]`` float32.
+    """
+    rows = tf.convert_to_tensor(rows, tf.float32)
+    batch = tf.shape(rows)[0]
+    if source_rate == target_rate:
+        out = rows[:, :num_output]
+    else:
+        matrix, pad, step, _ = block_matrix(source_rate, target_rate)
+        needed = pad + input_needed(num_output, source_rate, target_rate)
+        padded = tf.pad(rows, [[0, 0], [pad, 0]])[:, :needed]
+        padded = tf.pad(padded, [[0, 0], [0, tf.maximum(needed - tf.shape(padded)[1], 0)]])
+        kernel = tf.constant(matrix[:, None, :])
+        out = tf.nn.conv1d(padded[:, :, None], kernel, stride=step, padding="VALID")
+        out = tf.reshape(out, [batch, -1])[:, :num_output]
+    out = tf.pad(out, [[0, 0], [0, num_output - tf.shape(out)[1]]])
+    lengths = tf.cast(lengths, tf.int64)
+    valid = tf.minimum(output_length(lengths, source_rate, target_rate), num_output)
+    return tf.where(tf.sequence_mask(valid, num_output), out, 0.0)

@@ -3,14 +3,20 @@
 Every clip, whether it enters through the Beam featurizer (decoded by ``decode.py``) or through
 the served model (WAV bytes decoded in-graph by ``wav.decode``), passes through
 ``prepare``: channels are averaged to mono, the rate is converted with ``resample.py`` and the
-result is zero-padded or trimmed to ``CLIP_SAMPLES``. The study worked at 22,050 Hz on 5 s
-clips; those numbers live here and nowhere else.
+result is zero-padded or trimmed to ``CLIP_SAMPLES``. The Beam job prepares a batch at a time
+(``RatePreparer``: the clips of one rate in one convolution, ``prepare_rows``), with the same
+result per clip. The study worked at 22,050 Hz on 5 s clips; those numbers live here and nowhere
+else.
 """
 
+import functools
+from collections.abc import Sequence
+
+import numpy as np
 import tensorflow as tf
 
 from components.audio import wav
-from components.audio.resample import SUPPORTED_RATES, input_needed, resample
+from components.audio.resample import SUPPORTED_RATES, input_needed, resample, resample_rows
 
 SAMPLE_RATE = 22_050
 CLIP_SECONDS = 5
@@ -77,21 +83,67 @@ def samples_needed(sample_rate: int) -> int:
     return input_needed(CLIP_SAMPLES, sample_rate, SAMPLE_RATE)
 
 
-def prepare_batch(monos: tf.RaggedTensor, sample_rates: tf.Tensor) -> tf.Tensor:
-    """``prepare_any_rate`` for a batch of clips of any lengths and rates, in one graph call.
+def prepare_rows(rows: tf.Tensor, lengths: tf.Tensor, sample_rate: int) -> tf.Tensor:
+    """``prepare`` for a batch of clips recorded at one rate, in one convolution.
 
     Args:
-        monos: ``[batch, (samples)]`` float32 ragged waveforms.
-        sample_rates: ``[batch]`` int32 rates.
+        rows: ``[batch, samples]`` float32 mono clips, zero-padded to one length (``pad_rows``).
+        lengths: ``[batch]`` their own lengths.
+        sample_rate: Their rate in Hz (a Python int, one of ``SUPPORTED_RATES``).
 
     Returns:
-        ``[batch, CLIP_SAMPLES]`` float32 clips at ``SAMPLE_RATE``.
+        ``[batch, CLIP_SAMPLES]`` float32; row ``i`` is ``prepare(rows[i, :lengths[i]], rate)``.
+
+    Raises:
+        ValueError: If ``sample_rate`` is not supported.
     """
-    return tf.map_fn(
-        lambda clip: prepare_any_rate(clip[0], clip[1]),
-        (monos, sample_rates),
-        fn_output_signature=tf.TensorSpec([CLIP_SAMPLES], tf.float32),
-    )
+    if sample_rate not in SUPPORTED_RATES:
+        raise ValueError(
+            f"unsupported sample rate {sample_rate} Hz; supported: {list(SUPPORTED_RATES)}"
+        )
+    return resample_rows(rows, lengths, sample_rate, SAMPLE_RATE, CLIP_SAMPLES)
+
+
+def pad_rows(monos: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Mono waveforms → ``([batch, longest] float32 rows zero-padded, [batch] int64 lengths)``."""
+    lengths = np.array([mono.size for mono in monos], np.int64)
+    rows = np.zeros((len(monos), max(1, int(lengths.max(initial=0)))), np.float32)
+    for row, mono in zip(rows, monos, strict=True):
+        row[: mono.size] = mono
+    return rows, lengths
+
+
+class RatePreparer:
+    """Prepares decoded clips of any rates, one graph call per rate: what the Beam job batches.
+
+    ``groups(monos, rates)`` yields ``(indices, prepared)`` for each rate present: the positions of
+    that rate's clips and their ``[n, CLIP_SAMPLES]`` prepared tensor. One ``prepare_rows`` is
+    traced per rate the first time that rate is seen, so a worker pays for the rates its data
+    holds, not for every supported one. Each clip is cut to ``samples_needed`` first.
+    """
+
+    def __init__(self):
+        """No rate traced yet."""
+        self._by_rate: dict[int, tf.types.experimental.PolymorphicFunction] = {}
+
+    def _prepare(self, rate: int):
+        if rate not in self._by_rate:
+            self._by_rate[rate] = tf.function(
+                functools.partial(prepare_rows, sample_rate=rate),
+                input_signature=[
+                    tf.TensorSpec([None, None], tf.float32),
+                    tf.TensorSpec([None], tf.int64),
+                ],
+            )
+        return self._by_rate[rate]
+
+    def groups(self, monos: Sequence[np.ndarray], rates: Sequence[int]):
+        """Yields ``(indices, [len(indices), CLIP_SAMPLES] tensor)`` per distinct rate."""
+        for rate in sorted(set(rates)):
+            indices = [i for i, clip_rate in enumerate(rates) if clip_rate == rate]
+            needed = samples_needed(rate)
+            rows, lengths = pad_rows([monos[i][:needed] for i in indices])
+            yield indices, self._prepare(rate)(rows, lengths)
 
 
 def decode_wav(wav_bytes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -7,14 +7,19 @@ clip's statistics; it applies the rebalance step's augmentation when the record 
 Anything unusable, whatever the decoder raised, leaves through the ``dead_letter`` output with
 its reason, and facts about every good clip (duration, rate, loudness...) leave through
 ``clip_stats``, so one hostile file never fails the job.
-``ComputeFeatures`` prepares (resample, pad/trim) and featurizes a batch of clips with the shared
-``Featurizer`` (spectral features and the YAMNet embedding) in one graph call: a TF function call
-costs ~0.6 ms here, as much as resampling a clip. Both DoFns hold no state beyond a compiled TF
-function (and YAMNet's weights), so memory stays flat however many clips flow through.
+``ComputeFeatures`` prepares (resample, pad/trim) a batch of clips, the clips of one rate in one
+graph call (``waveform.RatePreparer``, traced per rate present), and featurizes them with the
+shared ``Featurizer`` (spectral features and the pretrained embeddings) in one more: a TF
+function call costs ~0.6 ms here, as much as resampling a clip. It runs TensorFlow on
+``tf_threads`` threads (``local_workers.tf_threads``: the cores divided among the local worker
+processes, so two workers on two cores do not run four busy pools). Both DoFns hold no state
+beyond compiled TF functions (and the trunks' weights), so memory stays flat however many clips
+flow through, and both time their work as Beam metrics (``timings.py``).
 """
 
 import logging
 import math
+import time
 
 import apache_beam as beam
 import numpy as np
@@ -25,6 +30,7 @@ from components.artifacts.names import CLIP_STATS, DEAD_LETTER
 from components.audio import examples, waveform
 from components.audio.decode import DEFAULT_LIMITS, AudioDecodeError, DecodeLimits, decode_file
 from components.audio.featurizer import Featurizer
+from components.featurize import timings
 
 _PROGRESS_EVERY = 200
 # Augmentation (pitch shift, noise) sees at most this much of a clip, FSD50K's longest: enough for
@@ -73,6 +79,7 @@ class DecodeClip(beam.DoFn):
 
     def process(self, record: dict):
         """Yields the decoded clip and its stats, or a tagged dead-letter record."""
+        started = time.perf_counter()
         spec = record.get("augment")
         keep = _augment_frames if spec else waveform.samples_needed
         try:
@@ -85,7 +92,9 @@ class DecodeClip(beam.DoFn):
             from components.audio import augment  # only oversampled training copies
 
             mono = augmented = augment.apply(mono, decoded.sample_rate, spec)
-        yield beam.pvalue.TaggedOutput(CLIP_STATS, clip_stats(record, decoded, augmented))
+        stats = clip_stats(record, decoded, augmented)
+        timings.record("decode_us", time.perf_counter() - started)
+        yield beam.pvalue.TaggedOutput(CLIP_STATS, stats)
         self._seen += 1
         if self._seen % _PROGRESS_EVERY == 0:
             logging.info("featurize: decoded %d clips in this worker", self._seen)
@@ -122,28 +131,75 @@ def _augment_frames(sample_rate: int) -> int:
 class ComputeFeatures(beam.DoFn):
     """Batch of decoded clips → ``(split, serialized raw tf.train.Example)`` per clip."""
 
+    def __init__(self, tf_threads: int = 0):
+        """``tf_threads``: TensorFlow's threads in this worker process (0: TF's default)."""
+        super().__init__()
+        self._tf_threads = tf_threads
+
     def setup(self) -> None:
-        """Loads the featurizer and traces preparation + featurizer once per worker."""
+        """Sets TF's threads, loads the featurizer; preparation is traced per rate when seen."""
+        started = time.perf_counter()
+        _set_tf_threads(self._tf_threads)
         self._featurizer = Featurizer()
         self._compute = tf.function(
-            lambda monos, rates: self._featurizer(waveform.prepare_batch(monos, rates)),
-            input_signature=[
-                tf.RaggedTensorSpec([None, None], tf.float32, ragged_rank=1),
-                tf.TensorSpec([None], tf.int32),
-            ],
+            self._featurizer,
+            input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)],
         )
+        self._preparer = waveform.RatePreparer()
+        self._setup_s = time.perf_counter() - started
+        self._batches = 0
+
+    def start_bundle(self) -> None:
+        """Counts the clips of this bundle."""
+        self._bundle_clips = 0
 
     def process(self, batch: list[dict]):
         """Yields one keyed example per clip of the batch."""
-        monos = tf.RaggedTensor.from_row_lengths(
-            np.concatenate([clip["samples"] for clip in batch]).astype(np.float32, copy=False),
-            np.array([clip["samples"].size for clip in batch], np.int64),
+        started = time.perf_counter()
+        values: list[dict] = [{} for _ in batch]
+        resample_s = features_s = 0.0
+        mark = started
+        monos = [clip["samples"] for clip in batch]
+        for indices, prepared in self._preparer.groups(monos, [c["sample_rate"] for c in batch]):
+            prepared_at = time.perf_counter()
+            resample_s += prepared_at - mark
+            computed = {key: value.numpy() for key, value in self._compute(prepared).items()}
+            for row, index in enumerate(indices):
+                values[index] = {key: computed[key][row] for key in examples.FEATURE_KEYS}
+            mark = time.perf_counter()
+            features_s += mark - prepared_at
+        encoded = [
+            (clip["split"], examples.encode(clip["clip_id"], clip["source_id"], clip["label"], row))
+            for clip, row in zip(batch, values, strict=True)
+        ]
+        finished = time.perf_counter()
+        timings.record("resample_us", resample_s)
+        timings.record("features_us", features_s)
+        timings.record("encode_us", finished - mark)
+        beam.metrics.Metrics.distribution(timings.NAMESPACE, "batch_clips").update(len(batch))
+        self._bundle_clips += len(batch)
+        if not self._batches:
+            timings.record("setup_us", self._setup_s)
+            timings.record("first_batch_us", finished - started)
+            age = timings.process_age_s()
+            if age is not None:
+                timings.record("worker_start_us", age)
+        self._batches += 1
+        yield from encoded
+
+    def finish_bundle(self) -> None:
+        """Reports the bundle's size: BatchElements never batches across a bundle's end."""
+        beam.metrics.Metrics.distribution(timings.NAMESPACE, "bundle_clips").update(
+            self._bundle_clips
         )
-        computed = self._compute(monos, np.array([c["sample_rate"] for c in batch], np.int32))
-        computed = {key: value.numpy() for key, value in computed.items()}
-        for row, clip in enumerate(batch):
-            values = {key: computed[key][row] for key in examples.FEATURE_KEYS}
-            yield (
-                clip["split"],
-                examples.encode(clip["clip_id"], clip["source_id"], clip["label"], values),
-            )
+
+
+def _set_tf_threads(threads: int) -> None:
+    """Runs TF ops on ``threads`` threads (intra-op) and one graph node at a time (inter-op)."""
+    if not threads:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError as error:  # TF already ran an op in this process
+        logging.warning("featurize: TensorFlow's threads stay as they were (%s)", error)

@@ -167,8 +167,9 @@ def test_raw_embedding_is_the_featurizers_on_the_decoded_clip(featurized):
 
 
 def read_split_from(raw_dir, split) -> list[dict]:
-    files = sorted(glob.glob(os.path.join(raw_dir, split, "*.tfrecord.gz")))
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(
+    # featurize's own intermediate: uncompressed
+    files = sorted(glob.glob(os.path.join(raw_dir, split, f"*{core.RAW_SUFFIX}")))
+    dataset = tf.data.TFRecordDataset(files).map(
         lambda record: tf.io.parse_single_example(record, examples.feature_spec())
     )
     return [{k: v.numpy() for k, v in example.items()} for example in dataset]
