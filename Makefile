@@ -9,7 +9,7 @@ DEMO_DATA ?= data/demo
 WEIGHTS_FROM ?= $(foreach dir,$(wildcard ../shared/models/*/),--from $(dir))
 
 .DEFAULT_GOAL := help
-.PHONY: help install weights lock demo demo-data test test-faults test-fast lint compile benchmarks image image-push image-gpu image-smoke pin-images kind-up kind-run kind-serve kind-down clean
+.PHONY: help install weights serving-tf lock demo demo-data test test-faults test-fast lint compile benchmarks image image-push image-gpu image-smoke image-demo pin-images kind-up kind-run kind-serve kind-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,11 +26,16 @@ $(BIN)/household-sounds: pyproject.toml requirements-build.lock requirements.loc
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-install: $(BIN)/household-sounds weights ## Create .venv/, install the hashed lock files (runtime + dev tools), provision the weights
+install: $(BIN)/household-sounds weights serving-tf ## Create .venv/, install the hashed lock files (runtime + dev tools), provision the weights and the serving TensorFlow
 	@$(BIN)/python -c "import tensorflow, tensorflow_transform, apache_beam, kfp; print('installed: tf', tensorflow.__version__, '| tft', tensorflow_transform.__version__, '| beam', apache_beam.__version__, '| kfp', kfp.__version__)"
 
 weights: $(BIN)/household-sounds ## Fill the pretrained-weights cache (official URLs, else WEIGHTS_FROM folders), sha256-checked
 	$(BIN)/household-sounds weights $(WEIGHTS_FROM) >/dev/null
+
+# deploy's infra validation loads every export with the serving image's TensorFlow: a venv of
+# its own in the cache, from requirements-serving-tf.lock (hash-checked), once per lock.
+serving-tf: $(BIN)/household-sounds ## Provision the serving image's TensorFlow for deploy's infra validation
+	$(BIN)/python -m components.deploy.serving_tf >/dev/null
 
 lock: ## Re-resolve pyproject.toml into the hashed requirements*.lock files (needs network)
 	bash scripts/lock.sh
@@ -77,6 +82,9 @@ image-gpu: ## The GPU variant of the image (CUDA TensorFlow of the lock's versio
 
 image-smoke: ## Podman+runc smoke build of the image and a CLI run inside it (root; minutes; not in `make test`)
 	bash scripts/image-smoke.sh
+
+image-demo: install ## The demo with every task in the (smoke-built) image via podman, compared with a subprocess run (root; docs/containers.md)
+	bash scripts/image-demo.sh
 
 # Stdlib only, no venv needed. `python3 scripts/pin_base_images.py --check` (no registry) exits 1
 # while a base has no digest: a release CI gate.

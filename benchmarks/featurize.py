@@ -16,8 +16,8 @@ beside what it is compared with:
       what (a) computes), after the same decode, one and two processes, one TF thread each, and
       its rate as a multiple of (a)'s;
   (c) the Beam job's two DoFns called directly (read + soundfile decode + clip stats, then TF
-      resample + every feature set + tf.Example encoding in batches of 32), one and two
-      processes with one TF thread each (both cores);
+      resample + the default feature sets, mn04's embedding included, + tf.Example encoding in
+      batches of 32), one and two processes with one TF thread each (both cores);
   (d) featurize.core.run (Beam, both passes, tf.Transform, every usable core: the pipeline's
       default) on each of ``--sizes`` clips, with wall time, its rate as a share of (c)'s
       two-process rate, its CPU seconds, the peak RSS of the driver and of its largest worker
@@ -134,30 +134,26 @@ def decoded(paths: list[str]) -> list[dict]:
 def tf_worker(paths: list[str], study_features: bool) -> tuple[int, float, float]:
     """This project's featurizer as the Beam job runs it, without the runner; one TF thread.
 
-    ``study_features``: only the study's feature sets, straight from the featurizer (no
-    tf.Example encoding); otherwise the Beam job's feature DoFn as it is (every feature set).
-    Both decode with the Beam job's decode DoFn and prepare with its ``RatePreparer``.
+    ``study_features``: only the study's feature sets, through the Beam job's own preparation
+    and featurizer functions (``clips.preparer``, ``clips.compiled``; no tf.Example encoding);
+    otherwise the Beam job's feature DoFn as it is (the default feature sets). Both decode with
+    the Beam job's decode DoFn.
     """
-    tf = one_tf_thread()
-    from components.audio import waveform
-    from components.audio.featurizer import SPECTRAL_KEYS, Featurizer
+    one_tf_thread()
+    from components.audio import feature_sets
+    from components.audio.featurizer import SPECTRAL_KEYS
     from components.featurize import clips
 
     if study_features:
-        featurizer = tf.function(
-            Featurizer(SPECTRAL_KEYS),
-            input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)],
-        )
-        preparer = waveform.RatePreparer()
+        prepare, featurizer = clips.preparer(), clips.compiled(SPECTRAL_KEYS)
 
         def compute_batch(batch: list[dict]) -> None:
-            monos, rates = [c["samples"] for c in batch], [c["sample_rate"] for c in batch]
-            for _, prepared in preparer.groups(monos, rates):
-                for value in featurizer(prepared).values():
-                    value.numpy()
+            prepared = prepare([c["samples"] for c in batch], [c["sample_rate"] for c in batch])
+            for value in featurizer(prepared).values():
+                value.numpy()
 
     else:
-        compute = clips.ComputeFeatures(tf_threads=1)
+        compute = clips.ComputeFeatures(feature_sets.DEFAULT, tf_threads=1)  # as the Beam job
         compute.setup()
 
         def compute_batch(batch: list[dict]) -> None:
@@ -188,47 +184,45 @@ def bound_worker(paths: list[str]) -> dict:
     """One core's MAC rate and each piece of featurizing's MACs and CPU seconds per clip."""
     tf = one_tf_thread()
     from benchmarks import multiplies
-    from components.audio import embedding, waveform
-    from components.audio.examples import FEATURE_KEYS
+    from components.audio import waveform
+    from components.audio.feature_sets import MN04_EMBEDDING, YAMNET_EMBEDDING
     from components.audio.featurizer import SPECTRAL_KEYS, Featurizer
+    from components.featurize import clips
 
-    clips = decoded(paths)
-    monos, rates = [c["samples"] for c in clips], [c["sample_rate"] for c in clips]
-    preparer = waveform.RatePreparer()
+    decoded_clips = decoded(paths)
+    monos, rates = [c["samples"] for c in decoded_clips], [c["sample_rate"] for c in decoded_clips]
+    prepare = clips.preparer()
     rows = []
     for rate in sorted(set(rates)):
         of_rate = [mono for mono, clip_rate in zip(monos, rates, strict=True) if clip_rate == rate]
 
-        def prepare(chunk: list, rate: int = rate) -> None:
+        def prepare_all(chunk: list, rate: int = rate) -> None:
             for start in range(0, len(chunk), BATCH):
-                for _, prepared in preparer.groups(chunk[start : start + BATCH], [rate] * BATCH):
-                    prepared.numpy()
+                batch = chunk[start : start + BATCH]
+                prepare(batch, [rate] * len(batch)).numpy()
 
-        done, _, cpu = timed(prepare, of_rate, BATCH)
+        done, _, cpu = timed(prepare_all, of_rate, BATCH)
         macs = multiplies.resample_macs(rate, waveform.SAMPLE_RATE, waveform.CLIP_SAMPLES)
         rows.append((f"resample {rate} Hz -> {waveform.SAMPLE_RATE} Hz", macs, cpu / done))
-    prepared = tf.concat([p for _, p in preparer.groups(monos, rates)], 0)
-    pieces = {"log-mel + MFCC + mean-MFCC": (SPECTRAL_KEYS, multiplies.spectral_macs)}
-    trunks = {
-        "mn04_embedding": (embedding.Mn04Embedding, multiplies.mn04_macs),
-        "yamnet_embedding": (embedding.YamnetEmbedding, multiplies.yamnet_macs),
+    prepared = prepare(monos, rates).numpy()
+    counts = {
+        SPECTRAL_KEYS: lambda _: multiplies.spectral_macs(),
+        (MN04_EMBEDDING,): lambda module: multiplies.mn04_macs(module.mn04.network),
+        (YAMNET_EMBEDDING,): lambda module: multiplies.yamnet_macs(module.yamnet.network),
     }
-    for key, (module, count) in trunks.items():
-        if key in FEATURE_KEYS:
-            pieces[key] = ((key,), functools.partial(lambda m, c: c(m().network), module, count))
-    for name, (keys, count) in pieces.items():
+    for keys, count in counts.items():
+        module = Featurizer(keys)
         featurizer = tf.function(
-            Featurizer(keys),
-            input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)],
+            module, input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)]
         )
 
-        def featurize(batch_rows: list, featurizer=featurizer) -> None:
+        def featurize(batch_rows: np.ndarray, featurizer=featurizer) -> None:
             for start in range(0, len(batch_rows), BATCH):
-                for value in featurizer(tf.stack(batch_rows[start : start + BATCH])).values():
+                for value in featurizer(batch_rows[start : start + BATCH]).values():
                     value.numpy()
 
-        done, _, cpu = timed(featurize, list(prepared), BATCH)
-        rows.append((name, count(), cpu / done))
+        done, _, cpu = timed(featurize, prepared, BATCH)
+        rows.append((" + ".join(keys), count(module), cpu / done))
     return {
         "float32": multiplies.core_macs_per_s(tf.float32),
         "bfloat16": multiplies.core_macs_per_s(tf.bfloat16),
@@ -344,8 +338,8 @@ def main() -> None:
             ("(a) librosa reference, 2 processes", timed_rate(librosa_worker, sample, 2)),
             ("(b) TF featurizer, study's features, 1 process", timed_rate(study, sample, 1)),
             ("(b) TF featurizer, study's features, 2 processes", timed_rate(study, sample, 2)),
-            ("(c) Beam DoFns, every feature set, 1 process", timed_rate(beam_path, sample, 1)),
-            ("(c) Beam DoFns, every feature set, 2 processes", timed_rate(beam_path, sample, 2)),
+            ("(c) Beam DoFns, default feature sets, 1 process", timed_rate(beam_path, sample, 1)),
+            ("(c) Beam DoFns, default feature sets, 2 processes", timed_rate(beam_path, sample, 2)),
         ]
         beam_rows = [in_fresh_process(beam_run, paths[:size], folder) for size in sizes]
     print_bound(bound)

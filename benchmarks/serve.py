@@ -1,26 +1,30 @@
 """Benchmark: serving latency and throughput, in-process and over gRPC on loopback.
 
-Builds a model to serve unless ``--model-base`` names one: featurizes eight synthetic clips
-(for a real tf.Transform graph), builds the train step's ``cnn_log_mel`` network in its seed
-configuration (weights do not change the cost, so it is not trained) and deploys it with the
-deploy step into a temporary model base. Then, for one 5 s clip (44.1 kHz, 16-bit mono WAV) and
-for batches of 32, it runs a bounded closed loop (``--requests`` calls or ``--seconds``, which
-ever ends first, after warm-up) (a) in-process through the SavedModel's ``serving_default``
-signature and (b) through the gRPC client against the development server started in a
+Serves the newest version under ``--model-base`` (a run's ``serving/`` folder is the model base its
+deploy published into: ``--model-base runs/quality/serving`` measures the model that run deployed,
+named from its model card in the table), or else builds one: featurizes eight synthetic clips (for
+a real tf.Transform graph), builds the train step's ``cnn_log_mel`` network in its seed
+configuration (weights do not change the cost, so it is not trained) and deploys it with the deploy
+step into a temporary model base. Then, for one 5 s clip (44.1 kHz, 16-bit mono WAV) and for
+batches of 32, it runs a bounded closed loop (``--requests`` calls or ``--seconds``, which ever
+ends first, after warm-up) (a) in-process through the SavedModel's ``serving_default`` signature,
+the same signature run as TF Serving runs it (a TF1 session that restores the SavedModel through
+its saver) and (b) through the gRPC client against the development server started in a
 subprocess; also (c) the ``waveform`` signature in-process. Then (d) long audio in-process (30 s
-and 5 min at 44.1 kHz, one clip per call, ``--long-requests`` calls), (e) the WAV variants
-clients send (8-bit unsigned, 16/24/32-bit PCM, float 32/64, WAVE_FORMAT_EXTENSIBLE stereo; 5 s
-at 44.1 kHz, written by libsndfile) in-process, and (f) a mixed load over gRPC and REST:
-``--clients`` (8) concurrent clients, alternately gRPC and REST, each with its own connection,
-sending one 5 s clip per call, of which
-``--malformed`` (5 %) are malformed (random bytes, text, a truncated header, a RIFF header with
-a broken ``fmt `` chunk): p50/p99 and clips/s of the good requests, errors on good requests
+and 5 min at 44.1 kHz, one clip per call, ``--long-requests`` calls), (e) the WAV variants clients
+send (8-bit unsigned,
+16/24/32-bit PCM, float 32/64, WAVE_FORMAT_EXTENSIBLE stereo; 5 s at 44.1 kHz, written by
+libsndfile) in-process, and (f) a mixed load over gRPC and REST: ``--clients`` (8) concurrent
+clients, alternately gRPC and REST, each with its own connection, sending one 5 s clip per call, of
+which ``--malformed`` (5 %) are malformed (random bytes, text, a truncated header, a RIFF header
+with a broken ``fmt `` chunk): p50/p99 and clips/s of the good requests, errors on good requests
 (must be 0), malformed ones rejected with INVALID_ARGUMENT, and whether the server still answers
-afterwards. A case the served graph refuses shows its errors and the first message. Prints
-p50/p99 latency, clips/s, CPU milliseconds per clip (the process's CPU time, which stays
-meaningful when other jobs share the cores; in-process cases only, a gRPC row counts the client)
-and errors per case. Usage: python benchmarks/serve.py
-[--model-base DIR] [--family F]
+afterwards. A case the served graph refuses shows its errors and the first message. Prints p50/p99
+latency, clips/s, CPU milliseconds per clip (the process's CPU time, which stays meaningful when
+other jobs share the cores; in-process cases only, a gRPC row counts the client) and errors per
+case.
+Usage: python benchmarks/serve.py
+[--model-base DIR] [--family F] [--intra-op-threads N] [--inter-op-threads N]
 """
 
 import argparse
@@ -76,9 +80,9 @@ def build_model_base(folder: str, family: str) -> str:
         model_dir, {"name": family, "framework": KERAS, "feature": train_model.FEATURE_OF[family]}
     )
     base = os.path.join(folder, "model_base")
-    blessing = {"blessed": True, "model": family, "reasons": []}
+    blessing = {"blessed": True, "candidate": family, "reasons": []}
     transform_graph = os.path.join(featurized, TRANSFORM_GRAPH_DIR)
-    core.run(model_dir, transform_graph, base, blessing, core.DeployConfig(version=1))
+    core.run([model_dir], transform_graph, base, blessing, core.DeployConfig(version=1))
     return base
 
 
@@ -272,6 +276,24 @@ def warmup_wav(seconds: float = 5.0) -> bytes:
     return warmup.wav_bytes(warmup.chirp(44100, seconds), 44100)
 
 
+def session_signature(version_dir: str, config):
+    """``serving_default`` run as TF Serving runs it: a TF1 session, the SavedModel's saver.
+
+    Returns a function of a list of WAV files' bytes giving the probabilities.
+    """
+    import tensorflow as tf
+
+    from components.artifacts.signature import DEFAULT_SIGNATURE, PROBABILITIES, WAV_INPUT
+
+    graph = tf.Graph()
+    with graph.as_default():
+        session = tf.compat.v1.Session(graph=graph, config=config)
+        meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], version_dir)
+    signature = meta.signature_def[DEFAULT_SIGNATURE]
+    fetch, feed = signature.outputs[PROBABILITIES].name, signature.inputs[WAV_INPUT].name
+    return lambda wavs: session.run(fetch, {feed: wavs})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-base", default="", help="existing base with household_sounds/")
@@ -283,9 +305,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent gRPC clients")
     parser.add_argument("--mixed-requests", type=int, default=40, help="calls per client")
     parser.add_argument("--malformed", type=float, default=0.05, help="share of bad requests")
+    help = "TF intra-op threads in this process (0: TF's default, one per core)"
+    parser.add_argument("--intra-op-threads", type=int, default=0, help=help)
+    help = "TF inter-op threads in this process (0: TF's default)"
+    parser.add_argument("--inter-op-threads", type=int, default=0, help=help)
     args = parser.parse_args()
 
     import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
 
     from components.artifacts.names import SERVED_MODEL_NAME
     from components.artifacts.signature import DEFAULT_SIGNATURE, WAVEFORM_SIGNATURE
@@ -297,13 +326,22 @@ def main() -> None:
         version_dir = os.path.join(model_base, SERVED_MODEL_NAME)
         version_dir = os.path.join(version_dir, max(os.listdir(version_dir), key=int))
         served = tf.saved_model.load(version_dir)
+        model = served_model(version_dir) if args.model_base else None
         wav = warmup_wav()
         clip = warmup.chirp(22050)[None]
         by_wav = served.signatures[DEFAULT_SIGNATURE]
         by_waveform = served.signatures[WAVEFORM_SIGNATURE]
         one, batch = tf.constant([wav]), tf.constant([wav] * 32)
+        session_call = session_signature(
+            version_dir,
+            tf.compat.v1.ConfigProto(
+                intra_op_parallelism_threads=args.intra_op_threads,
+                inter_op_parallelism_threads=args.inter_op_threads,
+            ),
+        )
         cases = [
             ("in-process wav 44.1k", lambda: by_wav(audio_wav=one), 1),
+            ("in-process session wav 44.1k", lambda: session_call([wav]), 1),
             ("in-process wav 44.1k", lambda: by_wav(audio_wav=batch), 32),
             ("in-process waveform", lambda: by_waveform(waveform=tf.constant(clip)), 1),
         ]
@@ -343,8 +381,22 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(30)
-    print_table(results, args.model_base or f"{args.family} (untrained, seed configuration)")
+    print_table(results, model or f"{args.family} (untrained, seed configuration)")
     print_mixed(mixed)
+
+
+def served_model(version_dir: str) -> str:
+    """``<model> (version N of <version_dir>'s base)``, from the version's model card."""
+    import json
+
+    from components.artifacts.names import ASSETS_EXTRA_DIR, VERSION_CARD_JSON
+
+    card_path = os.path.join(version_dir, ASSETS_EXTRA_DIR, VERSION_CARD_JSON)
+    name = "a model without a card"
+    if os.path.exists(card_path):
+        with open(card_path) as handle:
+            name = json.load(handle)["model"]["name"]
+    return f"{name} (version {os.path.basename(version_dir)} of {version_dir})"
 
 
 def print_table(results: list[tuple[str, dict]], model: str) -> None:

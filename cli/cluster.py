@@ -1,13 +1,17 @@
 """The commands for a cluster: ``compile`` the pipeline package and ``submit`` a run of it.
 
 Both choose, at compile time, the image every task runs (``--image``, resolved by
-``cli.image``) and the training tasks' accelerator and placement (``pipelines.accelerator``,
-whose fields become the flags). The release image (``components.IMAGE``) is not published
-anywhere, so ``compile`` warns when it is the one chosen and ``submit`` refuses it (a cluster
-would end in ImagePullBackOff) unless ``--allow-unpublished-image`` says it is there (kind loads
-it into its node); ``submit`` sends the package to Kubeflow Pipelines or Vertex AI
-(``pipelines.submit``) with its ``SubmitOptions`` as options. KFP is imported only when a
-command runs, so ``--help`` stays fast. ``cli/main.py`` registers ``COMMANDS``.
+``cli.image``), the training tasks' accelerator and placement (``pipelines.accelerator``,
+whose fields become the flags), how many Keras Tuner workers search beside each tuned task
+(``--tuner-workers``: worker tasks are part of the DAG's shape, docs/scaling.md) and the steps'
+pod deadlines (``--task-timeout``, ``pipelines.task_limits``). The release image
+(``components.IMAGE``) is not published anywhere, so ``compile`` warns when it is the one
+chosen and ``submit`` refuses it (a cluster would end in ImagePullBackOff) unless
+``--allow-unpublished-image`` says it is there (kind loads it into its node); ``submit`` sends
+the package to Kubeflow Pipelines or Vertex AI (``pipelines.submit``) with its ``SubmitOptions``
+as options, and with the data's fingerprint as ``data_fingerprint``, ingest's cache key
+(``submit.with_fingerprint``). KFP is imported only when a command runs, so ``--help`` stays
+fast. ``cli/main.py`` registers ``COMMANDS``.
 """
 
 import argparse
@@ -19,6 +23,7 @@ from components import IMAGE
 from pipelines import presets
 from pipelines.accelerator import CPU_ONLY, Accelerator
 from pipelines.submit import SubmitOptions
+from pipelines.task_limits import DEFAULT_LIMITS, TaskLimits
 
 COMMANDS: dict[str, Command] = {}
 command = registrar(COMMANDS)
@@ -40,6 +45,16 @@ def _image_and_accelerator_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--image", type=_image_reference, metavar="REGISTRY/NAME[:TAG]", help=help)
     add_config_flags(parser, Accelerator)
+    add_config_flags(parser, TaskLimits)
+    help = "Keras Tuner worker tasks beside each tuned task (0: it searches alone); needs "
+    help += "checkpoint_root, Kubeflow on Kubernetes only"
+    parser.add_argument("--tuner-workers", type=_count, default=0, metavar="N", help=help)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a count (0, 1, 2...)")
+    return int(text)
 
 
 def _image(args: argparse.Namespace) -> str:
@@ -52,6 +67,11 @@ def _image(args: argparse.Namespace) -> str:
 def _accelerator(args: argparse.Namespace) -> Accelerator:
     """The training tasks' accelerator and placement the flags describe."""
     return config_from_args(args, Accelerator)  # a ValueError: a usage error
+
+
+def _limits(args: argparse.Namespace) -> TaskLimits:
+    """The steps' pod deadlines the ``--task-timeout`` flags describe."""
+    return config_from_args(args, TaskLimits)  # a ValueError: a usage error
 
 
 UNPUBLISHED = (
@@ -77,7 +97,8 @@ def _compile(args: argparse.Namespace) -> int:
     image = _image(args)
     if image == IMAGE:
         print(f"household-sounds compile: warning: {UNPUBLISHED}", file=sys.stderr)
-    print(compile_pipeline(args.output, pvcs, image, _accelerator(args)))
+    accelerator, limits = _accelerator(args), _limits(args)
+    print(compile_pipeline(args.output, pvcs, image, accelerator, args.tuner_workers, limits))
     return 0
 
 
@@ -97,15 +118,24 @@ def _submit(args: argparse.Namespace, options: SubmitOptions) -> int:
     from pipelines.compile import compile_pipeline
     from pipelines.package import images
 
-    accelerator = _accelerator(args)
+    accelerator, limits = _accelerator(args), _limits(args)
     if options.package and args.image:
         raise UsageError("--image needs no --package (recompile it)")
-    if options.package and accelerator != CPU_ONLY:
-        raise UsageError("accelerator and placement flags need no --package (recompile it)")
+    recompiled = accelerator != CPU_ONLY or args.tuner_workers or limits != DEFAULT_LIMITS
+    if options.package and recompiled:
+        flags = "accelerator, placement, tuner and --task-timeout flags"
+        raise UsageError(f"{flags} need no --package (recompile it)")
+    if options.vertex and args.tuner_workers:
+        # Vertex runs each task as its own custom job: no pod network between them.
+        raise UsageError("--tuner-workers runs on Kubeflow on Kubernetes, not on Vertex AI")
     with tempfile.TemporaryDirectory() as tmp:
         compiled = f"{tmp}/pipeline.yaml"
         package = options.package or compile_pipeline(
-            compiled, image=_image(args), accelerator=accelerator
+            compiled,
+            image=_image(args),
+            accelerator=accelerator,
+            tuner_workers=args.tuner_workers,
+            limits=limits,
         )
         if IMAGE in images(package) and not args.allow_unpublished_image:
             raise UsageError(f"{UNPUBLISHED}; or --allow-unpublished-image")

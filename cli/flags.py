@@ -111,7 +111,7 @@ def config_from_args(
     fields: dict[str, object] = dict(presets[getattr(args, PRESET)]) if presets else {}
     for f in _flag_fields(config, only):
         value = getattr(args, f.name)
-        if value is not None:
+        if value is not None and value != []:  # a repeatable option not given keeps the default
             fields[f.name] = tuple(value) if isinstance(value, list) else value
     return config(**{**fields, **values})
 

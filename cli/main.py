@@ -5,7 +5,8 @@ options (``cli.flags``), and imports the module that does the work only when it 
 ``--help`` answers instantly without loading TensorFlow. Subcommands call the same pure step
 cores and the same pipeline function that Kubeflow runs; nothing here is a second code path.
 The steps' commands are here; the pipeline's for a cluster (``cluster``) and for this
-machine (``local``) and the serving commands (``serving``) live beside it. ``main`` turns what a
+machine (``local``), the serving commands (``serving``) and the rollout's (``rollout``) live
+beside it. ``main`` turns what a
 command raises into one line on stderr and an exit code (``EXIT_CODES``; ``--debug`` shows the
 traceback instead): results are the JSON on stdout, everything else goes to stderr.
 """
@@ -16,7 +17,7 @@ import importlib.metadata
 import sys
 from pathlib import Path
 
-from cli import cluster, local, serving
+from cli import cluster, console, data_roots, local, rollout, serving
 from cli.flags import Command, emit, registrar
 from components.baselines.config import BaselinesConfig
 from components.featurize.config import FeaturizeConfig
@@ -47,12 +48,22 @@ USAGE_ERRORS = (
 )
 
 
-@command("ingest", "data-root", "output", config=IngestConfig)
+@command("ingest", "output", config=IngestConfig, flags=data_roots.add_flags)
 def _ingest(args: argparse.Namespace, config: IngestConfig) -> int:
-    """Read a dataset layout and write the labelled, split manifest."""
+    """Read dataset layouts and write the labelled, split manifest (several: merged)."""
     from components.ingest import core
 
-    return emit(core.run(args.data_root, args.output, config).summary())
+    first, *more = data_roots.parse(args)
+    config = dataclasses.replace(config, data_format=first.data_format, more_data_roots=tuple(more))
+    return emit(core.run(first.root, args.output, config).summary())
+
+
+@command("fingerprint", "data-root")
+def _fingerprint(args: argparse.Namespace) -> int:
+    """Print the data's fingerprint, ingest's cache key (data_fingerprint): local or gs://."""
+    from components.ingest.fingerprint import fingerprint
+
+    return emit({"data_root": args.data_root, "data_fingerprint": fingerprint(args.data_root)})
 
 
 def _seed(parser: argparse.ArgumentParser) -> None:
@@ -138,8 +149,8 @@ def _weights(args: argparse.Namespace) -> int:
     return emit({"cache": str(args.cache or cache.cache_dir()), "files": files})
 
 
-# After the steps, in the order ``--help`` lists them: compile, submit, run, demo, then serving.
-for _module in (cluster, local, serving):
+# After the steps, in the order ``--help`` lists them: compile, submit, run, demo, serving, rollout.
+for _module in (cluster, local, serving, rollout):
     _COMMANDS.update(_module.COMMANDS)
 
 
@@ -151,9 +162,11 @@ def version() -> str:
         return "unknown"
 
 
-def _debug_flag(parser: argparse.ArgumentParser, default: object) -> None:
+def _global_flags(parser: argparse.ArgumentParser, default: object) -> None:
     help = "on an error, show the traceback instead of one line"
     parser.add_argument("--debug", action="store_true", default=default, help=help)
+    help = "show every library's log lines and warnings on stderr, not only the progress lines"
+    parser.add_argument("--verbose", action="store_true", default=default, help=help)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,13 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Exit codes: {codes}; the serving commands exit with the gRPC status code.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
-    _debug_flag(parser, False)
+    _global_flags(parser, False)
     subparsers = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
     for name, spec in _COMMANDS.items():
         summary = (spec.handler.__doc__ or "").strip().splitlines()[0]
         sub = subparsers.add_parser(name, help=summary, description=summary)
         spec.configure(sub)
-        _debug_flag(sub, argparse.SUPPRESS)  # after the command too, without resetting it
+        _global_flags(sub, argparse.SUPPRESS)  # after the command too, without resetting them
         sub.set_defaults(command=spec)
     return parser
 
@@ -198,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         after one line on stderr (with ``--debug`` the error propagates, traceback and all).
     """
     args = build_parser().parse_args(argv)
+    console.configure(args.verbose, tasks_keep_logs=args.name in local.COMMANDS)
     try:
         return args.command.run(args)
     except KeyboardInterrupt:

@@ -2,18 +2,20 @@
 
 ``predict``, ``listen`` and ``app`` talk to TF Serving (or the development server) through
 ``serving.client``, ``describe`` prints what a server or a model base serves, ``serve-dev``
-starts the development server. A refused request prints ``{"error", "message"}`` on stderr and
-exits with the gRPC status code number; ``predict`` answers file by file (an ``error`` in the
-result of each file that failed, one line on stderr each) and exits with the first failure's
-code (2 for a file it could not read). The served model's name is ``DeployConfig``'s option;
-TensorFlow, gRPC and the steps are imported only when a command runs.
-``cli/main.py`` registers ``COMMANDS``.
+starts the development server. Each client command asks for a version or a label and reaches
+the server over TLS with credentials as its flags say (``cli/connection.py``). A refused
+request prints ``{"error", "message"}`` on stderr and exits with the gRPC status code number;
+``predict`` answers file by file (an ``error`` in the result of each file that failed, one line
+on stderr each) and exits with the first failure's code (2 for a file it could not read). The
+served model's name is ``DeployConfig``'s option; TensorFlow, gRPC and the steps are imported
+only when a command runs. ``cli/main.py`` registers ``COMMANDS``.
 """
 
 import argparse
 import json
 import sys
 
+from cli import connection
 from cli.flags import Command, emit, registrar
 from components.deploy.config import DeployConfig
 
@@ -25,19 +27,34 @@ NAME = ("model_name",)  # the one DeployConfig option of every command here but 
 @command("export", "model-dir", "transform-graph", "output", config=DeployConfig, only=NAME)
 def _export(args: argparse.Namespace, config: DeployConfig) -> int:
     """Export a trained model as a raw-audio serving SavedModel (no blessing check)."""
+    from components.artifacts.model_files import read_model_info
     from components.deploy import core
 
-    info = core.export_model(args.model_dir, args.transform_graph, args.output, config.model_name)
+    info = read_model_info(args.model_dir)
+    core.export_model(info, args.transform_graph, args.output, config.model_name)
     return emit({"model": info.name, "feature": info.feature, "export_dir": args.output})
 
 
-@command("deploy", "model-dir", "transform-graph", "model-base", "blessing", config=DeployConfig)
+def _deploy_flags(parser: argparse.ArgumentParser) -> None:
+    help = "ingest's manifest.jsonl: its first test clips are replayed by the infra validation"
+    parser.add_argument("--manifest", default="", help=help)
+
+
+@command(
+    "deploy",
+    "model-dir",
+    "transform-graph",
+    "model-base",
+    "blessing",
+    config=DeployConfig,
+    flags=_deploy_flags,
+)
 def _deploy(args: argparse.Namespace, config: DeployConfig) -> int:
-    """Export a blessed model and publish it as a new TF Serving model version."""
+    """Publish the blessing's candidate (--model-dir) as a new TF Serving model version."""
     from components.deploy import core
 
-    paths = (args.model_dir, args.transform_graph, args.model_base, args.blessing)
-    return emit(core.run(*paths, config).summary())
+    paths = (args.transform_graph, args.model_base, args.blessing)
+    return emit(core.run([args.model_dir], *paths, config, manifest=args.manifest).summary())
 
 
 def _refuse(code: str, message: str) -> None:
@@ -52,20 +69,18 @@ def _serving_error(error) -> int:
     return error.grpc_code.value[0]
 
 
-def _timeout_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+def _connect(args: argparse.Namespace, config: DeployConfig):
+    """A client for the server, version and security the flags name."""
+    from serving.client import connect
 
-
-def _server_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", default="localhost:8500", help="host:port of TF Serving")
-    parser.add_argument("--rest", action="store_true", help="use the REST API (e.g. :8501)")
-    _timeout_flag(parser)
+    access = connection.access(args)
+    return connect(args.target, args.rest, config.model_name, args.timeout, **access)
 
 
 def _predict_flags(parser: argparse.ArgumentParser) -> None:
     help = "audio files: WAV as is, FLAC/OGG/AIFF/... re-encoded as WAV"
     parser.add_argument("files", nargs="+", metavar="FILE", help=help)
-    _server_flags(parser)
+    connection.server_flags(parser)
 
 
 @command("predict", config=DeployConfig, only=NAME, flags=_predict_flags)
@@ -75,7 +90,9 @@ def _predict(args: argparse.Namespace, config: DeployConfig) -> int:
 
     from serving.client import UNREADABLE, predict_files
 
-    results = predict_files(args.files, args.target, config.model_name, args.timeout, args.rest)
+    access = connection.access(args)
+    target = (args.target, config.model_name, args.timeout, args.rest)
+    results = predict_files(args.files, *target, **access)
     emit(results)
     failed = [result for result in results if "error" in result]
     for result in failed:
@@ -101,7 +118,7 @@ def _listen_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=0.6, help="alert probability")
     parser.add_argument("--debounce", type=float, default=10.0, help="seconds between alerts")
     parser.add_argument("--webhook", help="POST every alert as JSON to this URL")
-    _server_flags(parser)
+    connection.server_flags(parser)
 
 
 @command("listen", config=DeployConfig, only=NAME, flags=_listen_flags)
@@ -113,7 +130,6 @@ def _listen(args: argparse.Namespace, config: DeployConfig) -> int:
     from components.audio.labels import CLASS_NAMES
     from serving import listen
     from serving.alerts import Alerter, AlertRule, Webhook
-    from serving.client import connect
     from serving.status import ServingError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -131,7 +147,7 @@ def _listen(args: argparse.Namespace, config: DeployConfig) -> int:
         return 2
     display = listen.Display(CLASS_NAMES)
     try:
-        with connect(args.target, args.rest, config.model_name, args.timeout) as client:
+        with _connect(args, config) as client:
             summary = listen.listen(
                 source,
                 lambda wav: client.predict_wav([wav])[0],
@@ -151,7 +167,7 @@ def _app_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8080, help="HTTP port of the web app")
     parser.add_argument("--host", default="127.0.0.1", help="interface (0.0.0.0 in a pod)")
     parser.add_argument("--max-upload-mb", type=float, default=32.0, help="largest upload")
-    _server_flags(parser)
+    connection.server_flags(parser)
 
 
 @command("app", config=DeployConfig, only=NAME, flags=_app_flags)
@@ -160,11 +176,10 @@ def _app(args: argparse.Namespace, config: DeployConfig) -> int:
     import logging
 
     from serving.app import server
-    from serving.client import connect
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     settings = server.AppConfig(max_upload_bytes=int(args.max_upload_mb * 2**20))
-    with connect(args.target, args.rest, config.model_name, args.timeout) as client:
+    with _connect(args, config) as client:
         httpd = server.make_server(client, settings, args.port, args.host)
         port = httpd.server_address[1]
         logging.info("web app on http://%s:%d/ (TF Serving at %s)", args.host, port, args.target)
@@ -184,9 +199,10 @@ def _describe_flags(parser: argparse.ArgumentParser) -> None:
     help = "read the card from a model base (local or gs://): what real TF Serving serves"
     source.add_argument("--model-base", help=help)
     parser.add_argument("--rest", action="store_true", help="--target is the REST API (:8501)")
-    parser.add_argument("--version", type=int, help="with --model-base: version (default newest)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
-    _timeout_flag(parser)
+    connection.timeout_flag(parser)
+    connection.version_flags(parser)
+    connection.security_flags(parser)
 
 
 @command("describe", config=DeployConfig, only=NAME, flags=_describe_flags)
@@ -197,11 +213,16 @@ def _describe(args: argparse.Namespace, config: DeployConfig) -> int:
 
     try:
         if args.model_base:
-            described = describe.from_model_base(args.model_base, config.model_name, args.version)
-        elif args.rest:
-            described = describe.from_rest(f"http://{args.target}", config.model_name, args.timeout)
+            described = describe.from_model_base(
+                args.model_base, config.model_name, args.version, args.label
+            )
         else:
-            described = describe.from_grpc(args.target, config.model_name, args.timeout)
+            how = connection.access(args)
+            if args.rest:
+                url = f"{how['security'].scheme()}://{args.target}"
+                described = describe.from_rest(url, config.model_name, args.timeout, **how)
+            else:
+                described = describe.from_grpc(args.target, config.model_name, args.timeout, **how)
     except ServingError as error:
         return _serving_error(error)
     except FileNotFoundError as error:
@@ -216,12 +237,32 @@ def _describe(args: argparse.Namespace, config: DeployConfig) -> int:
 def _serve_dev_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8500, help="gRPC port")
     parser.add_argument("--rest-port", type=int, default=0, help="REST port (0: no REST API)")
+    help = "seconds between two reads of <model-base>/models.config, when there is one"
+    parser.add_argument("--model-config-file-poll-wait-seconds", type=float, default=2.0, help=help)
+    group = parser.add_argument_group("TLS and a required token")
+    group.add_argument("--tls-cert", help="PEM server certificate: serve gRPC and REST over TLS")
+    group.add_argument("--tls-key", help="PEM key of --tls-cert")
+    group.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates (mTLS)")
+    group.add_argument("--require-token-file", help="file holding the bearer token to require")
 
 
 @command("serve-dev", "model-base", flags=_serve_dev_flags)
 def _serve_dev(args: argparse.Namespace) -> int:
     """Serve exported models on 127.0.0.1 with the DEVELOPMENT stand-in for TF Serving."""
-    from serving.dev_server import launcher
+    from pathlib import Path
 
-    launcher.serve_until_stopped(args.model_base, args.port, args.rest_port)
+    from serving.dev_server import launcher
+    from serving.dev_server.security import ServerSecurity
+
+    token = None
+    if args.require_token_file:
+        token = Path(args.require_token_file).read_text(encoding="utf-8").strip()
+    security = ServerSecurity(args.tls_cert, args.tls_key, args.tls_client_ca, token)
+    launcher.serve_until_stopped(
+        args.model_base,
+        args.port,
+        args.rest_port,
+        args.model_config_file_poll_wait_seconds,
+        security,
+    )
     return 0

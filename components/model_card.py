@@ -21,6 +21,7 @@ import os
 import subprocess
 
 from components import IMAGE
+from components.artifacts.names import BEST, CANDIDATE
 from components.audio.labels import CLASS_NAMES
 
 GIT_COMMIT_ENV = "HOUSEHOLD_SOUNDS_GIT_COMMIT"
@@ -91,7 +92,7 @@ def _metrics(name: str, metrics: dict | None, slices: list[dict] | None) -> dict
         "weighted_f1": entry.get("weighted_f1"),
         "per_class_f1": entry.get("per_class_f1"),
         "majority_class": metrics.get("majority_class"),
-        "best_model": metrics.get("best_model"),
+        "best": metrics.get(BEST),
     }
 
 
@@ -150,7 +151,7 @@ def build(
         "worst_slices": _worst_slices(name, evaluation.get("discovery")),
         "blessing": {
             key: blessing.get(key)
-            for key in ("blessed", "model", "best_model", "reasons", "production", "thresholds")
+            for key in ("blessed", CANDIDATE, BEST, "reasons", "production", "thresholds")
         },
         "pretrained": list(pretrained or []),
         "lineage": origin or lineage(),

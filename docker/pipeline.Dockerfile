@@ -1,7 +1,7 @@
 # The one project image: every pipeline component runs in it, with nothing installed at run time.
 # Build: `make image` (tag = components.IMAGE, i.e. the package version).
 #
-# Base images: exact versions (PYTHON_BASE below, used by both stages, and Beam's SDK image of
+# Base images: exact versions (PYTHON_BASE below, used by every stage, and Beam's SDK image of
 # BEAM_VERSION), pinned by digest with `make pin-images` (scripts/pin_base_images.py: it resolves
 # each tag in the registry with docker buildx, skopeo or crane and rewrites it here as
 # name:tag@sha256:<digest>; rerun it after changing a tag or BEAM_VERSION, since the digest wins
@@ -15,9 +15,36 @@ ARG PYTHON_BASE=python:3.11.14-slim-bookworm
 # launcher (/opt/apache/beam/boot) comes from the official SDK image of the Beam version in
 # requirements.lock (a test keeps the two equal), copied as Beam documents for custom containers.
 ARG BEAM_VERSION=2.77.0
+# The image the launcher is copied from. Only scripts/image-smoke.sh overrides it, where Docker
+# Hub cannot be reached, with a stand-in whose boot refuses to start a worker; the final image
+# records it (label org.household-sounds.beam-sdk-image) and scripts/image-push.sh refuses to
+# push an image whose harness is not this default, so a smoke build never ships.
+ARG BEAM_SDK_IMAGE=apache/beam_python3.11_sdk:${BEAM_VERSION}
 
 # ---- beam_sdk: only the SDK harness launcher is taken from it -----------------------------------
-FROM apache/beam_python3.11_sdk:${BEAM_VERSION} AS beam_sdk
+FROM ${BEAM_SDK_IMAGE} AS beam_sdk
+
+# ---- serving_tf: the TensorFlow of the serving image, for deploy's infra validation ----------
+# components/deploy/serving_tf.py installs requirements-serving-tf.lock (hash-checked) into
+# /opt/serving-tf; it needs only the standard library and pip, so this stage copies just that
+# module and its constants and stays cached until the lock or they change.
+FROM ${PYTHON_BASE} AS serving_tf
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_FIND_LINKS
+ARG PIP_NO_INDEX
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+COPY requirements-build.lock requirements-serving-tf.lock ./
+COPY components/__init__.py components/
+COPY components/artifacts/__init__.py components/artifacts/serving_stack.py components/artifacts/
+COPY components/deploy/__init__.py components/deploy/serving_tf.py components/deploy/
+RUN python -m venv /opt/installer \
+ && /opt/installer/bin/pip install --require-hashes --no-deps -r requirements-build.lock \
+ && HOUSEHOLD_SOUNDS_SERVING_TF=/opt/serving-tf \
+    /opt/installer/bin/python -m components.deploy.serving_tf requirements-serving-tf.lock
 
 # ---- builder: a venv with the locked dependencies and the project, no compilers needed ------
 FROM ${PYTHON_BASE} AS builder
@@ -75,10 +102,12 @@ FROM ${PYTHON_BASE}
 
 # The source commit, recorded in every deployed version's model card (components/model_card.py).
 ARG GIT_COMMIT=unknown
+ARG BEAM_SDK_IMAGE
 LABEL org.opencontainers.image.title="household-sounds" \
       org.opencontainers.image.description="Household sound classification pipeline components" \
       org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.revision="${GIT_COMMIT}"
+      org.opencontainers.image.revision="${GIT_COMMIT}" \
+      org.household-sounds.beam-sdk-image="${BEAM_SDK_IMAGE}"
 
 # A fixed numeric uid so Kubernetes `runAsNonRoot` can verify it without /etc/passwd lookups.
 # The KFP v2 launcher stages artifacts under /gcs, /minio and /s3 (a fixed contract of the
@@ -91,6 +120,7 @@ RUN groupadd --gid 10001 app \
 
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /opt/household-sounds/weights /opt/household-sounds/weights
+COPY --from=serving_tf /opt/serving-tf /opt/serving-tf
 COPY --from=beam_sdk /opt/apache/beam /opt/apache/beam
 COPY docker/entrypoint.sh /usr/local/bin/household-sounds-entrypoint
 
@@ -107,7 +137,8 @@ ENV VIRTUAL_ENV=/opt/venv \
     TF_CPP_MIN_LOG_LEVEL=1 \
     RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT=1 \
     HOUSEHOLD_SOUNDS_GIT_COMMIT=${GIT_COMMIT} \
-    HOUSEHOLD_SOUNDS_WEIGHTS=/opt/household-sounds/weights
+    HOUSEHOLD_SOUNDS_WEIGHTS=/opt/household-sounds/weights \
+    HOUSEHOLD_SOUNDS_SERVING_TF=/opt/serving-tf
 
 USER 10001:10001
 WORKDIR /home/app

@@ -5,13 +5,15 @@ AI Pipelines both run); ``pipelines.submit`` and ``pipelines.vertex`` both check
 arguments against the parameters it declares (``check_params``), so a typo or a wrong type fails
 here rather than minutes later in a pod, and both set caching on the tasks compiled as cacheable
 only (``set_caching``, through ``with_caching``), as neither backend's own ``enable_caching``
-does. Imports no KFP: the package is read as YAML.
+does. A package with Kubernetes settings (per-task deadlines, node selectors, volumes) holds a
+second YAML document, the platform spec, which only Kubeflow reads: ``without_platform_spec``
+is what Vertex gets. Imports no KFP: the package is read as YAML.
 """
 
 import contextlib
 import json
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,23 +87,33 @@ def check_arguments(declared: Mapping[str, str], params: Mapping[str, object]) -
     return checked
 
 
-def set_caching(package_path: str, output_path: str, enabled: bool) -> str:
+def set_caching(
+    package_path: str, output_path: str, enabled: bool | None, always_run: Iterable[str] = ()
+) -> str:
     """Writes a copy of the package with caching ``enabled`` on its cacheable tasks.
 
     Only tasks compiled with caching on are changed, nested ones too (``kfp.Client``'s
-    ``enable_caching`` in kfp 2.17 would rewrite every root task, ingest and deploy included,
+    ``enable_caching`` in kfp 2.17 would rewrite every root task, evaluate and deploy included,
     and miss those inside a ``ParallelFor``, our training fan-out). A task compiled with
-    ``set_caching_options(False)`` stays uncached: ingest (its data can change under the same
-    parameters) and deploy (it publishes a new version every time) must always run.
+    ``set_caching_options(False)`` stays uncached: evaluate (the production model it compares
+    with changes under the same inputs) and deploy (it publishes a new version every time) must
+    always run. ``enabled=None`` leaves those tasks as compiled; the tasks named in
+    ``always_run`` are made uncached whatever ``enabled`` is.
     """
     docs = _pipeline_docs(package_path)
     spec = docs[0]
     dags = [spec["root"]["dag"]]
     dags += [c["dag"] for c in spec.get("components", {}).values() if "dag" in c]
     for dag in dags:
-        for task in dag.get("tasks", {}).values():
-            if task.get("cachingOptions", {}).get("enableCache", False):
+        for name, task in dag.get("tasks", {}).items():
+            if name in always_run:
+                task["cachingOptions"] = {}
+            elif enabled is not None and task.get("cachingOptions", {}).get("enableCache"):
                 task["cachingOptions"] = {"enableCache": True} if enabled else {}
+    return _write(docs, output_path)
+
+
+def _write(docs: list[dict[str, Any]], output_path: str) -> str:
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     with open(output_path, "w", encoding="utf-8") as stream:
         yaml.safe_dump_all(docs, stream, sort_keys=True)
@@ -109,10 +121,32 @@ def set_caching(package_path: str, output_path: str, enabled: bool) -> str:
 
 
 @contextlib.contextmanager
-def with_caching(package_path: str, enabled: bool | None) -> Iterator[str]:
-    """The package itself, or a temporary copy with every task's caching set to ``enabled``."""
-    if enabled is None:
+def with_caching(
+    package_path: str, enabled: bool | None, always_run: Iterable[str] = ()
+) -> Iterator[str]:
+    """The package itself, or a temporary copy with caching set (see ``set_caching``)."""
+    if enabled is None and not always_run:
         yield package_path
         return
     with tempfile.TemporaryDirectory() as tmp:
-        yield set_caching(package_path, f"{tmp}/{Path(package_path).name}", enabled)
+        yield set_caching(package_path, f"{tmp}/{Path(package_path).name}", enabled, always_run)
+
+
+def kubernetes_settings(package_path: str) -> list[str]:
+    """The Kubernetes settings in the package's platform spec (``activeDeadlineSeconds``...)."""
+    docs = _pipeline_docs(package_path)[1:]
+    executors = [
+        config
+        for doc in docs
+        for config in doc.get("platforms", {})
+        .get("kubernetes", {})
+        .get("deploymentSpec", {})
+        .get("executors", {})
+        .values()
+    ]
+    return sorted({key for config in executors for key in config})
+
+
+def without_platform_spec(package_path: str, output_path: str) -> str:
+    """Writes a copy of the package without its platform spec: the pipeline spec alone."""
+    return _write(_pipeline_docs(package_path)[:1], output_path)

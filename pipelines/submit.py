@@ -23,9 +23,12 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pipelines.package import ParamError, check_params, with_caching
+from pipelines.package import ParamError, check_params, declared_parameters, with_caching
+
+if TYPE_CHECKING:
+    from pipelines.vertex import VertexTarget
 
 # kfp is imported lazily: `household-sounds --help` must not pay for it.
 ClientFactory = Callable[..., Any]
@@ -33,6 +36,10 @@ ClientFactory = Callable[..., Any]
 # The least-privilege Kubernetes service account the pipeline's pods run as (k8s/pipeline-rbac;
 # `make kind-up` applies it). `--service-account ""` falls back to KFP's default runner.
 PIPELINE_SERVICE_ACCOUNT = "household-sounds-pipeline"
+
+# The parameter that is ingest's cache key, and ingest's task in the compiled package.
+FINGERPRINT = "data_fingerprint"
+INGEST_TASK = "ingest"
 
 _TRUE = {"true", "True"}
 _FALSE = {"false", "False"}
@@ -166,7 +173,7 @@ def submit(
             run_name=run_name,
             experiment_name=experiment,
             namespace=namespace,
-            enable_caching=None,  # set_caching did it; kfp would rewrite ingest and deploy
+            enable_caching=None,  # set_caching did it; kfp would rewrite evaluate and deploy
             service_account=service_account,
         )
     return str(result.run_id)
@@ -191,6 +198,8 @@ def create_recurring_run(
     """Schedules the package on a cron and returns the recurring run's id.
 
     ``cron`` has KFP's six fields, seconds first: ``"0 0 3 * * 1"`` is 03:00 every Monday.
+    Ingest is never cached in a recurring run: its arguments, ``data_fingerprint`` included, are
+    fixed when it is created, so only running ingest sees new data.
     ``catchup=False`` (the default) schedules only the latest missed interval after a pause,
     because every run retrains on the whole dataset and backfilling would repeat the same
     work. ``max_concurrency=1`` keeps two trainings from competing for the same nodes.
@@ -198,11 +207,12 @@ def create_recurring_run(
     """
     if len(cron.split()) != 6:
         raise ParamError(f"cron {cron!r}: KFP expects 6 fields (seconds first), e.g. '0 0 3 * * *'")
-    arguments = check_params(package_path, params)
+    arguments = check_params(package_path, with_fingerprint(package_path, params, recurring=True))
     client = _client(client_factory, host, namespace, auth or KfpAuth())
     with contextlib.redirect_stdout(sys.stderr):
         created = client.create_experiment(name=experiment, namespace=namespace)
-    with with_caching(package_path, enable_caching) as package_path:
+    # Every scheduled run gets the same arguments: one fingerprint cannot follow the data.
+    with with_caching(package_path, enable_caching, always_run=[INGEST_TASK]) as package_path:
         recurring = client.create_recurring_run(
             experiment_id=created.experiment_id,
             job_name=name,
@@ -211,7 +221,7 @@ def create_recurring_run(
             no_catchup=not catchup,
             params=arguments,
             pipeline_package_path=package_path,
-            enable_caching=None,  # set_caching did it; kfp would rewrite ingest and deploy
+            enable_caching=None,  # set_caching did it; kfp would rewrite evaluate and deploy
             service_account=service_account,
         )
     return str(recurring.recurring_run_id)
@@ -234,7 +244,7 @@ class SubmitOptions:
     run_name: str | None = field(default=None, metadata={"help": "run display name"})
     caching: Literal["on", "off"] | None = field(
         default=None,
-        metadata={"help": "caching of the tasks compiled as cacheable (never ingest, deploy)"},
+        metadata={"help": "caching of the tasks compiled as cacheable (never evaluate, deploy)"},
     )
     service_account: str = field(
         default=PIPELINE_SERVICE_ACCOUNT,
@@ -266,6 +276,14 @@ class SubmitOptions:
         default=None, metadata={"help": "with --wait: give up after this many seconds"}
     )
     poll: float = field(default=10.0, metadata={"help": "with --wait: seconds between checks"})
+    fingerprint_from: str = field(
+        default="",
+        metadata={
+            "help": "compute data_fingerprint from this copy of data_root's files (e.g. the "
+            "host folder kind mounts; default: data_root itself)",
+            "metavar": "PATH",
+        },
+    )
     vertex: bool = field(default=False, metadata={"help": "submit to Vertex AI Pipelines"})
     project: str = field(default="", metadata={"help": "with --vertex: GCP project"})
     region: str = field(default="", metadata={"help": "with --vertex: region, e.g. europe-west4"})
@@ -300,6 +318,42 @@ def _kfp_auth(options: SubmitOptions, environ: Mapping[str, str]) -> KfpAuth:
     )
 
 
+def with_fingerprint(
+    package_path: str, params: dict[str, object], source: str = "", recurring: bool = False
+) -> dict[str, object]:
+    """``params`` with ``data_fingerprint`` (ingest's cache key) computed, if the package has it.
+
+    A ``data_fingerprint`` given in ``params`` is kept (any new value forces ingest to rerun);
+    a recurring run gets an empty one (its ingest always runs, see ``create_recurring_run``);
+    otherwise it is the fingerprint of ``source``, else of ``data_root`` and every root of
+    ``more_data_roots``, as this machine sees them (``components.ingest.fingerprint``: local or
+    ``gs://``).
+
+    Raises:
+        ParamError: No ``data_root``, or the data cannot be read from here.
+    """
+    if FINGERPRINT not in declared_parameters(package_path) or FINGERPRINT in params:
+        return params
+    if recurring:
+        return {**params, FINGERPRINT: ""}
+    root = source or params.get("data_root")
+    if not isinstance(root, str) or not root:
+        raise ParamError("--param data_root=... is required")
+    from components.ingest.config import DataRoot
+    from components.ingest.fingerprint import fingerprint
+
+    more = [] if source else params.get("more_data_roots") or []
+    try:
+        more_roots = [DataRoot.parse(entry).root for entry in more]
+        return {**params, FINGERPRINT: fingerprint(root, *more_roots)}
+    except (OSError, ValueError) as error:
+        raise ParamError(
+            f"{error}; ingest's cache key ({FINGERPRINT}) is computed from the data as this "
+            "machine sees it: pass --fingerprint-from A_LOCAL_COPY, or "
+            f"--param {FINGERPRINT}=ANY_NEW_VALUE"
+        ) from None
+
+
 def start(
     package_path: str,
     options: SubmitOptions,
@@ -313,9 +367,18 @@ def start(
     and the exit code (0, or ``pipelines.follow``'s code for the run's outcome).
     """
     _check(options)
+    check_params(package_path, params)  # a typo fails before the data is listed
     caching = None if options.caching is None else options.caching == "on"
     if options.vertex:
-        return _start_vertex(package_path, options, params, caching)
+        from pipelines import vertex
+
+        target = vertex.VertexTarget(
+            options.project, options.region, options.pipeline_root, options.vertex_endpoint
+        )
+        account = vertex_service_account(options.service_account)
+        params = with_fingerprint(package_path, params, options.fingerprint_from)
+        return _start_vertex(package_path, target, account, options, params, caching)
+    params = with_fingerprint(package_path, params, options.fingerprint_from, bool(options.cron))
     common: dict[str, Any] = {
         "namespace": options.namespace,
         "experiment": options.experiment,
@@ -367,20 +430,22 @@ def vertex_service_account(name: str) -> str | None:
 
 
 def _start_vertex(
-    package_path: str, options: SubmitOptions, params: dict[str, object], caching: bool | None
+    package_path: str,
+    target: VertexTarget,
+    service_account: str | None,
+    options: SubmitOptions,
+    params: dict[str, object],
+    caching: bool | None,
 ) -> tuple[dict, int]:
     from pipelines import vertex
 
-    target = vertex.VertexTarget(
-        options.project, options.region, options.pipeline_root, options.vertex_endpoint
-    )
     run = vertex.submit(
         package_path,
         target,
         display_name=options.run_name or options.experiment,
         params=params,
         enable_caching=caching,
-        service_account=vertex_service_account(options.service_account),
+        service_account=service_account,
     )
     result = {"vertex_job": run.resource_name, "run_url": run.url}
     if not options.wait:

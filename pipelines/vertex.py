@@ -1,27 +1,37 @@
 """Submit the compiled pipeline to Vertex AI Pipelines: ``household-sounds submit --vertex``.
 
 The package is the one ``household-sounds compile`` writes for Kubeflow (KFP IR YAML runs on
-both); its ``--param`` arguments are checked against it as for Kubeflow (``package.check_params``)
-and caching is set on the tasks compiled as cacheable only (``package.set_caching``; Vertex's own
-``enable_caching`` would also cache ingest and deploy). ``google-cloud-aiplatform`` (the
-``vertex`` extra) is imported only here, and it talks to Vertex over its REST API: the default
-regional endpoint (``REGION-aiplatform.googleapis.com``) or ``endpoint`` (a Private Service
-Connect address, or the fake Vertex API on 127.0.0.1 the tests use). Credentials are Google's
-Application Default Credentials (``gcloud auth application-default login``, a credentials file
-in ``$GOOGLE_APPLICATION_CREDENTIALS``, or the workload identity of the pod or VM), looked up
-on every call; before creating the job, aiplatform checks (and if missing creates) the
-pipeline root's bucket with them.
+both); its ``--param`` arguments are checked against it as for Kubeflow
+(``package.check_params``) and caching is set on the tasks compiled as cacheable only
+(``package.set_caching``; Vertex's own ``enable_caching`` would also cache evaluate and deploy).
+Vertex runs no Kubernetes platform spec, so the package's (per-task deadlines, node selectors,
+volumes) is left out, and said so. ``google-cloud-aiplatform`` (the ``vertex`` extra) is
+imported only here, and it talks to Vertex over its REST API: the default regional endpoint
+(``REGION-aiplatform.googleapis.com``) or ``endpoint`` (a Private Service Connect address, or
+the fake Vertex API on 127.0.0.1 the tests use). Credentials are Google's Application Default
+Credentials (``gcloud auth application-default login``, a credentials file in
+``$GOOGLE_APPLICATION_CREDENTIALS``, or the workload identity of the pod or VM), looked up on
+every call; before creating the job, aiplatform checks (and if missing creates) the pipeline
+root's bucket with them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pipelines.follow import VERTEX, Outcome, follow
-from pipelines.package import check_params, with_caching
+from pipelines.package import (
+    check_params,
+    kubernetes_settings,
+    with_caching,
+    without_platform_spec,
+)
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 CONSOLE = "https://console.cloud.google.com/vertex-ai/locations/{region}/pipelines/runs/{job}"
@@ -60,6 +70,27 @@ class VertexRun:
         )
 
 
+@contextlib.contextmanager
+def _pipeline_spec_only(package_path: str) -> Iterator[str]:
+    """The package, or a copy without its Kubernetes platform spec (said on stderr).
+
+    aiplatform reads the package as one YAML document (a second one, the platform spec, fails
+    to load) and Vertex runs no Kubernetes settings: per-task deadlines, node selectors,
+    tolerations and volumes stay Kubeflow's.
+    """
+    dropped = kubernetes_settings(package_path)
+    if not dropped:
+        yield package_path
+        return
+    print(
+        f"household-sounds submit: Vertex AI runs no Kubernetes settings; left out: "
+        f"{', '.join(dropped)}",
+        file=sys.stderr,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        yield without_platform_spec(package_path, f"{tmp}/{Path(package_path).name}")
+
+
 def submit(
     package_path: str,
     target: VertexTarget,
@@ -92,13 +123,13 @@ def submit(
         api_endpoint=target.endpoint,
         api_transport="rest",
     )
-    with with_caching(package_path, enable_caching) as path:
+    with with_caching(package_path, enable_caching) as cached, _pipeline_spec_only(cached) as path:
         job = aiplatform.PipelineJob(
             display_name=display_name,
             template_path=path,
             pipeline_root=target.pipeline_root,
             parameter_values=arguments,
-            enable_caching=None,  # set_caching did it; Vertex would also cache ingest and deploy
+            enable_caching=None,  # set_caching did it; Vertex would also cache evaluate, deploy
             project=target.project,
             location=target.region,
             credentials=credentials,

@@ -13,6 +13,21 @@ sources=("$image")
 if short=$(git rev-parse --short HEAD 2>/dev/null); then
   sources+=("${image%:*}:$short")
 fi
+# A smoke build (scripts/image-smoke.sh) carries a stand-in for Beam's harness launcher: only an
+# image built from the official SDK image, the Dockerfile's BEAM_SDK_IMAGE default, is pushed.
+dockerfile=docker/pipeline.Dockerfile
+beam_version=$(sed -n 's/^ARG BEAM_VERSION=//p' "$dockerfile")
+official=$(sed -n 's/^ARG BEAM_SDK_IMAGE=//p' "$dockerfile")
+official=${official//\$\{BEAM_VERSION\}/$beam_version}
+label='{{ index .Config.Labels "org.household-sounds.beam-sdk-image" }}'
+for source in "${sources[@]}"; do
+  harness=$("$engine" image inspect --format "$label" "$source")
+  if [[ $harness != "$official" ]]; then
+    echo "image-push: $source has Beam's harness from '$harness', not $official" \
+      "(a smoke build?): build it with make image" >&2
+    exit 1
+  fi
+done
 for source in "${sources[@]}"; do
   pushed="${registry%/}/${source##*/}"
   "$engine" tag "$source" "$pushed"

@@ -8,9 +8,12 @@
 # are downloaded on the host first, so the build itself runs with --network=none. It is a build
 # and packaging smoke test of the real, unchanged Dockerfile, not a byte-identical image:
 # the official base's /usr/local CPython is not used. Beam's SDK image (the source of
-# /opt/apache/beam/boot, a Go binary) cannot be pulled either: its stand-in holds a shell script
-# in that place that only says it is one, so the smoke run checks that runner flags reach
-# /opt/apache/beam/boot through the entrypoint, not that Beam's harness starts.
+# /opt/apache/beam/boot, a Go binary) cannot be pulled either: the build argument BEAM_SDK_IMAGE
+# replaces it with a stand-in under its own name (never the official one's), whose boot only
+# says it is one and exits 3, so the smoke run checks that runner flags reach
+# /opt/apache/beam/boot through the entrypoint, not that Beam's harness starts. The image is
+# tagged SMOKE_IMAGE (default localhost/household-sounds:smoke), never the release name, and
+# records the stand-in in its label, which scripts/image-push.sh refuses to push.
 #
 # Needs root (apt-get, debootstrap, rootful podman). Not part of `make test` (minutes, root).
 # Usage: scripts/image-smoke.sh            (env: SMOKE_WORK=dir to keep downloads between runs)
@@ -19,11 +22,10 @@ cd "$(dirname "$0")/.."
 
 DOCKERFILE=docker/pipeline.Dockerfile
 WORK=${SMOKE_WORK:-build/image-smoke}
-IMAGE=$(scripts/image-tag.sh)
+IMAGE=${SMOKE_IMAGE:-localhost/household-sounds:smoke}
 BASE=$(sed -n 's/^ARG PYTHON_BASE=//p' "$DOCKERFILE")
 BEAM_VERSION=$(awk -F= '/^ARG BEAM_VERSION=/ { print $2; exit }' "$DOCKERFILE")
-BEAM_SDK=$(awk 'toupper($1) == "FROM" && $2 ~ /^apache\/beam_python/ { print $2; exit }' "$DOCKERFILE")
-BEAM_SDK=${BEAM_SDK/\$\{BEAM_VERSION\}/$BEAM_VERSION}
+BEAM_SDK=localhost/household-sounds-smoke/beam-sdk-standin:$BEAM_VERSION
 PIP=${PIP:-.venv/bin/pip}
 
 log() { printf '\n== %s  [%ss]\n' "$*" "$SECONDS"; }
@@ -102,6 +104,13 @@ if ! "$PIP" download --require-hashes --no-deps --no-build-isolation -d "$WORK/w
   grep -v "is ignored: it is neither" "$WORK/download.log" | tail -20 >&2
   die "pip download failed (log: $WORK/download.log)"
 fi
+# The serving TensorFlow's lock (deploy's infra validation) pins other versions of some of the
+# same packages, so it is downloaded on its own.
+if ! "$PIP" download --require-hashes --no-deps --only-binary :all: -d "$WORK/wheels" \
+  -r requirements-serving-tf.lock >>"$WORK/download.log" 2>&1; then
+  grep -v "is ignored: it is neither" "$WORK/download.log" | tail -20 >&2
+  die "pip download of requirements-serving-tf.lock failed (log: $WORK/download.log)"
+fi
 du -sh "$WORK/wheels"
 
 log "podman build $IMAGE (--network=none)"
@@ -110,6 +119,7 @@ build_start=$SECONDS
 podman build --pull=never --network=none \
   --volume "$WORK/wheels:/wheels:ro" \
   --build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/wheels \
+  --build-arg "BEAM_SDK_IMAGE=$BEAM_SDK" --build-arg "GIT_COMMIT=$(git rev-parse HEAD)" \
   -f "$DOCKERFILE" -t "$IMAGE" .
 echo "build seconds: $((SECONDS - build_start))"
 podman image inspect --format 'image size: {{.Size}} bytes' "$IMAGE"
@@ -130,10 +140,17 @@ run python3 -c '
 import importlib, importlib.util, pkgutil
 import components, kfp.dsl.executor_main
 names = [m.name for m in pkgutil.iter_modules(components.__path__)
-         if importlib.util.find_spec(f"components.{m.name}.component")]
+         if m.ispkg and importlib.util.find_spec(f"components.{m.name}.component")]
 for name in names:
     importlib.import_module(f"components.{name}.component")
 print("kfp executor_main + component wrappers import:", ", ".join(names))'
+
+# deploy's infra validation finds the serving TensorFlow baked into the image.
+run python3 -c '
+from components.deploy import serving_tf
+found = serving_tf.interpreter()
+assert not found.installed, found
+print("serving TensorFlow", found.tensorflow, "at", found.path)'
 
 # One real step end to end: the demo-data generator and the ingest core, as the ingest
 # component would call them, inside a read-only root with only /tmp writable.

@@ -44,5 +44,6 @@ step "submit to $host (experiment $experiment)"
 # The release image is not published, but make kind-up loaded it into the node.
 .venv/bin/household-sounds submit --host "$host" --package build/pipeline-kind.yaml \
   --allow-unpublished-image --experiment "$experiment" ${RUN_NAME:+--run-name "$RUN_NAME"} --preset demo \
+  --fingerprint-from "$STORE/data/demo" \
   --param "data_root=$NODE_STORE/data/demo" --param "model_base=$NODE_STORE/models"
 echo "follow it at http://localhost:8080/#/runs ; when it has finished: make kind-serve"

@@ -2,7 +2,9 @@
 # `make kind-serve`: serves the model with TF Serving on the kind cluster (k8s/overlays/kind).
 # The model store is $STORE/models (node: /mnt/household-sounds/models). A kind pipeline run's
 # deploy step writes there itself; otherwise the newest version from a local run is copied in
-# (MODEL_SOURCE, default runs/demo/serving/household_sounds from `make demo`).
+# (MODEL_SOURCE, default runs/demo/serving/household_sounds from `make demo`). The first time,
+# that version is promoted to stable: the rollout config TF Serving reads is written into the
+# store (base_path as TF Serving sees it, /models/...). Later versions: `household-sounds promote`.
 # Then: gRPC on localhost:8500, REST on localhost:8501.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +34,13 @@ elif [[ -z $(newest "$target" || true) ]]; then
   die "no model version in $source_dir or $target: run 'make demo' or 'make kind-run' first"
 fi
 
+if [[ ! -f $STORE/models/models.config ]]; then
+  step "rollout config: version $(newest "$target") is stable"
+  .venv/bin/household-sounds promote "$(newest "$target")" --label stable \
+    --model-base "$STORE/models" --served-base-path "/models/$MODEL_NAME" >/dev/null
+  chmod a+r "$STORE/models/models.config"
+fi
+
 step "TF Serving (k8s/overlays/kind)"
 "$KUBECTL" apply -k k8s/overlays/kind
 "$KUBECTL" -n "$SERVING_NAMESPACE" rollout status deployment/tf-serving --timeout=10m
@@ -39,5 +48,5 @@ step "TF Serving (k8s/overlays/kind)"
 step "model status"
 curl -fsS "http://localhost:8501/v1/models/$MODEL_NAME"
 echo
-echo "gRPC: household-sounds predict FILE.wav --target localhost:8500"
-echo "REST: household-sounds predict FILE.wav --rest --target localhost:8501"
+echo "gRPC: household-sounds predict FILE.wav --target localhost:8500 --label stable"
+echo "REST: household-sounds predict FILE.wav --rest --target localhost:8501 --label stable"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Re-resolves the dependency set into the hashed lock files: requirements.lock (runtime, what
 # the image installs), requirements-dev.lock (test/lint/notebook/cluster tools) and
-# requirements-build.lock (the installer pinned below), via scripts/write_locks.py, and
-# constraints.txt from them (scripts/constraints.py).
+# requirements-build.lock (the installer pinned below), via scripts/write_locks.py,
+# constraints.txt from them (scripts/constraints.py), and requirements-serving-tf.lock
+# (scripts/lock_serving_tf.py).
 # tensorflow-transform, tfx-bsl, tf_keras and tensorflow-serving-api declare a dependency on the
 # full `tensorflow` wheel (tfx-bsl also on tensorflow-serving-api<2.20); the lock has the
 # identical `tensorflow-cpu` build in place of the pipeline extra's `tensorflow`, and the 2.21
@@ -35,3 +36,5 @@ PY
 # Split by the installed dependency graph and hash every file PyPI has for CPython 3.11.
 "$tmp/venv/bin/python" scripts/write_locks.py
 python3.11 scripts/constraints.py > constraints.txt
+# The serving image's TensorFlow, a separate environment (deploy's infra validation).
+"$tmp/venv/bin/python" scripts/lock_serving_tf.py

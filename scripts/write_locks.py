@@ -40,6 +40,8 @@ HEADER = {
     "requirements-build.lock": "The installer and build backend, installed first.",
     "requirements.lock": "Runtime set: the image installs only this file.",
     "requirements-dev.lock": "Test, lint, notebook and cluster tools on top of requirements.lock.",
+    "requirements-serving-tf.lock": "The serving image's TensorFlow, for deploy's infra validation "
+    "(scripts/lock_serving_tf.py).",
 }
 
 

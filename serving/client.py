@@ -5,7 +5,10 @@ re-implements the featurizer. Nothing here imports TensorFlow: ``GrpcClient`` sp
 ``tensorflow.serving.PredictionService`` (``Predict`` and ``GetModelMetadata``, called by their
 method paths) with the messages generated into ``serving/protos`` and converts tensors by hand
 (``serving/tensors.py``); ``RestClient`` posts ``{"instances": [{"b64": ...}]}`` to
-``/v1/models/<name>:predict`` with urllib. Both decode every output the signature returns, so a
+``/v1/models/<name>:predict`` with urllib. Both ask for the version a ``VersionChoice`` names (a
+number, a label such as ``stable``, or by default the newest the server has loaded) and reach the
+server as a ``Security`` says (TLS, client certificate, bearer token, headers:
+``serving/security.py``). Both decode every output the signature returns, so a
 ``Prediction`` carries the class, its probabilities (for a clip longer than 5 s, the mean over its
 overlapping 5 s windows), its ``Window`` timeline and any further per-clip outputs, and both
 raise ``ServingError`` with the server's gRPC status name (e.g. ``INVALID_ARGUMENT``) when a
@@ -18,7 +21,9 @@ as WAV, ``audio_bytes``), grouped into requests within the server's limits
 import base64
 import io
 import json
+import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +51,7 @@ from components.artifacts.signature import (
 )
 from serving import limits
 from serving.protos import get_model_metadata_pb2, predict_pb2
+from serving.security import Security, explain_failure
 from serving.status import ServingError, code_for_http_status
 from serving.tensors import dtype_name, to_ndarray, to_tensor_proto
 
@@ -54,6 +60,43 @@ TIMEOUT_S = 30.0  # seconds per request, unless the caller says otherwise
 PREDICTION_SERVICE = "tensorflow.serving.PredictionService"
 SIGNATURE_DEF_MAP = "tensorflow.serving.SignatureDefMap"
 CLASS_OUTPUTS = (CLASS_NAME, CLASS_INDEX, PROBABILITIES)
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    """Which version of the model a request asks for (TF Serving's ``ModelSpec.version_choice``).
+
+    Attributes:
+        version: A version number.
+        label: A version label (``stable``, ``canary``) the server's config assigns.
+        Neither: the newest version the server has loaded.
+    """
+
+    version: int | None = None
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.version is not None and self.label is not None:
+            raise ValueError("ask for a version or a label, not both")
+        if self.version is not None and self.version < 0:
+            raise ValueError(f"a version is a non-negative integer, got {self.version}")
+        if self.label is not None and not self.label.strip():
+            raise ValueError("the version label is empty")
+
+    def apply(self, spec) -> None:
+        """Sets the choice on a ``ModelSpec`` (its ``name`` is set by the caller)."""
+        if self.version is not None:
+            spec.version.value = self.version
+        elif self.label is not None:
+            spec.version_label = self.label
+
+    def rest_path(self) -> str:
+        """The REST path segment: ``/versions/<n>``, ``/labels/<label>`` or nothing."""
+        if self.version is not None:
+            return f"/versions/{self.version}"
+        if self.label is not None:
+            return f"/labels/{urllib.parse.quote(self.label, safe='')}"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -181,20 +224,35 @@ class GrpcClient:
     """TF Serving's ``PredictionService`` over gRPC."""
 
     def __init__(
-        self, target: str, model_name: str = SERVED_MODEL_NAME, timeout_s: float = TIMEOUT_S
+        self,
+        target: str,
+        model_name: str = SERVED_MODEL_NAME,
+        timeout_s: float = TIMEOUT_S,
+        *,
+        choice: VersionChoice = VersionChoice(),
+        security: Security = Security(),
     ):
-        """Opens an insecure channel.
+        """Opens a channel (TLS if ``security`` says so).
 
         Args:
             target: ``host:port`` of the gRPC API (TF Serving's 8500).
             model_name: Served model name.
             timeout_s: Deadline per call.
+            choice: The version every call asks for.
+            security: TLS and the credentials sent with every call.
+
+        Raises:
+            ValueError: Credentials that would go in plaintext beyond this machine.
+            FileNotFoundError: A CA bundle, certificate or key that cannot be read.
         """
+        self.target = target
         self.model_name = model_name
         self.timeout_s = timeout_s
+        self.choice = choice
+        self._metadata_pairs = security.metadata() or None
         # TF Serving accepts large requests; batches of WAVs exceed gRPC's 4 MB default.
         options = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
-        self._channel = grpc.insecure_channel(target, options=options)
+        self._channel = security.grpc_channel(target, options)
         self._predict = self._channel.unary_unary(
             f"/{PREDICTION_SERVICE}/Predict",
             request_serializer=predict_pb2.PredictRequest.SerializeToString,
@@ -205,6 +263,14 @@ class GrpcClient:
             request_serializer=get_model_metadata_pb2.GetModelMetadataRequest.SerializeToString,
             response_deserializer=get_model_metadata_pb2.GetModelMetadataResponse.FromString,
         )
+
+    def _call(self, method, request):
+        try:
+            return method(request, timeout=self.timeout_s, metadata=self._metadata_pairs)
+        except grpc.RpcError as error:
+            code = error.code().name
+            message = explain_failure(self.target, code, error.details() or "")
+            raise ServingError(code, message) from None
 
     def __enter__(self) -> "GrpcClient":
         return self
@@ -218,16 +284,22 @@ class GrpcClient:
 
     def predict(self, signature: str, inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
         """Runs one ``Predict`` call: input name → array in, output name → array out."""
+        return {
+            key: to_ndarray(value)
+            for key, value in self.predict_response(signature, inputs).outputs.items()
+        }
+
+    def predict_response(
+        self, signature: str, inputs: Mapping[str, object]
+    ) -> predict_pb2.PredictResponse:
+        """Runs one ``Predict`` call: the raw response (its ``model_spec`` names the version)."""
         request = predict_pb2.PredictRequest()
         request.model_spec.name = self.model_name
         request.model_spec.signature_name = signature
+        self.choice.apply(request.model_spec)
         for key, value in inputs.items():
             request.inputs[key].CopyFrom(to_tensor_proto(value))
-        try:
-            response = self._predict(request, timeout=self.timeout_s)
-        except grpc.RpcError as error:
-            raise ServingError(error.code().name, error.details() or "") from None
-        return {key: to_ndarray(value) for key, value in response.outputs.items()}
+        return self._call(self._predict, request)
 
     def predict_wav(self, wavs: Sequence[bytes]) -> list[Prediction]:
         """Classifies whole WAV files (any format and rate the served model accepts)."""
@@ -246,10 +318,8 @@ class GrpcClient:
         """One ``GetModelMetadata`` call asking for ``fields``: the raw response."""
         request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=list(fields))
         request.model_spec.name = self.model_name
-        try:
-            return self._metadata(request, timeout=self.timeout_s)
-        except grpc.RpcError as error:
-            raise ServingError(error.code().name, error.details() or "") from None
+        self.choice.apply(request.model_spec)
+        return self._call(self._metadata, request)
 
     def metadata(self) -> dict[str, dict]:
         """Signature name → ``{"inputs"|"outputs": {name: {"dtype", "shape"}}}``."""
@@ -278,10 +348,15 @@ def _tensor_info(info) -> dict:
     return {"dtype": dtype_name(info.dtype), "shape": shape}
 
 
-def request_json(request: "urllib.request.Request | str", timeout_s: float) -> dict:
+def request_json(
+    request: "urllib.request.Request | str",
+    timeout_s: float,
+    context: "ssl.SSLContext | None" = None,
+) -> dict:
     """One HTTP request to TF Serving's REST API: its JSON answer, or a ``ServingError``."""
+    url = request.full_url if isinstance(request, urllib.request.Request) else request
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with urllib.request.urlopen(request, timeout=timeout_s, context=context) as response:
             return json.load(response)
     except urllib.error.HTTPError as error:
         try:
@@ -289,25 +364,49 @@ def request_json(request: "urllib.request.Request | str", timeout_s: float) -> d
         except ValueError:
             message = str(error)
         raise ServingError(code_for_http_status(error.code), message) from None
-    except urllib.error.URLError as error:
-        raise ServingError("UNAVAILABLE", str(error.reason)) from None
+    except (urllib.error.URLError, OSError) as error:  # OSError: TLS 1.3 refusals, resets
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError):
+            raise ServingError("DEADLINE_EXCEEDED", f"no answer within {timeout_s:g} s") from None
+        netloc = urllib.parse.urlsplit(url).netloc
+        message = explain_failure(netloc, "UNAVAILABLE", str(reason))
+        raise ServingError("UNAVAILABLE", message) from None
 
 
 class RestClient:
-    """TF Serving's REST API (``POST /v1/models/<name>:predict``)."""
+    """TF Serving's REST API (``/v1/models/<name>[/versions/<n>|/labels/<label>]``)."""
 
     def __init__(
-        self, base_url: str, model_name: str = SERVED_MODEL_NAME, timeout_s: float = TIMEOUT_S
+        self,
+        base_url: str,
+        model_name: str = SERVED_MODEL_NAME,
+        timeout_s: float = TIMEOUT_S,
+        *,
+        choice: VersionChoice = VersionChoice(),
+        security: Security = Security(),
     ):
         """Remembers where the server is.
 
         Args:
-            base_url: ``http://host:port`` of the REST API (TF Serving's 8501).
+            base_url: ``http://host:port`` (or ``https://``) of the REST API (TF Serving's 8501).
             model_name: Served model name.
             timeout_s: Timeout per request.
+            choice: The version every request asks for.
+            security: TLS and the credentials sent with every request.
+
+        Raises:
+            ValueError: Credentials that would go in plaintext beyond this machine.
+            FileNotFoundError: A CA bundle, certificate or key that cannot be read.
         """
-        self.url = f"{base_url.rstrip('/')}/v1/models/{model_name}:predict"
+        netloc = urllib.parse.urlsplit(base_url).netloc
+        if not base_url.startswith("https://"):
+            security.check(netloc)
+        self.root = f"{base_url.rstrip('/')}/v1/models/{model_name}"
+        self.url = f"{self.root}{choice.rest_path()}:predict"
         self.timeout_s = timeout_s
+        self.choice = choice
+        self._headers = security.http_headers()
+        self._context = security.ssl_context()
 
     def __enter__(self) -> "RestClient":
         return self
@@ -318,14 +417,27 @@ class RestClient:
     def close(self) -> None:
         """Nothing to release (one connection per request); here to match ``GrpcClient``."""
 
+    def get_json(self, suffix: str = "") -> dict:
+        """``GET <root>[/versions/<n>|/labels/<label>]<suffix>``: status (no suffix) or metadata."""
+        url = f"{self.root}{self.choice.rest_path()}{suffix}"
+        request = urllib.request.Request(url, headers=self._headers)
+        return request_json(request, self.timeout_s, self._context)
+
+    def version_states(self) -> dict[int, str]:
+        """Version → state (``AVAILABLE``, ``LOADING``...) from TF Serving's model status."""
+        answer = self.get_json()
+        return {
+            int(entry["version"]): entry["state"]
+            for entry in answer.get("model_version_status", [])
+        }
+
     def predict_wav(self, wavs: Sequence[bytes]) -> list[Prediction]:
         """Classifies whole WAV files sent base64-encoded in the row format."""
         instances = [{"b64": base64.b64encode(wav).decode("ascii")} for wav in wavs]
         body = json.dumps({"instances": instances}).encode()
-        request = urllib.request.Request(
-            self.url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-        )
-        rows = request_json(request, self.timeout_s)["predictions"]
+        headers = {**self._headers, "Content-Type": "application/json"}
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        rows = request_json(request, self.timeout_s, self._context)["predictions"]
         if not rows:
             return []
         return predictions_from_outputs({key: [row[key] for row in rows] for key in rows[0]})
@@ -336,11 +448,15 @@ def connect(
     rest: bool = False,
     model_name: str = SERVED_MODEL_NAME,
     timeout_s: float = TIMEOUT_S,
+    *,
+    choice: VersionChoice = VersionChoice(),
+    security: Security = Security(),
 ) -> GrpcClient | RestClient:
     """A client for ``host:port``: gRPC (TF Serving's 8500) or, with ``rest``, REST (8501)."""
     if rest:
-        return RestClient(f"http://{target}", model_name, timeout_s)
-    return GrpcClient(target, model_name, timeout_s)
+        base_url = f"{security.scheme()}://{target}"
+        return RestClient(base_url, model_name, timeout_s, choice=choice, security=security)
+    return GrpcClient(target, model_name, timeout_s, choice=choice, security=security)
 
 
 # The error code of a file the client could not read or decode (nothing was sent for it).
@@ -389,9 +505,19 @@ def _score(client: GrpcClient | RestClient, wavs: list[bytes]) -> list[dict]:
 
 
 def predict_files(
-    paths: Sequence[str], target: str, model_name: str, timeout_s: float, rest: bool = False
+    paths: Sequence[str],
+    target: str,
+    model_name: str,
+    timeout_s: float,
+    rest: bool = False,
+    *,
+    choice: VersionChoice = VersionChoice(),
+    security: Security = Security(),
 ) -> list[dict]:
     """Classifies audio files with the model served at ``target`` (``host:port``), gRPC or REST.
+
+    ``choice`` picks the version (a number or a label) and ``security`` how to reach the server
+    (``connect``).
 
     Files go in requests of at most ``limits.MAX_BATCH_SIZE`` files and
     ``limits.MAX_MESSAGE_BYTES``; a request the server refuses as ``INVALID_ARGUMENT`` is
@@ -419,7 +545,9 @@ def predict_files(
             continue
         ready.append((index, data))
     if ready:
-        with connect(target, rest, model_name, timeout_s) as client:
+        with connect(
+            target, rest, model_name, timeout_s, choice=choice, security=security
+        ) as client:
             for request in limits.batches([len(data) for _, data in ready], rest):
                 members = [ready[position] for position in request]
                 outcomes = _score(client, [data for _, data in members])

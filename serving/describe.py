@@ -6,18 +6,26 @@ answers ``INVALID_ARGUMENT`` for the card field, since it serves only signature 
 never reads a version's ``assets.extra/`` beyond the warmup file, so the signatures are fetched
 alone and the result says where the card is instead. ``from_rest`` reads ``GET
 /v1/models/<name>`` (the version) and ``.../metadata`` (signatures, and the card where the
-server adds it). ``from_model_base`` reads the card straight from
-``<model_base>/<name>/<version>/assets.extra/`` (local or ``gs://``): the way to describe what
-a real TF Serving serves, since it reads the same directory. ``render`` prints the version, its
-signatures and the card (``components/model_card.render``).
+server adds it). Both ask for the version a ``VersionChoice`` names (a number or a label) and
+reach the server as a ``Security`` says. ``from_model_base`` reads the card straight from the
+model base (local or ``gs://``, ``components/artifacts/model_base.py``): a version, a label of
+the rollout config, or by default the production version (``stable``, else the newest), the way
+to describe what a real TF Serving serves, since it reads the same directory. ``render`` prints
+the version, its signatures and the card (``components/model_card.render``).
 """
 
 import json
-import os
 
 from components import model_card
-from components.artifacts.names import ASSETS_EXTRA_DIR, VERSION_CARD_JSON
-from serving.client import TIMEOUT_S, GrpcClient, request_json, signature_def_map
+from components.artifacts import model_base
+from serving.client import (
+    TIMEOUT_S,
+    GrpcClient,
+    RestClient,
+    VersionChoice,
+    signature_def_map,
+)
+from serving.security import Security
 from serving.status import ServingError
 
 SIGNATURE_DEF_FIELD = "signature_def"
@@ -47,7 +55,14 @@ def _signature_summary(signature_defs: dict) -> dict[str, dict]:
     }
 
 
-def from_grpc(target: str, model_name: str, timeout_s: float = TIMEOUT_S) -> dict:
+def from_grpc(
+    target: str,
+    model_name: str,
+    timeout_s: float = TIMEOUT_S,
+    *,
+    choice: VersionChoice = VersionChoice(),
+    security: Security = Security(),
+) -> dict:
     """``{"source", "model_name", "version", "signatures", "card", "card_note"}`` over gRPC.
 
     Raises:
@@ -55,7 +70,7 @@ def from_grpc(target: str, model_name: str, timeout_s: float = TIMEOUT_S) -> dic
     """
     from google.protobuf import json_format, wrappers_pb2
 
-    with GrpcClient(target, model_name, timeout_s) as client:
+    with GrpcClient(target, model_name, timeout_s, choice=choice, security=security) as client:
         note = None
         try:
             response = client.model_metadata([SIGNATURE_DEF_FIELD, MODEL_CARD_FIELD])
@@ -85,10 +100,17 @@ def from_grpc(target: str, model_name: str, timeout_s: float = TIMEOUT_S) -> dic
     }
 
 
-def from_rest(base_url: str, model_name: str, timeout_s: float = TIMEOUT_S) -> dict:
-    """The same as ``from_grpc`` over TF Serving's REST API (``http://host:port``)."""
-    root = f"{base_url.rstrip('/')}/v1/models/{model_name}"
-    answer = request_json(f"{root}/metadata", timeout_s)
+def from_rest(
+    base_url: str,
+    model_name: str,
+    timeout_s: float = TIMEOUT_S,
+    *,
+    choice: VersionChoice = VersionChoice(),
+    security: Security = Security(),
+) -> dict:
+    """The same as ``from_grpc`` over TF Serving's REST API (``http[s]://host:port``)."""
+    client = RestClient(base_url, model_name, timeout_s, choice=choice, security=security)
+    answer = client.get_json("/metadata")
     metadata = answer.get("metadata", {})
     card = metadata.get(MODEL_CARD_FIELD)
     return {
@@ -103,47 +125,38 @@ def from_rest(base_url: str, model_name: str, timeout_s: float = TIMEOUT_S) -> d
     }
 
 
-def _read(path: str) -> str:
-    if "://" not in path:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    import tensorflow as tf  # gs:// and other remote file systems
+def from_model_base(
+    base: str, model_name: str, version: int | None = None, label: str | None = None
+) -> dict:
+    """The card of one version read from the model base (local or ``gs://``).
 
-    with tf.io.gfile.GFile(path) as handle:
-        return handle.read()
-
-
-def _versions(model_root: str) -> list[int]:
-    if "://" not in model_root:
-        names = os.listdir(model_root) if os.path.isdir(model_root) else []
-    else:
-        import tensorflow as tf
-
-        names = tf.io.gfile.listdir(model_root) if tf.io.gfile.isdir(model_root) else []
-    return [int(name.strip("/")) for name in names if name.strip("/").isdigit()]
-
-
-def from_model_base(model_base: str, model_name: str, version: int | None = None) -> dict:
-    """The card of ``version`` (default: the newest, which TF Serving serves) from the base.
+    The version is ``version``, or the one ``label`` names in the rollout config, or by default
+    the production version (``stable``, else the newest).
 
     Raises:
-        FileNotFoundError: If there is no such version, or it has no model card.
+        FileNotFoundError: If there is no such version or label, or the version has no card.
     """
-    model_root = os.path.join(model_base, model_name)
-    versions = _versions(model_root)
-    if version is None:
-        if not versions:
-            raise FileNotFoundError(f"no integer version directory under {model_root}")
-        version = max(versions)
-    elif version not in versions:
-        raise FileNotFoundError(f"version {version} is not under {model_root}")
-    path = os.path.join(model_root, str(version), ASSETS_EXTRA_DIR, VERSION_CARD_JSON)
-    try:
-        card = json.loads(_read(path))
-    except (FileNotFoundError, OSError) as error:
-        raise FileNotFoundError(f"version {version} has no model card ({path})") from error
+    from components.artifacts import rollout_config
+
+    root = model_base.model_root(base, model_name)
+    if label is not None:
+        config = rollout_config.read(base)
+        model = config.model(model_name) if config else None
+        if model is None or label not in model.labels:
+            where = model_base.rollout_config_file(base)
+            raise FileNotFoundError(f"no version of {model_name} is labelled {label!r} in {where}")
+        version = model.labels[label]
+    elif version is None:
+        version = rollout_config.production_version(base, model_name)
+        if version is None:
+            raise FileNotFoundError(f"no integer version directory under {root}")
+    if version not in model_base.versions(base, model_name):
+        raise FileNotFoundError(f"version {version} is not under {root}")
+    card = model_base.read_card(model_base.version_dir(base, model_name, version))
+    if card is None:
+        raise FileNotFoundError(f"version {version} under {root} has no model card")
     return {
-        "source": model_root,
+        "source": root,
         "model_name": model_name,
         "version": version,
         "signatures": None,

@@ -10,6 +10,8 @@ import grpc
 HTTP_STATUS: dict[str, int] = {
     "INVALID_ARGUMENT": 400,
     "FAILED_PRECONDITION": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
     "NOT_FOUND": 404,
     "UNIMPLEMENTED": 501,
     "UNAVAILABLE": 503,
@@ -43,6 +45,11 @@ class ServingError(Exception):
 
 def code_for_http_status(status: int) -> str:
     """The gRPC code name for an HTTP error status of TF Serving's REST API."""
-    return {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 501: "UNIMPLEMENTED"}.get(
-        status, "UNAVAILABLE" if status == 503 else "UNKNOWN"
-    )
+    codes = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        501: "UNIMPLEMENTED",
+    }
+    return codes.get(status, "UNAVAILABLE" if status == 503 else "UNKNOWN")

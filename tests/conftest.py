@@ -39,11 +39,14 @@ def shared_audio() -> Path:
 
 @pytest.fixture(scope="session")
 def featurized(tmp_path_factory) -> str:
+    from components.audio import feature_sets
     from components.featurize import core as featurize
 
     root = tmp_path_factory.mktemp("serving-data")
     out = root / "featurized"
-    featurize.run(write_manifest(root), str(out), featurize.FeaturizeConfig(num_shards=1))
+    # every feature set (the opt-in YAMNet embedding and mn04 log-mel too): models on each serve
+    config = featurize.FeaturizeConfig(feature_sets=feature_sets.ALL, num_shards=1)
+    featurize.run(write_manifest(root), str(out), config)
     return str(out)
 
 
@@ -114,8 +117,8 @@ def model_base(keras_model_dir, transform_graph, tmp_path_factory) -> str:
     from components.deploy import core
 
     base = str(tmp_path_factory.mktemp("model-base"))
-    blessing = {"blessed": True, "model": "cnn_log_mel", "reasons": []}
-    core.run(keras_model_dir, transform_graph, base, blessing, core.DeployConfig(version=1))
+    blessing = {"blessed": True, "candidate": "cnn_log_mel", "reasons": []}
+    core.run([keras_model_dir], transform_graph, base, blessing, core.DeployConfig(version=1))
     return base
 
 

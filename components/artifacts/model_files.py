@@ -42,6 +42,16 @@ class ModelInfo:
     feature: str
     model_dir: str
 
+    @classmethod
+    def from_card(cls, card: dict, model_dir: str) -> "ModelInfo":
+        """The info of a ``model.json`` already read from ``model_dir``."""
+        return cls(
+            name=card["name"],
+            framework=card["framework"],
+            feature=card["feature"],
+            model_dir=model_dir,
+        )
+
 
 @dataclass(frozen=True)
 class Predictions:
@@ -77,10 +87,7 @@ def read_model_card(model_dir: str) -> dict:
 
 def read_model_info(model_dir: str) -> ModelInfo:
     """The name, framework and feature of a model directory's ``model.json``."""
-    card = read_model_card(model_dir)
-    return ModelInfo(
-        name=card["name"], framework=card["framework"], feature=card["feature"], model_dir=model_dir
-    )
+    return ModelInfo.from_card(read_model_card(model_dir), model_dir)
 
 
 def write_predictions(

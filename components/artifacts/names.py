@@ -1,9 +1,10 @@
 """The names of a run's files and splits, defined once for every step (no TensorFlow).
 
 Each step's output directory holds files with these names (docs/contracts.md): ingest's
-manifest, label report and rejects; featurize's example shards per split, transform graph, clip
-statistics and dead letter; a model directory's card, model file, predictions and
-hyperparameters; evaluate's metrics and blessing.
+manifest, label report and rejects; featurize's example shards per split, the feature sets they
+hold, transform graph, clip statistics and dead letter; a model directory's card, model file,
+predictions and hyperparameters; evaluate's metrics, analysis, blessing and report, and the two
+models they name; a served version's files and the rollout config beside the served models.
 """
 
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
@@ -24,6 +25,7 @@ CLIP_STATS = "clip_stats"
 DEAD_LETTER = "dead_letter"
 CLIP_STATS_FILE = f"{CLIP_STATS}.jsonl"
 DEAD_LETTER_FILE = f"{DEAD_LETTER}.jsonl"
+FEATURE_SETS_FILE = "feature_sets.json"  # {"feature_sets": [...]}: what the examples hold
 
 # a model directory (train, baselines)
 MODEL_CARD_FILE = "model.json"
@@ -36,13 +38,30 @@ RESUME_DIR = "resume"  # a Keras model's resume state, only while its task is un
 KERAS = "keras"  # model.json "framework" values
 SKLEARN = "sklearn"
 
-# evaluate
+# evaluate: the scores, the analysis (slices, discovery, importance, errors), the blessing and
+# the report (its table of slices in Markdown, the page, and the page's screenshot)
 METRICS_FILE = "metrics.json"
+SLICES_FILE = "slices.json"
+DISCOVERY_FILE = "discovery.json"
+IMPORTANCE_FILE = "importance.json"
+ERRORS_FILE = "errors.json"
+ERRORS_CSV_FILE = "errors.csv"
 BLESSING_FILE = "blessing.json"
+SLICES_TABLE_FILE = "slices.md"
+REPORT_HTML_FILE = "report.html"
+# the two models metrics.json and blessing.json name: the candidate (the best exportable model,
+# which the blessing is about and deploy publishes; null when none is) and the overall best
+CANDIDATE = "candidate"
+BEST = "best"
 
-# a deployed version: <model_base>/<model_name>/<version>/assets.extra/ (deploy → describe);
-# evaluate reads the newest version of the same served name to compare the candidate with
+# the model base TF Serving reads (components/artifacts/model_base.py knows its layout):
+# <model_base>/<model_name>/<version>/ holds the SavedModel and assets.extra/ (the warmup
+# requests TF Serving replays, the model card); <model_base>/models.config is the rollout's
+# TF Serving model config (versions and labels: components/artifacts/rollout_config.py)
 SERVED_MODEL_NAME = "household_sounds"
+SAVED_MODEL_FILE = "saved_model.pb"
 ASSETS_EXTRA_DIR = "assets.extra"
+WARMUP_FILE = "tf_serving_warmup_requests"  # TF Serving's fixed name, in assets.extra/
 VERSION_CARD_JSON = "model_card.json"
 VERSION_CARD_MARKDOWN = "model_card.md"
+ROLLOUT_CONFIG_FILE = "models.config"

@@ -1,7 +1,9 @@
 """Featurize's example shards ``examples/<split>/*.tfrecord.gz``, as later steps read them.
 
 Each shard holds GZIP ``tf.train.Example``s after the tf.Transform graph (features in
-``components.audio.examples``). ``records`` streams a split's serialized examples in a fixed,
+``components.audio.examples``), with the feature sets featurize computed, which it records in
+``feature_sets.json`` (``write_feature_sets``; ``require_feature`` turns a model's missing one
+into a clear error). ``records`` streams a split's serialized examples in a fixed,
 interleaved shard order (optionally with the shard order shuffled, for training);
 ``load_arrays`` reads a whole split of a small 1-D feature (mean-MFCC, an embedding) into
 ``SplitArrays``.
@@ -13,9 +15,42 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from components.artifacts.names import EXAMPLES_DIR, SHARD_SUFFIX
+from components.artifacts import files
+from components.artifacts.names import EXAMPLES_DIR, FEATURE_SETS_FILE, SHARD_SUFFIX
 from components.audio import examples
 from components.audio.features import FEATURE_SHAPES
+
+
+class MissingFeatureError(ValueError):
+    """A model reads a feature set that featurize did not compute."""
+
+
+def write_feature_sets(examples_dir: str, keys: tuple[str, ...]) -> None:
+    """Records which feature sets the examples of ``examples_dir`` hold."""
+    files.write_json(os.path.join(examples_dir, FEATURE_SETS_FILE), {"feature_sets": list(keys)})
+
+
+def feature_sets(examples_dir: str) -> tuple[str, ...] | None:
+    """The feature sets the examples hold; ``None`` for examples written before the record."""
+    path = os.path.join(examples_dir, FEATURE_SETS_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    return tuple(files.read_json(path)["feature_sets"])
+
+
+def require_feature(examples_dir: str, feature: str, model: str) -> None:
+    """Checks that the examples hold ``feature``, which ``model`` reads.
+
+    Raises:
+        MissingFeatureError: Naming the feature sets featurize computed and how to add one.
+    """
+    held = feature_sets(examples_dir)
+    if held is not None and feature not in held:
+        raise MissingFeatureError(
+            f"{model} reads the feature set {feature}, which featurize did not compute "
+            f"(it computed {', '.join(held)}): add {feature} to the pipeline's feature_sets "
+            "(featurize --feature-set)"
+        )
 
 
 def split_files(examples_dir: str, split: str) -> list[str]:

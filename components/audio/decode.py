@@ -14,7 +14,6 @@ with a short machine-readable ``reason`` (``REASONS``) so the caller can dead-le
 """
 
 import errno
-import io
 import math
 import os
 import re
@@ -124,26 +123,6 @@ class DecodedAudio:
 
 
 KeepFrames = Callable[[int], int | None]  # sample rate → leading frames to keep (None: all)
-
-
-def decode_bytes(
-    data: bytes, keep_frames: KeepFrames | None = None, limits: DecodeLimits = DEFAULT_LIMITS
-) -> DecodedAudio:
-    """Decodes an audio file held in memory.
-
-    Args:
-        data: The file's bytes.
-        keep_frames: Given the file's rate, how many leading frames to keep; default all.
-        limits: Bounds on the file.
-
-    Returns:
-        The kept samples and the facts about the whole file.
-
-    Raises:
-        AudioDecodeError: With one of the reasons in ``REASONS``.
-    """
-    _check_size(len(data), limits)
-    return _guarded(lambda: _open_and_scan(io.BytesIO(data), keep_frames, limits))
 
 
 def decode_file(

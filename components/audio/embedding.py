@@ -30,23 +30,17 @@ from components.audio import (
     yamnet_frontend,
     yamnet_weights,
 )
-from components.audio.resample import output_length, resample
+from components.audio.resample import output_length, resample_rows
 from components.audio.waveform import CLIP_SAMPLES, SAMPLE_RATE
 
 YAMNET_SAMPLES = output_length(CLIP_SAMPLES, SAMPLE_RATE, yamnet_frontend.SAMPLE_RATE)  # 80,000
 NUM_PATCHES = yamnet_frontend.num_patches(YAMNET_SAMPLES)  # 10
-MN04_SAMPLES = output_length(CLIP_SAMPLES, SAMPLE_RATE, mn04_frontend.SAMPLE_RATE)  # 160,000
 
 
 def at_rate(clips: tf.Tensor, rate: int) -> tf.Tensor:
     """``[batch, CLIP_SAMPLES]`` clips at 22,050 Hz → ``[batch, samples at rate]``."""
-    return tf.map_fn(
-        lambda clip: resample(clip, SAMPLE_RATE, rate),
-        tf.ensure_shape(tf.convert_to_tensor(clips, tf.float32), [None, CLIP_SAMPLES]),
-        fn_output_signature=tf.TensorSpec(
-            [output_length(CLIP_SAMPLES, SAMPLE_RATE, rate)], tf.float32
-        ),
-    )
+    clips = tf.ensure_shape(tf.convert_to_tensor(clips, tf.float32), [None, CLIP_SAMPLES])
+    return resample_rows(clips, SAMPLE_RATE, rate)
 
 
 def to_yamnet_rate(clips: tf.Tensor) -> tf.Tensor:
@@ -79,6 +73,11 @@ class YamnetEmbedding(tf.Module):
         return pool(tf.reshape(embeddings, [-1, NUM_PATCHES, yamnet.EMBEDDING_SIZE]))
 
 
+def mn04_log_mel(clips: tf.Tensor) -> tf.Tensor:
+    """``[batch, CLIP_SAMPLES]`` clips at 22,050 Hz → mn04's input ``[batch, 128, 500]``."""
+    return mn04_frontend.log_mel(at_rate(clips, mn04_frontend.SAMPLE_RATE))
+
+
 class Mn04Embedding(tf.Module):
     """Prepared clips ``[batch, CLIP_SAMPLES]`` (22,050 Hz) → ``[batch, 384]`` embeddings."""
 
@@ -90,5 +89,8 @@ class Mn04Embedding(tf.Module):
 
     def __call__(self, clips: tf.Tensor) -> tf.Tensor:
         """The pooled embedding of every clip of a batch."""
-        log_mel = mn04_frontend.log_mel(at_rate(clips, mn04_frontend.SAMPLE_RATE))
+        return self.of_log_mel(mn04_log_mel(clips))
+
+    def of_log_mel(self, log_mel: tf.Tensor) -> tf.Tensor:
+        """The pooled embedding of ``mn04_log_mel``'s output."""
         return self.network(log_mel, training=False)[mn04.EMBEDDING]

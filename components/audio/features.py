@@ -14,6 +14,16 @@ import functools
 import numpy as np
 import tensorflow as tf
 
+from components.audio import mn04_frontend
+from components.audio.feature_sets import (
+    LOG_MEL,
+    MEAN_MFCC,
+    MFCC,
+    MN04_EMBEDDING,
+    MN04_LOG_MEL,
+    YAMNET_EMBEDDING,
+)
+from components.audio.resample import output_length
 from components.audio.waveform import CLIP_SAMPLES, SAMPLE_RATE
 
 N_FFT = 2048
@@ -23,21 +33,19 @@ N_MFCC = 32
 NUM_FRAMES = 1 + CLIP_SAMPLES // HOP_LENGTH  # 216: centred frames
 AMIN = 1e-10
 TOP_DB = 80.0
+MN04_SAMPLES = output_length(CLIP_SAMPLES, SAMPLE_RATE, mn04_frontend.SAMPLE_RATE)  # 160,000
 
-LOG_MEL = "log_mel"
-MFCC = "mfcc"
-MEAN_MFCC = "mean_mfcc"
-# YAMNet's 1,024-d patch embeddings, mean- and max-pooled over the clip (computed by
-# ``embedding.py``, which needs the trunk's weights; only its name and shape live here).
-YAMNET_EMBEDDING = "yamnet_embedding"
-# EfficientAT mn04's last feature map, mean-pooled (``embedding.py`` too).
-MN04_EMBEDDING = "mn04_embedding"
+# The shape of every feature set (``feature_sets.py``). The pretrained ones are computed by
+# ``embedding.py`` (it needs the trunks' weights; only their shapes live here): YAMNet's 1,024-d
+# patch embeddings mean- and max-pooled over the clip, EfficientAT mn04's last feature map
+# mean-pooled, and mn04's log-mel input of the clip at 32 kHz (128 bands, 10 ms frames).
 FEATURE_SHAPES: dict[str, tuple[int, ...]] = {
     LOG_MEL: (N_MELS, NUM_FRAMES),
     MFCC: (N_MFCC, NUM_FRAMES),
     MEAN_MFCC: (N_MFCC,),
     YAMNET_EMBEDDING: (2 * 1024,),
     MN04_EMBEDDING: (384,),
+    MN04_LOG_MEL: (mn04_frontend.N_MELS, mn04_frontend.num_frames(MN04_SAMPLES)),
 }
 
 

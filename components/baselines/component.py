@@ -1,4 +1,4 @@
-"""KFP wrapper of the baselines step: one scikit-learn model (mean-MFCC or YAMNet; see core.py)."""
+"""KFP wrappers of the baselines step: which models fit, and one scikit-learn model (core.py)."""
 
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Model, Output
@@ -31,6 +31,11 @@ def baselines(
             (50 random forest, 20 SVC, 10 logistic regression).
         seed: Seed of the search and the estimators.
     """
+    from components.baselines.config import task_label
+    from components.wrapper.task_label import announce
+
+    announce(task_label(model_name), model)
+
     from components.artifacts import files
     from components.artifacts.names import SKLEARN
     from components.baselines import core
@@ -42,3 +47,16 @@ def baselines(
     # The file too: kfp.local's cache takes an output without a file for a miss (kfp 2.17).
     files.write_json(metrics.path, metrics.metadata)
     model.metadata.update({"name": result.name, "framework": SKLEARN, "feature": result.feature})
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def baselines_reading(feature_sets: list, models: list) -> list:
+    """The baselines of ``models`` whose feature set featurize computes (``feature_sets``).
+
+    Args:
+        feature_sets: The pipeline's feature sets.
+        models: The candidate baselines, in the order they are fitted.
+    """
+    from components.baselines.config import models_reading
+
+    return models_reading(feature_sets, models)

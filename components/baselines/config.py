@@ -8,6 +8,8 @@ what ``household-sounds baselines`` shows; fields without it are not command-lin
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from components.audio import feature_sets
+
 Model = Literal[
     "logistic_regression",
     "random_forest",
@@ -23,7 +25,10 @@ MODELS: tuple[str, ...] = get_args(Model)
 # The study's three estimators; ``<estimator>_yamnet`` (``_mn04``) fits the same one on the YAMNet
 # (mn04) embedding: the classic linear probe, and a forest and an SVC beside it.
 ESTIMATORS: tuple[str, ...] = ("logistic_regression", "random_forest", "svc")
-EMBEDDING_OF_SUFFIX: dict[str, str] = {"_yamnet": "yamnet_embedding", "_mn04": "mn04_embedding"}
+EMBEDDING_OF_SUFFIX: dict[str, str] = {
+    "_yamnet": feature_sets.YAMNET_EMBEDDING,
+    "_mn04": feature_sets.MN04_EMBEDDING,
+}
 
 
 def embedding_suffix(model_name: str) -> str:
@@ -32,8 +37,19 @@ def embedding_suffix(model_name: str) -> str:
 
 
 FEATURE_OF: dict[str, str] = {
-    name: EMBEDDING_OF_SUFFIX.get(embedding_suffix(name), "mean_mfcc") for name in MODELS
+    name: EMBEDDING_OF_SUFFIX.get(embedding_suffix(name), feature_sets.MEAN_MFCC) for name in MODELS
 }
+
+
+def models_reading(computed: list[str], models: list[str]) -> list[str]:
+    """The models of ``models`` whose feature set is in ``computed``, in their order.
+
+    Raises:
+        ValueError: For an unknown name, or when none is left (``feature_sets.reading``).
+    """
+    return feature_sets.reading(computed, models, FEATURE_OF, "baselines")
+
+
 SEED_ITERATIONS: dict[str, int] = {"logistic_regression": 10, "random_forest": 50, "svc": 20}
 
 
@@ -42,7 +58,12 @@ def estimator_of(model_name: str) -> str:
     return model_name.removesuffix(embedding_suffix(model_name))
 
 
-PRESETS: dict[str, dict] = {"full": {"n_iter": 0}, "demo": {"n_iter": 3}}
+def task_label(model_name: str) -> str:
+    """What a baselines task is, for its log and console line: ``baselines svc on mean_mfcc``."""
+    return f"baselines {estimator_of(model_name)} on {FEATURE_OF[model_name]}"
+
+
+PRESETS: dict[str, dict] = {"full": {"n_iter": 0}, "demo": {"n_iter": 3}, "quality": {"n_iter": 4}}
 
 
 @dataclass(frozen=True)

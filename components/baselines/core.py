@@ -131,9 +131,13 @@ def run(examples_dir: str, output_dir: str, cfg: BaselinesConfig) -> BaselinesRe
 
     Returns:
         Best parameters, CV and validation scores, and the search time.
+
+    Raises:
+        shards.MissingFeatureError: If featurize did not compute the model's feature set.
     """
     estimator, distributions = search_space(cfg.model_name, cfg.seed)
     feature = FEATURE_OF[cfg.model_name]
+    shards.require_feature(examples_dir, feature, cfg.model_name)
     splits = {split: shards.load_arrays(examples_dir, split, feature) for split in SPLITS}
     train = splits["train"]
     folds = StratifiedGroupKFold(cfg.cv_folds, shuffle=True, random_state=cfg.seed)

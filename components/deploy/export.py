@@ -64,6 +64,29 @@ def decode_and_window(wav_bytes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Te
     return timeline.windows(clip), tf.shape(clip, out_type=tf.int64)[0], duration_s
 
 
+def keras_variables(module: tf.Module) -> list[tf.Variable]:
+    """The ``tf.Variable`` under every Keras variable of the Keras layers ``module`` holds.
+
+    Keras 3 layers are not ``tf.Module``s: ``tf.saved_model.save`` writes their variables into
+    the checkpoint that ``tf.saved_model.load`` restores, but not into the one that a session
+    restores through the SavedModel's saver, which is how TF Serving loads a model. Served from
+    TF Serving, such a model fails every request with FAILED_PRECONDITION "Could not find
+    variable" (keras-team/keras#20095, tensorflow/serving#2250). Tracking the variables
+    themselves on the module puts them in both; ``tests/serving/test_session_load.py`` loads the
+    export as TF Serving does.
+    """
+    import keras
+
+    layers = [
+        value
+        for owner in (module, *module.submodules)
+        for value in vars(owner).values()
+        if isinstance(value, keras.layers.Layer)
+    ]
+    unique = {id(variable): variable for layer in layers for variable in layer.variables}
+    return [variable.value for variable in unique.values()]
+
+
 class ServingModule(tf.Module):
     """Featurizer + tf.Transform graph + classifier behind the two serving signatures."""
 
@@ -81,6 +104,8 @@ class ServingModule(tf.Module):
         self.class_names = tf.constant(CLASS_NAMES)
         self.featurizer = Featurizer((feature,))
         self._feature = feature
+        # Must come last: every Keras layer of the module is in place.
+        self.keras_variables = keras_variables(self)
 
     def classify(self, clips: tf.Tensor) -> dict[str, tf.Tensor]:
         """Outputs for ``[B, CLIP_SAMPLES]`` prepared clips."""
@@ -172,12 +197,20 @@ class ServingModule(tf.Module):
 
 
 def save(module: ServingModule, export_dir: str) -> None:
-    """Writes ``module`` as a SavedModel with both signatures (``export_dir`` must be local)."""
-    tf.saved_model.save(
-        module,
-        export_dir,
-        signatures={
-            DEFAULT_SIGNATURE: module.serve_wav.get_concrete_function(),
-            WAVEFORM_SIGNATURE: module.serve_waveform.get_concrete_function(),
-        },
-    )
+    """Writes ``module`` as a SavedModel with both signatures (``export_dir`` must be local).
+
+    The variables the signatures read are tracked by the module itself before saving. A Keras 3
+    variable is a wrapper around the ``tf.Variable`` the traced functions capture, and only the
+    wrapper is tracked through the model: the SavedModel's saver then restores a copy of it,
+    never the captured variable, which TF Serving's loader (restore op, then session runs)
+    leaves uninitialized: every request fails with "Could not find variable dense/kernel"
+    (keras-team/keras#20095). ``tf.saved_model.load`` rebinds through the object graph and hides
+    it; deploy's infra validation loads the way TF Serving does.
+    """
+    signatures = {
+        DEFAULT_SIGNATURE: module.serve_wav.get_concrete_function(),
+        WAVEFORM_SIGNATURE: module.serve_waveform.get_concrete_function(),
+    }
+    captured = {id(variable): variable for fn in signatures.values() for variable in fn.variables}
+    module.served_variables = list(captured.values())
+    tf.saved_model.save(module, export_dir, signatures=signatures)

@@ -28,7 +28,8 @@ import shutil
 import time
 import uuid
 
-SAVED_MODEL_PB = "saved_model.pb"
+from components.artifacts.model_base import model_root, version_dir, versions
+from components.artifacts.names import SAVED_MODEL_FILE
 
 
 class VersionExistsError(FileExistsError):
@@ -63,23 +64,6 @@ def publish(
     return _publish_local(local_dir, model_base, model_name, version)
 
 
-def existing_versions(model_base: str, model_name: str) -> list[int]:
-    """The integer versions published under ``<model_base>/<model_name>/`` (local or gs://)."""
-    if model_base.startswith("gs://"):
-        return _gcs_versions(model_base, model_name)
-    model_root = os.path.join(model_base, model_name)
-    if not os.path.isdir(model_root):
-        return []
-    return [int(name) for name in os.listdir(model_root) if name.isdigit()]
-
-
-def version_uri(model_base: str, model_name: str, version: int) -> str:
-    """Where ``version`` of ``model_name`` is (or will be) published."""
-    if model_base.startswith("gs://"):
-        return f"{model_base.rstrip('/')}/{model_name}/{version}"
-    return os.path.join(model_base, model_name, str(version))
-
-
 def _staging_name(version: int) -> str:
     return f".staging-{version}-{uuid.uuid4().hex[:8]}"
 
@@ -87,14 +71,14 @@ def _staging_name(version: int) -> str:
 def _publish_local(
     local_dir: str, model_base: str, model_name: str, version: int | None
 ) -> tuple[str, int]:
-    model_root = os.path.join(model_base, model_name)
-    existing = existing_versions(model_base, model_name)
-    os.makedirs(model_root, exist_ok=True)
+    root = model_root(model_base, model_name)
+    existing = versions(model_base, model_name)
+    os.makedirs(root, exist_ok=True)
     version = next_version(existing) if version is None else version
-    final = os.path.join(model_root, str(version))
+    final = version_dir(model_base, model_name, version)
     if os.path.exists(final):
         raise VersionExistsError(f"{final} already exists; versions are immutable")
-    staging = os.path.join(model_root, _staging_name(version))
+    staging = os.path.join(root, _staging_name(version))
     shutil.copytree(local_dir, staging)
     try:
         os.rename(staging, final)  # atomic; fails if another writer took the version meanwhile
@@ -109,17 +93,6 @@ def _split_gs(uri: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-def _gcs_versions(model_base: str, model_name: str) -> list[int]:
-    from google.cloud import storage
-
-    bucket_name, prefix = _split_gs(model_base)
-    model_root = f"{prefix}/{model_name}" if prefix else model_name
-    listing = storage.Client().list_blobs(bucket_name, prefix=f"{model_root}/", delimiter="/")
-    list(listing)  # the iterator fills ``prefixes`` as it pages
-    children = [p[len(model_root) + 1 :].strip("/") for p in listing.prefixes]
-    return [int(child) for child in children if child.isdigit()]
-
-
 def _publish_gcs(
     local_dir: str, model_base: str, model_name: str, version: int | None
 ) -> tuple[str, int]:
@@ -127,27 +100,26 @@ def _publish_gcs(
     from google.cloud import storage
 
     client = storage.Client()
-    bucket_name, prefix = _split_gs(model_base)
+    bucket_name, root = _split_gs(model_root(model_base, model_name))
     bucket = client.bucket(bucket_name)
-    model_root = f"{prefix}/{model_name}" if prefix else model_name
     if version is None:
-        version = next_version(_gcs_versions(model_base, model_name))
-    final = f"{model_root}/{version}"
+        version = next_version(versions(model_base, model_name))
+    final = _split_gs(version_dir(model_base, model_name, version))[1]
     if any(True for _ in client.list_blobs(bucket_name, prefix=f"{final}/", max_results=1)):
         raise VersionExistsError(f"gs://{bucket_name}/{final}/ already exists")
-    claim = bucket.blob(f"{model_root}/.claim-{version}")
+    claim = bucket.blob(f"{root}/.claim-{version}")
     try:
         claim.upload_from_string(b"", if_generation_match=0)
     except exceptions.PreconditionFailed:
         raise VersionExistsError(f"gs://{bucket_name}/{final}/ is being published") from None
-    staging = f"{model_root}/{_staging_name(version)}"
+    staging = f"{root}/{_staging_name(version)}"
     files = sorted(
         os.path.relpath(os.path.join(root, name), local_dir)
         for root, _, names in os.walk(local_dir)
         for name in names
     )
     # The graph goes last: without it no reader can load the version (see module docstring).
-    files.sort(key=lambda relative: relative == SAVED_MODEL_PB)
+    files.sort(key=lambda relative: relative == SAVED_MODEL_FILE)
     staged, copied = [], []
     try:
         for relative in files:

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
-from components.artifacts.names import ASSETS_EXTRA_DIR
+from components.artifacts.model_base import assets_dir, warmup_file
 from components.artifacts.signature import (
     DEFAULT_SIGNATURE,
     WAV_INPUT,
@@ -24,8 +24,6 @@ from components.audio import timeline, waveform
 from components.audio.resample import SUPPORTED_RATES
 from components.deploy.export import WINDOWS_PER_STEP
 
-WARMUP_DIR = ASSETS_EXTRA_DIR
-WARMUP_FILE = "tf_serving_warmup_requests"
 WARMUP_BATCH = 8
 # The shortest recording cut into more windows than one classification step takes.
 LONG_SECONDS = waveform.CLIP_SECONDS + WINDOWS_PER_STEP * timeline.HOP_SECONDS
@@ -43,14 +41,17 @@ def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
     return tf.audio.encode_wav(samples[:, None], sample_rate).numpy()
 
 
+def predict_request(model_name: str, signature: str, key: str, value) -> predict_pb2.PredictRequest:
+    """A ``PredictRequest`` of one input ``key`` (any value ``tf.make_tensor_proto`` takes)."""
+    spec = model_pb2.ModelSpec(name=model_name, signature_name=signature)
+    return predict_pb2.PredictRequest(model_spec=spec, inputs={key: tf.make_tensor_proto(value)})
+
+
 def requests(model_name: str) -> list[predict_pb2.PredictRequest]:
     """The warmup requests for a model served as ``model_name``."""
 
     def request(signature: str, key: str, value) -> predict_pb2.PredictRequest:
-        spec = model_pb2.ModelSpec(name=model_name, signature_name=signature)
-        return predict_pb2.PredictRequest(
-            model_spec=spec, inputs={key: tf.make_tensor_proto(value)}
-        )
+        return predict_request(model_name, signature, key, value)
 
     one_per_rate = [
         request(DEFAULT_SIGNATURE, WAV_INPUT, [wav_bytes(chirp(rate), rate)])
@@ -64,17 +65,21 @@ def requests(model_name: str) -> list[predict_pb2.PredictRequest]:
     return [*one_per_rate, batch, long, request(WAVEFORM_SIGNATURE, WAVEFORM_INPUT, clips)]
 
 
-def write(export_dir: str, model_name: str) -> str:
-    """Writes the warmup file into ``export_dir/assets.extra/`` and returns its path."""
-    path = f"{export_dir}/{WARMUP_DIR}/{WARMUP_FILE}"
-    tf.io.gfile.makedirs(f"{export_dir}/{WARMUP_DIR}")
+def write_requests(path: str, predict_requests: list[predict_pb2.PredictRequest]) -> str:
+    """Writes ``predict_requests`` as a TFRecord of ``PredictionLog`` records (warmup format)."""
     with tf.io.TFRecordWriter(path) as writer:
-        for request in requests(model_name):
+        for request in predict_requests:
             log = prediction_log_pb2.PredictionLog(
                 predict_log=prediction_log_pb2.PredictLog(request=request)
             )
             writer.write(log.SerializeToString())
     return path
+
+
+def write(export_dir: str, model_name: str) -> str:
+    """Writes the warmup file into ``export_dir/assets.extra/`` and returns its path."""
+    tf.io.gfile.makedirs(assets_dir(export_dir))
+    return write_requests(warmup_file(export_dir), requests(model_name))
 
 
 def read(path: str) -> list[prediction_log_pb2.PredictionLog]:

@@ -4,7 +4,9 @@ Models are ranked by test macro-F1 (ties: higher accuracy, then name), averaged 
 classes present in the test split (the first reason names any absent one). The overall best may be
 one deploy cannot export (another framework's, ``components/artifacts/exportable.py``), so the
 decision is about the *candidate*: the best exportable model, which is what deploy exports
-(``model`` in ``blessing.json``; ``best_model`` stays the overall best). It is blessed only if
+(``candidate`` in ``blessing.json`` and ``metrics.json``; ``best`` is the overall best, and the
+analysis is of the candidate, or of the best when none is exportable: ``subject``). It is
+blessed only if
 every check passes: a candidate exists; its macro-F1 reaches ``min_macro_f1``; the macro-F1 of
 its worst *significant* slice (from worst-slice discovery) reaches ``min_worst_slice_f1`` — when
 no slice is significantly worse, that check passes and the reasons say so; and it is not worse
@@ -17,6 +19,7 @@ so. Every check writes one human-readable reason; deploy reads the decision.
 
 from dataclasses import dataclass
 
+from components.artifacts.names import BEST, CANDIDATE
 from components.audio.labels import NUM_CLASSES
 
 
@@ -46,6 +49,11 @@ def rank(models: dict[str, dict]) -> list[str]:
 def candidate(models: dict[str, dict]) -> str | None:
     """The best exportable model (entries carry ``exportable``), or None if there is none."""
     return next((name for name in rank(models) if models[name]["exportable"]), None)
+
+
+def subject(decision: dict) -> str:
+    """The model a ``decide`` result is about: the candidate, else (none exportable) the best."""
+    return decision[CANDIDATE] or decision[BEST]
 
 
 def _production_check(
@@ -93,9 +101,8 @@ def decide(
             the model base holds no version yet; None when no model base was given.
 
     Returns:
-        ``{"blessed", "model" (the candidate, or the best model when none is exportable),
-        "best_model", "deployable_model" (the candidate or None), "reasons", "ranking",
-        "checks", "worst_slice", "production"}``.
+        ``{"blessed", "candidate" (the best exportable model, or None), "best" (the overall
+        best), "reasons", "ranking", "checks", "worst_slice", "production"}``.
     """
     ranking = rank(models)
     best = ranking[0]
@@ -144,9 +151,8 @@ def decide(
         reasons.append(reason)
     return {
         "blessed": all(checks.values()),
-        "model": name,
-        "best_model": best,
-        "deployable_model": deployable,
+        CANDIDATE: deployable,
+        BEST: best,
         "reasons": reasons,
         "ranking": ranking,
         "checks": checks,

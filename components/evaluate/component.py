@@ -1,6 +1,6 @@
 """KFP wrapper of the evaluate step: every model on the same test split, with slices (core.py)."""
 
-from typing import List, NamedTuple  # noqa: UP035 - KFP parses Input[List[Model]] from typing
+from typing import List  # noqa: UP035 - KFP parses Input[List[Model]] from typing.List
 
 from kfp import dsl
 from kfp.dsl import (
@@ -45,7 +45,7 @@ def evaluate(
     model_base: str,
     model_name: str,
     seed: int,
-) -> NamedTuple("EvaluateOutputs", [("blessed", bool), ("best_model", str)]):  # noqa: UP014
+):
     """Scores every model on the test split, per class and per slice; blesses the best exportable.
 
     Args:
@@ -68,6 +68,10 @@ def evaluate(
         model_name: Served model name under model_base.
         seed: Seed of the bootstrap.
     """
+    from components.wrapper.task_label import announce
+
+    announce("evaluate", evaluation)
+
     from components.artifacts import names
     from components.evaluate import core, kfp_outputs
 
@@ -87,10 +91,5 @@ def evaluate(
     kfp_outputs.write(evaluation.path, metrics, best_confusion_matrix, report, slice_table)
     metrics.log_metric("significant_slices", result.significant_slices)
     evaluation.metadata.update(
-        {
-            "best_model": result.best_model,
-            "deployable_model": result.deployable_model or "",
-            "blessed": result.blessed,
-        }
+        {"best": result.best, "candidate": result.candidate or "", "blessed": result.blessed}
     )
-    return (result.blessed, result.best_model)

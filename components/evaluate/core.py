@@ -13,9 +13,10 @@ screenshot ``report.png``. ``run`` is three steps over its read inputs: ``score`
 ranking), ``analyse`` (slicing, discovery, blessing, importance, errors; in memory) and ``write``;
 between the first two it scores the production model under the model base through its own
 serving signature (``production``). The blessing, the slice crosses, discovery and the error
-analysis are about the *candidate*, the best model deploy can export (``blessing.candidate``);
-``metrics.json`` names both it (``deployable_model``) and the overall ``best_model``. Imports no
-KFP: ``kfp_outputs`` copies the results into KFP artifacts.
+analysis are about the *candidate*, the best model deploy can export (``blessing.candidate``),
+or the best model when none is exportable; ``metrics.json`` and ``blessing.json`` name both the
+``candidate`` and the overall ``best``. Imports no KFP: ``kfp_outputs`` copies the results into
+KFP artifacts.
 """
 
 import logging
@@ -28,8 +29,22 @@ import tensorflow as tf
 
 from components.artifacts import exportable, files
 from components.artifacts.manifest import read_manifest
+from components.artifacts.model_base import model_root
 from components.artifacts.model_files import Predictions, read_model_card, read_sklearn_model
-from components.artifacts.names import BLESSING_FILE, METRICS_FILE, SKLEARN
+from components.artifacts.names import (
+    BEST,
+    BLESSING_FILE,
+    CANDIDATE,
+    DISCOVERY_FILE,
+    ERRORS_CSV_FILE,
+    ERRORS_FILE,
+    IMPORTANCE_FILE,
+    METRICS_FILE,
+    REPORT_HTML_FILE,
+    SKLEARN,
+    SLICES_FILE,
+    SLICES_TABLE_FILE,
+)
 from components.audio.labels import CLASS_NAMES
 from components.evaluate import (
     blessing,
@@ -46,14 +61,14 @@ from components.evaluate.screenshot import screenshot
 
 OUTPUT_FILES = (
     METRICS_FILE,
-    "slices.json",
-    "discovery.json",
-    "importance.json",
-    "errors.json",
-    "errors.csv",
+    SLICES_FILE,
+    DISCOVERY_FILE,
+    IMPORTANCE_FILE,
+    ERRORS_FILE,
+    ERRORS_CSV_FILE,
     BLESSING_FILE,
-    "slices.md",
-    "report.html",
+    SLICES_TABLE_FILE,
+    REPORT_HTML_FILE,
 )
 
 
@@ -72,24 +87,26 @@ class TestFeatures:
 
 @dataclass(frozen=True, kw_only=True)
 class EvaluateResult:
-    """The winner and whether it may be deployed.
+    """The best model, the candidate and whether it may be deployed.
 
     Attributes:
-        best_model: Name of the model with the best test macro-F1.
-        blessed: Whether the candidate (``deployable_model``) passed every blessing check.
+        best: Name of the model with the best test macro-F1.
+        candidate: The best exportable model (what deploy publishes), or None if none is.
+        blessed: Whether the candidate passed every blessing check.
         reasons: One human-readable line per check.
         ranking: Model names, best first.
-        significant_slices: How many of its slices are significantly worse than the rest.
+        significant_slices: How many of the candidate's slices (the best's, without one) are
+            significantly worse than the rest.
         output_dir: Where the evaluation files were written.
     """
 
-    best_model: str
+    best: str
+    candidate: str | None
     blessed: bool
     reasons: list[str]
     ranking: list[str]
     significant_slices: int
     output_dir: str
-    deployable_model: str | None = None
 
     def summary(self) -> dict:
         """JSON-serialisable summary."""
@@ -250,9 +267,9 @@ def analyse(
         ``{"metrics", "blessing", "slices", "discovery", "importance", "errors", "config"}``:
         the evaluation directory's content (``write``) and the report's input.
     """
-    best = subject(scores)
+    analysed = subject(scores)
     slice_entries, frames = slice_models(scores, metadata, config)
-    found = discover_worst(frames[best], best, config)
+    found = discover_worst(frames[analysed], analysed, config)
     policy = blessing.BlessingPolicy(
         config.min_macro_f1, config.min_worst_slice_f1, config.baseline_tolerance
     )
@@ -262,8 +279,8 @@ def analyse(
     return {
         "metrics": {
             "models": scores.models,
-            "best_model": scores.best,
-            "deployable_model": decision["deployable_model"],
+            BEST: scores.best,
+            CANDIDATE: decision[CANDIDATE],
             "production": production_scores,
             "class_names": list(CLASS_NAMES),
             "majority_class": scores.majority,
@@ -273,9 +290,9 @@ def analyse(
         "discovery": found,
         "importance": model_importances(scores, features, config),
         "errors": {
-            "model": best,
-            "top_confusions": errors.top_confusions(scores.models[best]["confusion_matrix"]),
-            "misclassified": errors.misclassified(frames[best]),
+            "model": analysed,
+            "top_confusions": errors.top_confusions(scores.models[analysed]["confusion_matrix"]),
+            "misclassified": errors.misclassified(frames[analysed]),
         },
         "config": asdict(config),
     }
@@ -289,33 +306,33 @@ def write(evaluation: dict, output_dir: str) -> EvaluateResult:
         output_dir: The evaluation directory (local or ``gs://``), created if missing.
 
     Returns:
-        The best model and the blessing decision.
+        The best model, the candidate and the blessing decision.
     """
     decision = evaluation["blessing"]
     texts = {
         METRICS_FILE: files.to_json(evaluation["metrics"]),
-        "slices.json": files.to_json(evaluation["slices"]),
-        "discovery.json": files.to_json(evaluation["discovery"]),
-        "importance.json": files.to_json(evaluation["importance"]),
-        "errors.json": files.to_json(evaluation["errors"]),
-        "errors.csv": errors.errors_csv(evaluation["errors"]["misclassified"]),
+        SLICES_FILE: files.to_json(evaluation["slices"]),
+        DISCOVERY_FILE: files.to_json(evaluation["discovery"]),
+        IMPORTANCE_FILE: files.to_json(evaluation["importance"]),
+        ERRORS_FILE: files.to_json(evaluation["errors"]),
+        ERRORS_CSV_FILE: errors.errors_csv(evaluation["errors"]["misclassified"]),
         BLESSING_FILE: files.to_json(decision),
-        "slices.md": report.slices_markdown(evaluation),
-        "report.html": report.html(evaluation),
+        SLICES_TABLE_FILE: report.slices_markdown(evaluation),
+        REPORT_HTML_FILE: report.html(evaluation),
     }
     tf.io.gfile.makedirs(output_dir)
     for filename in OUTPUT_FILES:
         files.write_text(os.path.join(output_dir, filename), texts[filename])
     if evaluation["config"]["screenshot"]:
-        screenshot(os.path.join(output_dir, "report.html"))
+        screenshot(os.path.join(output_dir, REPORT_HTML_FILE))
     return EvaluateResult(
-        best_model=decision["model"],
+        best=decision[BEST],
+        candidate=decision[CANDIDATE],
         blessed=decision["blessed"],
         reasons=decision["reasons"],
         ranking=decision["ranking"],
         significant_slices=sum(entry["significant"] for entry in evaluation["discovery"]),
         output_dir=output_dir,
-        deployable_model=decision["deployable_model"],
     )
 
 
@@ -335,7 +352,7 @@ def data_summary(manifest: list[dict]) -> dict:
 def production_check(
     scores: Scores, manifest: list[dict], model_base: str, model_name: str
 ) -> dict | None:
-    """The candidate against the newest version under ``model_base`` (``production.py``).
+    """The candidate against the production version under ``model_base`` (``production.py``).
 
     Returns:
         ``production.compare``'s result; ``{"version": None, "reason"}`` when there is no
@@ -351,7 +368,7 @@ def production_check(
         model_base, model_name, manifest, scores.predictions[name]
     )
     if compared is None:
-        reason = f"no published version under {os.path.join(model_base, model_name)}"
+        reason = f"no published version under {model_root(model_base, model_name)}"
         return {**where, "version": None, "reason": reason}
     return {**where, **compared}
 

@@ -1,8 +1,10 @@
-"""The production model: the newest version under the model base, scored through its own signature.
+"""The production model: the version clients get, scored through its own signature.
 
 As TFX's evaluator does, the candidate is compared with the model it would replace on the same
-data. ``latest`` finds the highest integer version under ``<model_base>/<model_name>/`` (local
-or ``gs://``: the version TF Serving serves), ``score`` loads it and calls its own
+data. ``production`` finds it under ``<model_base>/<model_name>/`` (local or ``gs://``): the
+version the rollout config labels ``stable``, or without one the newest (what TF Serving then
+serves; ``components/artifacts/rollout_config.production_version``). ``score`` loads it and
+calls its own
 ``serving_default`` signature on the WAV bytes of the test clips, read from the manifest's URIs,
 so the production model answers through its own decoder, featurizer, transform graph and
 classifier. Its answer for a clip's first 5 s is used (the first window of its timeline; a
@@ -15,15 +17,14 @@ computed on the same clips by the same definition.
 """
 
 import logging
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
 
-from components.artifacts import files
+from components.artifacts.model_base import read_card, version_dir
 from components.artifacts.model_files import Predictions
-from components.artifacts.names import ASSETS_EXTRA_DIR, VERSION_CARD_JSON
+from components.artifacts.rollout_config import production_version
 from components.artifacts.signature import (
     DEFAULT_SIGNATURE,
     PROBABILITIES,
@@ -54,22 +55,17 @@ class ProductionScores:
     rejected: dict[str, str] = field(default_factory=dict)
 
 
-def latest(model_base: str, model_name: str) -> tuple[int, str] | None:
-    """``(version, path)`` of the highest integer version of ``model_name``, or None if none."""
-    root = os.path.join(model_base, model_name)
-    if not tf.io.gfile.isdir(root):
+def production(model_base: str, model_name: str) -> tuple[int, str] | None:
+    """``(version, path)`` of the production version of ``model_name``, or None if none."""
+    version = production_version(model_base, model_name)
+    if version is None:
         return None
-    versions = [int(n.strip("/")) for n in tf.io.gfile.listdir(root) if n.strip("/").isdigit()]
-    if not versions:
-        return None
-    return max(versions), os.path.join(root, str(max(versions)))
+    return version, version_dir(model_base, model_name, version)
 
 
 def _served_name(version_path: str) -> str | None:
-    path = os.path.join(version_path, ASSETS_EXTRA_DIR, VERSION_CARD_JSON)
-    if not tf.io.gfile.exists(path):
-        return None
-    return files.read_json(path)["model"]["name"]
+    card = read_card(version_path)
+    return None if card is None else card["model"]["name"]
 
 
 def _first_line(error: tf.errors.InvalidArgumentError) -> str:
@@ -182,7 +178,7 @@ def evaluate_production(
         manifest: The ingest manifest (its test clips' ``uri``).
         candidate: The candidate's test predictions, whose clips are scored.
     """
-    found = latest(model_base, model_name)
+    found = production(model_base, model_name)
     if found is None:
         return None
     uris = {row["clip_id"]: row["uri"] for row in manifest}

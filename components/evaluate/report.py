@@ -1,12 +1,12 @@
 """The evaluation report: one evaluation directory as a self-contained HTML page and as Markdown.
 
 ``html`` composes the page from one small function per section — the blessing verdict, the
-model comparison, the best model, its slices, worst-slice discovery, feature importance and its
-errors — each returning an HTML fragment built from ``_table`` and ``_image`` (the figures of
-``figures.py`` as inline base64 PNGs). There is no external URL, script or stylesheet, so the page
-renders inside the Kubeflow UI's sandboxed HTML viewer. Every text taken from the evaluation
-(model and class names, reasons, clip metadata) is HTML-escaped. ``slices_markdown`` is the
-compact table for KFP's Markdown artifact.
+model comparison, the candidate (the best model when none is exportable), its slices,
+worst-slice discovery, feature importance and its errors — each returning an HTML fragment
+built from ``_table`` and ``_image`` (the figures of ``figures.py`` as inline base64 PNGs). There
+is no external URL, script or stylesheet, so the page renders inside the Kubeflow UI's sandboxed
+HTML viewer. Every text taken from the evaluation (model and class names, reasons, clip
+metadata) is HTML-escaped. ``slices_markdown`` is the compact table for KFP's Markdown artifact.
 """
 
 from html import escape
@@ -14,7 +14,9 @@ from html import escape
 from matplotlib.figure import Figure
 
 from components.artifacts.cells import markdown_cell
+from components.artifacts.names import BEST, CANDIDATE
 from components.evaluate import figures
+from components.evaluate.blessing import subject
 
 PAGE_WIDTH = 1168
 STYLE = """
@@ -30,7 +32,7 @@ tr.significant td{background:#fde8e8}tr.small td{color:#888}
 .note{color:#555;font-size:14px}nav a{margin-right:12px}
 """
 NAV = (
-    "<nav><a href='#comparison'>Comparison</a><a href='#best'>Best model</a>"
+    "<nav><a href='#comparison'>Comparison</a><a href='#candidate'>Candidate</a>"
     "<a href='#slices'>Slices</a><a href='#discovery'>Discovery</a>"
     "<a href='#importance'>Importance</a><a href='#errors'>Errors</a></nav>"
 )
@@ -93,15 +95,17 @@ def html(evaluation: dict) -> str:
         The HTML text.
     """
     metrics, blessing, config = evaluation["metrics"], evaluation["blessing"], evaluation["config"]
-    best = blessing["model"]
-    best_entry = metrics["models"][best]
-    singles = [e for e in _single_slices(evaluation["slices"], best) if e["feature"] != "overall"]
+    analysed = subject(blessing)
+    entry = metrics["models"][analysed]
+    singles = _single_slices(evaluation["slices"], analysed)
+    singles = [entry for entry in singles if entry["feature"] != "overall"]
+    role = "Candidate" if blessing[CANDIDATE] else "Best model (none is exportable)"
     sections = (
-        _page_start(best, len(metrics["models"])),
+        _page_start(analysed, len(metrics["models"])),
         _blessing_section(blessing),
         _comparison_section(metrics, blessing["ranking"]),
-        _best_model_section(best, best_entry, metrics["class_names"]),
-        _slices_section(singles, best_entry["accuracy"], config["confidence"]),
+        _analysed_model_section(role, analysed, entry, metrics["class_names"]),
+        _slices_section(singles, entry["accuracy"], config["confidence"]),
         _discovery_section(evaluation["discovery"], config),
         _importance_section(evaluation["importance"]),
         _errors_section(evaluation["errors"]),
@@ -110,11 +114,11 @@ def html(evaluation: dict) -> str:
     return "".join(sections)
 
 
-def _page_start(best: str, n_models: int) -> str:
+def _page_start(analysed: str, n_models: int) -> str:
     """Doctype, head with the inline style, the title and the navigation bar."""
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>Evaluation: {escape(best)}</title><style>{STYLE}</style></head><body>"
+        f"<title>Evaluation: {escape(analysed)}</title><style>{STYLE}</style></head><body>"
         f"<h1>Household sounds — evaluation of {n_models} models</h1>" + NAV
     )
 
@@ -126,7 +130,7 @@ def _blessing_section(blessing: dict) -> str:
     reasons = "".join(f"<li>{escape(reason)}</li>" for reason in blessing["reasons"])
     return (
         f"<h2 id='blessing'>Blessing</h2><p><span class='verdict {verdict}'>"
-        f"{escape(blessing['model'])}: {label}</span></p>"
+        f"{escape(subject(blessing))}: {label}</span></p>"
         + _table(
             ["best model", "deployable candidate", "production model"],
             [_roles(blessing)],
@@ -149,8 +153,8 @@ def _roles(blessing: dict) -> list[str]:
                 f"{production['candidate_macro_f1']:.3f} on {production['n_compared']} clips"
             )
     return [
-        blessing["best_model"],
-        blessing.get("deployable_model") or "none (no exportable model)",
+        blessing[BEST],
+        blessing[CANDIDATE] or "none (no exportable model)",
         served,
     ]
 
@@ -210,8 +214,8 @@ def _majority_note(metrics: dict) -> str:
     )
 
 
-def _best_model_section(best: str, entry: dict, class_names: list[str]) -> str:
-    """The best model's per-class precision, recall and F1 and its confusion matrices."""
+def _analysed_model_section(role: str, name: str, entry: dict, class_names: list[str]) -> str:
+    """The analysed model's per-class precision, recall and F1 and its confusion matrices."""
     per_class = entry["per_class"]
     rows = [
         [
@@ -224,16 +228,16 @@ def _best_model_section(best: str, entry: dict, class_names: list[str]) -> str:
         for name in class_names
     ]
     return (
-        f"<h2 id='best'>Best model: {escape(best)}</h2>"
+        f"<h2 id='candidate'>{escape(role)}: {escape(name)}</h2>"
         + _table(["class", "precision", "recall", "F1", "support"], rows)
         + _image(
-            figures.confusion(entry["confusion_matrix"], class_names, best), "confusion matrices"
+            figures.confusion(entry["confusion_matrix"], class_names, name), "confusion matrices"
         )
     )
 
 
 def _slices_section(singles: list[dict], overall: float, confidence: float) -> str:
-    """The best model's single-feature slices: a figure and a collapsed table."""
+    """The candidate's single-feature slices: a figure and a collapsed table."""
     rows = [
         [
             e["feature"],
@@ -248,12 +252,12 @@ def _slices_section(singles: list[dict], overall: float, confidence: float) -> s
     figure = figures.slices(singles, overall, confidence) if singles else None
     return (
         "<h2 id='slices'>Slices of the test split</h2>"
-        "<p class='note'>Accuracy of the best model per slice with percentile bootstrap intervals."
+        "<p class='note'>Accuracy of the candidate per slice with percentile bootstrap intervals."
         " Slices below the minimum size are grey and marked <em>small</em>: listed, not judged."
         " Slice macro-F1 averages the classes present in the slice. All models' slices and the"
         " crosses of two features are in <code>slices.json</code>.</p>"
         + _image(figure, "per-slice accuracy")
-        + "<details><summary>Slice table of the best model</summary>"
+        + "<details><summary>Slice table of the candidate</summary>"
         + _table(
             ["feature", "value", "n", "accuracy [CI]", "macro-F1 [CI]", ""],
             rows,
@@ -304,7 +308,7 @@ def _importance_section(importances: dict[str, dict]) -> str:
 
 
 def _errors_section(errors: dict, limit: int = 40) -> str:
-    """The best model's top confusions and its most confident misclassified clips."""
+    """The candidate's top confusions and its most confident misclassified clips."""
     rows = errors["misclassified"]
     confusions = [
         [c["true_class"], c["predicted_class"], c["count"], c["share_of_true"]]
@@ -379,12 +383,12 @@ def _single_slices(entries: list[dict], model: str) -> list[dict]:
 
 
 def slices_markdown(evaluation: dict, limit: int = 60) -> str:
-    """Markdown: the verdict, the significant worst slices and the best model's slice table."""
+    """Markdown: the verdict, the significant worst slices and the candidate's slice table."""
     blessing = evaluation["blessing"]
-    best = blessing["model"]
+    analysed = subject(blessing)
     cell = markdown_cell
     lines = [
-        f"## {cell(best)}: {'BLESSED' if blessing['blessed'] else 'NOT BLESSED'}",
+        f"## {cell(analysed)}: {'BLESSED' if blessing['blessed'] else 'NOT BLESSED'}",
         "",
         *(f"- {cell(reason)}" for reason in blessing["reasons"]),
         "",
@@ -401,8 +405,8 @@ def slices_markdown(evaluation: dict, limit: int = 60) -> str:
     ] or ["| (none) | | | | | |"]
     lines += [
         "",
-        f"### Slices of {cell(best)} ({round(100 * evaluation['config']['confidence'])}% bootstrap "
-        "intervals)",
+        f"### Slices of {cell(analysed)} "
+        f"({round(100 * evaluation['config']['confidence'])}% bootstrap intervals)",
         "",
         "| feature | value | n | accuracy [CI] | macro-F1 [CI] | |",
         "|---|---|---|---|---|---|",
@@ -410,6 +414,6 @@ def slices_markdown(evaluation: dict, limit: int = 60) -> str:
     lines += [
         f"| {cell(e['feature'])} | {cell(e['value'])} | {e['size']} | {_interval(e, 'accuracy')} | "
         f"{_interval(e, 'macro_f1')} | {'too small' if e['too_small'] else ''} |"
-        for e in _single_slices(evaluation["slices"], best)[:limit]
+        for e in _single_slices(evaluation["slices"], analysed)[:limit]
     ]
     return "\n".join(lines) + "\n"

@@ -9,14 +9,16 @@ its reason, and facts about every good clip (duration, rate, loudness...) leave 
 ``clip_stats``, so one hostile file never fails the job.
 ``ComputeFeatures`` prepares (resample, pad/trim) a batch of clips, the clips of one rate in one
 graph call (``waveform.RatePreparer``, traced per rate present), and featurizes them with the
-shared ``Featurizer`` (spectral features and the pretrained embeddings) in one more: a TF
-function call costs ~0.6 ms here, as much as resampling a clip. It runs TensorFlow on
+shared ``Featurizer`` (the feature sets the pipeline asks for) in one more: a TF function call
+costs ~0.6 ms here, as much as resampling a clip. Both functions are built once per process
+(``preparer``, ``compiled``) and shared by every Beam job and DoFn instance in it, so memory stays
+flat however many clips and jobs flow through. ``ComputeFeatures`` runs TensorFlow on
 ``tf_threads`` threads (``local_workers.tf_threads``: the cores divided among the local worker
-processes, so two workers on two cores do not run four busy pools). Both DoFns hold no state
-beyond compiled TF functions (and the trunks' weights), so memory stays flat however many clips
-flow through, and both time their work as Beam metrics (``timings.py``).
+processes, so two workers on two cores do not run four busy pools), and both DoFns time their
+work as Beam metrics (``timings.py``).
 """
 
+import functools
 import logging
 import math
 import time
@@ -31,8 +33,8 @@ from components.audio import examples, waveform
 from components.audio.decode import DEFAULT_LIMITS, AudioDecodeError, DecodeLimits, decode_file
 from components.audio.featurizer import Featurizer
 from components.featurize import timings
+from components.featurize.progress import ClipCounter
 
-_PROGRESS_EVERY = 200
 # Augmentation (pitch shift, noise) sees at most this much of a clip, FSD50K's longest: enough for
 # any clip of the study, and bounded memory for a long recording.
 AUGMENT_MAX_SECONDS = 30
@@ -74,14 +76,15 @@ class DecodeClip(beam.DoFn):
         self._limits = limits
 
     def setup(self) -> None:
-        """Starts the progress count."""
-        self._seen = 0
+        """Starts the progress count (``progress.py``)."""
+        self._progress = ClipCounter()
 
     def process(self, record: dict):
         """Yields the decoded clip and its stats, or a tagged dead-letter record."""
         started = time.perf_counter()
         spec = record.get("augment")
         keep = _augment_frames if spec else waveform.samples_needed
+        self._progress.count()
         try:
             decoded = decode_file(record.get("uri"), keep, self._limits)
         except AudioDecodeError as error:
@@ -95,9 +98,6 @@ class DecodeClip(beam.DoFn):
         stats = clip_stats(record, decoded, augmented)
         timings.record("decode_us", time.perf_counter() - started)
         yield beam.pvalue.TaggedOutput(CLIP_STATS, stats)
-        self._seen += 1
-        if self._seen % _PROGRESS_EVERY == 0:
-            logging.info("featurize: decoded %d clips in this worker", self._seen)
         beam.metrics.Metrics.counter("featurize", f"clips_{record['split']}").inc()
         yield {
             "clip_id": record["clip_id"],
@@ -128,24 +128,41 @@ def _augment_frames(sample_rate: int) -> int:
     return max(waveform.samples_needed(sample_rate), AUGMENT_MAX_SECONDS * sample_rate)
 
 
+@functools.cache
+def preparer() -> waveform.RatePreparer:
+    """The process's preparation (mono, 22,050 Hz, 5 s), one traced function per rate seen."""
+    return waveform.RatePreparer()
+
+
+@functools.cache
+def compiled(keys: tuple[str, ...]) -> tf.types.experimental.PolymorphicFunction:
+    """``Featurizer(keys)`` on prepared clips as one TF function, built once per process.
+
+    Every Beam job (and every DoFn instance) of a process shares it: a new function would load
+    the trunk again, and its first call instantiates the graph (mn04's trunk), a transient
+    measured at 70-280 MB that each job would pay again on top of the last one's leftovers.
+    """
+    return tf.function(
+        Featurizer(keys),
+        input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)],
+    )
+
+
 class ComputeFeatures(beam.DoFn):
     """Batch of decoded clips → ``(split, serialized raw tf.train.Example)`` per clip."""
 
-    def __init__(self, tf_threads: int = 0):
-        """``tf_threads``: TensorFlow's threads in this worker process (0: TF's default)."""
+    def __init__(self, keys: tuple[str, ...], tf_threads: int = 0):
+        """Computes the feature sets ``keys`` on ``tf_threads`` TF threads (0: TF's default)."""
         super().__init__()
+        self._keys = keys
         self._tf_threads = tf_threads
 
     def setup(self) -> None:
-        """Sets TF's threads, loads the featurizer; preparation is traced per rate when seen."""
+        """Sets TF's threads, takes the process's preparation and featurizer for ``keys``."""
         started = time.perf_counter()
         _set_tf_threads(self._tf_threads)
-        self._featurizer = Featurizer()
-        self._compute = tf.function(
-            self._featurizer,
-            input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)],
-        )
-        self._preparer = waveform.RatePreparer()
+        self._prepare = preparer()
+        self._compute = compiled(self._keys)
         self._setup_s = time.perf_counter() - started
         self._batches = 0
 
@@ -156,26 +173,26 @@ class ComputeFeatures(beam.DoFn):
     def process(self, batch: list[dict]):
         """Yields one keyed example per clip of the batch."""
         started = time.perf_counter()
-        values: list[dict] = [{} for _ in batch]
-        resample_s = features_s = 0.0
-        mark = started
-        monos = [clip["samples"] for clip in batch]
-        for indices, prepared in self._preparer.groups(monos, [c["sample_rate"] for c in batch]):
-            prepared_at = time.perf_counter()
-            resample_s += prepared_at - mark
-            computed = {key: value.numpy() for key, value in self._compute(prepared).items()}
-            for row, index in enumerate(indices):
-                values[index] = {key: computed[key][row] for key in examples.FEATURE_KEYS}
-            mark = time.perf_counter()
-            features_s += mark - prepared_at
+        prepared = self._prepare([c["samples"] for c in batch], [c["sample_rate"] for c in batch])
+        prepared_at = time.perf_counter()
+        computed = {key: value.numpy() for key, value in self._compute(prepared).items()}
+        computed_at = time.perf_counter()
         encoded = [
-            (clip["split"], examples.encode(clip["clip_id"], clip["source_id"], clip["label"], row))
-            for clip, row in zip(batch, values, strict=True)
+            (
+                clip["split"],
+                examples.encode(
+                    clip["clip_id"],
+                    clip["source_id"],
+                    clip["label"],
+                    {key: values[row] for key, values in computed.items()},
+                ),
+            )
+            for row, clip in enumerate(batch)
         ]
         finished = time.perf_counter()
-        timings.record("resample_us", resample_s)
-        timings.record("features_us", features_s)
-        timings.record("encode_us", finished - mark)
+        timings.record("resample_us", prepared_at - started)
+        timings.record("features_us", computed_at - prepared_at)
+        timings.record("encode_us", finished - computed_at)
         beam.metrics.Metrics.distribution(timings.NAMESPACE, "batch_clips").update(len(batch))
         self._bundle_clips += len(batch)
         if not self._batches:

@@ -14,6 +14,7 @@ from components.wrapper.signature_defaults import signature_defaults
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 @signature_defaults(
+    feature_sets=list(FeaturizeConfig.feature_sets),
     runner=FeaturizeConfig.runner,
     beam_args=list(FeaturizeConfig.beam_args),
     num_shards=FeaturizeConfig.num_shards,
@@ -25,6 +26,7 @@ def featurize(
     transform_graph: Output[Artifact],
     counts: Output[Metrics],
     dead_letter: Output[Markdown],
+    feature_sets: list,
     runner: str,
     beam_args: list,
     num_shards: int,
@@ -39,6 +41,8 @@ def featurize(
         transform_graph: The tf.Transform output directory (fit on train only).
         counts: Clips featurized per split and dead-lettered per reason.
         dead_letter: Markdown table of clips that could not be featurized, with reasons.
+        feature_sets: The feature sets to compute and store (log_mel, mfcc, mean_mfcc,
+            mn04_embedding by default; yamnet_embedding and mn04_log_mel opt-in).
         runner: Beam runner (FnApiRunner locally; DataflowRunner, FlinkRunner or SparkRunner
             on a cluster).
         beam_args: Extra Beam pipeline options, e.g. ["--direct_num_workers=2"].
@@ -46,12 +50,17 @@ def featurize(
         sdk_container_image: Image the workers of a remote runner run (the pipeline's own);
             a --sdk_container_image or environment in beam_args wins.
     """
+    from components.wrapper.task_label import announce
+
+    announce("featurize", examples, transform_graph)
+
     import os
 
     from components.artifacts import files, names
     from components.featurize import core, remote, report
 
     config = core.FeaturizeConfig(
+        feature_sets=tuple(feature_sets),
         num_shards=num_shards,
         runner=runner,
         beam_args=tuple(beam_args),
@@ -69,4 +78,6 @@ def featurize(
     # The file too: kfp.local's cache takes an output without a file for a miss (kfp 2.17).
     files.write_json(counts.path, counts.metadata)
     report.write_markdown(result, dead_letter.path)
-    examples.metadata.update({"clips_per_split": result.clips_per_split})
+    examples.metadata.update(
+        {"clips_per_split": result.clips_per_split, "feature_sets": result.feature_sets}
+    )

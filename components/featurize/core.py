@@ -12,10 +12,16 @@ runs on FnApiRunner here and on Dataflow, Flink or Spark (``--beam-arg`` flags);
 gets one worker process per usable core unless told otherwise (``local_workers.py``), a remote
 one runs the project image and gets only URIs its workers can open (``remote.py``): every input,
 output and tf.Transform's scratch folder lies under the given locations, so on ``gs://`` nothing
-touches the local disk. Each pass's wall time, its transforms' worker-seconds and the DoFns' own
-timings (``timings.py``) are returned in ``FeaturizeResult.timings`` and written to the report.
+touches the local disk. Before an EXTERNAL worker pool (or a PROCESS environment) gets the jobs,
+a one-element check job proves it starts workers that import the project, within a deadline
+(``worker_check.py``).
+The two pipelines are built by ``featurize_pipeline`` and ``transform_pipeline``, so a runner's
+job graph can be inspected without running it (a Dataflow dry run, see ``docs/runners.md``).
+Each pass's wall time, its transforms' worker-seconds and the DoFns' own timings (``timings.py``)
+are returned in ``FeaturizeResult.timings`` and written to the report.
 """
 
+import dataclasses
 import json
 import logging
 import os
@@ -27,9 +33,9 @@ from dataclasses import asdict, dataclass, field
 import apache_beam as beam
 import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
-from components.artifacts import files
+from components.artifacts import files, shards
 from components.artifacts.names import (
     CLIP_STATS,
     DEAD_LETTER,
@@ -38,9 +44,18 @@ from components.artifacts.names import (
     SPLITS,
     TRANSFORM_GRAPH_DIR,
 )
-from components.audio.examples import FEATURE_KEYS
+from components.audio import feature_sets
 from components.audio.featurizer import weight_files
-from components.featurize import clips, local_workers, outputs, remote, timings, transform
+from components.featurize import (
+    clips,
+    local_workers,
+    outputs,
+    progress,
+    remote,
+    timings,
+    transform,
+    worker_check,
+)
 from components.featurize.config import FeaturizeConfig
 
 RAW_DIR = outputs.RAW_DIR
@@ -58,6 +73,7 @@ class FeaturizeResult:
     output_dir: str
     transform_graph_dir: str
     dead_letter_examples: list[dict] = field(default_factory=list)
+    feature_sets: list[str] = field(default_factory=list)
     pretrained: list[dict] = field(default_factory=list)
     timings: dict[str, dict] = field(default_factory=dict)
 
@@ -92,7 +108,7 @@ def build_featurize(pipeline: beam.Pipeline, manifest_path: str, output_dir: str
         # featurizer's per-call costs (timings' batch_clips).
         | "Batch"
         >> beam.BatchElements(min_batch_size=cfg.batch_size, max_batch_size=cfg.batch_size)
-        | "Features" >> beam.ParDo(clips.ComputeFeatures(_tf_threads(cfg)))
+        | "Features" >> beam.ParDo(clips.ComputeFeatures(cfg.feature_sets, _tf_threads(cfg)))
     )
     by_split = keyed | "BySplit" >> beam.Partition(lambda kv, _: SPLITS.index(kv[0]), len(SPLITS))
     for split, examples in zip(SPLITS, by_split, strict=True):
@@ -121,8 +137,50 @@ def beam_args(cfg: FeaturizeConfig) -> tuple[str, ...]:
     return remote.container_args(cfg.runner, args, cfg.sdk_container_image)
 
 
-def _options(cfg: FeaturizeConfig) -> PipelineOptions:
-    return PipelineOptions([f"--runner={cfg.runner}", *beam_args(cfg)])
+def _pipeline(cfg: FeaturizeConfig) -> beam.Pipeline:
+    return beam.Pipeline(options=PipelineOptions([f"--runner={cfg.runner}", *beam_args(cfg)]))
+
+
+def featurize_pipeline(manifest_path: str, output_dir: str, cfg: FeaturizeConfig) -> beam.Pipeline:
+    """The first pipeline, built and not run: manifest → raw shards, clip stats, dead letter."""
+    pipeline = _pipeline(cfg)
+    build_featurize(pipeline, manifest_path, output_dir, cfg)
+    return pipeline
+
+
+def transform_pipeline(
+    output_dir: str, transform_graph_dir: str, cfg: FeaturizeConfig, scratch: str
+) -> beam.Pipeline:
+    """The second pipeline, built and not run: tf.Transform over the first one's raw shards.
+
+    ``scratch`` is tf.Transform's temporary folder (``_transform_scratch``).
+    """
+    raw_patterns = {
+        split: os.path.join(output_dir, RAW_DIR, split, f"*{RAW_SUFFIX}") for split in SPLITS
+    }
+    prefixes = {split: os.path.join(output_dir, EXAMPLES_DIR, split, "part") for split in SPLITS}
+    pipeline = _pipeline(cfg)
+    with tft_beam.Context(temp_dir=scratch):
+        transform.build(
+            pipeline,
+            raw_patterns,
+            prefixes,
+            transform_graph_dir,
+            cfg.num_shards,
+            cfg.feature_sets,
+        )
+    return pipeline
+
+
+def _run_to_end(pipeline: beam.Pipeline) -> beam.runners.runner.PipelineResult:
+    """Runs ``pipeline`` and waits, as ``with beam.Pipeline()`` does.
+
+    The ``with`` also stops what the runner started for this pipeline (a Flink or Spark job
+    server that ``FlinkRunner`` or ``SparkRunner`` launched) once it has finished.
+    """
+    with pipeline:
+        pass
+    return pipeline.result
 
 
 def _tf_threads(cfg: FeaturizeConfig) -> int:
@@ -142,6 +200,12 @@ def _transform_scratch(output_dir: str):
     finally:
         if tf.io.gfile.exists(scratch):
             tf.io.gfile.rmtree(scratch)
+
+
+def _count_records(manifest_path: str) -> int:
+    """The manifest's records (one per non-empty line)."""
+    with tf.io.gfile.GFile(manifest_path) as lines:
+        return sum(1 for line in lines if line.strip())
 
 
 def _counters(result: beam.runners.runner.PipelineResult, prefix: str) -> dict[str, int]:
@@ -178,37 +242,48 @@ def run(
         ValueError: If no training clip could be featurized (nothing to fit scaling on).
         FileExistsError: If an output directory holds files featurize does not write (its own
             earlier outputs are cleared, see ``outputs.py``).
-        ValueError: Also if the runner's workers cannot reach a location (``remote.py``).
+        ValueError: Also if the runner's workers cannot reach a location (``remote.py``), or
+            for ``--dry_run``.
+        worker_check.WorkerStartError: If an EXTERNAL worker pool (or PROCESS environment)
+            starts no worker that runs the project within ``cfg.worker_start_timeout_s``.
     """
     started = time.monotonic()
+    if PipelineOptions(list(cfg.beam_args)).view_as(TestOptions).dry_run:
+        raise ValueError(
+            "featurize cannot be a --dry_run: its second job reads the first one's output "
+            "(build the job graphs with featurize_pipeline and transform_pipeline instead)"
+        )
+    cfg = dataclasses.replace(cfg, feature_sets=feature_sets.check(cfg.feature_sets))
     transform_graph_dir = transform_graph_dir or os.path.join(output_dir, TRANSFORM_GRAPH_DIR)
     remote.check_reachable(cfg.runner, (manifest_path, output_dir, transform_graph_dir))
+    if worker_check.checked_environment(cfg.runner, args := beam_args(cfg)):  # before clearing
+        worker_check.check_workers(cfg.runner, args, cfg.worker_start_timeout_s)
     outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
-    logging.info("featurize: decoding and featurizing %s with %s", manifest_path, cfg.runner)
-    with beam.Pipeline(options=_options(cfg)) as pipeline:
-        build_featurize(pipeline, manifest_path, output_dir, cfg)
-    first = pipeline.result
-    passes = {"featurize": timings.summarize(first, time.monotonic() - started)}
+    total = _count_records(manifest_path)
+    logging.info("featurize: %d clips of %s, with %s", total, manifest_path, cfg.runner)
+    first_started = time.monotonic()
+    with progress.watching(total):
+        first = _run_to_end(featurize_pipeline(manifest_path, output_dir, cfg))
+    passes = {"featurize": timings.summarize(first, time.monotonic() - first_started)}
     clips_per_split = {split: _counters(first, "clips_").get(split, 0) for split in SPLITS}
     dead_letter = _counters(first, "dead_letter_")
+    logging.info(
+        "featurize: %d clips featurized %s, %d dead-lettered %s",
+        sum(clips_per_split.values()),
+        clips_per_split,
+        sum(dead_letter.values()),
+        dead_letter,
+    )
     if clips_per_split["train"] == 0:
         raise ValueError(
             f"no training clip could be featurized ({dead_letter or 'empty manifest'}); "
             f"see {os.path.join(output_dir, DEAD_LETTER_FILE)}"
         )
     logging.info("featurize: fitting tf.Transform on %d training clips", clips_per_split["train"])
-    raw_patterns = {
-        split: os.path.join(output_dir, RAW_DIR, split, f"*{RAW_SUFFIX}") for split in SPLITS
-    }
-    prefixes = {split: os.path.join(output_dir, EXAMPLES_DIR, split, "part") for split in SPLITS}
     second_started = time.monotonic()
     with _transform_scratch(output_dir) as scratch:
-        with beam.Pipeline(options=_options(cfg)) as pipeline:
-            with tft_beam.Context(temp_dir=scratch):
-                transform.build(
-                    pipeline, raw_patterns, prefixes, transform_graph_dir, cfg.num_shards
-                )
-    passes["transform"] = timings.summarize(pipeline.result, time.monotonic() - second_started)
+        second = _run_to_end(transform_pipeline(output_dir, transform_graph_dir, cfg, scratch))
+    passes["transform"] = timings.summarize(second, time.monotonic() - second_started)
     if not cfg.keep_raw:
         tf.io.gfile.rmtree(os.path.join(output_dir, RAW_DIR))
     result = FeaturizeResult(
@@ -218,8 +293,10 @@ def run(
         output_dir=output_dir,
         transform_graph_dir=transform_graph_dir,
         dead_letter_examples=files.read_jsonl(os.path.join(output_dir, DEAD_LETTER_FILE))[:20],
-        pretrained=weight_files(FEATURE_KEYS),
+        feature_sets=list(cfg.feature_sets),
+        pretrained=weight_files(cfg.feature_sets),
         timings=passes,
     )
+    shards.write_feature_sets(output_dir, cfg.feature_sets)
     files.write_json(os.path.join(output_dir, outputs.REPORT_FILE), result.summary())
     return result

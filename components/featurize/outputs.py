@@ -18,6 +18,7 @@ from components.artifacts.names import (
     CLIP_STATS_FILE,
     DEAD_LETTER_FILE,
     EXAMPLES_DIR,
+    FEATURE_SETS_FILE,
     TRANSFORM_GRAPH_DIR,
 )
 
@@ -27,7 +28,15 @@ RAW_DIR = "raw"
 RAW_SUFFIX = ".tfrecord"
 REPORT_FILE = "featurize_report.json"
 OWN = frozenset(
-    {RAW_DIR, EXAMPLES_DIR, TRANSFORM_GRAPH_DIR, CLIP_STATS_FILE, DEAD_LETTER_FILE, REPORT_FILE}
+    {
+        RAW_DIR,
+        EXAMPLES_DIR,
+        TRANSFORM_GRAPH_DIR,
+        CLIP_STATS_FILE,
+        DEAD_LETTER_FILE,
+        FEATURE_SETS_FILE,
+        REPORT_FILE,
+    }
 )
 TRANSFORM_GRAPH_OWN = frozenset({"transform_fn", "transformed_metadata"})  # tf.Transform's
 

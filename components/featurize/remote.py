@@ -46,7 +46,8 @@ def runner_kind(runner: str) -> str:
     return name.removesuffix("runner") or name
 
 
-def _flag_value(beam_args: Sequence[str], flag: str) -> str | None:
+def flag_value(beam_args: Sequence[str], flag: str) -> str | None:
+    """The value of ``flag`` in ``beam_args`` (``--flag=value`` or ``--flag value``), or None."""
     for index, arg in enumerate(beam_args):
         if arg.startswith(flag + "="):
             return arg.split("=", 1)[1]
@@ -80,7 +81,7 @@ def container_args(runner: str, beam_args: Sequence[str], image: str) -> tuple[s
         args = (*args, f"--sdk_container_image={image}")
     if kind in DATAFLOW:
         return args
-    environment = _flag_value(args, "--environment_type")
+    environment = flag_value(args, "--environment_type")
     chosen = _given(args, "--environment_config") or any(
         "docker_container_image=" in arg for arg in args
     )

@@ -5,7 +5,8 @@ statistics come from one full pass over the (rebalanced) training examples: one 
 for the log-mel image (as an image rescale would), a min/max per coefficient for the MFCC image,
 and a per-coefficient mean/variance for mean-MFCC and for the YAMNet and mn04 embeddings (their
 dimensions span very different ranges; z-scored, a linear probe fits faster and scores higher,
-see ``preprocessing_fn``). The resulting transform graph is applied
+see ``SCALERS``); mn04's log-mel passes unchanged. Only the feature sets featurize computed are
+in the examples, and only they are scaled. The resulting transform graph is applied
 unchanged to validation and test here and inside the served model, so nothing computed on
 evaluation data leaks into training.
 """
@@ -28,6 +29,7 @@ from components.audio.features import (
     MEAN_MFCC,
     MFCC,
     MN04_EMBEDDING,
+    MN04_LOG_MEL,
     YAMNET_EMBEDDING,
 )
 from components.featurize import timings
@@ -47,28 +49,40 @@ def scale_rows_to_0_1(flat: tf.Tensor, shape: tuple[int, int]) -> tf.Tensor:
     return tf.reshape(scaled, [-1, rows * columns])
 
 
+def _z_score(flat: tf.Tensor) -> tf.Tensor:
+    return tft.scale_to_z_score(flat, elementwise=True)
+
+
+def _mfcc_rows(flat: tf.Tensor) -> tf.Tensor:
+    return scale_rows_to_0_1(flat, FEATURE_SHAPES[MFCC])
+
+
+# How each feature set is scaled. MFCC is scaled per coefficient: coefficient 0 (overall
+# loudness) spans a range an order of magnitude wider than the others, so one global range would
+# squash every other coefficient into a sliver of [0, 1] (measured per-pixel std 0.018) and the
+# MFCC CNNs could not learn. mn04's log-mel passes unchanged: the network was trained on its
+# front end's fixed normalisation.
+SCALERS = {
+    LOG_MEL: tft.scale_to_0_1,
+    MFCC: _mfcc_rows,
+    MEAN_MFCC: _z_score,
+    YAMNET_EMBEDDING: _z_score,
+    MN04_EMBEDDING: _z_score,
+    MN04_LOG_MEL: tf.identity,
+}
+
+
 def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    """Scales the five feature sets; ``clip_id``, ``source_id`` and ``label`` pass through.
-
-    MFCC is scaled per coefficient: coefficient 0 (overall loudness) spans a range an order of
-    magnitude wider than the others, so one global range would squash every other coefficient
-    into a sliver of [0, 1] (measured per-pixel std 0.018) and the MFCC CNNs could not learn.
-    """
-    return {
-        examples.CLIP_ID: inputs[examples.CLIP_ID],
-        examples.SOURCE_ID: inputs[examples.SOURCE_ID],
-        examples.LABEL: inputs[examples.LABEL],
-        LOG_MEL: tft.scale_to_0_1(inputs[LOG_MEL]),
-        MFCC: scale_rows_to_0_1(inputs[MFCC], FEATURE_SHAPES[MFCC]),
-        MEAN_MFCC: tft.scale_to_z_score(inputs[MEAN_MFCC], elementwise=True),
-        YAMNET_EMBEDDING: tft.scale_to_z_score(inputs[YAMNET_EMBEDDING], elementwise=True),
-        MN04_EMBEDDING: tft.scale_to_z_score(inputs[MN04_EMBEDDING], elementwise=True),
-    }
+    """Scales the feature sets the examples hold; ``clip_id``, ``source_id``, ``label`` pass."""
+    passed = (examples.CLIP_ID, examples.SOURCE_ID, examples.LABEL)
+    outputs = {key: inputs[key] for key in passed}
+    outputs.update({key: scale(inputs[key]) for key, scale in SCALERS.items() if key in inputs})
+    return outputs
 
 
-def raw_tfxio(file_pattern: str) -> tfxio.TFExampleRecord:
-    """A TFXIO source over raw example shards."""
-    schema = schema_utils.schema_from_feature_spec(examples.feature_spec())
+def raw_tfxio(file_pattern: str, keys: tuple[str, ...]) -> tfxio.TFExampleRecord:
+    """A TFXIO source over raw example shards holding the feature sets ``keys``."""
+    schema = schema_utils.schema_from_feature_spec(examples.feature_spec(keys))
     return tfxio.TFExampleRecord(
         file_pattern=file_pattern, schema=schema, telemetry_descriptors=["featurize"]
     )
@@ -80,6 +94,7 @@ def build(
     output_prefixes: dict[str, str],
     transform_graph_dir: str,
     num_shards: int,
+    keys: tuple[str, ...],
 ) -> None:
     """Attaches analyse (train) + transform (every split) + write to ``pipeline``.
 
@@ -89,8 +104,9 @@ def build(
         output_prefixes: Split name → path prefix for transformed shards.
         transform_graph_dir: Where ``WriteTransformFn`` puts the transform graph.
         num_shards: Shards per split; 0 lets the runner decide (and never buffers a split).
+        keys: The feature sets the raw examples hold.
     """
-    train_source = raw_tfxio(raw_patterns["train"])
+    train_source = raw_tfxio(raw_patterns["train"], keys)
     train_records = pipeline | "ReadTrainForAnalysis" >> train_source.BeamSource()
     transform_fn = (
         train_records,
@@ -98,7 +114,7 @@ def build(
     ) | "Analyze" >> tft_beam.AnalyzeDataset(preprocessing_fn)
     _ = transform_fn | "WriteTransformGraph" >> tft_beam.WriteTransformFn(transform_graph_dir)
     for split, pattern in raw_patterns.items():
-        source = raw_tfxio(pattern)
+        source = raw_tfxio(pattern, keys)
         records = pipeline | f"Read{split}" >> source.BeamSource()
         transformed, metadata = (
             (records, source.TensorAdapterConfig()),

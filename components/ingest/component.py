@@ -14,6 +14,7 @@ from components.wrapper.signature_defaults import signature_defaults
     taxonomy_path=IngestConfig.taxonomy_path,
     seed=IngestConfig.seed,
     allowed_roots=list(IngestConfig.allowed_roots),
+    more_data_roots=[],
     data_fingerprint="",
 )
 def ingest(
@@ -25,9 +26,10 @@ def ingest(
     taxonomy_path: str,
     seed: int,
     allowed_roots: list,
+    more_data_roots: list,
     data_fingerprint: str,
 ):
-    """Reads FSD50K, ESC-50 or a manifest CSV, bins tags into 8 classes and splits the clips.
+    """Reads FSD50K, ESC-50 or manifest CSVs, bins tags into 8 classes and splits the clips.
 
     Args:
         data_root: Dataset root, a local path or gs:// URI.
@@ -35,14 +37,21 @@ def ingest(
         label_counts: Clips per class and split, ambiguous and rejected counts.
         label_report: Markdown table of the label distribution and taxonomy rule hits.
         data_format: One of fsd50k, esc50, manifest.
-        taxonomy_path: Taxonomy JSON; empty means the seed study's taxonomy.
+        taxonomy_path: Taxonomy JSON or a packaged one's name (study, categories); empty means
+            the seed study's taxonomy.
         seed: Seed of the grouped validation/test split.
         allowed_roots: Roots besides data_root that audio URIs may point into (folders,
             gs://bucket or gs://bucket/prefix); audio anywhere else is rejected.
-        data_fingerprint: Hash of the files under data_root (``components/ingest/fingerprint.py``),
-            the input that makes a cached ingest rerun when the data changes; recorded in the
-            manifest's metadata.
+        more_data_roots: Further datasets, [{"data_root": ..., "data_format": ...}], each split
+            on its own and merged with data_root's by source recording.
+        data_fingerprint: Hash of the files under every data root
+            (``components/ingest/fingerprint.py``), the input that makes a cached ingest rerun
+            when the data changes; recorded in the manifest's metadata.
     """
+    from components.wrapper.task_label import announce
+
+    announce("ingest", manifest)
+
     from components.artifacts import files, names
     from components.ingest import core, report
 
@@ -51,6 +60,7 @@ def ingest(
         taxonomy_path=taxonomy_path,
         seed=seed,
         allowed_roots=tuple(allowed_roots),
+        more_data_roots=tuple(core.DataRoot.parse(entry) for entry in more_data_roots),
     )
     result = core.run(data_root, manifest.path, config)
     report.log_counts(result, label_counts.log_metric)

@@ -1,7 +1,8 @@
 """ingest: a dataset layout → labelled, split ``manifest.jsonl`` plus a label report and rejects.
 
 The first step of the pipeline. A reader (``readers.py``) turns FSD50K, ESC-50 or a manifest CSV
-into clip records; the taxonomy file (``taxonomy.py``) bins each clip's tags into one of the
+into clip records (several data roots: each read and split on its own, then merged by source
+recording, ``merge.py``); the taxonomy file (``taxonomy.py``) bins each clip's tags into one of the
 eight classes and records which rule and tag fired and whether the clip is ambiguous; the split
 (``splits.py``) keeps every uploader / source recording inside one of train, validation and
 test, stratified by class where the layout leaves the split open. Outputs under ``output_dir``
@@ -21,8 +22,8 @@ from components.artifacts import files
 from components.artifacts.manifest import write_manifest
 from components.artifacts.names import LABEL_REPORT_FILE, MANIFEST_FILE, REJECTS_FILE, SPLITS
 from components.audio.labels import CLASS_INDEX, CLASS_NAMES
-from components.ingest import readers, splits, taxonomy
-from components.ingest.config import IngestConfig
+from components.ingest import merge, readers, splits, taxonomy
+from components.ingest.config import DataRoot, IngestConfig
 
 LABEL_RULE = "label"  # rule recorded for clips whose class a manifest CSV gives directly
 
@@ -32,7 +33,7 @@ class IngestResult:
     """Counts of what ingest wrote.
 
     Attributes:
-        dataset: The layout read.
+        dataset: The layout read (``esc50+manifest`` for several data roots).
         clips: Clips in the manifest.
         clips_per_split: Clips per split.
         class_counts: Clips per class per split (every class and split present).
@@ -90,9 +91,73 @@ def _dedupe(layout: readers.Layout) -> list[readers.SourceClip]:
     return unique
 
 
+@dataclass(frozen=True)
+class _Dataset:
+    """One data root as ingest read, labelled and split it on its own."""
+
+    root: DataRoot
+    records: list[dict]
+    layout: readers.Layout
+    moved: list[splits.Reassignment]
+
+    def summary(self, config: IngestConfig) -> dict:
+        """The root's line in the label report's ``datasets``."""
+        return {
+            "data_root": self.root.root,
+            "data_format": self.root.data_format,
+            "normalize_tags": config.normalizes(self.root.data_format),
+            "clips": len(self.records),
+            "rejects": len(self.layout.rejects),
+            "reassigned": len(self.moved),
+            "notes": list(self.layout.notes),
+        }
+
+
+def _read(root: DataRoot, config: IngestConfig, rules: taxonomy.Taxonomy) -> _Dataset:
+    """Reads, labels and splits one data root as if it were the only one."""
+    layout = readers.READERS[root.data_format](root.root, tuple(config.allowed_roots))
+    clips = _dedupe(layout)
+    if not clips:
+        raise ValueError(
+            f"no usable clips in {root.root} ({root.data_format}); "
+            f"{len(layout.rejects)} row(s) rejected"
+        )
+    normalizes = config.normalizes(root.data_format)
+    labelled = {
+        clip.clip_id: _label(
+            clip, taxonomy.normalize_tags(clip.tags) if normalizes else list(clip.tags), rules
+        )
+        for clip in clips
+    }
+    assigned, moved = splits.assign(
+        clips,
+        {clip_id: labels["label"] for clip_id, labels in labelled.items()},
+        layout.pool_fractions or config.pool_fractions(root.data_format),
+        config.seed,
+    )
+    records = [
+        {
+            "clip_id": clip.clip_id,
+            "uri": clip.uri,
+            "split": assigned[clip.clip_id],
+            **labelled[clip.clip_id],
+            "source_id": clip.source_id,
+            "title": clip.title,
+            "description": clip.description,
+            "license": clip.license,
+            "uploader": clip.uploader,
+            "dataset": root.data_format,
+            "metadata": clip.metadata,
+        }
+        for clip in clips
+    ]
+    return _Dataset(root, records, layout, moved)
+
+
 def _label_report(
     records: list[dict],
-    layout: readers.Layout,
+    datasets: list[_Dataset],
+    rejects: list[readers.Reject],
     moved: list[splits.Reassignment],
     config: IngestConfig,
     rules: taxonomy.Taxonomy,
@@ -110,15 +175,21 @@ def _label_report(
             ambiguous_by_classes["+".join(record["matched_classes"])] += 1
         sources[record["split"]].add(record["source_id"])
     rule_hits = Counter(record["rule"] for record in records)
+    several = len(datasets) > 1
     return {
-        "dataset": config.data_format,
+        "dataset": _formats(datasets),
+        "datasets": [dataset.summary(config) for dataset in datasets],
         "taxonomy": {"name": rules.name, "source": rules.source},
-        "normalize_tags": config.normalizes,
+        "normalize_tags": config.normalizes(config.data_format),
         "seed": config.seed,
         "clips": len(records),
         "class_counts": class_counts,
         "sources_per_split": {split: len(sources[split]) for split in SPLITS},
-        "notes": list(layout.notes),
+        "notes": [
+            f"{dataset.root.root} ({dataset.root.data_format}): {note}" if several else note
+            for dataset in datasets
+            for note in dataset.layout.notes
+        ],
         "rule_hits": dict(rule_hits.most_common()),
         "tag_hits": {rule: dict(hits.most_common()) for rule, hits in sorted(tag_hits.items())},
         "ambiguous": {
@@ -126,8 +197,8 @@ def _label_report(
             "by_classes": dict(ambiguous_by_classes.most_common()),
         },
         "rejects": {
-            "count": len(layout.rejects),
-            "by_reason": dict(Counter(reject.reason for reject in layout.rejects).most_common()),
+            "count": len(rejects),
+            "by_reason": dict(Counter(reject.reason for reject in rejects).most_common()),
         },
         "reassignments": {
             "count": len(moved),
@@ -137,73 +208,52 @@ def _label_report(
     }
 
 
+def _formats(datasets: list[_Dataset]) -> str:
+    """``esc50``, or ``esc50+manifest`` for several data roots."""
+    return "+".join(dataset.root.data_format for dataset in datasets)
+
+
 def run(data_root: str, output_dir: str, config: IngestConfig) -> IngestResult:
-    """Reads a dataset layout, labels and splits its clips, and writes the manifest.
+    """Reads dataset layouts, labels and splits their clips, and writes one manifest.
 
     Args:
-        data_root: Dataset root (or a manifest CSV's path), local or ``gs://``.
+        data_root: Dataset root (or a manifest CSV's path), local or ``gs://``; its layout is
+            ``config.data_format``. ``config.more_data_roots`` are read the same way, each split
+            on its own, then merged with it by source recording (``merge.py``).
         output_dir: Folder for ``manifest.jsonl``, ``label_report.json`` and ``rejects.jsonl``.
-        config: Layout, taxonomy, tag normalisation and split options.
+        config: Layouts, taxonomy, tag normalisation and split options.
 
     Returns:
         Counts of clips, classes, ambiguity, rejects and reassignments.
 
     Raises:
-        FileNotFoundError: If a required metadata file of the layout is missing.
-        ValueError: If the layout is malformed as a whole or yields no usable clip.
+        FileNotFoundError: If a required metadata file of a layout is missing.
+        ValueError: If a layout is malformed as a whole or a data root yields no usable clip.
         taxonomy.TaxonomyError: If the taxonomy file is invalid.
     """
     rules = taxonomy.load(config.taxonomy_path)
-    layout = readers.READERS[config.data_format](data_root, tuple(config.allowed_roots))
-    clips = _dedupe(layout)
-    if not clips:
-        raise ValueError(
-            f"no usable clips in {data_root} ({config.data_format}); "
-            f"{len(layout.rejects)} row(s) rejected"
-        )
-    labelled = {
-        clip.clip_id: _label(
-            clip,
-            taxonomy.normalize_tags(clip.tags) if config.normalizes else list(clip.tags),
-            rules,
-        )
-        for clip in clips
-    }
-    assigned, moved = splits.assign(
-        clips,
-        {clip_id: labels["label"] for clip_id, labels in labelled.items()},
-        layout.pool_fractions or config.pool_fractions(),
-        config.seed,
-    )
-    records = []
-    for clip in clips:
-        records.append(
-            {
-                "clip_id": clip.clip_id,
-                "uri": clip.uri,
-                "split": assigned[clip.clip_id],
-                **labelled[clip.clip_id],
-                "source_id": clip.source_id,
-                "title": clip.title,
-                "description": clip.description,
-                "license": clip.license,
-                "uploader": clip.uploader,
-                "dataset": config.data_format,
-                "metadata": clip.metadata,
-            }
-        )
-    report = _label_report(records, layout, moved, config, rules)
+    roots = (DataRoot(data_root, config.data_format), *config.more_data_roots)
+    datasets = [_read(root, config, rules) for root in roots]
+    rejects = [reject for dataset in datasets for reject in dataset.layout.rejects]
+    moved = [move for dataset in datasets for move in dataset.moved]
+    if len(datasets) == 1:
+        records = datasets[0].records
+    else:
+        records, merge_moves, merge_rejects = merge.merge([d.records for d in datasets])
+        moved += merge_moves
+        rejects += merge_rejects
+    report = _label_report(records, datasets, rejects, moved, config, rules)
     tf.io.gfile.makedirs(output_dir)
     write_manifest(readers.join(output_dir, MANIFEST_FILE), records)
-    files.write_jsonl(readers.join(output_dir, REJECTS_FILE), [asdict(r) for r in layout.rejects])
+    files.write_jsonl(readers.join(output_dir, REJECTS_FILE), [asdict(r) for r in rejects])
     files.write_json(readers.join(output_dir, LABEL_REPORT_FILE), report)
     return IngestResult(
-        dataset=config.data_format,
+        dataset=report["dataset"],
         clips=len(records),
         clips_per_split={split: sum(report["class_counts"][split].values()) for split in SPLITS},
         class_counts={split: report["class_counts"][split] for split in SPLITS},
         ambiguous=report["ambiguous"]["count"],
-        rejects=len(layout.rejects),
+        rejects=len(rejects),
         reassigned=len(moved),
         output_dir=output_dir,
     )

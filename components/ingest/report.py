@@ -2,9 +2,9 @@
 
 ``log_counts`` feeds an ``IngestResult``'s counts to any ``log_metric(name, value)`` callable (the
 KFP ``Metrics`` artifact's method in the wrapper). ``write_markdown`` renders
-``label_report.json`` as Markdown: the layout's notes (a missing fold...), clips per class and
-split, the rules and tags that fired most, ambiguous class combinations, rejected rows by reason
-and split reassignments.
+``label_report.json`` as Markdown: the data roots (when several), the layouts' notes (a missing
+fold...), clips per class and split, the rules and tags that fired most, ambiguous class
+combinations, rejected rows by reason and split reassignments.
 """
 
 from collections.abc import Callable
@@ -45,6 +45,7 @@ def markdown(report: dict) -> str:
         f"Taxonomy {markdown_cell(report['taxonomy']['name'])}, tag normalisation "
         f"{'on' if report['normalize_tags'] else 'off'}, seed {report['seed']}.",
         "",
+        *_datasets_table(report.get("datasets", [])),
         *(f"> {note}\n" for note in report.get("notes", [])),
         "| class | " + " | ".join(splits) + " | all |",
         "|---" * (len(splits) + 2) + "|",
@@ -67,6 +68,20 @@ def markdown(report: dict) -> str:
         lines += ["", f"## {title}: {sum(by_key.values())}", ""]
         lines += [f"- {cell(key)}: {count}" for key, count in by_key.items()] or ["- none"]
     return "\n".join(lines) + "\n"
+
+
+def _datasets_table(datasets: list[dict]) -> list[str]:
+    """One row per data root when there are several (none for one)."""
+    if len(datasets) < 2:
+        return []
+    cell = markdown_cell
+    rows = [
+        f"| {cell(d['data_root'])} | {cell(d['data_format'])} | {d['clips']} | {d['rejects']} "
+        f"| {d['reassigned']} |"
+        for d in datasets
+    ]
+    header = "| data root | layout | clips | rejected rows | moved within it |"
+    return [header, "|---|---|---:|---:|---:|", *rows, ""]
 
 
 def write_markdown(report_path: str, markdown_path: str) -> None:

@@ -5,7 +5,9 @@ A taxonomy JSON file lists the classes in index order (they must equal
 the lists are tried and the ``fallback`` class for clips no list matches. The packaged default,
 ``taxonomy.json`` next to this module, is the seed study's final binning, verbatim except for one
 documented fix (the notebook's missing comma fused "write" and "sharpening");
-``taxonomy_categories.json`` maps ESC-50's and UrbanSound8K's category names instead. ``classify``
+``taxonomy_categories.json`` maps ESC-50's and UrbanSound8K's category names instead; ``load``
+takes either by its name (``PACKAGED``: ``study``, ``categories``), so a pipeline parameter can
+name one that lies wherever the package is installed. ``classify``
 applies the seed's rule — exact, word-for-word tag matching, first list in precedence order wins —
 and records which rule and tag fired, every class that matched and whether the clip is
 ambiguous (several classes matched). ``normalize_tags`` is the optional tag clean-up: lower-case,
@@ -28,6 +30,8 @@ from components.audio.labels import CLASS_NAMES
 DEFAULT_TAXONOMY_PATH = str(Path(__file__).with_name("taxonomy.json"))
 # ESC-50's and UrbanSound8K's category names as whole phrases (select it with ``--taxonomy``).
 CATEGORIES_TAXONOMY_PATH = str(Path(__file__).with_name("taxonomy_categories.json"))
+# The packaged taxonomies by name: what ``load`` accepts besides a path.
+PACKAGED: dict[str, str] = {"study": DEFAULT_TAXONOMY_PATH, "categories": CATEGORIES_TAXONOMY_PATH}
 NO_RULE = "none"
 _SEPARATORS = re.compile(r"[\s_-]+")
 
@@ -113,7 +117,8 @@ def load(path: str = "") -> Taxonomy:
     """Reads and validates a taxonomy file.
 
     Args:
-        path: Local or ``gs://`` path of the JSON file; empty means the packaged seed taxonomy.
+        path: Local or ``gs://`` path of the JSON file, or a packaged taxonomy's name
+            (``PACKAGED``); empty means the packaged seed taxonomy.
 
     Returns:
         The validated taxonomy.
@@ -121,7 +126,7 @@ def load(path: str = "") -> Taxonomy:
     Raises:
         TaxonomyError: If the file is not valid JSON or breaks any rule of the format.
     """
-    path = path or DEFAULT_TAXONOMY_PATH
+    path = PACKAGED.get(path, path) or DEFAULT_TAXONOMY_PATH
     try:
         with tf.io.gfile.GFile(path, "r") as handle:
             document = json.loads(handle.read())

@@ -35,6 +35,10 @@ def rebalance(
         keep_majority_clips: Keep every clip of classes above the target (no undersampling).
         seed: Seed of the sampling and of each copy's noise SNR and pitch shift.
     """
+    from components.wrapper.task_label import announce
+
+    announce("rebalance", balanced_manifest)
+
     from components.artifacts import files, names
     from components.rebalance import core
 

@@ -1,4 +1,4 @@
-"""rebalance's configuration: ``RebalanceConfig`` and its presets (the study's and the demo's).
+"""rebalance's configuration: ``RebalanceConfig`` and its presets (the study's, demo's, quality's).
 
 TensorFlow-free, so the KFP wrapper, the pipeline and the command line read the per-class
 targets from here. Field metadata ``help`` is what ``household-sounds rebalance`` shows; fields
@@ -7,7 +7,11 @@ without it are not command-line options.
 
 from dataclasses import dataclass, field
 
-PRESETS: dict[str, dict] = {"full": {"target_per_class": 5000}, "demo": {"target_per_class": 60}}
+PRESETS: dict[str, dict] = {
+    "full": {"target_per_class": 5000},
+    "demo": {"target_per_class": 60},
+    "quality": {"target_per_class": 200},
+}
 # Shifts smaller than this are inaudible, so a copy would be a near-duplicate of its source.
 MIN_SEMITONES = 0.25
 

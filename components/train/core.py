@@ -9,8 +9,11 @@ hyperparameters ask for it (``recipe.py``), with early stopping on validation lo
 model artifact directory of docs/contracts.md (``components.artifacts.model_files``):
 ``model.keras``, ``model.json`` (name ``<family>`` or ``<family>_tuned``, framework ``keras``,
 timings, hyperparameters, history) and predictions for every split; tuned runs add
-``best_hparams.json`` and ``trials.json``. A distributed-tuning worker (``tuner_id`` without
-"chief") only runs its trials and writes ``trials.json``.
+``best_hparams.json`` and ``trials.json``. In a distributed search (``TrainConfig.role``,
+``distributed.py``) the chief serves the search, then trains and writes the best trial's model
+as above, its ``trials.json`` holding every trial of the search; a worker only runs the trials
+the chief hands it and its output directory holds just ``trials.json``, those trials as the
+chief scored them (no model: evaluate and deploy never see a worker's directory).
 """
 
 import contextlib
@@ -26,16 +29,23 @@ import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 
-from components.artifacts import files, model_files
+from components.artifacts import files, model_files, shards
 from components.artifacts.names import KERAS, KERAS_MODEL_FILE, SPLITS, TRIALS_FILE
 from components.train import data, recipe, resume, tuning
 from components.train.config import TrainConfig
-from components.train.model import FEATURE_OF, augmentation, build_model, fixed_hyperparameters
+from components.train.epoch_log import EpochLog
+from components.train.model import (
+    FEATURE_OF,
+    augmentation,
+    build_model,
+    fixed_hyperparameters,
+    pretrained_files,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrainResult:
-    """What training produced."""
+    """What training produced (a distributed worker's: ``worker_only``, its ``trials_run``)."""
 
     name: str
     feature: str
@@ -48,6 +58,7 @@ class TrainResult:
     hyperparameters: dict
     final: dict = field(default_factory=dict)
     worker_only: bool = False
+    trials_run: int = 0
 
     def summary(self) -> dict:
         """JSON-serialisable summary."""
@@ -75,22 +86,22 @@ def _search(
     checkpoints: str,
 ) -> tuple[kt.HyperParameters | None, list[dict], float]:
     started = time.perf_counter()
-    with tuning.distributed_env(cfg.tuner_id, cfg.oracle_address):
-        best, trials = tuning.search(
-            cfg.family,
-            train,
-            validation,
-            kind=cfg.tuner,
-            max_trials=cfg.max_trials,
-            epochs=cfg.epochs,
-            patience=cfg.early_stopping_patience,
-            seed=cfg.seed,
-            directory=cfg.tuner_dir or os.path.join(checkpoints, resume.TUNER_DIR),
-            weights=cfg.resnet_weights,
-            class_weight=class_weight,
-            fixed=fixed,
-            steps_per_epoch=steps_per_epoch,
-        )
+    best, trials = tuning.search(
+        cfg.family,
+        train,
+        validation,
+        kind=cfg.tuner,
+        max_trials=cfg.max_trials,
+        epochs=cfg.epochs,
+        patience=cfg.early_stopping_patience,
+        seed=cfg.seed,
+        directory=cfg.tuner_dir or os.path.join(checkpoints, resume.TUNER_DIR),
+        weights=cfg.resnet_weights,
+        class_weight=class_weight,
+        fixed=fixed,
+        steps_per_epoch=steps_per_epoch,
+        role=cfg.role,
+    )
     return best, trials, time.perf_counter() - started
 
 
@@ -119,9 +130,16 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
 
     Returns:
         Timings, hyperparameters and final metrics.
+
+    Raises:
+        shards.MissingFeatureError: If featurize did not compute the family's feature set.
     """
+    cfg.role.check()
+    if cfg.role.distributed and not cfg.tuned:
+        raise ValueError("a tuner_id is for a tuned run (--tuned): a seed run searches nothing")
     keras.utils.set_random_seed(cfg.seed)
     feature = FEATURE_OF[cfg.family]
+    shards.require_feature(examples_dir, feature, cfg.name)
     train = data.dataset(
         examples_dir,
         "train",
@@ -148,6 +166,7 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
             )
         files.write_json(os.path.join(output_dir, TRIALS_FILE), trials)
         if best is None:  # a distributed worker: the chief trains the best trial
+            resume.clear(checkpoints)
             return TrainResult(
                 name=cfg.name,
                 feature=feature,
@@ -156,9 +175,10 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
                 epochs_trained=0,
                 training_seconds=0.0,
                 seconds_per_epoch=0.0,
-                tuning_seconds=tuning_seconds,
+                tuning_seconds=round(tuning_seconds, 3),
                 hyperparameters={},
                 worker_only=True,
+                trials_run=len(trials),
             )
         hp = best
         model_files.write_best_hparams(output_dir, dict(hp.values))
@@ -172,10 +192,11 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
         recipe.augment(train, augmentation(cfg.family, hp), cfg.seed),
         validation_data=validation,
         epochs=cfg.epochs,
-        callbacks=[stop, resume.backup(checkpoints)],  # the journal first (resume.py)
+        # the journal first (resume.py)
+        callbacks=[stop, resume.backup(checkpoints), EpochLog(cfg.name, cfg.epochs)],
         class_weight=class_weight,
         shuffle=False,  # the tf.data pipeline shuffles, with a bounded buffer
-        verbose=2,
+        verbose=0,  # Keras prints to stdout; EpochLog logs
     )
     if stop.resumed_from:
         logging.info("train: %s resumed after epoch %d", cfg.name, stop.resumed_from)
@@ -216,6 +237,7 @@ def run(examples_dir: str, output_dir: str, cfg: TrainConfig) -> TrainResult:
             "history": history_rows,
             "config": asdict(cfg),
             "resumed_after_epoch": stop.resumed_from,
+            "pretrained": pretrained_files(cfg.family),
         },
     )
     resume.clear(checkpoints)

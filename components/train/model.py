@@ -32,35 +32,23 @@ is the same head, seed and space on the 384-d pooled EfficientAT mn04 embedding
 import keras
 import keras_tuner as kt
 
-from components.audio.features import (
-    FEATURE_SHAPES,
-    LOG_MEL,
-    MEAN_MFCC,
-    MFCC,
-    MN04_EMBEDDING,
-    YAMNET_EMBEDDING,
-)
+from components.audio import mn04, mn04_weights
+from components.audio.features import FEATURE_SHAPES
 from components.audio.labels import NUM_CLASSES
 from components.train import recipe
 from components.train.config import (
     CNN_LOG_MEL,
     CNN_MFCC,
-    DENSE_MEAN_MFCC,
     EMBEDDING_FAMILIES,
     FAMILIES,
-    MN04,
+    FEATURE_OF,
+    MN04_FINETUNED,
     RESNET50_MFCC,
-    YAMNET,
 )
 
-FEATURE_OF: dict[str, str] = {
-    CNN_LOG_MEL: LOG_MEL,
-    CNN_MFCC: MFCC,
-    RESNET50_MFCC: MFCC,
-    DENSE_MEAN_MFCC: MEAN_MFCC,
-    YAMNET: YAMNET_EMBEDDING,
-    MN04: MN04_EMBEDDING,
-}
+# The fine-tuned mn04's seed augmentation: SpecAugment on its log-mel (two frequency and two time
+# masks of up to a tenth of the axis), as the recipe draws them.
+FINETUNE_AUGMENTATION = recipe.Augmentation(spec_augment=True)
 
 
 def input_shape(family: str) -> tuple[int, ...]:
@@ -71,7 +59,8 @@ def input_shape(family: str) -> tuple[int, ...]:
 
 def augmentation(family: str, hp: kt.HyperParameters) -> recipe.Augmentation:
     """The recipe's training-batch augmentation of ``family`` (SpecAugment on images only)."""
-    return recipe.augmentation(hp, image=len(input_shape(family)) > 1)
+    defaults = FINETUNE_AUGMENTATION if family == MN04_FINETUNED else recipe.Augmentation()
+    return recipe.augmentation(hp, image=len(input_shape(family)) > 1, defaults=defaults)
 
 
 def _conv(x, filters: int, kernel: int, name: str, norm_momentum: float | None = None):
@@ -186,6 +175,35 @@ def _embedding_head(hp: kt.HyperParameters, inputs):
     return x
 
 
+def _mn04_finetuned(hp: kt.HyperParameters, inputs):
+    """mn04_finetuned: the pretrained mn04 trunk, its top stages trainable, then the mn04 head.
+
+    The trunk (``mn04.build_network``, AudioSet weights from the cache) reads the log-mel its
+    front end made in featurize and pools its last feature map as the frozen family's embedding
+    does; ``trainable_stages`` of its 17 stages, counted from the top, train (their batch norms
+    on batch statistics), the rest stay frozen (moving statistics).
+    """
+    trunk = mn04.build_network(
+        mn04_weights.load(),
+        trainable_stages=hp.Int("trainable_stages", 0, len(mn04.STAGES), default=4),
+    )
+    log_mel = keras.layers.Reshape(FEATURE_SHAPES[FEATURE_OF[MN04_FINETUNED]])(inputs)
+    return _embedding_head(hp, trunk(log_mel)[mn04.EMBEDDING])
+
+
+def pretrained_files(family: str) -> list[dict[str, str]]:
+    """The pretrained files (backbone, file, sha256) a family's model starts from itself."""
+    return mn04_weights.weight_files() if family == MN04_FINETUNED else []
+
+
+def _finetune_optimizer(hp: kt.HyperParameters, total_steps: int) -> keras.optimizers.Optimizer:
+    """AdamW at a low rate (pretrained weights), cosine-decayed over the planned steps."""
+    rate = hp.Float("learning_rate", 1e-5, 1e-3, sampling="log", default=1e-4)
+    decay = hp.Float("weight_decay", 1e-6, 1e-2, sampling="log", default=1e-4)
+    schedule = recipe.cosine_decay(rate, total_steps) if total_steps else rate
+    return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=decay)
+
+
 def _embedding_optimizer(hp: kt.HyperParameters) -> keras.optimizers.Optimizer:
     return keras.optimizers.AdamW(
         learning_rate=hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3),
@@ -250,6 +268,8 @@ def build_model(
         x = _resnet50_mfcc(hp, inputs, weights)
     elif family in EMBEDDING_FAMILIES:
         x = _embedding_head(hp, inputs)
+    elif family == MN04_FINETUNED:
+        x = _mn04_finetuned(hp, inputs)
     else:
         x = _dense_mean_mfcc(hp, inputs)
     # float32 even under a mixed_float16 policy: a float16 softmax loses small probabilities.
@@ -260,6 +280,8 @@ def build_model(
     augmentation(family, hp)  # declared here, so the space is whole; fit applies it
     if family in EMBEDDING_FAMILIES:
         optimizer = _embedding_optimizer(hp)
+    elif family == MN04_FINETUNED:
+        optimizer = _finetune_optimizer(hp, total_steps)
     else:
         optimizer = recipe.optimizer(hp, total_steps)
     model.compile(optimizer=optimizer, loss=recipe.loss(hp), metrics=["accuracy"])

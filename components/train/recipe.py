@@ -45,13 +45,18 @@ class Augmentation:
         return self.spec_augment or self.mixup_alpha > 0
 
 
-def augmentation(hp: kt.HyperParameters, image: bool) -> Augmentation:
-    """Declares (or reads) the augmentation hyperparameters; SpecAugment only for images."""
-    spec_augment, width = False, Augmentation.mask_width
+def augmentation(
+    hp: kt.HyperParameters, image: bool, defaults: Augmentation = Augmentation()
+) -> Augmentation:
+    """Declares (or reads) the augmentation hyperparameters; SpecAugment only for images.
+
+    ``defaults`` are the values a family's seed configuration uses (none for the study's).
+    """
+    spec_augment, width = False, defaults.mask_width
     if image:
-        spec_augment = hp.Boolean("spec_augment", default=False)
-        width = hp.Choice("mask_width", [0.05, 0.1, 0.2], default=Augmentation.mask_width)
-    alpha = hp.Choice("mixup_alpha", [0.0, 0.1, 0.2, 0.4], default=0.0)
+        spec_augment = hp.Boolean("spec_augment", default=defaults.spec_augment)
+        width = hp.Choice("mask_width", [0.05, 0.1, 0.2], default=defaults.mask_width)
+    alpha = hp.Choice("mixup_alpha", [0.0, 0.1, 0.2, 0.4], default=defaults.mixup_alpha)
     return Augmentation(spec_augment=spec_augment, mask_width=width, mixup_alpha=alpha)
 
 

@@ -5,70 +5,32 @@ factor 3; ``max_trials`` does not apply) minimises validation loss, each trial w
 early stopping as final training. The result is the best ``HyperParameters`` and a trials summary
 (id, status, score, values, best epoch) sorted best first.
 
-Distributed tuning uses Keras Tuner's chief/worker mode: every process runs the same search with
-``KERASTUNER_ORACLE_IP``/``KERASTUNER_ORACLE_PORT`` pointing at the chief and a unique
-``KERASTUNER_TUNER_ID`` (``chief`` for the oracle process, ``tuner0``, ``tuner1``... for workers).
-The chief serves the oracle and blocks until the workers have run every trial; the workers train
-trials and exit. ``distributed_env`` sets those variables only for the search's duration, so a
-config (``tuner_id``, ``oracle_address``) rather than the ambient environment decides the role.
-keras-tuner writes its state files (``oracle.json``, ``tuner0.json``, each ``trial.json``) in
-place, so a task killed mid-write left an empty ``oracle.json`` that no rerun could load (seen
-in a test under load); during a search they are written to a temporary file and renamed over
-the old one instead (``atomic_state_files``).
+Distributed tuning uses Keras Tuner's chief/worker mode (``distributed.py``: roles, how workers
+find the chief, lost workers): every process runs the same search under its ``Role``. The chief
+serves the oracle and returns when the trials are done; its result is the search's best
+hyperparameters and every trial. A worker trains the trials the chief hands it; its result is
+no hyperparameters (it does not see the whole search) and the trials it ran, as the chief
+scored them. keras-tuner writes its state files (``oracle.json``, ``tuner0.json``, each
+``trial.json``) in place, so a task killed mid-write left an empty ``oracle.json`` that no
+rerun could load (seen in a test under load); during a search they are written to a temporary
+file and renamed over the old one instead (``atomic_state_files``).
 """
 
 import contextlib
 import json
-import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import keras
 import keras_tuner as kt
 import tensorflow as tf
 
 from components.train import recipe
+from components.train.config import Role
+from components.train.distributed import WorkerHooks, environment, prepare
+from components.train.epoch_log import EpochLog
 from components.train.model import augmentation, build_model
 
-CHIEF = "chief"
-
-
-def is_worker(tuner_id: str) -> bool:
-    """Whether ``tuner_id`` names a distributed worker (Keras Tuner's rule: no "chief" in it)."""
-    return bool(tuner_id) and CHIEF not in tuner_id
-
-
-@contextlib.contextmanager
-def distributed_env(tuner_id: str, oracle_address: str) -> Iterator[None]:
-    """Exports Keras Tuner's chief/worker variables while the block runs; no-op when unset.
-
-    Args:
-        tuner_id: ``chief`` for the oracle process, any other unique id for a worker.
-        oracle_address: ``host:port`` of the chief's oracle service.
-
-    Raises:
-        ValueError: If only one of the two is given, or the address has no port.
-    """
-    if not tuner_id and not oracle_address:
-        yield
-        return
-    host, _, port = oracle_address.rpartition(":")
-    if not (tuner_id and host and port.isdigit()):
-        raise ValueError("distributed tuning needs tuner_id and oracle_address as host:port")
-    values = {
-        "KERASTUNER_TUNER_ID": tuner_id,
-        "KERASTUNER_ORACLE_IP": host,
-        "KERASTUNER_ORACLE_PORT": port,
-    }
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+ALONE = Role()  # a search in one process
 
 
 class _WithoutTensorBoard:
@@ -83,11 +45,11 @@ class _WithoutTensorBoard:
         return None
 
 
-class _BayesianOptimization(_WithoutTensorBoard, kt.BayesianOptimization):
+class _BayesianOptimization(WorkerHooks, _WithoutTensorBoard, kt.BayesianOptimization):
     pass
 
 
-class _Hyperband(_WithoutTensorBoard, kt.Hyperband):
+class _Hyperband(WorkerHooks, _WithoutTensorBoard, kt.Hyperband):
     pass
 
 
@@ -178,18 +140,24 @@ def _keep_completed(oracle: kt.Oracle) -> None:
     ]
 
 
-def summarize_trials(tuner: kt.Tuner) -> list[dict]:
-    """One row per trial, best (lowest validation loss) first; unscored trials last."""
-    rows = [
-        {
+def summarize_trials(trials: Iterable[kt.engine.trial.Trial]) -> list[dict]:
+    """One row per trial, best (lowest validation loss) first; unscored trials last.
+
+    A trial that did not complete carries the last line of its message (the error, or why it
+    was lost).
+    """
+    rows = []
+    for trial in trials:
+        row = {
             "trial_id": trial.trial_id,
             "status": trial.status,
             "val_loss": trial.score,
             "best_epoch": trial.best_step,
             "hyperparameters": dict(trial.hyperparameters.values),
         }
-        for trial in tuner.oracle.trials.values()
-    ]
+        if trial.message:
+            row["message"] = trial.message.strip().splitlines()[-1]
+        rows.append(row)
     return sorted(rows, key=lambda row: (row["val_loss"] is None, row["val_loss"] or 0.0))
 
 
@@ -208,8 +176,9 @@ def search(
     class_weight: dict[int, float] | None = None,
     fixed: kt.HyperParameters | None = None,
     steps_per_epoch: int = 0,
+    role: Role = ALONE,
 ) -> tuple[kt.HyperParameters | None, list[dict]]:
-    """Runs one search (or this process's part of a distributed one).
+    """Runs one search (or this process's part of a distributed one, ``role``).
 
     Args:
         family: Model family whose space is searched.
@@ -226,34 +195,40 @@ def search(
         class_weight: Optional per-class loss weights.
         fixed: Hyperparameters held at fixed values, left out of the search.
         steps_per_epoch: Training batches per epoch (a cosine schedule spans ``epochs`` of them).
+        role: Alone (the default), the chief or a worker of a distributed search.
 
     Raises:
-        RuntimeError: If no trial completed.
+        RuntimeError: If no trial completed (on the chief, or alone).
+        TimeoutError: If a worker found no chief's address in the rendezvous in time.
 
     Returns:
         The best hyperparameters (None on a distributed worker, which does not see the whole
-        search) and the trials summary.
+        search) and the trials summary: every trial of the search, or a worker's own.
     """
     total_steps = epochs * steps_per_epoch
-    tuner = _tuner(family, kind, max_trials, epochs, seed, directory, weights, fixed, total_steps)
-    if not is_worker(os.environ.get("KERASTUNER_TUNER_ID", "")):  # a worker's oracle is remote
-        _keep_completed(tuner.oracle)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)
-    with atomic_state_files():
+    with environment(role), atomic_state_files():
+        tuner = _tuner(
+            family, kind, max_trials, epochs, seed, directory, weights, fixed, total_steps
+        )
+        prepare(tuner, role)
+        if not role.is_worker:  # a worker's oracle is the chief's, behind gRPC
+            _keep_completed(tuner.oracle)
         tuner.search(
             train,
             validation_data=validation,
             epochs=epochs,
-            callbacks=[stop],
+            callbacks=[stop, EpochLog(family, epochs, trials=True)],
             class_weight=class_weight,
             shuffle=False,
             verbose=0,
         )
-    trials = summarize_trials(tuner)
-    if is_worker(os.environ.get("KERASTUNER_TUNER_ID", "")):
-        return None, trials
+    if role.is_worker:
+        return None, summarize_trials(tuner.ran)
+    trials = summarize_trials(tuner.oracle.trials.values())
     # Keras Tuner records a failing trial and moves on; a search with no completed trial must
     # not hand back the first trial's hyperparameters as if they were the best.
     if not any(row["status"] == "COMPLETED" for row in trials):
-        raise RuntimeError(f"every tuning trial of {family} failed; see the log above")
+        statuses = ", ".join(f"{row['trial_id']}: {row['status']}" for row in trials) or "none ran"
+        raise RuntimeError(f"no tuning trial of {family} completed ({statuses}); see the log")
     return tuner.get_best_hyperparameters(1)[0], trials

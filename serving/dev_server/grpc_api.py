@@ -3,8 +3,10 @@
 ``PredictionServicer`` answers ``Predict`` (the request's ``TensorProto`` inputs through
 ``ModelRepository.predict``; a tensor that does not hold together is ``INVALID_ARGUMENT``) and
 ``GetModelMetadata`` (the ``signature_def`` field, and the ``model_card`` field that TF Serving
-does not have), aborting a refused call with TF Serving's status code. ``serve`` starts it on a
-thread pool, with at most ``MAX_MESSAGE_BYTES`` per message and a cap on the RPCs in flight.
+does not have) for the version the request's ``ModelSpec`` chooses (a number, a label, or the
+highest loaded), aborting a refused call with TF Serving's status code. ``serve`` starts it on a
+thread pool, with at most ``MAX_MESSAGE_BYTES`` per message and a cap on the RPCs in flight,
+over TLS and requiring a bearer token when its ``ServerSecurity`` says so (``security.py``).
 """
 
 import logging
@@ -23,6 +25,7 @@ from tensorflow_serving.apis import (
 from components.artifacts.signature import DEFAULT_SIGNATURE
 from serving.dev_server import BANNER
 from serving.dev_server.repository import ModelRepository
+from serving.dev_server.security import ServerSecurity, TokenInterceptor
 from serving.limits import MAX_MESSAGE_BYTES
 from serving.status import ServingError
 
@@ -40,6 +43,14 @@ def _ndarray(key: str, proto) -> np.ndarray:
         ) from None
 
 
+def _choice(spec) -> tuple[int | None, str | None]:
+    """A ``ModelSpec``'s version choice: ``(version, label)``, at most one of them set."""
+    choice = spec.WhichOneof("version_choice")
+    if choice == "version":
+        return spec.version.value, None
+    return None, spec.version_label if choice == "version_label" else None
+
+
 class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     """``PredictionService`` over a ``ModelRepository`` (Predict and GetModelMetadata)."""
 
@@ -49,11 +60,11 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     def Predict(self, request: predict_pb2.PredictRequest, context) -> predict_pb2.PredictResponse:  # noqa: N802
         """Runs a ``PredictRequest``; failures abort the call with TF Serving's status."""
         spec = request.model_spec
-        version = spec.version.value if spec.HasField("version") else None
+        version, label = _choice(spec)
         try:
             inputs = {key: _ndarray(key, proto) for key, proto in request.inputs.items()}
             model, outputs = self.repository.predict(
-                spec.name, version, spec.signature_name, inputs, tuple(request.output_filter)
+                spec.name, version, spec.signature_name, inputs, tuple(request.output_filter), label
             )
         except ServingError as error:
             context.abort(error.grpc_code, error.message)
@@ -70,10 +81,10 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     ) -> get_model_metadata_pb2.GetModelMetadataResponse:
         """Returns the signature definitions and, asked for ``model_card``, the model card."""
         spec = request.model_spec
-        version = spec.version.value if spec.HasField("version") else None
+        version, label = _choice(spec)
         fields = set(request.metadata_field)
         try:
-            model = self.repository.model(spec.name, version)
+            model = self.repository.model(spec.name, version, label)
             if not fields or fields - {SIGNATURE_DEF_FIELD, MODEL_CARD_FIELD}:
                 raise ServingError(
                     "INVALID_ARGUMENT",
@@ -104,6 +115,7 @@ def serve(
     host: str = "127.0.0.1",
     workers: int = 4,
     max_concurrent: int = 64,
+    security: ServerSecurity = ServerSecurity(),
 ) -> tuple[grpc.Server, int]:
     """Starts the gRPC server (returns immediately).
 
@@ -113,6 +125,7 @@ def serve(
         host: Interface to bind; loopback by default.
         workers: Request threads.
         max_concurrent: RPCs in flight or queued at once; more are RESOURCE_EXHAUSTED.
+        security: TLS (and mTLS) and the bearer token calls must carry.
 
     Returns:
         ``(server, bound_port)``; stop it with ``server.stop(grace)``.
@@ -127,20 +140,26 @@ def serve(
         futures.ThreadPoolExecutor(max_workers=workers),
         options=options,
         maximum_concurrent_rpcs=max_concurrent,
+        interceptors=[TokenInterceptor(security)] if security.token is not None else None,
     )
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionServicer(repository), server
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    if security.tls:
+        bound = server.add_secure_port(address, security.grpc_credentials())
+    else:
+        bound = server.add_insecure_port(address)
     server.start()
-    for model in repository.models.values():
+    for name in sorted(repository.models):
         logging.warning(
-            "%s: serving %s version %d from %s on %s:%d (gRPC)",
+            "%s: serving %s versions %s (labels %s) on %s:%d (gRPC%s)",
             BANNER,
-            model.name,
-            model.version,
-            model.path,
+            name,
+            sorted(repository.loaded(name)),
+            repository.labels(name),
             host,
             bound,
+            ", TLS" if security.tls else "",
         )
     return server, bound

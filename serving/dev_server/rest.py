@@ -1,10 +1,11 @@
 """The REST half of the development server: TF Serving's ``/v1/models`` JSON API on 127.0.0.1.
 
-Implements what clients of TF Serving's port 8501 use: ``GET /v1/models/<name>`` (version status,
-which the Kubernetes readiness probe calls), ``GET /v1/models/<name>[/versions/<v>]/metadata``
-(TF Serving's shape: ``{"model_spec", "metadata": {"signature_def": ...}}``, plus, as the gRPC
-side does, a ``model_card`` entry when the version has one) and
-``POST /v1/models/<name>[/versions/<v>]:predict``
+Implements what clients of TF Serving's port 8501 use, each for the version a path names
+(``/versions/<v>``, ``/labels/<label>``, or neither: the highest loaded): ``GET
+/v1/models/<name>[...]`` (the versions' states, ``AVAILABLE`` or ``LOADING``, which the Kubernetes
+readiness probe and ``promote`` read), ``GET /v1/models/<name>[...]/metadata`` (TF Serving's
+shape: ``{"model_spec", "metadata": {"signature_def": ...}}``, plus, as the gRPC side does, a
+``model_card`` entry when the version has one) and ``POST /v1/models/<name>[...]:predict``
 with the row format (``{"instances": [...]}``; a string input is sent as ``{"b64": "..."}``) or
 the columnar format (``{"inputs": ...}``), answering ``{"predictions": [...]}`` or
 ``{"outputs": ...}``, and ``{"error": message}`` with TF Serving's HTTP status on failure. Like
@@ -15,7 +16,9 @@ is not a number) of at most ``RestLimits.max_body_bytes`` (413, checked before r
 that is not a JSON object, bad base64 or values of the wrong type or shape are 400; each socket
 has a read timeout (a client that stalls mid-body gets 408); and requests run on a fixed pool
 of threads, with connections beyond ``max_pending`` answered 503 at once. Every failure is a
-JSON ``{"error": ...}`` reply, never a dropped connection.
+JSON ``{"error": ...}`` reply, never a dropped connection. With a ``ServerSecurity`` it speaks
+TLS (the handshake runs on the worker thread, so a stalled client never holds the accept loop;
+a failed handshake is logged) and answers 401 to a request without the bearer token.
 """
 
 import base64
@@ -24,7 +27,9 @@ import json
 import logging
 import re
 import socket
+import ssl
 import threading
+import urllib.parse
 from concurrent import futures
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -36,11 +41,12 @@ from tensorflow_serving.apis import get_model_metadata_pb2
 from components.artifacts.signature import DEFAULT_SIGNATURE
 from serving.dev_server import BANNER
 from serving.dev_server.repository import ModelRepository
+from serving.dev_server.security import UNAUTHENTICATED_MESSAGE, ServerSecurity
 from serving.limits import MAX_MESSAGE_BYTES
 from serving.status import ServingError
 
 _PATH = re.compile(
-    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+))?"
+    r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
     r"(?P<metadata>/metadata)?(?P<verb>:\w+)?$"
 )
 
@@ -138,35 +144,71 @@ def _metadata(model) -> dict:
     return {"model_spec": spec, "metadata": metadata}
 
 
+def _choice(match: re.Match) -> tuple[int | None, str | None]:
+    """The version (or label) a request path names."""
+    version = int(match["version"]) if match["version"] else None
+    return version, urllib.parse.unquote(match["label"]) if match["label"] else None
+
+
 class _Handler(BaseHTTPRequestHandler):
     repository: ModelRepository
     limits: RestLimits
+    security: ServerSecurity
     protocol_version = "HTTP/1.0"  # one request per connection: the pool never idles on keep-alive
 
+    def _authorized(self) -> bool:
+        """Whether the request carries the token; answers 401 when it does not.
+
+        A refused request's body (within the size limit) is read first, so that the client,
+        still sending it, gets the answer rather than a reset connection.
+        """
+        if self.security.authorized(self.headers.get("Authorization")):
+            return True
+        declared = self.headers.get("Content-Length", "0").strip()
+        if declared.isdigit() and int(declared) <= self.limits.max_body_bytes:
+            self.rfile.read(int(declared))
+        else:
+            self.close_connection = True
+        self._reply(401, {"error": UNAUTHENTICATED_MESSAGE}, {"WWW-Authenticate": "Bearer"})
+        return False
+
     def do_GET(self) -> None:  # noqa: N802
+        if not self._authorized():
+            return
         match = _PATH.match(self.path)
         try:
             if not match or match["verb"]:
                 raise ServingError("NOT_FOUND", f"no such resource {self.path}")
-            version = int(match["version"]) if match["version"] else None
-            model = self.repository.model(match["name"], version)
+            version, label = _choice(match)
+            if match["metadata"]:
+                self._reply(200, _metadata(self.repository.model(match["name"], version, label)))
+                return
+            states = self.repository.version_states(match["name"])
+            if label is not None:
+                version = self.repository.label_version(match["name"], label)
+            if version is not None:
+                if version not in states:
+                    raise ServingError(
+                        "NOT_FOUND", f"Could not find version {version} of model {match['name']}"
+                    )
+                states = {version: states[version]}
         except ServingError as error:
             self._reply(error.http_status, {"error": error.message})
-            return
-        if match["metadata"]:
-            self._reply(200, _metadata(model))
             return
         status = {"error_code": "OK", "error_message": ""}
         self._reply(
             200,
             {
                 "model_version_status": [
-                    {"version": str(model.version), "state": "AVAILABLE", "status": status}
+                    {"version": str(number), "state": state, "status": status}
+                    for number, state in states.items()
                 ]
             },
         )
 
     def do_POST(self) -> None:  # noqa: N802
+        if not self._authorized():
+            return
         match = _PATH.match(self.path)
         try:
             if not match or match["metadata"] or match["verb"] != ":predict":
@@ -212,15 +254,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _predict(self, match: re.Match, body: object) -> dict:
         if not isinstance(body, dict):
             raise ServingError("INVALID_ARGUMENT", "the body must be a JSON object")
-        version = int(match["version"]) if match["version"] else None
         signature_name = body.get("signature_name", "")
         if not isinstance(signature_name, str):
             raise ServingError("INVALID_ARGUMENT", '"signature_name" must be a string')
-        model = self.repository.model(match["name"], version)
+        model = self.repository.model(match["name"], *_choice(match))
         signature = model.loaded.signatures.get(signature_name or DEFAULT_SIGNATURE)
         names = sorted(signature.structured_input_signature[1]) if signature else [""]
         inputs = parse_inputs(body, names)
-        _, outputs = self.repository.predict(match["name"], version, signature_name, inputs)
+        _, outputs = self.repository.predict(match["name"], model.version, signature_name, inputs)
         if "instances" in body:
             columns = {key: _encode(value) for key, value in outputs.items()}
             rows = [
@@ -230,10 +271,12 @@ class _Handler(BaseHTTPRequestHandler):
             return {"predictions": rows}
         return {"outputs": {key: _encode(v) for key, v in outputs.items()}}
 
-    def _reply(self, status: int, payload: dict) -> None:
+    def _reply(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -254,14 +297,26 @@ class _PooledHTTPServer(HTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], handler: type, limits: RestLimits):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type,
+        limits: RestLimits,
+        tls: ssl.SSLContext | None = None,
+    ):
         super().__init__(address, handler)
         self.pool = futures.ThreadPoolExecutor(limits.workers, thread_name_prefix="rest")
         self.slots = threading.BoundedSemaphore(limits.max_pending)
+        self.timeout_s = limits.timeout_s
+        if tls is not None:  # handshakes happen on first use, on the worker (see _serve_one)
+            self.socket = tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
 
     def process_request(self, request: socket.socket, client_address: tuple) -> None:
         if not self.slots.acquire(blocking=False):
             try:
+                request.settimeout(self.timeout_s)  # a TLS handshake happens in sendall
                 request.sendall(_BUSY)
             finally:
                 self.shutdown_request(request)
@@ -270,6 +325,13 @@ class _PooledHTTPServer(HTTPServer):
 
     def _serve_one(self, request: socket.socket, client_address: tuple) -> None:
         try:
+            if isinstance(request, ssl.SSLSocket):
+                request.settimeout(self.timeout_s)
+                try:
+                    request.do_handshake()
+                except (ssl.SSLError, OSError) as error:
+                    logging.info("rest: TLS handshake with %s failed: %s", client_address, error)
+                    return
             self.finish_request(request, client_address)
         except Exception:  # noqa: BLE001 - a broken connection must not end the worker
             self.handle_error(request, client_address)
@@ -287,17 +349,25 @@ def serve(
     port: int = 0,
     host: str = "127.0.0.1",
     limits: RestLimits = RestLimits(),
+    security: ServerSecurity = ServerSecurity(),
 ) -> tuple[HTTPServer, int]:
-    """Starts the REST server in a daemon thread.
+    """Starts the REST server in a daemon thread (HTTPS when ``security`` has a certificate).
 
     Returns:
         ``(server, bound_port)``; stop it with ``server.shutdown()``.
     """
     # StreamRequestHandler puts ``timeout`` on every accepted socket.
-    attributes = {"repository": repository, "limits": limits, "timeout": limits.timeout_s}
+    attributes = {
+        "repository": repository,
+        "limits": limits,
+        "security": security,
+        "timeout": limits.timeout_s,
+    }
     handler = type("Handler", (_Handler,), attributes)
-    server = _PooledHTTPServer((host, port), handler, limits)
+    tls = security.ssl_context() if security.tls else None
+    server = _PooledHTTPServer((host, port), handler, limits, tls)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     bound = server.server_address[1]
-    logging.warning("%s: REST API on http://%s:%d/v1/models/", BANNER, host, bound)
+    scheme = "https" if security.tls else "http"
+    logging.warning("%s: REST API on %s://%s:%d/v1/models/", BANNER, scheme, host, bound)
     return server, bound

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from components.artifacts.names import CLIP_STATS, DEAD_LETTER
-from components.audio import decode, waveform
+from components.audio import decode, feature_sets, waveform
 from components.audio.resample import SUPPORTED_RATES
 from components.featurize import clips
 from tests.helpers.mutations import SEEDS, mutated_files
@@ -106,7 +106,7 @@ def test_mutated_files_are_featurized_or_dead_lettered(tmp_path, quiet, fault_re
     property_()
     # Mutations that leave a valid file must featurize to finite numbers, not poison the scaling.
     assert accepted and len(reasons) >= 3, reasons
-    compute = clips.ComputeFeatures()
+    compute = clips.ComputeFeatures(feature_sets.DEFAULT)
     compute.setup()
     for start in range(0, len(accepted), 16):
         for _, serialized in compute.process(accepted[start : start + 16]):

@@ -52,7 +52,9 @@ from components.artifacts.names import (
     SPLITS,
     TRANSFORM_GRAPH_DIR,
     VERSION_CARD_JSON,
+    WARMUP_FILE,
 )
+from components.audio import feature_sets
 from components.deploy import warmup
 from components.featurize import outputs
 from tests.helpers.served_model import MODEL_NAME
@@ -64,7 +66,7 @@ FEATURE_TOLERANCE = 1e-3  # float32 rounding of batch-shaped TF and the scaling,
 VERSION_FILES = (
     "saved_model.pb",
     "variables/variables.index",
-    f"{ASSETS_EXTRA_DIR}/{warmup.WARMUP_FILE}",
+    f"{ASSETS_EXTRA_DIR}/{WARMUP_FILE}",
     f"{ASSETS_EXTRA_DIR}/{VERSION_CARD_JSON}",
     f"{ASSETS_EXTRA_DIR}/{BLESSING_FILE}",
 )
@@ -135,7 +137,9 @@ def test_featurize_killed_twice_then_rerun_matches_an_uninterrupted_run(
 ):
     manifest = os.path.join(os.path.dirname(featurized), "manifest.jsonl")
     out = str(tmp_path / "featurized")
+    # every feature set, as the featurized fixture
     command = [*CLI, "featurize", "--manifest", manifest, "--output", out, "--num-shards", "1"]
+    command += [flag for key in feature_sets.ALL for flag in ("--feature-set", key)]
     raw = os.path.join(out, outputs.RAW_DIR)
     kill_points = {
         "first Beam job writing raw/": lambda: bool(
@@ -223,7 +227,7 @@ def test_deploy_killed_mid_export_and_mid_publish_then_rerun_publishes_once(
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     blessing = tmp_path / "blessing.json"
-    blessing.write_text(json.dumps({"blessed": True, "model": "cnn_log_mel", "reasons": []}))
+    blessing.write_text(json.dumps({"blessed": True, "candidate": "cnn_log_mel", "reasons": []}))
     command = [
         *CLI,
         "deploy",

@@ -18,7 +18,6 @@ the proxy answers it as GCS does for a flat bucket. The proxy runs in a process 
 that holds the GIL while curl waits would starve it. Nothing here leaves 127.0.0.1.
 """
 
-import datetime
 import http.client
 import json
 import re
@@ -27,65 +26,25 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from tests.helpers.ports import free_port, wait_until_listening
+
 TF_GCS_HOSTS = ("www.googleapis.com", "storage.googleapis.com")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "expect"}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _certificates(folder: Path) -> tuple[Path, Path, Path]:
     """A CA and a leaf certificate for ``TF_GCS_HOSTS``, valid for a day: (ca, cert, key)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from tests.helpers.tls import make_ca
 
-    now = datetime.datetime.now(datetime.UTC)
-
-    def build(subject, issuer, public_key, signing_key, *extensions):
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer)
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-        )
-        for extension, critical in extensions:
-            builder = builder.add_extension(extension, critical=critical)
-        return builder.sign(signing_key, hashes.SHA256())
-
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "household-sounds test CA")])
-    leaf_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, TF_GCS_HOSTS[0])])
-    ca = build(
-        ca_name, ca_name, ca_key.public_key(), ca_key, (x509.BasicConstraints(True, None), True)
-    )
-    san = x509.SubjectAlternativeName([x509.DNSName(host) for host in TF_GCS_HOSTS])
-    leaf = build(leaf_name, ca_name, key.public_key(), ca_key, (san, False))
-    paths = folder / "ca.pem", folder / "leaf.pem", folder / "leaf.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return paths
+    ca = make_ca(folder, "gcs")
+    leaf = ca.issue(TF_GCS_HOSTS[0], server=True, hosts=TF_GCS_HOSTS)
+    return ca.cert, leaf.cert, leaf.key
 
 
 def _forwarder(emulator_port: int) -> type[BaseHTTPRequestHandler]:
@@ -214,23 +173,14 @@ def gcs_emulator(folder: Path, bucket: str = "data") -> Iterator[dict[str, str]]
     The caller sets the returned variables (``monkeypatch.setenv``), which also carry to
     subprocesses such as Beam's worker processes.
     """
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1"]
     server = subprocess.Popen(
         [*command, "--port", str(port), "--in-memory", "--default-bucket", bucket],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("gcp-storage-emulator did not start") from None
-            time.sleep(0.1)
+    wait_until_listening(port, server, 30, "gcp-storage-emulator")
     proxy_process = subprocess.Popen(
         [sys.executable, "-m", "tests.helpers.gcs", str(port), str(folder)],
         stdout=subprocess.PIPE,
@@ -255,6 +205,18 @@ def gcs_emulator(folder: Path, bucket: str = "data") -> Iterator[dict[str, str]]
         for process in (proxy_process, server):
             process.terminate()
             process.wait(10)
+
+
+@contextmanager
+def emulated_gcs(folder: Path, monkeypatch) -> Iterator:
+    """``gcs_emulator``, its environment set for the test (``monkeypatch``); yields a client."""
+    from google.cloud import storage
+
+    (folder / "tls").mkdir()
+    with gcs_emulator(folder / "tls") as environment:
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        yield storage.Client()
 
 
 if __name__ == "__main__":

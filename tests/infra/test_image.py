@@ -8,6 +8,7 @@ import re
 import runpy
 import subprocess
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.helpers.paths import ROOT
 pytestmark = pytest.mark.xdist_group("infra")
 
 DOCKERFILE = (ROOT / "docker/pipeline.Dockerfile").read_text()
+FINAL_STAGE = DOCKERFILE.split("\nFROM ${PYTHON_BASE}\n", 1)[1]
 
 
 def _instructions(text: str) -> list[tuple[str, str]]:
@@ -34,10 +36,16 @@ def test_pinned_multi_stage_base() -> None:
     digest = r"(@sha256:[0-9a-f]{64})?"
     assert re.fullmatch(rf"python:3\.11\.\d+-slim-bookworm{digest}", default)
     froms = [arg for op, arg in instructions if op == "FROM"]
-    assert len(froms) == 3, "Beam's SDK harness + builder + final"
-    beam = rf"apache/beam_python3\.11_sdk:\$\{{BEAM_VERSION\}}{digest} AS beam_sdk"
-    assert re.fullmatch(beam, froms[0]), "only /opt/apache/beam; BEAM_VERSION is its one version"
-    assert froms[1:] == ["${PYTHON_BASE} AS builder", "${PYTHON_BASE}"]
+    assert len(froms) == 4, "Beam's SDK harness + the serving TensorFlow + builder + final"
+    args = dict(arg.split("=", 1) for op, arg in instructions if op == "ARG" and "=" in arg)
+    beam = rf"apache/beam_python3\.11_sdk:\$\{{BEAM_VERSION\}}{digest}"
+    assert re.fullmatch(beam, args["BEAM_SDK_IMAGE"]), "BEAM_VERSION is its one version"
+    assert froms[0] == "${BEAM_SDK_IMAGE} AS beam_sdk", "only /opt/apache/beam is taken"
+    assert froms[1:] == [
+        "${PYTHON_BASE} AS serving_tf",
+        "${PYTHON_BASE} AS builder",
+        "${PYTHON_BASE}",
+    ]
     assert "COPY --from=builder /opt/venv /opt/venv" in DOCKERFILE
 
 
@@ -47,10 +55,11 @@ def test_carries_the_beam_sdk_harness_of_the_locked_beam_version() -> None:
     (beam,) = re.findall(r"^apache-beam==([^\s\\]+)", lock, re.M)
     assert f"ARG BEAM_VERSION={beam}\n" in DOCKERFILE
     python = re.search(r"^ARG PYTHON_BASE=python:(3\.\d+)\.", DOCKERFILE, re.M)[1]
-    assert f"FROM apache/beam_python{python}_sdk:" in DOCKERFILE, "same Python as the image"
-    final_stage = DOCKERFILE.split("FROM ${PYTHON_BASE}", 2)[2]
-    assert "COPY --from=beam_sdk /opt/apache/beam /opt/apache/beam" in final_stage
-    assert "RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT=1" in final_stage  # the venv, not a new one
+    assert f"ARG BEAM_SDK_IMAGE=apache/beam_python{python}_sdk:" in DOCKERFILE, "same Python"
+    assert "COPY --from=beam_sdk /opt/apache/beam /opt/apache/beam" in FINAL_STAGE
+    assert "RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT=1" in FINAL_STAGE  # the venv, not a new one
+    # Where the harness came from is recorded, so a smoke build's stand-in can never be pushed.
+    assert 'org.household-sounds.beam-sdk-image="${BEAM_SDK_IMAGE}"' in FINAL_STAGE
     entrypoints = [arg for op, arg in _instructions(DOCKERFILE) if op == "ENTRYPOINT"]
     assert entrypoints == ['["/usr/local/bin/household-sounds-entrypoint"]']
 
@@ -80,9 +89,12 @@ def test_the_entrypoint_starts_beam_for_runner_flags_and_runs_commands_otherwise
 def test_installs_only_the_runtime_lock_with_hashes() -> None:
     runs = [arg for op, arg in _instructions(DOCKERFILE) if op == "RUN"]
     pip_installs = [cmd for r in runs for cmd in r.split("&&") if "pip install" in cmd]
-    assert len(pip_installs) == 3, "installer, runtime lock, the project"
-    installer, runtime, project = (" ".join(cmd.split()) for cmd in pip_installs)
-    assert installer.endswith("pip install --require-hashes --no-deps -r requirements-build.lock")
+    assert len(pip_installs) == 4, (
+        "installer (serving TensorFlow's stage), installer, runtime, project"
+    )
+    serving_installer, installer, runtime, project = (" ".join(c.split()) for c in pip_installs)
+    for command in (serving_installer, installer):
+        assert command.endswith("pip install --require-hashes --no-deps -r requirements-build.lock")
     assert runtime.endswith(
         "pip install --require-hashes --no-deps --no-build-isolation -r requirements.lock"
     )
@@ -103,11 +115,10 @@ def test_no_credentials() -> None:
     lowered = DOCKERFILE.lower()
     for marker in ("password", "token", "secret", "_key", "credentials.json", "-----begin"):
         assert marker not in lowered
-    # Mirror settings are build args of the builder stage only; the final stage takes the source
-    # commit (label, and the env var the model card reads).
-    final_stage = DOCKERFILE.split("FROM ${PYTHON_BASE}", 2)[2]
-    args = [line for line in final_stage.splitlines() if line.startswith("ARG ")]
-    assert args == ["ARG GIT_COMMIT=unknown"]
+    # Mirror settings are build args of the build stages only; the final stage takes the source
+    # commit (label, and the env var the model card reads) and the Beam SDK image (a label).
+    args = [line for line in FINAL_STAGE.splitlines() if line.startswith("ARG ")]
+    assert args == ["ARG GIT_COMMIT=unknown", "ARG BEAM_SDK_IMAGE"]
 
 
 def test_image_tag_follows_the_package_version() -> None:
@@ -127,7 +138,8 @@ def test_dockerignore_keeps_the_context_small() -> None:
     copied = set(re.findall(r"^COPY (?!--from)(.+?) \S+$", DOCKERFILE, flags=re.M))
     sources = {src for group in copied for src in group.split()}
     for src in sources:
-        assert f"!{src}" in patterns, f"{src} is COPY'd but excluded by .dockerignore"
+        allowed = [f"!{src}", *(f"!{parent}" for parent in Path(src).parents if parent.name)]
+        assert set(allowed) & set(patterns), f"{src} is COPY'd but excluded by .dockerignore"
 
 
 def test_the_gpu_image_swaps_tensorflow_cpu_for_the_cuda_build_of_its_version() -> None:
@@ -157,9 +169,14 @@ def test_the_gpu_image_swaps_tensorflow_cpu_for_the_cuda_build_of_its_version() 
 def test_image_push_tags_and_pushes_to_the_registry_with_the_engine_found(tmp_path) -> None:
     """make image-push with a stand-in docker on PATH: what it is asked to tag and push."""
     calls = tmp_path / "calls"
+    (beam,) = re.findall(r"^ARG BEAM_VERSION=(\S+)", DOCKERFILE, re.M)
     fake = tmp_path / "bin" / "docker"
     fake.parent.mkdir()
-    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> {calls}\n')
+    # It answers `image inspect` with the harness label an official build carries.
+    fake.write_text(
+        f'#!/usr/bin/env bash\necho "$*" >> {calls}\n'
+        f'[[ $1 == image ]] && echo "${{HARNESS:-apache/beam_python3.11_sdk:{beam}}}"\nexit 0\n'
+    )
     fake.chmod(0o755)
     image = subprocess.run(
         ["bash", "scripts/image-tag.sh"], cwd=ROOT, capture_output=True, text=True, check=True
@@ -172,8 +189,19 @@ def test_image_push_tags_and_pushes_to_the_registry_with_the_engine_found(tmp_pa
     pushed = f"registry.example.com/ml/{image.split('/')[-1]}"
     lines = calls.read_text().splitlines()
     assert lines[0] == "info"
+    assert any(line.startswith("image inspect --format") for line in lines)
     assert f"tag {image} {pushed}" in lines and f"push {pushed}" in lines
     assert f"--image {pushed}" in done.stdout
+    smoke = subprocess.run(
+        ["bash", "scripts/image-push.sh"],
+        cwd=ROOT,
+        env={**env, "HARNESS": "localhost/household-sounds-smoke/beam-sdk-standin:2.77.0"},
+        capture_output=True,
+        text=True,
+    )
+    assert smoke.returncode != 0 and "(a smoke build?)" in smoke.stderr
+    refused_calls = calls.read_text().splitlines()[len(lines) :]
+    assert not [call for call in refused_calls if call.startswith(("tag", "push"))]
     missing = subprocess.run(
         ["bash", "scripts/image-push.sh"],
         cwd=ROOT,

@@ -3,6 +3,8 @@
 requirements.lock (runtime, the only file the image installs), requirements-dev.lock (test, lint,
 notebook and cluster tools) and requirements-build.lock (pip, setuptools, wheel) are written by
 scripts/write_locks.py; these checks read them, the Makefile and the installed environment.
+requirements-serving-tf.lock (deploy's infra validation) is held to the same hash format here and
+to its versions in test_serving_stack.py.
 """
 
 import re
@@ -14,6 +16,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from components.artifacts.serving_stack import SERVING_TF_LOCK
+from tests.helpers import lock_files
 from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.xdist_group("infra")
@@ -26,25 +30,20 @@ RUNTIME_ROOTS = PROJECT["dependencies"] + EXTRAS["client"] + EXTRAS["pipeline"]
 
 
 def requirements(lock: str) -> list[str]:
-    """The lock's requirements, each with its continuation lines joined."""
-    text = re.sub(r"\\\n", " ", (ROOT / lock).read_text())
-    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    """The requirements of the lock file named ``lock`` (``lock_files.requirements``)."""
+    return lock_files.requirements(ROOT / lock)
 
 
 def pins(lock: str) -> dict[str, str]:
-    """Canonical name → version of every requirement in ``lock``."""
-    found = {}
-    for line in requirements(lock):
-        name, version = line.split()[0].split("==")
-        found[canonicalize_name(name)] = version
-    return found
+    """Canonical name → version in the lock file named ``lock``."""
+    return lock_files.pins(ROOT / lock)
 
 
 def names(reqs: list[str]) -> set[str]:
     return {canonicalize_name(Requirement(r).name) for r in reqs}
 
 
-@pytest.mark.parametrize("lock", LOCKS)
+@pytest.mark.parametrize("lock", [*LOCKS, SERVING_TF_LOCK])
 def test_every_pin_is_exact_and_hashed(lock: str) -> None:
     lines = requirements(lock)
     assert lines

@@ -18,7 +18,14 @@ from tests.helpers.paths import ROOT
 pytestmark = pytest.mark.xdist_group("infra")
 
 K8S_VERSION = "1.31.0"  # the kind node image in k8s/kind/cluster.yaml is v1.31.x
-TARGETS = ["k8s/base", "k8s/overlays/kind", "k8s/overlays/cluster", "k8s/kfp", "k8s/pipeline-rbac"]
+TARGETS = [
+    "k8s/base",
+    "k8s/overlays/kind",
+    "k8s/overlays/cluster",
+    "k8s/kfp",
+    "k8s/pipeline-rbac",
+    "k8s/tuner",
+]
 MODEL_NAME = "household_sounds"
 
 
@@ -59,9 +66,16 @@ def test_serving_deployment_properties(target: str) -> None:
     args = container["args"]
     assert "--port=8500" in args and "--rest_api_port=8501" in args
     assert "--enable_batching=true" in args
-    for flag in ("model_config_file", "batching_parameters_file", "monitoring_config_file"):
+    for flag in ("batching_parameters_file", "monitoring_config_file"):
         (value,) = [a.split("=", 1)[1] for a in args if a.startswith(f"--{flag}=")]
         assert value.startswith("/etc/tf-serving/")
+    # The rollout config lives in the model store (promote/rollback rewrite it), re-read every
+    # minute; labels at start-up need the flag (TF Serving refuses them otherwise).
+    assert "--model_config_file=$(MODEL_CONFIG_FILE)" in args
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["MODEL_CONFIG_FILE"].endswith("/models.config")
+    assert "--model_config_file_poll_wait_seconds=60" in args
+    assert "--allow_version_labels_for_unavailable_models=true" in args
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"grpc": 8500, "http": 8501}
 
@@ -93,7 +107,7 @@ def test_serving_deployment_properties(target: str) -> None:
     # The ConfigMap reference follows kustomize's content-hashed generator name.
     config_map = one(docs, "ConfigMap")
     assert volumes["config"]["configMap"]["name"] == config_map["metadata"]["name"]
-    assert set(config_map["data"]) == {"models.config", "batching.config", "monitoring.config"}
+    assert set(config_map["data"]) == {"batching.config", "monitoring.config"}
 
     service = one(docs, "Service", "tf-serving")
     assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == ports
@@ -115,6 +129,7 @@ def test_web_app_runs_beside_serving(target: str) -> None:
     assert container["image"] == expected
     assert container["command"] == ["household-sounds"] and container["args"][0] == "app"
     assert "--target=tf-serving:8500" in container["args"]
+    assert "--label=stable" in container["args"]
     assert "--host=0.0.0.0" in container["args"] and "--port=8080" in container["args"]
     assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8080}
     for probe in ("readinessProbe", "livenessProbe"):
@@ -127,13 +142,38 @@ def test_web_app_runs_beside_serving(target: str) -> None:
     service = one(docs, "Service", "household-sounds-app")
     assert service["spec"]["ports"][0]["targetPort"] == "http"
     selector = deployment["spec"]["selector"]["matchLabels"]
-    assert service["spec"]["selector"] == selector
+    assert service["spec"]["selector"].items() <= selector.items()
     assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
     # Neither Service selects the other's pods.
     serving = one(docs, "Deployment", "tf-serving")["spec"]["template"]["metadata"]["labels"]
     assert not service["spec"]["selector"].items() <= serving.items()
     tf_serving = one(docs, "Service", "tf-serving")["spec"]["selector"]
     assert not tf_serving.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+@pytest.mark.parametrize("target", TARGETS[:3])
+def test_web_app_canary_track_differs_only_in_its_label(target: str) -> None:
+    """The canary track is the stable one asking for ``canary``; the Service selects both."""
+    docs = render(target)
+    stable = one(docs, "Deployment", "household-sounds-app")
+    canary = one(docs, "Deployment", "household-sounds-app-canary")
+    service = one(docs, "Service", "household-sounds-app")["spec"]["selector"]
+    for track, deployment in (("stable", stable), ("canary", canary)):
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert pod_labels["household-sounds/track"] == track
+        assert deployment["spec"]["selector"]["matchLabels"]["household-sounds/track"] == track
+        assert service.items() <= pod_labels.items()
+    assert canary["spec"]["replicas"] == 1 <= stable["spec"]["replicas"]
+    (container,) = canary["spec"]["template"]["spec"]["containers"]
+    assert "--label=canary" in container["args"]
+
+    def without_track(deployment: dict) -> dict:
+        text = yaml.safe_dump(deployment).replace("canary", "stable")
+        copy = yaml.safe_load(text.replace("household-sounds-app-stable", "household-sounds-app"))
+        copy["spec"].pop("replicas")
+        return copy
+
+    assert without_track(canary) == without_track(stable)
 
 
 @pytest.mark.parametrize("target", TARGETS[:3])
@@ -170,7 +210,8 @@ def test_base_reads_models_from_a_pvc() -> None:
     pod = one(docs, "Deployment", "tf-serving")["spec"]["template"]["spec"]
     (models,) = [v for v in pod["volumes"] if v["name"] == "models"]
     assert models["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
-    assert f'base_path: "/models/{MODEL_NAME}"' in one(docs, "ConfigMap")["data"]["models.config"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["MODEL_CONFIG_FILE"] == "/models/models.config", "in the store, beside the models"
 
 
 def test_kind_overlay() -> None:
@@ -214,8 +255,9 @@ def test_cluster_overlay() -> None:
     assert "models" not in {v["name"] for v in pod["volumes"]}
     assert "models" not in {m["name"] for m in serving_container(docs)["volumeMounts"]}
 
-    models_config = one(docs, "ConfigMap")["data"]["models.config"]
-    assert f'base_path: "gs://household-sounds-models/{MODEL_NAME}"' in models_config
+    env = {e["name"]: e["value"] for e in serving_container(docs)["env"]}
+    assert env["MODEL_CONFIG_FILE"] == "gs://household-sounds-models/models.config"
+    assert one(docs, "Deployment", "household-sounds-app")["spec"]["replicas"] == 3
 
     account = one(docs, "ServiceAccount")
     assert pod["serviceAccountName"] == account["metadata"]["name"]

@@ -177,7 +177,7 @@ def test_finds_the_two_bases_of_the_real_dockerfile(tmp_path) -> None:
     real = ROOT / "docker/pipeline.Dockerfile"
     check = _pin(real, _tools(tmp_path), "--check")
     unpinned = re.findall(r"base (\S+) has no digest", check.stdout)
-    written = r"^(?:ARG PYTHON_BASE=|FROM )(\S+)@sha256:[0-9a-f]{64}"
+    written = r"^(?:ARG PYTHON_BASE=|ARG BEAM_SDK_IMAGE=|FROM )(\S+)@sha256:[0-9a-f]{64}"
     pinned = re.findall(written, real.read_text(), re.M)
     beam, python = sorted(unpinned + pinned)
     assert beam == f"{BEAM}:${{BEAM_VERSION}}"

@@ -1,8 +1,9 @@
 """serving/*.config parse as the text protos TF Serving reads, with the values we depend on.
 
-``models.config`` uses the real ``ModelServerConfig`` from tensorflow-serving-api. That wheel
-ships no ``BatchingParameters`` or ``MonitoringConfig`` module, so those two messages are built
-here from TF Serving 2.20.0's .proto definitions (field names, numbers and types transcribed
+(The model config is the rollout config in the model store, written by ``promote``: its tests
+parse it with the real ``ModelServerConfig``.) tensorflow-serving-api ships no
+``BatchingParameters`` or ``MonitoringConfig`` module, so those two messages are built here from
+TF Serving 2.20.0's .proto definitions (field names, numbers and types transcribed
 from tensorflow_serving/servables/tensorflow/session_bundle_config.proto and
 tensorflow_serving/config/monitoring_config.proto at tag 2.20.0).
 """
@@ -17,7 +18,6 @@ from google.protobuf import (
     text_format,
     wrappers_pb2,
 )
-from tensorflow_serving.config import model_server_config_pb2
 
 from serving.limits import MAX_BATCH_SIZE
 from tests.helpers.paths import ROOT
@@ -89,25 +89,6 @@ def _messages() -> dict[str, type]:
 
 def parse(path: str, message: object) -> object:
     return text_format.Parse((ROOT / path).read_text(), message)
-
-
-def test_models_config() -> None:
-    config = parse("serving/models.config", model_server_config_pb2.ModelServerConfig())
-    (model,) = config.model_config_list.config
-    assert model.name == "household_sounds"
-    assert model.base_path == "/models/household_sounds"
-    assert model.model_platform == "tensorflow"
-    assert model.model_version_policy.latest.num_versions == 1
-
-
-def test_cluster_models_config_differs_only_in_base_path() -> None:
-    base = parse("serving/models.config", model_server_config_pb2.ModelServerConfig())
-    cluster = parse(
-        "k8s/overlays/cluster/models.config", model_server_config_pb2.ModelServerConfig()
-    )
-    assert cluster.model_config_list.config[0].base_path.startswith("gs://")
-    cluster.model_config_list.config[0].base_path = base.model_config_list.config[0].base_path
-    assert cluster == base
 
 
 def test_batching_config() -> None:

@@ -53,7 +53,9 @@ def test_training_tasks_request_the_accelerator_and_its_nodes(tmp_path):
         else:
             assert "accelerator" not in resources, name
     placed = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    assert set(placed) == trains  # no other task is pinned to GPU nodes
+    pinned = {name for name, config in placed.items() if "nodeSelector" in config}
+    assert pinned == trains  # no other task is pinned to GPU nodes
+    assert not any("tolerations" in placed[name] for name in set(placed) - trains)
     for name in trains:
         assert placed[name]["nodeSelector"]["labels"] == {
             "cloud.google.com/gke-accelerator": "nvidia-tesla-t4"
@@ -66,15 +68,17 @@ def test_training_tasks_request_the_accelerator_and_its_nodes(tmp_path):
 
 @pytest.mark.slow
 def test_without_flags_no_task_requests_an_accelerator_or_placement(tmp_path):
-    (spec,) = _compile(tmp_path)  # no platform spec at all
+    spec, platform = _compile(tmp_path)  # the platform spec holds the deadlines only
     assert _train_executors(spec)
     for name, executor in spec["deploymentSpec"]["executors"].items():
         assert "accelerator" not in executor["container"].get("resources", {}), name
+    placed = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert {key for config in placed.values() for key in config} == {"activeDeadlineSeconds"}
 
 
 @pytest.mark.slow
 def test_mixed_precision_and_checkpoint_root_are_pipeline_parameters(tmp_path):
-    (spec,) = _compile(tmp_path)
+    spec, _ = _compile(tmp_path)
     parameters = spec["root"]["inputDefinitions"]["parameters"]
     assert parameters["mixed_precision"]["defaultValue"] is False
     assert parameters["checkpoint_root"]["defaultValue"] == ""
@@ -115,5 +119,7 @@ def test_bad_placement_is_refused_with_the_expected_syntax(fields, message):
 def test_submit_with_a_compiled_package_refuses_placement_flags(tmp_path):
     package = str(tmp_path / "built.yaml")
     argv = ["submit", "--host", "http://127.0.0.1:9", "--package", package]
-    for flag in (["--accelerator-type", "nvidia.com/gpu"], ["--toleration", "x:NoSchedule"]):
-        assert "accelerator and placement flags need no --package" in usage_error([*argv, *flag])
+    flags = (["--accelerator-type", "nvidia.com/gpu"], ["--toleration", "x:NoSchedule"])
+    for flag in (*flags, ["--task-timeout", "train=1"]):
+        message = usage_error([*argv, *flag])
+        assert "accelerator, placement, tuner and --task-timeout flags need no --package" in message

@@ -4,8 +4,6 @@ Asserts on the IR that Kubeflow runs (not on a stored YAML snapshot), so a kfp u
 reorders keys does not break it but a lost edge or an unpinned image does.
 """
 
-import json
-
 import pytest
 import yaml
 from kfp import components
@@ -17,7 +15,8 @@ from components.featurize.config import FeaturizeConfig
 from components.rebalance.config import RebalanceConfig
 from components.train.config import FAMILIES, TrainConfig
 from pipelines.compile import compile_pipeline
-from pipelines.training import PvcMount
+from pipelines.task_limits import RETRIES
+from pipelines.training import TRAIN_ORDER, PvcMount
 from tests.helpers.pipeline_spec import all_tasks
 
 STEPS = {"ingest", "rebalance", "featurize", "train", "baselines", "evaluate", "deploy"}
@@ -28,7 +27,7 @@ def compiled(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("compile") / "pipeline.yaml")
     compile_pipeline(path)
     with open(path) as handle:
-        return path, yaml.safe_load(handle)
+        return path, next(yaml.safe_load_all(handle))  # then the Kubernetes platform spec
 
 
 def producers(task: dict) -> set[str]:
@@ -61,6 +60,46 @@ def test_edges_follow_the_dag(compiled):
     assert {"evaluate", "featurize"} | set(loops) <= producers(tasks["deploy"])
 
 
+def test_the_loops_run_the_models_that_read_the_computed_feature_sets(compiled):
+    _, spec = compiled
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    assert parameters["feature_sets"]["defaultValue"] == list(FeaturizeConfig.feature_sets)
+    assert "yamnet_embedding" not in parameters["feature_sets"]["defaultValue"]  # opt-in
+    tasks = all_tasks(spec)
+    given = {"componentInputParameter": "feature_sets"}
+    readers = {"families-reading", "families-reading-2", "baselines-reading"}
+    for name in ("featurize", *readers):
+        assert tasks[name]["inputs"]["parameters"]["feature_sets"] == given, name
+    candidates = {
+        name: tasks[name]["inputs"]["parameters"][key]
+        for name, key in (
+            ("families-reading", "families"),
+            ("families-reading-2", "families"),
+            ("baselines-reading", "models"),
+        )
+    }
+    # the candidates are the list parameters: every family and baseline by default, the
+    # slowest families first
+    assert candidates["families-reading"] == {"componentInputParameter": "families"}
+    assert candidates["families-reading-2"] == {"componentInputParameter": "tuned_families"}
+    assert candidates["baselines-reading"] == {"componentInputParameter": "baseline_models"}
+    assert TRAIN_ORDER[:2] == ["resnet50_mfcc", "mn04_finetuned"]
+    assert parameters["families"]["defaultValue"] == TRAIN_ORDER
+    assert sorted(TRAIN_ORDER) == sorted(FAMILIES)
+    assert parameters["baseline_models"]["defaultValue"] == list(MODELS)
+    more = tasks["ingest"]["inputs"]["parameters"]["more_data_roots"]
+    assert more["componentInputParameter"] == "more_data_roots"  # every data root reaches ingest
+    for embedding in ("yamnet", "mn04"):
+        estimators = ("logistic_regression", "random_forest", "svc")
+        assert {f"{estimator}_{embedding}" for estimator in estimators} <= set(MODELS)
+    loops = [task for name, task in tasks.items() if name.startswith("for-loop")]
+    iterated = {loop["parameterIterator"]["items"]["inputParameter"] for loop in loops}
+    assert iterated == {f"pipelinechannel--{reader}-Output" for reader in readers}
+    # every family is tuned by default but the fine-tuned mn04 (each trial would fine-tune it)
+    tuned_default = parameters["tuned_families"]["defaultValue"]
+    assert set(tuned_default) == set(FAMILIES) - {"mn04_finetuned"}
+
+
 def test_every_executor_runs_the_project_image_without_installing(compiled):
     _, spec = compiled
     executors = spec["deploymentSpec"]["executors"]
@@ -71,15 +110,16 @@ def test_every_executor_runs_the_project_image_without_installing(compiled):
         assert "pip install" not in " ".join(container.get("command", [])), name
 
 
-def test_heavy_steps_have_resources_and_retries(compiled):
+def test_heavy_steps_have_resources_and_their_retries(compiled):
     _, spec = compiled
     executors = spec["deploymentSpec"]["executors"]
     for step in ("featurize", "train", "baselines", "evaluate"):
         resources = executors[f"exec-{step}"]["container"]["resources"]
         assert resources["cpuLimit"] > 0 and resources["memoryLimit"] > 0, step
     tasks = all_tasks(spec)
-    for step in ("featurize", "train", "baselines", "evaluate"):
-        assert tasks[step]["retryPolicy"]["maxRetryCount"] == 2, step
+    for step in ("featurize", "train", "baselines", "evaluate"):  # test_task_limits.py: why
+        retries = tasks[step].get("retryPolicy", {}).get("maxRetryCount", 0)
+        assert retries == RETRIES[step], step
     for step in ("featurize", "train", "baselines"):
         assert tasks[step]["cachingOptions"].get("enableCache", False) is True, step
     # evaluate compares with the production model under model_base, which changes between runs
@@ -103,9 +143,14 @@ def test_parameters_cover_data_runner_budgets_and_thresholds(compiled):
         "min_worst_slice_f1",
         "model_base",
         "family_overrides",
+        "more_data_roots",
+        "families",
+        "tuned_families",
+        "baseline_models",
     ):
         assert name in parameters, name
     assert parameters["runner"]["defaultValue"] == "FnApiRunner"
+    assert parameters["more_data_roots"]["defaultValue"] == []
     assert "previous_metrics" not in parameters  # replaced by evaluate reading model_base
 
 
@@ -144,7 +189,9 @@ def test_pvc_is_mounted_into_every_task_through_kfp_kubernetes(compiled, tmp_pat
             }
         ], name
     with open(path) as handle:
-        assert len([doc for doc in yaml.safe_load_all(handle) if doc]) == 1  # no platform spec
+        _, plain_platform = yaml.safe_load_all(handle)
+    plain_executors = plain_platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert not any("pvcMount" in executor for executor in plain_executors.values())
 
 
 @pytest.mark.parametrize("text", ["store", "store:relative/path", ":/mnt/x"])
@@ -170,35 +217,15 @@ def test_wrapper_and_pipeline_defaults_are_the_step_configs(compiled):
     assert root["target_per_class"]["defaultValue"] == RebalanceConfig.target_per_class
 
 
-def test_loops_run_every_family_and_baseline_the_embedding_ones_included(compiled):
+def test_ingest_is_cached_by_the_required_data_fingerprint(compiled):
+    """Ingest is cacheable like the steps after it; the fingerprint, which has no default, is
+    its cache key, so a run cannot be started without deciding it (``submit`` computes it)."""
     _, spec = compiled
-    tasks = all_tasks(spec)
-    iterators = [task["parameterIterator"] for name, task in tasks.items() if "for-loop" in name]
-    loops = [json.loads(it["items"]["raw"]) for it in iterators if "raw" in it["items"]]
-    assert sorted(map(sorted, loops)) == sorted([sorted(FAMILIES), sorted(MODELS)])
-    assert loops[0][0] == "resnet50_mfcc"  # the slowest starts first
-    # the tuned loop runs over the tuned_families parameter, every family by default
-    tuned_loop = [it["items"]["inputParameter"] for it in iterators if "raw" not in it["items"]]
-    assert tuned_loop == ["pipelinechannel--tuned_families"]
-    root = spec["root"]["inputDefinitions"]["parameters"]
-    assert sorted(root["tuned_families"]["defaultValue"]) == sorted(FAMILIES)
-    assert {"yamnet", "mn04"} <= set(FAMILIES)
-    for embedding in ("yamnet", "mn04"):
-        estimators = ("logistic_regression", "random_forest", "svc")
-        assert {f"{estimator}_{embedding}" for estimator in estimators} <= set(MODELS)
-
-
-def test_ingest_is_cached_only_where_the_data_fingerprint_is_always_passed(compiled, tmp_path):
-    from kfp import compiler
-
-    from pipelines.training import build_pipeline
-
-    _, spec = compiled
-    assert all_tasks(spec)["ingest"]["cachingOptions"].get("enableCache", False) is False
-    path = str(tmp_path / "local.yaml")
-    compiler.Compiler().compile(build_pipeline(cache_ingest=True), path)
-    with open(path) as handle:
-        ingest = all_tasks(yaml.safe_load(handle))["ingest"]
+    ingest = all_tasks(spec)["ingest"]
     assert ingest["cachingOptions"]["enableCache"] is True
     fingerprint = ingest["inputs"]["parameters"]["data_fingerprint"]
     assert fingerprint["componentInputParameter"] == "data_fingerprint"
+    root = spec["root"]["inputDefinitions"]["parameters"]["data_fingerprint"]
+    assert "defaultValue" not in root and not root.get("isOptional")
+    for step in ("evaluate", "deploy"):
+        assert not all_tasks(spec)[step]["cachingOptions"].get("enableCache"), step

@@ -18,7 +18,7 @@ MINE = "registry.example.com:5000/team/household-sounds:abc1234"
 
 def executor_images(path: str) -> dict[str, str]:
     with open(path) as handle:
-        executors = yaml.safe_load(handle)["deploymentSpec"]["executors"]
+        executors = next(yaml.safe_load_all(handle))["deploymentSpec"]["executors"]
     return {name: executor["container"]["image"] for name, executor in executors.items()}
 
 

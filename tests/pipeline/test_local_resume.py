@@ -10,6 +10,7 @@ Prints both runs' seconds (docs/benchmarks.md#resumable-training).
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,9 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from components.baselines.config import models_reading
+from components.featurize.config import FeaturizeConfig
+from components.train.config import families_reading, task_label
 from demo_data.dataset import DemoConfig, generate
 from pipelines.presets import DEMO_ARGUMENTS
+from pipelines.progress import log_name
 from pipelines.training import BASELINE_MODELS, KERAS_FAMILIES
+
+# The models that read the default feature sets (no YAMNet embedding, no mn04 log-mel).
+FAMILIES = families_reading(list(FeaturizeConfig.feature_sets), KERAS_FAMILIES)
+BASELINES = models_reading(list(FeaturizeConfig.feature_sets), BASELINE_MODELS)
 
 EPOCHS = 3
 TINY = DemoConfig(seed=3, dev_clips=80, eval_clips=40, dev_uploaders=8, eval_uploaders=6)
@@ -91,7 +100,7 @@ def test_a_run_killed_during_training_resumes_and_completes(tmp_path):
     trained_again = _keras_models(second_dir)
     assert not set(done_before) & set(trained_again)
     tuned = {f"{family}_tuned" for family in DEMO_ARGUMENTS["tuned_families"]}
-    names = set(KERAS_FAMILIES) | tuned
+    names = set(FAMILIES) | tuned
     assert set(done_before) | set(trained_again) == names
     # The interrupted task continued after its backed-up epochs instead of starting over.
     resumed = {name: card for name, card in trained_again.items() if card["resumed_after_epoch"]}
@@ -101,5 +110,19 @@ def test_a_run_killed_during_training_resumes_and_completes(tmp_path):
     for card in resumed.values():
         assert len(card["history"]["val_loss"]) == card["epochs_trained"] == EPOCHS
     metrics = json.loads((output / "evaluation" / "metrics.json").read_text())
-    assert set(metrics["models"]) == names | set(BASELINE_MODELS)
+    assert set(metrics["models"]) == names | set(BASELINES)
     assert not list((output / "checkpoints").iterdir())  # finished tasks cleared their state
+
+    # What a person reads (docs/local-run.md): stdout is the result alone, stderr a line per task.
+    assert json.loads(second.stdout)["run_dir"] == str(output)
+    for noise in ("oneDNN", "absl::InitializeLog", "Executing task", "KFP Executor"):
+        assert noise not in second.stderr, noise
+    for step in ("ingest", "rebalance", "featurize"):
+        assert re.search(rf"^\[ *\d+/\d+ [\d:]+\] cached {step}$", second.stderr, re.M), step
+    for card in trained_again.values():
+        label = task_label(card["architecture"], card["tuned"])
+        assert re.search(rf"\] done   {re.escape(label)} in \d+:\d\d$", second.stderr, re.M), label
+        assert (output / "logs" / f"{log_name(label)}.log").stat().st_size > 0, label
+    # ingest, rebalance, featurize, the three reading tasks, evaluate and deploy
+    total = len(names) + len(BASELINES) + 8
+    assert f"[{total}/{total} " in second.stderr.splitlines()[-1]

@@ -16,6 +16,8 @@ from kfp.dsl.types.type_annotations import OutputAnnotation
 from pipelines.training import STEPS
 
 CACHED = [step for step in STEPS if step.name not in ("evaluate", "deploy")]  # never cached
+# The steps that report Metrics: the reading tasks only return a list of names.
+REPORTING = [step for step in CACHED if not step.name.endswith("-reading")]
 
 
 def _metrics_outputs(func) -> list[str]:
@@ -28,7 +30,7 @@ def _metrics_outputs(func) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("step", CACHED, ids=lambda step: step.name)
+@pytest.mark.parametrize("step", REPORTING, ids=lambda step: step.name)
 def test_metrics_outputs_are_written_to_their_files(step):
     source = inspect.getsource(step.python_func)
     outputs = _metrics_outputs(step.python_func)

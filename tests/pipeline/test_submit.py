@@ -276,10 +276,12 @@ def test_submit_preset_demo_sends_the_demo_arguments(
     image = "registry.example.com/team/household-sounds:abc1234"
     package = compile_pipeline(str(tmp_path / "pipeline.yaml"), image=image)
     argv = ["submit", "--host", fake_kfp.url, "--package", package, "--preset", "demo"]
-    assert cli.main([*argv, "--param", "data_root=/d", "--param", "epochs=3"]) == 0
+    argv += ["--param", "data_root=/d", "--param", "data_fingerprint=f1"]
+    assert cli.main([*argv, "--param", "epochs=3"]) == 0
     assert '"run_id": "run-123"' in capsys.readouterr().out  # after kfp.Client's own links
     parameters = fake_kfp.requests[-1].body["runtime_config"]["parameters"]
-    assert parameters == {**DEMO_ARGUMENTS, "data_root": "/d", "epochs": 3}
+    given = {"data_root": "/d", "data_fingerprint": "f1", "epochs": 3}
+    assert parameters == {**DEMO_ARGUMENTS, **given}
 
 
 def test_submit_compiles_for_the_image_it_is_given(
@@ -289,8 +291,10 @@ def test_submit_compiles_for_the_image_it_is_given(
     monkeypatch.delenv("HOUSEHOLD_SOUNDS_IMAGE", raising=False)
     image = "registry.example.com/team/household-sounds:abc1234"
     argv = ["submit", "--host", fake_kfp.url, "--image", image, "--param", "data_root=/d"]
+    argv += ["--param", "data_fingerprint=f1"]
     assert cli.main(argv) == 0
-    executors = fake_kfp.requests[-1].body["pipeline_spec"]["deploymentSpec"]["executors"]
+    spec = fake_kfp.requests[-1].body["pipeline_spec"]["pipeline_spec"]  # beside platform_spec
+    executors = spec["deploymentSpec"]["executors"]
     assert {executor["container"]["image"] for executor in executors.values()} == {image}
     assert "--image needs no --package" in usage_error([*argv, "--package", "built.yaml"])
 
@@ -302,11 +306,13 @@ def test_submit_refuses_the_unpublished_release_image_unless_told(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.chdir(tmp_path)  # no household-sounds.toml of the checkout
     argv = ["submit", "--host", fake_kfp.url, "--param", "data_root=/d"]
+    argv += ["--param", "data_fingerprint=f1"]
     line = usage_error(argv)
     assert "nothing publishes" in line and "--allow-unpublished-image" in line
     assert fake_kfp.requests == [], "nothing is sent"
     assert cli.main([*argv, "--allow-unpublished-image"]) == 0  # e.g. kind, which loads it
-    executors = fake_kfp.requests[-1].body["pipeline_spec"]["deploymentSpec"]["executors"]
+    spec = fake_kfp.requests[-1].body["pipeline_spec"]["pipeline_spec"]  # beside platform_spec
+    executors = spec["deploymentSpec"]["executors"]
     assert {executor["container"]["image"] for executor in executors.values()} == {IMAGE}
 
 

@@ -56,6 +56,8 @@ def _submit_argv(fake: FakeVertex, package: str) -> list[str]:
         "demo",
         "--param",
         "data_root=gs://ml-data/demo",
+        "--param",
+        "data_fingerprint=f1",
     ]
 
 
@@ -95,7 +97,8 @@ def test_vertex_gets_the_compiled_pipeline_with_arguments_and_credentials(
     assert job["serviceAccount"] == "sa@p.iam"
     assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://ml-runs/root"
     values = job["runtimeConfig"]["parameterValues"]
-    assert values == {**DEMO_ARGUMENTS, "data_root": "gs://ml-data/demo"}
+    assert values == {**DEMO_ARGUMENTS, "data_root": "gs://ml-data/demo", "data_fingerprint": "f1"}
+    assert "platforms" not in job["pipelineSpec"], "Vertex gets the pipeline spec alone"
     spec = job["pipelineSpec"]
     executors = spec["deploymentSpec"]["executors"].values()
     assert {executor["container"]["image"] for executor in executors} == {IMAGE}

@@ -1,31 +1,19 @@
-"""A GCS emulator (gcp-storage-emulator, in memory, bucket ``models``) on 127.0.0.1 for publish."""
+"""A GCS emulator (gcp-storage-emulator, in memory, bucket ``models``) on 127.0.0.1 for publish.
 
-import socket
-import subprocess
-import sys
-import time
+deploy lists a model base's versions through tf.io.gfile and uploads with google-cloud-storage,
+so the environment that reaches the emulator both ways (``tests/helpers/gcs.py``) is set for the
+module; the fixture yields the emulator's URL (``STORAGE_EMULATOR_HOST``).
+"""
 
 import pytest
 
+from tests.helpers.gcs import gcs_emulator as emulator
+
 
 @pytest.fixture(scope="module")
-def gcs_emulator():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1"]
-    server = subprocess.Popen(
-        [*command, "--port", str(port), "--in-memory", "--default-bucket", "models"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(10)
+def gcs_emulator(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gcs-tls")
+    with emulator(folder, bucket="models") as environment, pytest.MonkeyPatch.context() as patch:
+        for key, value in environment.items():
+            patch.setenv(key, value)
+        yield environment["STORAGE_EMULATOR_HOST"]

@@ -83,7 +83,7 @@ def runs(featurized, keras_model_dir, transform_graph, tmp_path_factory):
         evaluated = evaluate.run(
             [best, cnn], manifest, clip_stats, out, CONFIG, model_base=base, model_name=MODEL_NAME
         )
-        deployed = deploy.run_best([best, cnn], transform_graph, base, out, origin=LINEAGE)
+        deployed = deploy.run([best, cnn], transform_graph, base, out, origin=LINEAGE)
         with open(os.path.join(out, "blessing.json")) as handle:
             blessing = json.load(handle)
         history.append({"evaluated": evaluated, "deployed": deployed, "blessing": blessing})
@@ -94,8 +94,7 @@ def runs(featurized, keras_model_dir, transform_graph, tmp_path_factory):
 def test_first_run_has_no_production_model_and_deploys_the_exportable_candidate(runs):
     first = runs["history"][0]
     blessing = first["blessing"]
-    assert blessing["best_model"] == "xgboost"
-    assert blessing["model"] == blessing["deployable_model"] == "cnn_log_mel"
+    assert blessing["best"] == "xgboost" and blessing["candidate"] == "cnn_log_mel"
     assert blessing["blessed"] and blessing["checks"]["production"]
     assert "no published version under" in blessing["reasons"][-1]
     assert "this is the first deployment" in blessing["reasons"][-1]
@@ -122,11 +121,10 @@ def test_a_random_forest_that_scores_best_is_the_one_deployed(
     evaluate.run(
         [forest, cnn], manifest, clip_stats, out, CONFIG, model_base=base, model_name=MODEL_NAME
     )
-    deployed = deploy.run_best([forest, cnn], transform_graph, base, out, origin=LINEAGE)
+    deployed = deploy.run([forest, cnn], transform_graph, base, out, origin=LINEAGE)
     with open(os.path.join(out, "blessing.json")) as handle:
         blessing = json.load(handle)
-    assert blessing["best_model"] == blessing["deployable_model"] == "random_forest"
-    assert blessing["blessed"] and blessing["model"] == "random_forest"
+    assert blessing["best"] == blessing["candidate"] == "random_forest" and blessing["blessed"]
     assert deployed.deployed and deployed.model == "random_forest"
     with open(os.path.join(deployed.uri, "assets.extra", "model_card.json")) as handle:
         assert json.load(handle)["model"]["name"] == "random_forest"
@@ -160,7 +158,7 @@ def test_better_candidate_is_deployed_as_a_new_version(runs):
 
 def test_a_stale_comparison_is_refused(runs, keras_model_dir, transform_graph):
     """Deploying run 3's evaluation again: it compared with a version that is no longer newest."""
-    result = deploy.run_best(
+    result = deploy.run(
         [os.path.join(os.path.dirname(runs["evaluation"]), "cnn_log_mel")],
         transform_graph,
         runs["base"],

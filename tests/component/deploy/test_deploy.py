@@ -17,25 +17,39 @@ from tests.helpers.served_model import MODEL_NAME, fit_sklearn, read_examples, w
 # One worker builds the shared session fixtures (featurize, train, export) once: see conftest.
 pytestmark = pytest.mark.xdist_group("serving")
 
-UNBLESSED = {"blessed": False, "model": "cnn_log_mel", "reasons": ["macro-F1 0.1 < 0.3"]}
+UNBLESSED = {"blessed": False, "candidate": "cnn_log_mel", "reasons": ["macro-F1 0.1 < 0.3"]}
 
 
 def test_unblessed_model_is_not_deployed(keras_model_dir, transform_graph, tmp_path):
-    result = core.run(keras_model_dir, transform_graph, str(tmp_path), UNBLESSED)
-    assert not result.deployed
+    result = core.run([keras_model_dir], transform_graph, str(tmp_path), UNBLESSED)
+    assert not result.deployed and result.model == "cnn_log_mel"
     assert result.reasons == ["not blessed", "macro-F1 0.1 < 0.3"]
+    assert os.listdir(tmp_path) == []
+
+
+def test_nothing_is_deployed_without_a_model_base_or_a_candidate(keras_model_dir, tmp_path):
+    # No export is attempted: the transform graph's path is never read.
+    graph = str(tmp_path / "no_graph")
+    blessed = {**UNBLESSED, "blessed": True}
+    forced = core.DeployConfig(force=True)
+    no_base = core.run([keras_model_dir], graph, "", blessed, forced)
+    assert not no_base.deployed and no_base.reasons == ["no model_base given: nothing to deploy to"]
+    none = {"blessed": False, "candidate": None, "best": "xgboost", "reasons": ["no model"]}
+    no_candidate = core.run([keras_model_dir], graph, str(tmp_path), none, forced)
+    assert not no_candidate.deployed
+    assert no_candidate.reasons == ["no exportable candidate: nothing to deploy", "no model"]
     assert os.listdir(tmp_path) == []
 
 
 def test_force_deploys_an_unblessed_model_and_says_so(keras_model_dir, transform_graph, tmp_path):
     blessing_file = tmp_path / "evaluation" / "blessing.json"
     blessing_file.parent.mkdir()
-    blessing_file.write_text('{"blessed": false, "model": "cnn_log_mel", "reasons": ["low"]}')
+    blessing_file.write_text('{"blessed": false, "candidate": "cnn_log_mel", "reasons": ["low"]}')
     config = core.DeployConfig(model_name="forced", force=True)
-    result = core.run(
-        keras_model_dir, transform_graph, str(tmp_path / "base"), str(blessing_file.parent), config
-    )
-    assert result.deployed and result.reasons[0].startswith("not blessed, deployed")
+    base, evaluation = str(tmp_path / "base"), str(blessing_file.parent)
+    result = core.run([keras_model_dir], transform_graph, base, evaluation, config)
+    assert result.deployed
+    assert result.reasons == ["not blessed; deployed because force=True", "low"]
     assert result.version >= int(time.time()) - 600
     assert os.listdir(tmp_path / "base" / "forced") == [str(result.version)]
 
@@ -90,9 +104,9 @@ def test_forest_and_svc_are_deployed_and_serve_the_pipelines_predictions(
     model_dir = request.getfixturevalue(
         "forest_model_dir" if name == "random_forest" else "svc_model_dir"
     )
-    blessing = {"blessed": True, "model": name, "reasons": []}
+    blessing = {"blessed": True, "candidate": name, "reasons": []}
     result = core.run(
-        model_dir, transform_graph, str(tmp_path), blessing, core.DeployConfig(version=7)
+        [model_dir], transform_graph, str(tmp_path), blessing, core.DeployConfig(version=7)
     )
     assert result.deployed and result.model == name
     model = joblib.load(os.path.join(model_dir, "model.joblib"))
@@ -113,18 +127,22 @@ def test_deploy_takes_exactly_the_model_the_blessing_names(
 ):
     candidates = [forest_model_dir, keras_model_dir, linear_model_dir, svc_model_dir]
     candidates.append(xgboost_model_dir)
-    blessing = {"blessed": True, "model": "logistic_regression", "reasons": []}
-    assert core.choose_model(candidates, blessing) == linear_model_dir
-    assert core.choose_model(candidates, {**blessing, "model": "cnn_log_mel"}) == keras_model_dir
-    assert core.choose_model(candidates, {**blessing, "model": "random_forest"}) == forest_model_dir
-    assert core.choose_model(candidates, {**blessing, "model": "svc"}) == svc_model_dir
+    expected = {
+        "logistic_regression": linear_model_dir,
+        "cnn_log_mel": keras_model_dir,
+        "random_forest": forest_model_dir,
+        "svc": svc_model_dir,
+    }
+    for name, model_dir in expected.items():
+        chosen, card = core.choose_model(candidates, name)
+        assert chosen == model_dir and card == model_files.read_model_card(model_dir)
     # evaluate never names an unexportable model; deploy refuses one instead of swapping it
     with pytest.raises(classifiers.UnsupportedModelError, match="cannot deploy 'xgboost'"):
-        core.choose_model(candidates, {**blessing, "model": "xgboost"})
+        core.choose_model(candidates, "xgboost")
     with pytest.raises(classifiers.UnsupportedModelError, match="unknown model framework"):
         classifiers.load_classifier(model_files.read_model_info(xgboost_model_dir))
-    with pytest.raises(ValueError, match="'gbt' is not among the 5 candidates"):
-        core.choose_model(candidates, {**blessing, "model": "gbt"})
+    with pytest.raises(ValueError, match="'gbt' is not among the 5 model directories"):
+        core.choose_model(candidates, "gbt")
 
 
 def test_deploy_to_gcs_publishes_a_complete_version(
@@ -133,9 +151,9 @@ def test_deploy_to_gcs_publishes_a_complete_version(
     from google.cloud import storage
 
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
-    blessing = {"blessed": True, "model": "cnn_log_mel", "reasons": []}
+    blessing = {"blessed": True, "candidate": "cnn_log_mel", "reasons": []}
     result = core.run(
-        keras_model_dir, transform_graph, "gs://models/serving", blessing, core.DeployConfig()
+        [keras_model_dir], transform_graph, "gs://models/serving", blessing, core.DeployConfig()
     )
     assert result.uri == f"gs://models/serving/{MODEL_NAME}/{result.version}"
     client = storage.Client()
@@ -146,7 +164,7 @@ def test_deploy_to_gcs_publishes_a_complete_version(
     for required in ("saved_model.pb", "variables/variables.index", "assets.extra/"):
         assert any(name.startswith(root + required) for name in names), required
     # A second deploy gets a higher version; the copy round-trips into a loadable model.
-    again = core.run(keras_model_dir, transform_graph, "gs://models/serving", blessing)
+    again = core.run([keras_model_dir], transform_graph, "gs://models/serving", blessing)
     assert again.version > result.version
     local = tmp_path / "download"
     for blob in client.list_blobs("models", prefix=root):
@@ -169,15 +187,17 @@ def test_component_compiles_with_typed_artifacts(tmp_path):
     assert "isArtifactList: true" in text and "model_base" in text
 
 
-def test_run_best_gates_then_deploys_the_named_model(
+def test_run_gates_then_deploys_the_named_candidate_among_all_models(
     forest_model_dir, linear_model_dir, transform_graph, tmp_path
 ):
-    unblessed = {"blessed": False, "model": "logistic_regression", "reasons": ["low"]}
-    candidates = [forest_model_dir, linear_model_dir]
-    skipped = core.run_best(candidates, transform_graph, str(tmp_path), unblessed)
+    unblessed = {"blessed": False, "candidate": "logistic_regression", "reasons": ["low"]}
+    model_dirs = [forest_model_dir, linear_model_dir]
+    skipped = core.run(model_dirs, transform_graph, str(tmp_path), unblessed)
     assert not skipped.deployed and skipped.reasons == ["not blessed", "low"]
     assert os.listdir(tmp_path) == []
     blessed = {**unblessed, "blessed": True, "reasons": ["fine"]}
-    result = core.run_best(candidates, transform_graph, str(tmp_path), blessed)
+    result = core.run(model_dirs, transform_graph, str(tmp_path), blessed)
     assert result.deployed and result.model == "logistic_regression"
     assert result.reasons == ["fine"]
+    with pytest.raises(ValueError, match="'logistic_regression' is not among the 1 model"):
+        core.run([forest_model_dir], transform_graph, str(tmp_path), blessed)

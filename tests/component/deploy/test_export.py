@@ -13,7 +13,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow_serving.apis import prediction_log_pb2
 
-from components.audio import decode, examples, waveform
+from components.audio import examples, waveform
 from components.audio.featurizer import Featurizer
 from components.audio.labels import CLASS_NAMES
 from components.audio.resample import resample
@@ -22,6 +22,7 @@ from components.pretrained import cache
 from components.pretrained.catalog import EFFICIENTAT, YAMNET
 from tests.helpers import wavs
 from tests.helpers.audio import tone, wav_bytes
+from tests.helpers.audio_files import decode_data
 from tests.helpers.served_model import read_examples
 from tests.helpers.serving_inputs import (
     BAD_WAVS,
@@ -44,7 +45,7 @@ def pipeline_windows(wav: bytes) -> tuple[np.ndarray, list[float]]:
     of the clip (the documented timeline), each window then padded/trimmed by ``fit_to_clip``.
     Returns ``([windows, CLIP_SAMPLES], start seconds)``.
     """
-    decoded = decode.decode_bytes(wav)
+    decoded = decode_data(wav)
     mono, rate = decoded.mono(), decoded.sample_rate
     if decoded.duration_s <= waveform.CLIP_SECONDS:
         return waveform.prepare(mono, rate).numpy()[None], [0.0]
@@ -238,7 +239,7 @@ def test_batch_of_mixed_rates_equals_single_requests(served):
 def test_waveform_signature_equals_wav_signature_at_22050(served):
     samples = sample_clip(22050)
     wav = wav_bytes(samples, 22050)
-    clip = waveform.prepare(decode.decode_bytes(wav).mono(), 22050).numpy()
+    clip = waveform.prepare(decode_data(wav).mono(), 22050).numpy()
     by_wav = served.signatures["serving_default"](audio_wav=tf.constant([wav]))
     by_waveform = served.signatures["waveform"](waveform=tf.constant(clip[None]))
     np.testing.assert_allclose(
@@ -248,10 +249,10 @@ def test_waveform_signature_equals_wav_signature_at_22050(served):
 
 def test_logistic_regression_is_exported_exactly(linear_model_dir, transform_graph, tmp_path):
     result = core.run(
-        linear_model_dir,
+        [linear_model_dir],
         transform_graph,
         str(tmp_path),
-        {"blessed": True, "model": "logistic_regression", "reasons": []},
+        {"blessed": True, "candidate": "logistic_regression", "reasons": []},
         core.DeployConfig(version=3),
     )
     served = tf.saved_model.load(result.uri)
@@ -266,9 +267,9 @@ def test_logistic_regression_is_exported_exactly(linear_model_dir, transform_gra
 
 def deploy_and_load(model_dir: str, transform_graph: str, base, version: int):
     name = os.path.basename(model_dir)
-    blessing = {"blessed": True, "model": name, "reasons": []}
+    blessing = {"blessed": True, "candidate": name, "reasons": []}
     result = core.run(
-        model_dir, transform_graph, str(base), blessing, core.DeployConfig(version=version)
+        [model_dir], transform_graph, str(base), blessing, core.DeployConfig(version=version)
     )
     return tf.saved_model.load(result.uri)
 
@@ -421,7 +422,7 @@ def test_invalid_wav_raises_invalid_argument_naming_the_problem(case, served):
 
 def test_warmup_wav_is_16_bit_pcm():
     data = warmup.wav_bytes(warmup.chirp(8000, 0.1), 8000)
-    assert decode.decode_bytes(data).subtype == "PCM_16"
+    assert decode_data(data).subtype == "PCM_16"
 
 
 def test_exported_graph_parses_wav_with_core_ops_only(version_dir):

@@ -10,7 +10,6 @@ import nbclient
 import nbformat
 import numpy as np
 import pytest
-from kfp.dsl import SlicedClassificationMetrics
 
 from components.audio.labels import CLASS_NAMES, NUM_CLASSES
 from components.evaluate import core, kfp_outputs, report, screenshot
@@ -36,12 +35,12 @@ def test_every_output_file_is_written(evaluated):
     result, out = evaluated
     assert {p.name for p in out.iterdir()} >= set(core.OUTPUT_FILES)
     assert not list(out.glob("*.partial"))
-    assert result.summary()["best_model"] == "cnn_log_mel"
+    assert result.summary()["best"] == result.summary()["candidate"] == "cnn_log_mel"
 
 
 def test_metrics_json_has_the_contract_keys(evaluated):
     metrics = load(evaluated[1], "metrics.json")
-    assert metrics["best_model"] == "cnn_log_mel" and metrics["class_names"] == list(CLASS_NAMES)
+    assert metrics["best"] == "cnn_log_mel" and metrics["class_names"] == list(CLASS_NAMES)
     for entry in metrics["models"].values():
         for key in (
             "accuracy",
@@ -125,7 +124,7 @@ def test_planted_quiet_slice_is_discovered_and_random_tag_is_not(evaluated):
 def test_blessing_uses_the_worst_significant_slice(evaluated):
     result, out = evaluated
     decision = load(out, "blessing.json")
-    assert decision["model"] == result.best_model == "cnn_log_mel"
+    assert decision["candidate"] == result.candidate == "cnn_log_mel"
     assert decision["ranking"][0] == "cnn_log_mel"
     assert decision["worst_slice"]["macro_f1"] < 0.5
     assert any("worst significant slice" in reason for reason in decision["reasons"])
@@ -152,10 +151,10 @@ def test_empty_model_base_is_a_first_deployment_and_metrics_name_both_models(
         model_base=str(tmp_path / "empty_base"),
         model_name="household_sounds",
     )
-    assert result.blessed and result.deployable_model == "cnn_log_mel"
+    assert result.blessed and result.candidate == "cnn_log_mel"
     assert "no published version under" in result.reasons[-1]
     metrics = load(tmp_path / "evaluation", "metrics.json")
-    assert metrics["best_model"] == metrics["deployable_model"] == "cnn_log_mel"
+    assert metrics["best"] == metrics["candidate"] == "cnn_log_mel"
     assert metrics["production"]["version"] is None
     assert metrics["models"]["random_forest"]["exportable"] is True  # deploy walks its trees
     assert "not_exportable" not in metrics["models"]["random_forest"]
@@ -192,13 +191,14 @@ def test_report_is_self_contained_and_has_every_section(evaluated):
     for section in (
         "blessing",
         "comparison",
-        "best",
+        "candidate",
         "slices",
         "discovery",
         "importance",
         "errors",
     ):
         assert f"id='{section}'" in page
+    assert "<h2 id='candidate'>Candidate: cnn_log_mel</h2>" in page
     assert page.count("data:image/png;base64,") >= 5
     sources = re.findall(r"(?:src|href)\s*=\s*['\"]([^'\"]*)", page)
     assert sources and all(s.startswith(("data:", "#")) for s in sources)
@@ -241,13 +241,6 @@ def test_kfp_outputs_log_metrics_confusion_matrix_and_slices(evaluated, tmp_path
     ((name, categories, matrix),) = confusion.calls
     assert name == "log_confusion_matrix" and categories == list(CLASS_NAMES) and len(matrix) == 8
     assert Path(report.path).read_text() == (out / "report.html").read_text()
-    # The real kfp class: its own methods fail without the workaround (kubeflow/pipelines#8117).
-    sliced = SlicedClassificationMetrics(name="slices", uri=str(tmp_path / "slices"))
-    logged = kfp_outputs.log_sliced_metrics(sliced, str(out))
-    assert logged > 10 and len(sliced.metadata["evaluationSlices"]) == logged
-    first = sliced.metadata["evaluationSlices"][0]
-    assert first["slice"] == "overall=all"
-    assert len(first["sliceClassificationMetrics"]["confusionMatrix"]["rows"]) == NUM_CLASSES
 
 
 def test_notebook_executes_against_the_evaluation(evaluated, monkeypatch):

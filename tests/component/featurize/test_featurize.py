@@ -2,61 +2,19 @@
 
 import glob
 import json
-import os
 
 import numpy as np
 import pytest
 import soundfile
 import tensorflow as tf
 import tensorflow_transform as tft
-from apache_beam.options.pipeline_options import DirectOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from components.artifacts import files
-from components.audio import examples
+from components.audio import examples, feature_sets
 from components.featurize import core, local_workers
 from tests.helpers.audio import tone
-
-RATES = [8000, 16000, 22050, 44100, 48000]
-
-
-def write_manifest(root, broken: bool = True) -> str:
-    rows = []
-    for i in range(16):
-        split = ["train", "train", "validation", "test"][i % 4]
-        rate = RATES[i % len(RATES)]
-        samples = tone(
-            150.0 + 120 * (i % 8), [0.4, 3.0, 7.5][i % 3], rate, amplitude=0.1 + 0.05 * i
-        )
-        path = root / f"{i}.wav"
-        soundfile.write(path, samples, rate, subtype=["PCM_16", "PCM_24", "FLOAT"][i % 3])
-        row = {"clip_id": f"c{i}", "uri": str(path), "split": split, "label_index": i % 8}
-        if i % 4 < 2:  # the training clips: c0 and c1 are one recording, c4 and c5 another, ...
-            row["source_id"] = f"recording-{i // 4}"
-        rows.append(row)
-    if broken:
-        (root / "empty.wav").write_bytes(b"")
-        (root / "text.wav").write_text("not a wav file")
-        soundfile.write(root / "silent.wav", np.zeros(8000, np.float32), 16000)
-        for name in ("empty", "text", "silent", "missing"):
-            rows.append(
-                {
-                    "clip_id": name,
-                    "uri": str(root / f"{name}.wav"),
-                    "split": "train",
-                    "label_index": 0,
-                }
-            )
-    manifest = root / "manifest.jsonl"
-    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return str(manifest)
-
-
-def read_split(directory, split) -> list[dict]:
-    files = sorted(glob.glob(os.path.join(directory, "examples", split, "*.tfrecord.gz")))
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(
-        lambda record: tf.io.parse_single_example(record, examples.feature_spec())
-    )
-    return [{k: v.numpy() for k, v in example.items()} for example in dataset]
+from tests.helpers.featurize_inputs import read_split, read_split_from, write_manifest
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +22,9 @@ def featurized(tmp_path_factory):
     root = tmp_path_factory.mktemp("featurize")
     manifest = write_manifest(root)
     out = root / "out"
-    result = core.run(manifest, str(out), core.FeaturizeConfig(num_shards=2, keep_raw=True))
+    # every feature set, the opt-in ones included (the default is tested in test_feature_sets.py)
+    config = core.FeaturizeConfig(feature_sets=feature_sets.ALL, num_shards=2, keep_raw=True)
+    result = core.run(manifest, str(out), config)
     return result, out
 
 
@@ -102,6 +62,10 @@ def test_examples_are_sharded_and_parse(featurized):
     assert train[0]["mean_mfcc"].shape == (32,)
     assert train[0]["yamnet_embedding"].shape == (2048,)
     assert train[0]["mn04_embedding"].shape == (384,)
+    assert train[0]["mn04_log_mel"].shape == (128 * 500,)
+    assert json.loads((out / "feature_sets.json").read_text()) == {
+        "feature_sets": list(feature_sets.ALL)
+    }
 
 
 def test_clip_stats_describe_the_original_audio(featurized):
@@ -141,6 +105,8 @@ def test_scaling_is_fit_on_train_only(featurized):
             :, None
         ]
         np.testing.assert_allclose(row["mfcc"].reshape(32, 216), expected, atol=1e-5)
+        # mn04's log-mel keeps its front end's own fixed normalisation
+        np.testing.assert_array_equal(row["mn04_log_mel"], raw["mn04_log_mel"])
     train = read_split(out, "train")
     assert min(r["log_mel"].min() for r in train) == pytest.approx(0.0, abs=1e-6)
     assert max(r["log_mel"].max() for r in train) == pytest.approx(1.0, abs=1e-6)
@@ -156,23 +122,15 @@ def test_raw_embedding_is_the_featurizers_on_the_decoded_clip(featurized):
     embedders = {
         "yamnet_embedding": embedding.YamnetEmbedding(),
         "mn04_embedding": embedding.Mn04Embedding(),
+        "mn04_log_mel": lambda clips: tf.reshape(embedding.mn04_log_mel(clips), [1, -1]),
     }
     manifest = {row["clip_id"]: row for row in files.read_jsonl(str(out.parent / "manifest.jsonl"))}
     for clip_id in ("c0", "c1", "c4"):  # 8, 16 and 48 kHz
-        decoded = decode.decode_bytes(open(manifest[clip_id]["uri"], "rb").read())
+        decoded = decode.decode_file(manifest[clip_id]["uri"])
         clip = waveform.prepare(decoded.mono(), decoded.sample_rate)
         for key, embedder in embedders.items():
             expected = embedder(clip[None]).numpy()[0]
             np.testing.assert_allclose(raw[clip_id][key], expected, rtol=0, atol=1e-5, err_msg=key)
-
-
-def read_split_from(raw_dir, split) -> list[dict]:
-    # featurize's own intermediate: uncompressed
-    files = sorted(glob.glob(os.path.join(raw_dir, split, f"*{core.RAW_SUFFIX}")))
-    dataset = tf.data.TFRecordDataset(files).map(
-        lambda record: tf.io.parse_single_example(record, examples.feature_spec())
-    )
-    return [{k: v.numpy() for k, v in example.items()} for example in dataset]
 
 
 def test_transform_graph_loads(featurized):
@@ -194,14 +152,18 @@ def test_no_trainable_clip_is_a_clear_error(tmp_path):
         core.run(str(manifest), str(tmp_path / "out"))
 
 
+def _options(cfg: core.FeaturizeConfig) -> PipelineOptions:
+    return PipelineOptions(list(core.beam_args(cfg)))
+
+
 def test_a_local_run_uses_every_usable_core_by_default():
-    direct = core._options(core.FeaturizeConfig()).view_as(DirectOptions)
+    direct = _options(core.FeaturizeConfig()).view_as(DirectOptions)
     cores = local_workers.usable_cores()
     if cores < 2:
         pytest.skip("one usable core: a local run has one worker")
     assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_processing", cores)
     one = core.FeaturizeConfig(beam_args=("--direct_num_workers=1",))
-    assert core._options(one).view_as(DirectOptions).direct_num_workers == 1
+    assert _options(one).view_as(DirectOptions).direct_num_workers == 1
 
 
 # The pretrained trunks round a clip differently in a batch of another shape (raw embeddings agree
@@ -216,7 +178,12 @@ def test_every_core_gives_the_examples_of_one_worker(tmp_path, featurized):
     """The default (one process per core, both passes) writes what one worker writes."""
     _, default_out = featurized
     manifest = str(default_out.parent / "manifest.jsonl")
-    one = core.FeaturizeConfig(num_shards=2, keep_raw=True, beam_args=("--direct_num_workers=1",))
+    one = core.FeaturizeConfig(
+        feature_sets=feature_sets.ALL,  # as the fixture
+        num_shards=2,
+        keep_raw=True,
+        beam_args=("--direct_num_workers=1",),
+    )
     core.run(manifest, str(tmp_path / "out"), one)
     for split in ("train", "validation", "test"):
         single = sorted(read_split(tmp_path / "out", split), key=lambda row: row["clip_id"])

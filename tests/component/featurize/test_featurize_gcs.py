@@ -20,11 +20,11 @@ import yaml
 from kfp.dsl import executor
 from kfp.dsl.types import artifact_types
 
-from components.audio import examples
+from components.audio import examples, feature_sets
 from components.featurize.component import featurize
 from pipelines.compile import compile_pipeline
 from tests.helpers.audio import tone
-from tests.helpers.gcs import gcs_emulator
+from tests.helpers.gcs import emulated_gcs
 
 pytestmark = pytest.mark.slow
 
@@ -35,13 +35,8 @@ SPLITS = {"train": 4, "validation": 2, "test": 2}
 
 @pytest.fixture
 def gcs(tmp_path, monkeypatch):
-    from google.cloud import storage
-
-    (tmp_path / "tls").mkdir()
-    with gcs_emulator(tmp_path / "tls") as environment:
-        for key, value in environment.items():
-            monkeypatch.setenv(key, value)
-        yield storage.Client()
+    with emulated_gcs(tmp_path, monkeypatch) as client:
+        yield client
 
 
 def _upload_dataset(client) -> list[dict]:
@@ -77,7 +72,8 @@ def _upload_dataset(client) -> list[dict]:
 
 
 def _featurize_task(tmp_path) -> dict:
-    package = yaml.safe_load(open(compile_pipeline(str(tmp_path / "p.yaml"), image=IMAGE)))
+    with open(compile_pipeline(str(tmp_path / "p.yaml"), image=IMAGE)) as handle:
+        package = next(yaml.safe_load_all(handle))  # then the Kubernetes platform spec
     task = package["root"]["dag"]["tasks"]["featurize"]
     executor_label = package["components"][task["componentRef"]["name"]]["executorLabel"]
     container = package["deploymentSpec"]["executors"][executor_label]["container"]
@@ -107,6 +103,7 @@ def test_featurize_on_a_gs_root_reads_and_writes_through_the_uris(gcs, tmp_path,
                 "runner": "FnApiRunner",
                 "beam_args": ["--direct_num_workers=1"],
                 "num_shards": 1,
+                "feature_sets": list(feature_sets.DEFAULT),
                 "sdk_container_image": parameters["sdk_container_image"]["runtimeValue"][
                     "constant"
                 ],
@@ -151,10 +148,11 @@ def test_featurize_on_a_gs_root_reads_and_writes_through_the_uris(gcs, tmp_path,
 
     # TensorFlow reads the examples back from gs:// with the labels of the manifest.
     labels = {row["clip_id"]: row["label_index"] for row in rows}
+    spec = examples.feature_spec(feature_sets.DEFAULT)  # what featurize computes by default
     for split, count in SPLITS.items():
         shards = tf.io.gfile.glob(f"{output}/examples/examples/{split}/part-*")
         dataset = tf.data.TFRecordDataset(shards, compression_type="GZIP").map(
-            lambda record: tf.io.parse_single_example(record, examples.feature_spec())
+            lambda record: tf.io.parse_single_example(record, spec)
         )
         got = [(e[examples.CLIP_ID].numpy().decode(), int(e[examples.LABEL])) for e in dataset]
         assert len(got) == count and all(labels[clip] == label for clip, label in got)

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from components.audio.labels import CLASS_NAMES, NUM_CLASSES
-from components.train import core, report, tuning
+from components.train import core, report
 from components.train.config import RECIPES
 from tests.helpers.training_examples import write_examples
 
@@ -102,16 +102,3 @@ def test_hyperband_tuner_class_weights_and_fixed_hyperparameters(examples_dir, t
     assert {t["hyperparameters"]["optimizer"] for t in trials} == {"adam"}
     assert {t["hyperparameters"]["dense_units"] for t in trials} == {16}
     assert result.hyperparameters["optimizer"] == "adam"
-
-
-def test_distributed_env_is_scoped_and_validated(monkeypatch):
-    monkeypatch.delenv("KERASTUNER_TUNER_ID", raising=False)
-    with tuning.distributed_env("tuner1", "10.0.0.5:8000"):
-        assert os.environ["KERASTUNER_ORACLE_IP"] == "10.0.0.5"
-        assert os.environ["KERASTUNER_ORACLE_PORT"] == "8000"
-        assert tuning.is_worker(os.environ["KERASTUNER_TUNER_ID"])
-    assert "KERASTUNER_TUNER_ID" not in os.environ
-    assert not tuning.is_worker("chief") and not tuning.is_worker("")
-    with pytest.raises(ValueError):
-        with tuning.distributed_env("chief", "no-port"):
-            pass

@@ -6,11 +6,12 @@ import pytest
 from components.audio import decode, wav
 from tests.helpers import wavs
 from tests.helpers.audio import tone, wav_bytes
+from tests.helpers.audio_files import decode_data
 
 
 def reason_of(data: bytes) -> str:
     with pytest.raises(decode.AudioDecodeError) as caught:
-        decode.decode_bytes(data)
+        decode_data(data)
     return caught.value.reason
 
 
@@ -31,7 +32,7 @@ def test_degenerate_clips_are_dead_lettered_instead_of_padded(tmp_path):
     assert wav.MIN_INPUT_MS == 100
     assert reason_of(wav_bytes(np.array([0.3], np.float32), 16000)) == "too_short"
     assert reason_of(wav_bytes(tone(440.0, 0.099, 16000), 16000)) == "too_short"
-    assert decode.decode_bytes(wav_bytes(tone(440.0, 0.1, 16000), 16000)).frames == 1600
+    assert decode_data(wav_bytes(tone(440.0, 0.1, 16000), 16000)).frames == 1600
     # 23 ms of audio under a header claiming 4 GB: libsndfile alone would read the 23 ms
     claims_4gb = wavs.overclaim(wav_bytes(tone(440.0, 0.023, 44100), 44100), 0xFFFFFFF0)
     assert reason_of(claims_4gb) == "truncated"
@@ -41,13 +42,13 @@ def test_degenerate_clips_are_dead_lettered_instead_of_padded(tmp_path):
         decode.decode_file(str(path))
     longer = wav_bytes(tone(440.0, 0.5, 16000), 16000)
     assert reason_of(wavs.overclaim(longer, 16000 + 2)) == "truncated"  # one frame missing
-    assert decode.decode_bytes(wavs.overclaim(longer, 16000)).frames == 8000  # claims less: fine
+    assert decode_data(wavs.overclaim(longer, 16000)).frames == 8000  # claims less: fine
 
 
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "PCM_32", "FLOAT"])
 def test_bit_depths_decode_to_the_same_signal(subtype):
     samples = tone(440.0, 0.5, 22050)
-    decoded = decode.decode_bytes(wav_bytes(samples, 22050, subtype))
+    decoded = decode_data(wav_bytes(samples, 22050, subtype))
     assert decoded.sample_rate == 22050 and decoded.channels == 1
     np.testing.assert_allclose(decoded.mono(), samples, atol=1e-4)
 
@@ -57,5 +58,5 @@ def test_real_ogg_and_wav_files_decode(shared_audio):
         *sorted((shared_audio / "librosa-data").glob("*.ogg"))[:2],
         *sorted((shared_audio / "fsdd").glob("*.wav"))[:2],
     ]:
-        decoded = decode.decode_bytes(path.read_bytes())
+        decoded = decode.decode_file(str(path))
         assert decoded.duration_s > 0.1

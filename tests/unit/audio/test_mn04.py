@@ -182,8 +182,10 @@ def test_batched_and_single_waveforms_agree(model):
     single = model(b[None])
     assert batched["embedding"].shape == (2, 384) and batched["logits"].shape == (2, 527)
     assert batched["log_mel"].shape == (2, 128, 100)
+    # Batch composition changes the reduction order of oneDNN's kernels: float32
+    # round-off of a few ulps on values near 10, so the tolerance is relative too.
     for key in ("embedding", "logits", "log_mel"):
-        np.testing.assert_allclose(batched[key][1], single[key][0], atol=1e-5)
+        np.testing.assert_allclose(batched[key][1], single[key][0], rtol=5e-6, atol=1e-5)
 
 
 @pytest.mark.slow

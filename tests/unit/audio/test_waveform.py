@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.audio import decode, waveform
+from components.audio import waveform
 from components.audio.resample import (
     SUPPORTED_RATES,
     output_length,
@@ -14,6 +14,7 @@ from components.audio.resample import (
     resample,
 )
 from tests.helpers.audio import tone, wav_bytes
+from tests.helpers.audio_files import decode_data
 
 
 @pytest.mark.parametrize("rate", [r for r in SUPPORTED_RATES if r != waveform.SAMPLE_RATE])
@@ -76,7 +77,7 @@ def test_in_graph_wav_path_equals_soundfile_path(rate):
     data = wav_bytes(stereo, rate)
     mono, graph_rate = waveform.decode_wav(tf.constant(data))
     graph_clip = waveform.prepare_any_rate(mono, graph_rate).numpy()
-    decoded = decode.decode_bytes(data)
+    decoded = decode_data(data)
     beam_clip = waveform.prepare(decoded.mono(), decoded.sample_rate).numpy()
     np.testing.assert_allclose(graph_clip, beam_clip, atol=1e-6)
 

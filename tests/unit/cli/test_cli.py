@@ -1,5 +1,6 @@
 """The ``household-sounds`` command line: ``--help`` without TensorFlow, errors, exit codes."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,9 @@ import pytest
 from cli import cluster as cli_cluster
 from cli import local as cli_local
 from cli import main as cli
+from cli import rollout as cli_rollout
 from cli import serving as cli_serving
+from tests.helpers.local_run import record_local_runs
 from tests.helpers.usage import usage_error
 
 EXPECTED = {
@@ -29,6 +32,8 @@ EXPECTED = {
     "serve-dev",
     "listen",
     "app",
+    "promote",
+    "rollback",
 }
 
 
@@ -37,7 +42,7 @@ def test_every_user_facing_command_is_registered():
 
 
 def test_no_command_name_is_declared_twice():
-    modules = (cli, cli_cluster, cli_local, cli_serving)
+    modules = (cli, cli_cluster, cli_local, cli_serving, cli_rollout)
     declared = sum(Path(module.__file__).read_text().count("\n@command(") for module in modules)
     assert declared == len(cli._COMMANDS)  # a second declaration would hide the first command
 
@@ -64,16 +69,7 @@ def test_help_is_fast_because_nothing_heavy_is_imported():
 @pytest.fixture
 def pipeline_arguments(monkeypatch):
     """Runs ``household-sounds run`` with ``local.run`` replaced; yields the arguments it got."""
-    from pipelines import local
-
-    seen: dict[str, object] = {}
-
-    def fake_run(pipeline_func, run_dir, arguments, cache):
-        seen.update(arguments, run_dir=run_dir, cache=cache)
-        return local.LocalRun(run_dir, "kfp", 0.0, {})
-
-    monkeypatch.setattr(local, "run", fake_run)
-    return seen
+    return record_local_runs(monkeypatch)
 
 
 def test_run_passes_a_gs_data_root_through_untouched(pipeline_arguments, tmp_path, capsys):
@@ -95,6 +91,32 @@ def test_run_makes_a_relative_data_root_absolute(pipeline_arguments, tmp_path, m
     assert pipeline_arguments["data_fingerprint"] == fingerprint(str(tmp_path / "data" / "mine"))
     assert pipeline_arguments["data_root"] == str(tmp_path / "data" / "mine")
     assert pipeline_arguments["model_base"] == str(tmp_path / "runs" / "mine" / "serving")
+
+
+def test_run_in_image_runs_every_task_there_with_the_paths_mounted(
+    pipeline_arguments, tmp_path, monkeypatch
+):
+    from google.protobuf import json_format
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.wav").write_bytes(b"RIFF")
+    image = "localhost/household-sounds:smoke"
+    argv = ["run", "--data-root", "data", "--output", "run", "--in-image", image]
+    assert cli.main(argv) == 0
+    runner = pipeline_arguments["runner"]
+    assert type(runner).__name__ == "DockerRunner"
+    args = runner.container_run_args
+    assert args["network_mode"] == "none" and args["user"] == f"{os.getuid()}:{os.getgid()}"
+    mounts = {mount["Target"]: (mount["Source"], mount["ReadOnly"]) for mount in args["mounts"]}
+    assert mounts == {
+        str(tmp_path / "data"): (str(tmp_path / "data"), True),
+        str(tmp_path / "run" / "serving"): (str(tmp_path / "run" / "serving"), False),
+        str(tmp_path / "run" / "checkpoints"): (str(tmp_path / "run" / "checkpoints"), False),
+    }
+    spec = json_format.MessageToDict(pipeline_arguments["pipeline"].pipeline_spec)
+    images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
+    assert images == {image}
 
 
 def test_serving_flags_default_to_what_the_serving_modules_default_to():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from components.audio.decode import AudioDecodeError, decode_bytes
+from components.audio.decode import AudioDecodeError, decode_file
 from components.audio.labels import CLASS_NAMES
 from components.ingest import core, taxonomy
 from demo_data import dataset, scenarios, sounds
@@ -103,7 +103,7 @@ def test_broken_clips_fail_decoding_with_the_dead_letter_reason(demo):
     for clip_id, kind in summary["broken"].items():
         path = root / "FSD50K.eval_audio" / f"{clip_id}.wav"
         with pytest.raises(AudioDecodeError) as error:
-            decode_bytes(path.read_bytes())
+            decode_file(str(path))
         assert error.value.reason == EXPECTED_DEAD_LETTER[kind], kind
 
 

@@ -20,7 +20,7 @@ POLICY = blessing.BlessingPolicy(min_macro_f1=0.3, min_worst_slice_f1=0.1)
 
 def test_best_model_passing_every_check_is_blessed():
     decision = blessing.decide(MODELS, [WEAK], POLICY)
-    assert decision["blessed"] and decision["model"] == "cnn"
+    assert decision["blessed"] and decision["candidate"] == decision["best"] == "cnn"
     assert decision["ranking"] == ["cnn", "xgb"]
     assert "loudness=<-40" in decision["reasons"][2]
 
@@ -93,8 +93,8 @@ def test_first_deployment_and_no_model_base_pass_and_say_so():
 def test_the_candidate_is_the_best_exportable_model():
     models = {**MODELS, "xgb": {**MODELS["xgb"], "macro_f1": 0.6}}
     decision = blessing.decide(models, [], POLICY)
-    assert decision["best_model"] == "xgb"
-    assert decision["model"] == decision["deployable_model"] == "cnn"
+    assert decision["best"] == "xgb" and decision["candidate"] == "cnn"
+    assert blessing.subject(decision) == "cnn"
     assert decision["blessed"]
     assert "xgb cannot be exported (an xgboost); the candidate is cnn" in decision["reasons"][1]
     assert "macro-F1 0.420 >= min_macro_f1" in decision["reasons"][2]
@@ -103,8 +103,9 @@ def test_the_candidate_is_the_best_exportable_model():
 def test_nothing_exportable_is_not_blessed():
     models = {"xgb": MODELS["xgb"]}
     decision = blessing.decide(models, [], POLICY, production(0.9, 0.1))
-    assert not decision["blessed"] and decision["deployable_model"] is None
-    assert decision["model"] == "xgb" and decision["checks"]["exportable"] is False
+    assert not decision["blessed"] and decision["candidate"] is None
+    assert decision["best"] == "xgb" and decision["checks"]["exportable"] is False
+    assert blessing.subject(decision) == "xgb"  # what the report and notebook analyse
     assert "production" not in decision["checks"]
 
 
