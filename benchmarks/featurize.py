@@ -112,7 +112,7 @@ def librosa_worker(paths: list[str]) -> tuple[int, float, float]:
             samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
             mono = librosa.resample(samples.mean(axis=1), orig_sr=rate, target_sr=22050)
             mono = librosa.util.fix_length(mono[: 22050 * 5], size=22050 * 5)
-            mel = librosa.melspectrogram(y=mono, sr=22050, n_mels=128)
+            mel = librosa.feature.melspectrogram(y=mono, sr=22050, n_mels=128)
             librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=32).mean(axis=1)
 
     return timed(featurize, paths, 5)
@@ -155,6 +155,7 @@ def tf_worker(paths: list[str], study_features: bool) -> tuple[int, float, float
     else:
         compute = clips.ComputeFeatures(feature_sets.DEFAULT, tf_threads=1)  # as the Beam job
         compute.setup()
+        compute.start_bundle()
 
         def compute_batch(batch: list[dict]) -> None:
             for _ in compute.process(batch):
