@@ -207,14 +207,14 @@ def bound_worker(paths: list[str]) -> dict:
         rows.append((f"resample {rate} Hz -> {waveform.SAMPLE_RATE} Hz", macs, cpu / done))
     prepared = prepare(monos, rates).numpy()
     counts = {
-        SPECTRAL_KEYS: lambda _: multiplies.spectral_macs(),
-        (MN04_EMBEDDING,): lambda module: multiplies.mn04_macs(module.mn04.network),
-        (YAMNET_EMBEDDING,): lambda module: multiplies.yamnet_macs(module.yamnet.network),
+        SPECTRAL_KEYS: multiplies.spectral_macs,
+        (MN04_EMBEDDING,): multiplies.mn04_macs,
+        (YAMNET_EMBEDDING,): multiplies.yamnet_macs,
     }
     for keys, count in counts.items():
-        module = Featurizer(keys)
         featurizer = tf.function(
-            module, input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)]
+            Featurizer(keys),
+            input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)],
         )
 
         def featurize(batch_rows: np.ndarray, featurizer=featurizer) -> None:
@@ -223,7 +223,7 @@ def bound_worker(paths: list[str]) -> dict:
                     value.numpy()
 
         done, _, cpu = timed(featurize, prepared, BATCH)
-        rows.append((" + ".join(keys), count(module), cpu / done))
+        rows.append((" + ".join(keys), count(), cpu / done))
     return {
         "float32": multiplies.core_macs_per_s(tf.float32),
         "bfloat16": multiplies.core_macs_per_s(tf.bfloat16),

@@ -4,11 +4,13 @@ The bound a benchmark sets its throughput against: ``core_macs_per_s`` times a l
 (or bfloat16) matrix product on one TensorFlow thread, the best rate this core reaches on
 dense arithmetic; ``bound = core rate / MACs per clip`` is the clips/s one core could not
 exceed if every multiply ran at that rate, and measured / bound is how close the path gets.
-Counted as the graphs execute them, not as an ideal algorithm would: the resampler's polyphase
-matrix is dense (most of its taps are zeros), the mel filterbanks are dense products. An N-point
-real FFT counts 1.25·N·log2(N) MACs (the usual 2.5·N·log2(N) flops); element-wise work
-(windows, powers, logs) counts one per value. A network counts each convolution's, depthwise
-convolution's and dense layer's products, read from the layers' output shapes on a real input.
+Counted as the graphs execute them, not as an ideal algorithm would: the resampler's products
+are those of its runs of phases (``resample.bands``: each run's rows, zeros inside a run
+included), the mel filterbanks are dense products. An N-point real FFT counts 1.25·N·log2(N)
+MACs (the usual 2.5·N·log2(N) flops); element-wise work (windows, powers, logs) counts one per
+value. A network (a trunk as built from its provisioned weights, before ``frozen.py`` turns them
+into constants) counts each convolution's, depthwise convolution's and dense layer's products,
+read from the layers' output shapes on a real input.
 """
 
 import math
@@ -17,18 +19,28 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from components.audio import features, mn04_frontend, waveform, yamnet_frontend
-from components.audio.resample import block_matrix, output_length
+from components.audio import (
+    features,
+    mn04,
+    mn04_frontend,
+    mn04_weights,
+    waveform,
+    yamnet,
+    yamnet_frontend,
+    yamnet_weights,
+)
+from components.audio.resample import bands, block_matrix, output_length
 
 WAVEFORM_RATE = waveform.SAMPLE_RATE
 
 
 def resample_macs(source_rate: int, target_rate: int, num_output: int) -> int:
-    """The resampling convolution's MACs for ``num_output`` samples at ``target_rate``."""
+    """The resampler's MACs for ``num_output`` samples at ``target_rate``: every run, every step."""
     if source_rate == target_rate:
         return 0
-    matrix, _, _, outputs = block_matrix(source_rate, target_rate)
-    return matrix.size * -(-num_output // outputs)
+    _, _, _, outputs = block_matrix(source_rate, target_rate)
+    per_step = sum(run.size for _, run in bands(source_rate, target_rate))
+    return per_step * -(-num_output // outputs)
 
 
 def stft_macs(frames: int, window: int, n_fft: int, mels: int) -> int:
@@ -65,8 +77,9 @@ def network_macs(network, example: np.ndarray) -> int:
     return total
 
 
-def mn04_macs(network) -> int:
+def mn04_macs() -> int:
     """mn04's embedding of a prepared clip: to 32 kHz, its front end, its trunk."""
+    network = mn04.fold_batch_norm(mn04.build_network(mn04_weights.load()))
     samples = output_length(waveform.CLIP_SAMPLES, WAVEFORM_RATE, mn04_frontend.SAMPLE_RATE)
     frames = mn04_frontend.num_frames(samples)
     return (
@@ -76,8 +89,9 @@ def mn04_macs(network) -> int:
     )
 
 
-def yamnet_macs(network) -> int:
+def yamnet_macs() -> int:
     """YAMNet's embedding of a prepared clip: to 16 kHz, its front end, its trunk per patch."""
+    network = yamnet.build_network(yamnet_weights.load())
     samples = output_length(waveform.CLIP_SAMPLES, WAVEFORM_RATE, yamnet_frontend.SAMPLE_RATE)
     padded = int(yamnet_frontend.pad_waveform(tf.zeros([samples])).shape[0])
     frames = 1 + (padded - yamnet_frontend.WINDOW_SAMPLES) // yamnet_frontend.HOP_SAMPLES

@@ -13,8 +13,8 @@ was trained, the mean of its last feature map (384 values; a mean+max variant of
 within a point of it on ESC-50, either way by fold). The 22,050 Hz clip carries nothing above
 11 kHz, so mn04's mel bands from 11 to 15 kHz see nothing, in training and in serving alike.
 Each embedding is a ``tf.Module``, so the Beam featurizer calls it on batches and the served
-SavedModel holds the same trunk and runs the same ops: training and serving share one path from
-the prepared clip on.
+SavedModel holds the same trunk, its weights as constants (``frozen.py``), and runs the same
+ops: training and serving share one path from the prepared clip on.
 """
 
 from collections.abc import Mapping
@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from components.audio import (
+    frozen,
     mn04,
     mn04_frontend,
     mn04_weights,
@@ -62,14 +63,18 @@ class YamnetEmbedding(tf.Module):
         """Builds the frozen trunk from ``weights`` (the provisioned ones when ``None``)."""
         super().__init__()
         weights = yamnet_weights.load() if weights is None else weights
-        self.network = yamnet.build_network(weights)
+        network = yamnet.build_network(weights)
+        self.network = frozen.freeze(
+            lambda patches: network(patches, training=False),
+            tf.TensorSpec([None, yamnet_frontend.PATCH_FRAMES, yamnet_frontend.MEL_BANDS]),
+        )
         self._mel_matrix = tf.constant(weights["mel_matrix"])
 
     def __call__(self, clips: tf.Tensor) -> tf.Tensor:
         """The pooled embedding of every clip of a batch."""
         _, patches = yamnet_frontend.log_mel_patches(to_yamnet_rate(clips), self._mel_matrix)
         flat = tf.reshape(patches, [-1, yamnet_frontend.PATCH_FRAMES, yamnet_frontend.MEL_BANDS])
-        embeddings = self.network(flat, training=False)
+        embeddings = self.network(flat)
         return pool(tf.reshape(embeddings, [-1, NUM_PATCHES, yamnet.EMBEDDING_SIZE]))
 
 
@@ -85,7 +90,11 @@ class Mn04Embedding(tf.Module):
         """The frozen trunk, BN folded, from a checkpoint (the provisioned one if ``None``)."""
         super().__init__()
         state_dict = mn04_weights.load() if state_dict is None else state_dict
-        self.network = mn04.fold_batch_norm(mn04.build_network(state_dict))
+        network = mn04.fold_batch_norm(mn04.build_network(state_dict))
+        self.network = frozen.freeze(
+            lambda log_mel: network(log_mel, training=False)[mn04.EMBEDDING],
+            tf.TensorSpec([None, mn04_frontend.N_MELS, None]),
+        )
 
     def __call__(self, clips: tf.Tensor) -> tf.Tensor:
         """The pooled embedding of every clip of a batch."""
@@ -93,4 +102,4 @@ class Mn04Embedding(tf.Module):
 
     def of_log_mel(self, log_mel: tf.Tensor) -> tf.Tensor:
         """The pooled embedding of ``mn04_log_mel``'s output."""
-        return self.network(log_mel, training=False)[mn04.EMBEDDING]
+        return self.network(log_mel)

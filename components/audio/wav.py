@@ -110,6 +110,25 @@ def _checks_in_order(checks: list[tuple]) -> tf.Operation:
     return previous
 
 
+def _checked_float(samples: tf.Tensor) -> tf.Tensor:
+    """``samples`` of a float file, refused when one is NaN, infinite or beyond ``MAX_PEAK``.
+
+    Only float data can hold such values (integer PCM decodes within full scale), so only the
+    float branches pay for the checks (~0.2 ms of a 5 s clip, a tenth of its decoding).
+    """
+    finite = tf.debugging.Assert(
+        tf.reduce_all(tf.math.is_finite(samples)), ["WAV file holds NaN or infinite samples"]
+    )
+    with tf.control_dependencies([finite]):
+        loudest = tf.reduce_max(tf.abs(samples))
+        in_range = tf.debugging.Assert(
+            loudest <= MAX_PEAK,
+            [f"a WAV sample of magnitude beyond {MAX_PEAK:g} (corrupt float data):", loudest],
+        )
+    with tf.control_dependencies([in_range]):
+        return tf.identity(samples)
+
+
 def _decode_samples(payload: tf.Tensor, branch: tf.Tensor) -> tf.Tensor:
     """Decodes the data bytes with encoding ``branch`` (an index into ``_ENCODINGS``) to float32."""
 
@@ -128,10 +147,10 @@ def _decode_samples(payload: tf.Tensor, branch: tf.Tensor) -> tf.Tensor:
         return tf.cast(value, tf.float32) / float(1 << 23)
 
     def float_32():
-        return tf.io.decode_raw(payload, tf.float32)
+        return _checked_float(tf.io.decode_raw(payload, tf.float32))
 
     def float_64():
-        return tf.cast(tf.io.decode_raw(payload, tf.float64), tf.float32)
+        return _checked_float(tf.cast(tf.io.decode_raw(payload, tf.float64), tf.float32))
 
     branches = [
         unsigned_8,
@@ -251,14 +270,4 @@ def decode(data: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         payload = tf.strings.substr(data, data_at, frames * block_align)
         branch = tf.argmax(tf.cast(matches, tf.int32), output_type=tf.int32)
         samples = tf.reshape(_decode_samples(payload, branch), [-1, tf.cast(channels, tf.int32)])
-    finite = tf.debugging.Assert(
-        tf.reduce_all(tf.math.is_finite(samples)), ["WAV file holds NaN or infinite samples"]
-    )
-    with tf.control_dependencies([finite]):
-        loudest = tf.reduce_max(tf.abs(samples))
-        in_range = tf.debugging.Assert(
-            loudest <= MAX_PEAK,
-            [f"a WAV sample of magnitude beyond {MAX_PEAK:g} (corrupt float data):", loudest],
-        )
-    with tf.control_dependencies([in_range]):
-        return tf.identity(samples), tf.cast(rate, tf.int32)
+    return samples, tf.cast(rate, tf.int32)

@@ -290,20 +290,25 @@ def mn04_served(mn04_model_dir, transform_graph, mn04_base):
     return deploy_and_load(mn04_model_dir, transform_graph, mn04_base, 5)
 
 
-def holds_variable(served, prefix: str) -> bool:
-    """Whether the serving signature captures a variable whose name starts with ``prefix``."""
-    names = [v.name for v in served.signatures["serving_default"].variables]
-    return any(name.startswith(prefix) for name in names)
+def runs_node(served, fragment: str) -> bool:
+    """Whether the serving signature's graph or one of its functions has a ``*fragment*`` node.
+
+    The pretrained trunks are frozen (``frozen.py``): their weights are constants of the graph,
+    not variables, so a trunk is found by its layers' node names.
+    """
+    graph = served.signatures["serving_default"].graph.as_graph_def()
+    functions = (node for function in graph.library.function for node in function.node_def)
+    return any(fragment in node.name for node in (*graph.node, *functions))
 
 
 def holds_yamnet(served) -> bool:
-    """Whether the serving signature captures YAMNet's top convolution."""
-    return holds_variable(served, "layer14_pointwise/")
+    """Whether the serving signature runs YAMNet's top convolution."""
+    return runs_node(served, "layer14_pointwise")
 
 
 def holds_mn04(served) -> bool:
-    """Whether the serving signature captures mn04's top convolution."""
-    return holds_variable(served, "top_conv/")
+    """Whether the serving signature runs mn04's top convolution."""
+    return runs_node(served, "top_conv")
 
 
 def test_cnn_model_graph_holds_no_yamnet(served):

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import multiplies
-from components.audio.resample import block_matrix
+from components.audio.resample import bands, block_matrix
 
 
 def test_a_network_counts_each_convolutions_and_dense_layers_products():
@@ -19,10 +19,14 @@ def test_a_network_counts_each_convolutions_and_dense_layers_products():
     assert multiplies.network_macs(network, np.zeros((2, 8, 8, 3), np.float32)) == 2 * per_example
 
 
-def test_resampling_counts_the_dense_block_matrix_per_step():
+def test_resampling_counts_each_run_of_phases_per_step():
     assert multiplies.resample_macs(22050, 22050, 110_250) == 0
-    matrix, _, _, outputs = block_matrix(44100, 22050)
+    matrix, _, _, outputs = block_matrix(44100, 22050)  # one run: the whole block matrix
     assert multiplies.resample_macs(44100, 22050, 110_250) == matrix.size * -(-110_250 // outputs)
+    _, _, _, outputs = block_matrix(16000, 22050)  # 441 phases in runs: no longer dense
+    per_step = sum(run.size for _, run in bands(16000, 22050))
+    assert multiplies.resample_macs(16000, 22050, 110_250) == per_step * -(-110_250 // outputs)
+    assert per_step < block_matrix(16000, 22050)[0].size / 3
 
 
 def test_a_cores_rate_is_a_positive_number_of_products_per_cpu_second():
