@@ -4,7 +4,7 @@
 
 Takes the first ``--clips`` audio files below ``AUDIO_DIR`` (sorted) through featurize's own path,
 one stage at a time, in one process: decode (``components.audio.decode``: the leading samples a
-5 s clip needs, as the Beam job's ``DecodeClip`` reads them), prepare (``waveform.prepare_batch``:
+5 s clip needs, as the Beam job's ``DecodeClip`` reads them), prepare (``waveform.RatePreparer``:
 mono, 22,050 Hz, 5 s) and then the featurizer (``components.audio.featurizer.Featurizer``) for
 one feature set at a time on batches of 32, each after one warm-up batch. The spectral sets
 (log-mel, MFCC, mean MFCC) are one computation in the featurizer, so they are one row. Each row
@@ -58,29 +58,15 @@ def decode(paths: Sequence[str]) -> list[tuple[np.ndarray, int]]:
 
 
 @functools.cache
-def _prepare():
-    import tensorflow as tf
-
+def _preparer():
     from components.audio import waveform
 
-    return tf.function(
-        waveform.prepare_batch,
-        input_signature=[
-            tf.RaggedTensorSpec([None, None], tf.float32, ragged_rank=1),
-            tf.TensorSpec([None], tf.int32),
-        ],
-    )
+    return waveform.RatePreparer()
 
 
 def prepare(decoded: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
     """``[clips, CLIP_SAMPLES]`` float32: decoded clips prepared (mono, 22,050 Hz, 5 s)."""
-    import tensorflow as tf
-
-    monos = tf.RaggedTensor.from_row_lengths(
-        np.concatenate([samples for samples, _ in decoded]).astype(np.float32),
-        np.array([samples.size for samples, _ in decoded], np.int64),
-    )
-    return _prepare()(monos, np.array([rate for _, rate in decoded], np.int32)).numpy()
+    return _preparer()([samples for samples, _ in decoded], [rate for _, rate in decoded]).numpy()
 
 
 def batches(items: Sequence, batch_size: int = BATCH_SIZE) -> Iterator[Sequence]:

@@ -1,24 +1,34 @@
-"""Benchmark: featurizer throughput (librosa reference vs our TF ops) and the Beam job end to end.
+"""Benchmark: the featurizer against librosa and its MAC-count bound, and the Beam job end to end.
 
 Takes its clips from ``--audio-dir`` (every audio file below it, e.g. the real-audio set that
 ``../shared/data/real_audio.py`` builds) or generates synthetic ones (FSD50K-like: mostly
 44.1 kHz, some 48/22.05/16 kHz, 1-10 s, 16-bit WAV) in a temporary folder, then measures in
-separate processes so thread settings and peak memory are isolated:
+separate processes so thread settings and peak memory are isolated, and prints every figure
+beside what it is compared with:
+  (0) the bound: one core's measured multiply-accumulate rate (a float32 matrix product on one
+      TF thread, and bfloat16) against the MACs per clip of each piece of work the featurizer
+      does (``multiplies.py``): resampling at each rate of the clips, the study's three feature
+      sets, each pretrained embedding; each piece's measured clips per CPU-second on one core as
+      a share of that bound;
   (a) librosa reference path: soundfile decode → librosa.resample (soxr_hq) → melspectrogram →
       power_to_db → mfcc, one process and two processes, one thread each;
   (b) this project's TF featurizer on the study's feature sets only (log-mel, MFCC, mean MFCC;
-      what (a) computes), after the same decode, one and two processes, one TF thread each;
+      what (a) computes), after the same decode, one and two processes, one TF thread each, and
+      its rate as a multiple of (a)'s;
   (c) the Beam job's two DoFns called directly (read + soundfile decode + clip stats, then TF
-      resample + every feature set, YAMNet's embedding included, + tf.Example encoding in
+      resample + the default feature sets, mn04's embedding included, + tf.Example encoding in
       batches of 32), one and two processes with one TF thread each (both cores);
   (d) featurize.core.run (Beam, both passes, tf.Transform, every usable core: the pipeline's
       default) on each of ``--sizes`` clips, with wall time, its rate as a share of (c)'s
-      two-process rate, the peak RSS of the driver and of its largest worker process (neither
-      should grow with the number of clips: the job streams), and the job's fixed overhead:
-      the intercept of the line through the two largest sizes' (clips, seconds).
-Rates (a)-(c) are measured on the first ``--rate-clips`` clips. Prints a table of what it
-measured on this machine. Usage: python benchmarks/featurize.py [--sizes 1000,4000]
-[--audio-dir DIR] [--rate-clips N]
+      two-process rate, its CPU seconds, the peak RSS of the driver and of its largest worker
+      process (neither should grow with the number of clips: the job streams), the job's fixed
+      overhead (the intercept of the line through the two largest sizes' (clips, seconds)), and
+      where the largest run's time went: each pass's wall time, the workers' seconds per
+      transform, the DoFns' own milliseconds per clip, batch and bundle sizes, worker start-up.
+Rates (a)-(c) are measured on the first ``--rate-clips`` clips; each also gets its CPU
+milliseconds per clip, which stay meaningful when other jobs share the cores (wall rates do
+not: the load average is printed at the start and the end). Usage: python
+benchmarks/featurize.py [--sizes 1000,4000] [--audio-dir DIR] [--rate-clips N]
 """
 
 import argparse
@@ -27,13 +37,17 @@ import json
 import multiprocessing
 import os
 import resource
+import sys
 import tempfile
 import time
 
 import numpy as np
 import soundfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 RATES = [44100] * 6 + [48000, 22050, 16000]
+BATCH = 32
 
 
 def make_clips(folder: str, count: int) -> list[str]:
@@ -65,8 +79,25 @@ def find_clips(folder: str, count: int) -> list[str]:
     return found[:count]
 
 
-def librosa_worker(paths: list[str]) -> tuple[int, float]:
-    """The study's librosa path on each clip, one thread; returns (clips, seconds) after warm-up.
+def one_tf_thread():
+    """Imports TensorFlow with one intra-op and one inter-op thread; returns the module."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    return tf
+
+
+def timed(work, items: list, warmup: int) -> tuple[int, float, float]:
+    """Runs ``work`` on ``items[:warmup]`` then on all; ``(items, wall s, CPU s)`` of the second."""
+    work(items[:warmup])
+    wall, cpu = time.perf_counter(), time.process_time()
+    work(items)
+    return len(items), time.perf_counter() - wall, time.process_time() - cpu
+
+
+def librosa_worker(paths: list[str]) -> tuple[int, float, float]:
+    """The study's librosa path on each clip, one thread.
 
     One BLAS/OpenMP thread per process, like the TF worker: otherwise two processes each start a
     thread per core and run slower together than one alone (measured: 74 vs 125 clips/s).
@@ -76,77 +107,69 @@ def librosa_worker(paths: list[str]) -> tuple[int, float]:
 
     threadpool_limits(1)
 
-    def featurize(path: str) -> None:
-        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
-        mono = librosa.resample(samples.mean(axis=1), orig_sr=rate, target_sr=22050)
-        mono = librosa.util.fix_length(mono[: 22050 * 5], size=22050 * 5)
-        mel = librosa.power_to_db(librosa.feature.melspectrogram(y=mono, sr=22050, n_mels=128))
-        librosa.feature.mfcc(S=mel, n_mfcc=32).mean(axis=1)
+    def featurize(chunk: list[str]) -> None:
+        for path in chunk:
+            samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+            mono = librosa.resample(samples.mean(axis=1), orig_sr=rate, target_sr=22050)
+            mono = librosa.util.fix_length(mono[: 22050 * 5], size=22050 * 5)
+            mel = librosa.feature.melspectrogram(y=mono, sr=22050, n_mels=128)
+            librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=32).mean(axis=1)
 
-    for path in paths[:5]:
-        featurize(path)
-    started = time.perf_counter()
-    for path in paths:
-        featurize(path)
-    return len(paths), time.perf_counter() - started
+    return timed(featurize, paths, 5)
 
 
-def tf_worker(paths: list[str], study_features: bool) -> tuple[int, float]:
-    """This project's featurizer as the Beam job runs it, without the runner; one TF thread.
-
-    ``study_features``: only the study's feature sets, straight from the featurizer (no
-    tf.Example encoding); otherwise the Beam job's feature DoFn as it is (every feature set).
-    """
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    from components.audio import feature_sets, waveform
-    from components.audio.features import LOG_MEL, MEAN_MFCC, MFCC
-    from components.audio.featurizer import Featurizer
+def decoded(paths: list[str]) -> list[dict]:
+    """The Beam job's decode DoFn on each clip (its clips, not its stats or dead letters)."""
     from components.featurize import clips
 
     decode = clips.DecodeClip()
     decode.setup()
-    if study_features:
-        featurizer = Featurizer((LOG_MEL, MFCC, MEAN_MFCC))
+    out = []
+    for index, path in enumerate(paths):
+        record = {"clip_id": str(index), "uri": path, "split": "train", "label_index": 0}
+        out += [clip for clip in decode.process(record) if isinstance(clip, dict)]
+    return out
 
-        @tf.function(autograph=False)
-        def study(monos: tf.RaggedTensor, rates: tf.Tensor) -> dict[str, tf.Tensor]:
-            return featurizer(waveform.prepare_batch(monos, rates))
+
+def tf_worker(paths: list[str], study_features: bool) -> tuple[int, float, float]:
+    """This project's featurizer as the Beam job runs it, without the runner; one TF thread.
+
+    ``study_features``: only the study's feature sets, through the Beam job's own preparation
+    and featurizer functions (``clips.preparer``, ``clips.compiled``; no tf.Example encoding);
+    otherwise the Beam job's feature DoFn as it is (the default feature sets). Both decode with
+    the Beam job's decode DoFn.
+    """
+    one_tf_thread()
+    from components.audio import feature_sets
+    from components.audio.featurizer import SPECTRAL_KEYS
+    from components.featurize import clips
+
+    if study_features:
+        prepare, featurizer = clips.preparer(), clips.compiled(SPECTRAL_KEYS)
 
         def compute_batch(batch: list[dict]) -> None:
-            monos = tf.RaggedTensor.from_row_lengths(
-                np.concatenate([clip["samples"] for clip in batch]).astype(np.float32),
-                [clip["samples"].size for clip in batch],
-            )
-            study(monos, tf.constant([clip["sample_rate"] for clip in batch], tf.int32))
+            prepared = prepare([c["samples"] for c in batch], [c["sample_rate"] for c in batch])
+            for value in featurizer(prepared).values():
+                value.numpy()
 
     else:
-        compute = clips.ComputeFeatures(feature_sets.DEFAULT)  # as the Beam job below
+        compute = clips.ComputeFeatures(feature_sets.DEFAULT, tf_threads=1)  # as the Beam job
         compute.setup()
+        compute.start_bundle()
 
         def compute_batch(batch: list[dict]) -> None:
             for _ in compute.process(batch):
                 pass
 
     def featurize(chunk: list[str]) -> None:
-        batch = []
-        for index, path in enumerate(chunk):
-            record = {"clip_id": str(index), "uri": path, "split": "train", "label_index": 0}
-            batch += [out for out in decode.process(record) if isinstance(out, dict)]
-            if len(batch) == 32 or index == len(chunk) - 1:
-                compute_batch(batch)
-                batch = []
+        for start in range(0, len(chunk), BATCH):
+            compute_batch(decoded(chunk[start : start + BATCH]))
 
-    featurize(paths[:64])  # trace the graph and both batch shapes
-    started = time.perf_counter()
-    featurize(paths)
-    return len(paths), time.perf_counter() - started
+    return timed(featurize, paths, 2 * BATCH)  # the warm-up traces both batch shapes
 
 
-def timed_rate(worker, paths: list[str], processes: int) -> float:
-    """Clips/s of ``worker`` with ``paths`` split over ``processes`` concurrent processes.
+def timed_rate(worker, paths: list[str], processes: int) -> tuple[float, float]:
+    """``(clips/s, CPU ms per clip)`` of ``worker`` with ``paths`` split over ``processes``.
 
     Each process warms up on its own, then times its share; the rate is all clips divided by
     the slowest process's time.
@@ -154,11 +177,77 @@ def timed_rate(worker, paths: list[str], processes: int) -> float:
     chunks = [paths[i::processes] for i in range(processes)]
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         results = pool.map(worker, chunks, chunksize=1)
-    return sum(done for done, _ in results) / max(seconds for _, seconds in results)
+    clips = sum(done for done, _, _ in results)
+    return clips / max(wall for _, wall, _ in results), sum(c for *_, c in results) / clips * 1e3
+
+
+def bound_worker(paths: list[str]) -> dict:
+    """One core's MAC rate and each piece of featurizing's MACs and CPU seconds per clip."""
+    tf = one_tf_thread()
+    from benchmarks import multiplies
+    from components.audio import waveform
+    from components.audio.feature_sets import MN04_EMBEDDING, YAMNET_EMBEDDING
+    from components.audio.featurizer import SPECTRAL_KEYS, Featurizer
+    from components.featurize import clips
+
+    decoded_clips = decoded(paths)
+    monos, rates = [c["samples"] for c in decoded_clips], [c["sample_rate"] for c in decoded_clips]
+    prepare = clips.preparer()
+    rows = []
+    for rate in sorted(set(rates)):
+        of_rate = [mono for mono, clip_rate in zip(monos, rates, strict=True) if clip_rate == rate]
+
+        def prepare_all(chunk: list, rate: int = rate) -> None:
+            for start in range(0, len(chunk), BATCH):
+                batch = chunk[start : start + BATCH]
+                prepare(batch, [rate] * len(batch)).numpy()
+
+        done, _, cpu = timed(prepare_all, of_rate, BATCH)
+        macs = multiplies.resample_macs(rate, waveform.SAMPLE_RATE, waveform.CLIP_SAMPLES)
+        rows.append((f"resample {rate} Hz -> {waveform.SAMPLE_RATE} Hz", macs, cpu / done))
+    prepared = prepare(monos, rates).numpy()
+    counts = {
+        SPECTRAL_KEYS: multiplies.spectral_macs,
+        (MN04_EMBEDDING,): multiplies.mn04_macs,
+        (YAMNET_EMBEDDING,): multiplies.yamnet_macs,
+    }
+    for keys, count in counts.items():
+        featurizer = tf.function(
+            Featurizer(keys),
+            input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)],
+        )
+
+        def featurize(batch_rows: np.ndarray, featurizer=featurizer) -> None:
+            for start in range(0, len(batch_rows), BATCH):
+                for value in featurizer(batch_rows[start : start + BATCH]).values():
+                    value.numpy()
+
+        done, _, cpu = timed(featurize, prepared, BATCH)
+        rows.append((" + ".join(keys), count(), cpu / done))
+    return {
+        "float32": multiplies.core_macs_per_s(tf.float32),
+        "bfloat16": multiplies.core_macs_per_s(tf.bfloat16),
+        "rows": rows,
+    }
+
+
+def in_fresh_process(target, *args):
+    """Runs ``target(*args, queue)`` in a new spawned process; returns what it put."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.SimpleQueue()
+    process = context.Process(target=target, args=(*args, queue))
+    process.start()
+    process.join()
+    return queue.get()
+
+
+def bound_in_process(paths: list[str], queue) -> None:
+    """``bound_worker`` for ``in_fresh_process``."""
+    queue.put(bound_worker(paths))
 
 
 def beam_run(paths: list[str], folder: str, queue) -> None:
-    """featurize.core.run on a manifest of ``paths``; reports seconds and peak RSS."""
+    """featurize.core.run on a manifest of ``paths``; reports time, CPU, peak RSS, timings."""
     from components.artifacts.names import MANIFEST_FILE
     from components.featurize import core
 
@@ -169,12 +258,60 @@ def beam_run(paths: list[str], folder: str, queue) -> None:
             split = ("train", "train", "validation", "test")[index % 4]
             row = {"clip_id": str(index), "uri": path, "split": split, "label_index": index % 8}
             handle.write(json.dumps(row) + "\n")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), os.times()
     result = core.run(manifest, os.path.join(folder, "out"), core.FeaturizeConfig())
-    seconds = time.perf_counter() - started
+    seconds, after = time.perf_counter() - started, os.times()
+    cpu_s = sum(after[i] - cpu[i] for i in range(4))  # user + system, self + children
     driver_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    queue.put((sum(result.clips_per_split.values()), seconds, driver_mb, worker_mb))
+    clips = sum(result.clips_per_split.values())
+    queue.put((clips, seconds, cpu_s, driver_mb, worker_mb, result.timings))
+
+
+def print_bound(bound: dict) -> None:
+    """(0): the MACs per clip of each piece against one core's rate."""
+    core = bound["float32"]
+    print(
+        f"(0) one core: {core / 1e9:.1f} GMAC/s float32, {bound['bfloat16'] / 1e9:.1f} bfloat16 "
+        "(1024^3 matmul, one TF thread, per CPU-second)"
+    )
+    print(f"{'work per 5 s clip':<40} {'MMAC':>8} {'bound/s':>9} {'measured/s':>11} {'share':>6}")
+    for name, macs, cpu_s in bound["rows"]:
+        limit = core / macs if macs else float("inf")
+        print(
+            f"{name:<40} {macs / 1e6:>8.1f} {limit:>9.0f} {1 / cpu_s:>11.1f} "
+            f"{(1 / cpu_s) / limit:>6.0%}"
+        )
+
+
+def print_beam_timings(timings: dict, clips: int) -> None:
+    """Where one Beam run's time went: passes, transforms, DoFns per clip, start-up."""
+    for name, run in timings.items():
+        transforms = ", ".join(f"{k} {v:.1f}" for k, v in list(run["transforms_s"].items())[:8])
+        print(f"    {name} pass {run['seconds']:.1f} s wall; worker-seconds: {transforms}")
+        dofns = run["dofns"]
+        per_clip = [
+            f"{key[:-3]} {dofns[key]['total_s'] / clips * 1e3:.2f}"
+            for key in ("decode_us", "resample_us", "features_us", "encode_us")
+            if key in dofns
+        ]
+        if "encode_transformed_us" in dofns:
+            total = dofns["encode_transformed_us"]["total_s"]
+            per_clip.append(f"encode_transformed {total / clips * 1e3:.2f}")
+        if per_clip:
+            print(f"      DoFn ms per clip (summed over workers): {', '.join(per_clip)}")
+        sizes = [
+            f"{key} mean {dofns[key]['mean']:.1f}"
+            for key in ("batch_clips", "bundle_clips")
+            if key in dofns
+        ]
+        starts = [
+            f"{key[:-3]} max {dofns[key]['max_ms'] / 1e3:.1f} s"
+            for key in ("worker_start_us", "setup_us", "first_batch_us")
+            if key in dofns
+        ]
+        if sizes or starts:
+            print(f"      {', '.join(sizes + starts)}")
 
 
 def main() -> None:
@@ -183,14 +320,16 @@ def main() -> None:
     parser.add_argument("--audio-dir", default="", help="take clips from here (default: synthetic)")
     parser.add_argument("--rate-clips", type=int, default=1000, help="clips for rates (a)-(c)")
     args = parser.parse_args()
-    sizes = sorted(int(size) for size in args.sizes.split(","))
-    count = max(sizes)
+    sizes = sorted(int(size) for size in args.sizes.split(",") if size)
+    count = max([*sizes, args.rate_clips])
     source = args.audio_dir or "synthetic: mostly 44.1 kHz, 1-10 s, 16-bit WAV"
-    load = os.getloadavg()[0]
-    print(f"cpus: {os.cpu_count()}, load average {load:.1f}, clips: {count} ({source})")
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"{started}; cpus: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
+    print(f"clips: {count} ({source})")
     with tempfile.TemporaryDirectory() as folder:
         paths = find_clips(args.audio_dir, count) if args.audio_dir else make_clips(folder, count)
         sample = paths[: args.rate_clips]
+        bound = in_fresh_process(bound_in_process, sample[: 4 * BATCH])
         study, beam_path = (
             functools.partial(tf_worker, study_features=True),
             functools.partial(tf_worker, study_features=False),
@@ -200,19 +339,21 @@ def main() -> None:
             ("(a) librosa reference, 2 processes", timed_rate(librosa_worker, sample, 2)),
             ("(b) TF featurizer, study's features, 1 process", timed_rate(study, sample, 1)),
             ("(b) TF featurizer, study's features, 2 processes", timed_rate(study, sample, 2)),
-            ("(c) Beam DoFns, every feature set, 1 process", timed_rate(beam_path, sample, 1)),
-            ("(c) Beam DoFns, every feature set, 2 processes", timed_rate(beam_path, sample, 2)),
+            ("(c) Beam DoFns, default feature sets, 1 process", timed_rate(beam_path, sample, 1)),
+            ("(c) Beam DoFns, default feature sets, 2 processes", timed_rate(beam_path, sample, 2)),
         ]
-        beam_rows = [beam_in_fresh_process(paths[:size], folder) for size in sizes]
-    print(f"{'path':<58} {'clips/s':>9}")
-    for name, rate in rows:
-        print(f"{name:<58} {rate:>9.1f}")
-    print(f"(b) / (a) on 2 processes: {rows[3][1] / rows[1][1]:.2f}x the librosa reference")
-    dofns_rate = rows[5][1]
-    for clips, seconds, driver_mb, worker_mb in beam_rows:
+        beam_rows = [in_fresh_process(beam_run, paths[:size], folder) for size in sizes]
+    print_bound(bound)
+    print(f"{'path':<58} {'clips/s':>9} {'CPU ms/clip':>12}")
+    for name, (rate, cpu_ms) in rows:
+        print(f"{name:<58} {rate:>9.1f} {cpu_ms:>12.2f}")
+    print(f"(b) / (a) on 2 processes: {rows[3][1][0] / rows[1][1][0]:.2f}x the librosa reference")
+    print(f"(b) 2 processes / 1 process: {rows[3][1][0] / rows[2][1][0]:.2f}x")
+    dofns_rate = rows[5][1][0]
+    for clips, seconds, cpu_s, driver_mb, worker_mb, _ in beam_rows:
         name = f"(d) Beam featurize end to end, {clips} clips"
         print(
-            f"{name:<58} {clips / seconds:>9.1f}   {seconds:.1f} s, "
+            f"{name:<58} {clips / seconds:>9.1f} {cpu_s / clips * 1e3:>12.2f}   {seconds:.1f} s, "
             f"{clips / seconds / dofns_rate:.0%} of (c) on 2 processes, "
             f"peak RSS driver {driver_mb:.0f} MB, largest worker {worker_mb:.0f} MB"
         )
@@ -220,17 +361,15 @@ def main() -> None:
         (small, small_s, *_), (large, large_s, *_) = beam_rows[-2:]
         per_clip = (large_s - small_s) / (large - small)
         overhead = small_s - small * per_clip
-        print(f"(d) fixed overhead {overhead:.1f} s, then {1 / per_clip:.1f} clips/s")
-
-
-def beam_in_fresh_process(paths: list[str], folder: str) -> tuple[int, float, float]:
-    """Runs ``beam_run`` in a new process so its peak RSS is its own."""
-    context = multiprocessing.get_context("spawn")
-    queue = context.SimpleQueue()
-    process = context.Process(target=beam_run, args=(paths, folder, queue))
-    process.start()
-    process.join()
-    return queue.get()
+        print(
+            f"(d) fixed overhead {overhead:.1f} s, then {1 / per_clip:.1f} clips/s "
+            f"({1 / per_clip / dofns_rate:.0%} of (c) on 2 processes)"
+        )
+    if beam_rows:
+        clips, *_, timings = beam_rows[-1]
+        print(f"(d) where the {clips}-clip run's time went:")
+        print_beam_timings(timings, clips)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ def freeze(
         input_spec: Shape and dtype of the input (``None`` dimensions stay dynamic).
 
     Returns:
-        A function of one tensor returning the one output tensor.
+        A function of one tensor (or array) returning the one output tensor.
     """
     traced = tf.function(network, autograph=False).get_concrete_function(input_spec)
     constant = convert_variables_to_constants_v2(traced)
-    return lambda inputs: constant(inputs)[0]
+    # a concrete function takes tensors only: a NumPy array (a test's, a caller's) is converted
+    return lambda inputs: constant(tf.convert_to_tensor(inputs, input_spec.dtype))[0]

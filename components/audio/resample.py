@@ -13,8 +13,10 @@ into one step to give it at least ``MIN_BLOCK_OUTPUTS`` (the same products, in t
 the result is identical). Where a cycle has many phases (22,050 → 32,000 Hz has 640, each reading
 34 of the frame's 475 inputs) the matrix is mostly zeros, so ``bands`` cuts its columns into runs
 of neighbouring phases and each run is one convolution over only the rows it reads: the same
-non-zero products, about a seventh of the work. Filter tables are computed with NumPy once per
-supported rate and embedded as constants.
+non-zero products, about a seventh of the work. ``resample_rows`` converts a batch of
+equal-length rows recorded at one rate in one step (the Beam featurizer's preparation and the
+trunks' input rates); each row's outputs are those of ``resample`` on that row alone. Filter
+tables are computed with NumPy once per supported rate and embedded as constants.
 """
 
 import functools
@@ -218,7 +220,7 @@ def overlapping_parts(padded: tf.Tensor, part: int, overlap: int) -> tf.Tensor:
     Each row holds the ``overlap`` samples its last frame reaches into the next. Built as rows of
     ``part`` plus the head of the next row: ``tf.signal.frame`` would do the same, but for a
     frame of ~2**22 samples its graph holds index ranges that large, which TF materialises when
-    the function is first run (measured: +160 MB for ``waveform.prepare_batch``'s rate branches,
+    the function is first run (measured: +160 MB for a batch preparation's nine rate branches,
     every time a new function is traced, even when no input is long).
     """
     parts = (tf.shape(padded)[0] - overlap + part - 1) // part

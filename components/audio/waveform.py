@@ -3,14 +3,26 @@
 Every clip, whether it enters through the Beam featurizer (decoded by ``decode.py``) or through
 the served model (WAV bytes decoded in-graph by ``wav.decode``), passes through
 ``prepare``: channels are averaged to mono, the rate is converted with ``resample.py`` and the
-result is zero-padded or trimmed to ``CLIP_SAMPLES``. The study worked at 22,050 Hz on 5 s
-clips; those numbers live here and nowhere else.
+result is zero-padded or trimmed to ``CLIP_SAMPLES``. The Beam job prepares a batch at a time
+(``RatePreparer``: the clips of one rate in one convolution, ``prepare_rows``), with the same
+result per clip. The study worked at 22,050 Hz on 5 s clips; those numbers live here and nowhere
+else.
 """
 
+import functools
+from collections.abc import Sequence
+
+import numpy as np
 import tensorflow as tf
 
 from components.audio import wav
-from components.audio.resample import SUPPORTED_RATES, input_needed, resample
+from components.audio.resample import (
+    SUPPORTED_RATES,
+    input_needed,
+    output_length,
+    resample,
+    resample_rows,
+)
 
 SAMPLE_RATE = 22_050
 CLIP_SECONDS = 5
@@ -77,21 +89,85 @@ def samples_needed(sample_rate: int) -> int:
     return input_needed(CLIP_SAMPLES, sample_rate, SAMPLE_RATE)
 
 
-def prepare_batch(monos: tf.RaggedTensor, sample_rates: tf.Tensor) -> tf.Tensor:
-    """``prepare_any_rate`` for a batch of clips of any lengths and rates, in one graph call.
+def prepare_rows(rows: tf.Tensor, lengths: tf.Tensor, sample_rate: int) -> tf.Tensor:
+    """``prepare`` for a batch of clips recorded at one rate, in one convolution.
 
     Args:
-        monos: ``[batch, (samples)]`` float32 ragged waveforms.
-        sample_rates: ``[batch]`` int32 rates.
+        rows: ``[batch, samples_needed(sample_rate)]`` float32 mono clips, each cut or
+            zero-padded to that length (``pad_rows``).
+        lengths: ``[batch]`` their own lengths (at most the rows' length).
+        sample_rate: Their rate in Hz (a Python int, one of ``SUPPORTED_RATES``).
 
     Returns:
-        ``[batch, CLIP_SAMPLES]`` float32 clips at ``SAMPLE_RATE``.
+        ``[batch, CLIP_SAMPLES]`` float32; row ``i`` is ``prepare(rows[i, :lengths[i]], rate)``:
+        the convolution reads the zeros ``resample`` pads with past a clip's end, and the
+        outputs past its own length are zeroed as ``fit_to_clip`` pads them.
+
+    Raises:
+        ValueError: If ``sample_rate`` is not supported.
     """
-    return tf.map_fn(
-        lambda clip: prepare_any_rate(clip[0], clip[1]),
-        (monos, sample_rates),
-        fn_output_signature=tf.TensorSpec([CLIP_SAMPLES], tf.float32),
+    if sample_rate not in SUPPORTED_RATES:
+        raise ValueError(
+            f"unsupported sample rate {sample_rate} Hz; supported: {list(SUPPORTED_RATES)}"
+        )
+    rows = tf.ensure_shape(
+        tf.convert_to_tensor(rows, tf.float32), [None, samples_needed(sample_rate)]
     )
+    out = resample_rows(rows, sample_rate, SAMPLE_RATE)[:, :CLIP_SAMPLES]
+    valid = tf.minimum(
+        output_length(tf.cast(lengths, tf.int64), sample_rate, SAMPLE_RATE), CLIP_SAMPLES
+    )
+    return tf.where(tf.sequence_mask(valid, CLIP_SAMPLES), out, 0.0)
+
+
+def pad_rows(monos: Sequence[np.ndarray], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mono waveforms → ``([batch, width] float32 rows, each cut or zero-padded; [batch] kept)``."""
+    rows = np.zeros((len(monos), width), np.float32)
+    lengths = np.zeros(len(monos), np.int64)
+    for index, mono in enumerate(monos):
+        lengths[index] = min(mono.size, width)
+        rows[index, : lengths[index]] = mono[:width]
+    return rows, lengths
+
+
+class RatePreparer:
+    """Prepares decoded clips of any rates, one graph call per rate: what the Beam job batches.
+
+    Calling it on ``(monos, rates)`` returns every clip prepared, ``[len(monos), CLIP_SAMPLES]``,
+    in the given order, each equal to ``prepare`` of that clip alone. The clips of one rate are
+    cut to ``samples_needed`` and prepared together (``prepare_rows``), whose function is traced
+    the first time that rate is seen, so a process pays for the rates its data holds, not for
+    every supported one.
+    """
+
+    def __init__(self):
+        """No rate traced yet."""
+        self._by_rate: dict[int, tf.types.experimental.PolymorphicFunction] = {}
+
+    def _prepare(self, rate: int) -> tf.types.experimental.PolymorphicFunction:
+        if rate not in self._by_rate:
+            self._by_rate[rate] = tf.function(
+                functools.partial(prepare_rows, sample_rate=rate),
+                input_signature=[
+                    tf.TensorSpec([None, samples_needed(rate)], tf.float32),
+                    tf.TensorSpec([None], tf.int64),
+                ],
+            )
+        return self._by_rate[rate]
+
+    def __call__(self, monos: Sequence[np.ndarray], rates: Sequence[int]) -> tf.Tensor:
+        """``[len(monos), CLIP_SAMPLES]`` float32: ``prepare(monos[i], rates[i])`` in row ``i``."""
+        if len(monos) != len(rates):
+            raise ValueError(f"{len(monos)} clips but {len(rates)} rates")
+        order, parts = [], []
+        for rate in sorted(set(rates)):
+            indices = [i for i, clip_rate in enumerate(rates) if clip_rate == rate]
+            rows, lengths = pad_rows([monos[i] for i in indices], samples_needed(rate))
+            parts.append(self._prepare(rate)(rows, lengths))
+            order += indices
+        if len(parts) == 1:
+            return parts[0]
+        return tf.gather(tf.concat(parts, 0), np.argsort(order))
 
 
 def decode_wav(wav_bytes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -7,16 +7,21 @@ clip's statistics; it applies the rebalance step's augmentation when the record 
 Anything unusable, whatever the decoder raised, leaves through the ``dead_letter`` output with
 its reason, and facts about every good clip (duration, rate, loudness...) leave through
 ``clip_stats``, so one hostile file never fails the job.
-``ComputeFeatures`` prepares (resample, pad/trim) and featurizes a batch of clips with the shared
-``Featurizer`` (the feature sets the pipeline asks for) in one graph call: a TF function call
-costs ~0.6 ms here, as much as resampling a clip. Both DoFns hold no state beyond a compiled TF
-function (one a process, with the backbones' weights), so memory stays flat however many clips
-and jobs flow through.
+``ComputeFeatures`` prepares (resample, pad/trim) a batch of clips, the clips of one rate in one
+graph call (``waveform.RatePreparer``, traced per rate present), and featurizes them with the
+shared ``Featurizer`` (the feature sets the pipeline asks for) in one more: a TF function call
+costs ~0.6 ms here, as much as resampling a clip. Both functions are built once per process
+(``preparer``, ``compiled``) and shared by every Beam job and DoFn instance in it, so memory stays
+flat however many clips and jobs flow through. ``ComputeFeatures`` runs TensorFlow on
+``tf_threads`` threads (``local_workers.tf_threads``: the cores divided among the local worker
+processes, so two workers on two cores do not run four busy pools), and both DoFns time their
+work as Beam metrics (``timings.py``).
 """
 
 import functools
 import logging
 import math
+import time
 
 import apache_beam as beam
 import numpy as np
@@ -27,6 +32,7 @@ from components.artifacts.names import CLIP_STATS, DEAD_LETTER
 from components.audio import examples, waveform
 from components.audio.decode import DEFAULT_LIMITS, AudioDecodeError, DecodeLimits, decode_file
 from components.audio.featurizer import Featurizer
+from components.featurize import timings
 from components.featurize.progress import ClipCounter
 
 # Augmentation (pitch shift, noise) sees at most this much of a clip, FSD50K's longest: enough for
@@ -75,6 +81,7 @@ class DecodeClip(beam.DoFn):
 
     def process(self, record: dict):
         """Yields the decoded clip and its stats, or a tagged dead-letter record."""
+        started = time.perf_counter()
         spec = record.get("augment")
         keep = _augment_frames if spec else waveform.samples_needed
         self._progress.count()
@@ -88,7 +95,9 @@ class DecodeClip(beam.DoFn):
             from components.audio import augment  # only oversampled training copies
 
             mono = augmented = augment.apply(mono, decoded.sample_rate, spec)
-        yield beam.pvalue.TaggedOutput(CLIP_STATS, clip_stats(record, decoded, augmented))
+        stats = clip_stats(record, decoded, augmented)
+        timings.record("decode_us", time.perf_counter() - started)
+        yield beam.pvalue.TaggedOutput(CLIP_STATS, stats)
         beam.metrics.Metrics.counter("featurize", f"clips_{record['split']}").inc()
         yield {
             "clip_id": record["clip_id"],
@@ -120,47 +129,94 @@ def _augment_frames(sample_rate: int) -> int:
 
 
 @functools.cache
+def preparer() -> waveform.RatePreparer:
+    """The process's preparation (mono, 22,050 Hz, 5 s), one traced function per rate seen."""
+    return waveform.RatePreparer()
+
+
+@functools.cache
 def compiled(keys: tuple[str, ...]) -> tf.types.experimental.PolymorphicFunction:
-    """Preparation + ``Featurizer(keys)`` as one TF function, built once per process.
+    """``Featurizer(keys)`` on prepared clips as one TF function, built once per process.
 
     Every Beam job (and every DoFn instance) of a process shares it: a new function would load
-    the trunk again, and its first call instantiates the graph (the rate branches, mn04's trunk),
-    a transient measured at 70-280 MB that each job would pay again on top of the last one's
-    leftovers.
+    the trunk again, and its first call instantiates the graph (mn04's trunk), a transient
+    measured at 70-280 MB that each job would pay again on top of the last one's leftovers.
     """
-    featurizer = Featurizer(keys)
     return tf.function(
-        lambda monos, rates: featurizer(waveform.prepare_batch(monos, rates)),
-        input_signature=[
-            tf.RaggedTensorSpec([None, None], tf.float32, ragged_rank=1),
-            tf.TensorSpec([None], tf.int32),
-        ],
+        Featurizer(keys),
+        input_signature=[tf.TensorSpec([None, waveform.CLIP_SAMPLES], tf.float32)],
     )
 
 
 class ComputeFeatures(beam.DoFn):
     """Batch of decoded clips → ``(split, serialized raw tf.train.Example)`` per clip."""
 
-    def __init__(self, keys: tuple[str, ...]):
-        """Computes the feature sets ``keys``."""
+    def __init__(self, keys: tuple[str, ...], tf_threads: int = 0):
+        """Computes the feature sets ``keys`` on ``tf_threads`` TF threads (0: TF's default)."""
         super().__init__()
         self._keys = keys
+        self._tf_threads = tf_threads
 
     def setup(self) -> None:
-        """Takes the process's preparation + featurizer function for ``keys`` (``compiled``)."""
+        """Sets TF's threads, takes the process's preparation and featurizer for ``keys``."""
+        started = time.perf_counter()
+        _set_tf_threads(self._tf_threads)
+        self._prepare = preparer()
         self._compute = compiled(self._keys)
+        self._setup_s = time.perf_counter() - started
+        self._batches = 0
+
+    def start_bundle(self) -> None:
+        """Counts the clips of this bundle."""
+        self._bundle_clips = 0
 
     def process(self, batch: list[dict]):
         """Yields one keyed example per clip of the batch."""
-        monos = tf.RaggedTensor.from_row_lengths(
-            np.concatenate([clip["samples"] for clip in batch]).astype(np.float32, copy=False),
-            np.array([clip["samples"].size for clip in batch], np.int64),
-        )
-        computed = self._compute(monos, np.array([c["sample_rate"] for c in batch], np.int32))
-        computed = {key: value.numpy() for key, value in computed.items()}
-        for row, clip in enumerate(batch):
-            values = {key: values[row] for key, values in computed.items()}
-            yield (
+        started = time.perf_counter()
+        prepared = self._prepare([c["samples"] for c in batch], [c["sample_rate"] for c in batch])
+        prepared_at = time.perf_counter()
+        computed = {key: value.numpy() for key, value in self._compute(prepared).items()}
+        computed_at = time.perf_counter()
+        encoded = [
+            (
                 clip["split"],
-                examples.encode(clip["clip_id"], clip["source_id"], clip["label"], values),
+                examples.encode(
+                    clip["clip_id"],
+                    clip["source_id"],
+                    clip["label"],
+                    {key: values[row] for key, values in computed.items()},
+                ),
             )
+            for row, clip in enumerate(batch)
+        ]
+        finished = time.perf_counter()
+        timings.record("resample_us", prepared_at - started)
+        timings.record("features_us", computed_at - prepared_at)
+        timings.record("encode_us", finished - computed_at)
+        beam.metrics.Metrics.distribution(timings.NAMESPACE, "batch_clips").update(len(batch))
+        self._bundle_clips += len(batch)
+        if not self._batches:
+            timings.record("setup_us", self._setup_s)
+            timings.record("first_batch_us", finished - started)
+            age = timings.process_age_s()
+            if age is not None:
+                timings.record("worker_start_us", age)
+        self._batches += 1
+        yield from encoded
+
+    def finish_bundle(self) -> None:
+        """Reports the bundle's size: BatchElements never batches across a bundle's end."""
+        beam.metrics.Metrics.distribution(timings.NAMESPACE, "bundle_clips").update(
+            self._bundle_clips
+        )
+
+
+def _set_tf_threads(threads: int) -> None:
+    """Runs TF ops on ``threads`` threads (intra-op) and one graph node at a time (inter-op)."""
+    if not threads:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError as error:  # TF already ran an op in this process
+        logging.warning("featurize: TensorFlow's threads stay as they were (%s)", error)

@@ -2,8 +2,9 @@
 
 Two Beam pipelines run back to back with the same runner and options. The first streams every
 manifest record through decode → mono → 22,050 Hz → 5 s → features (``clips.py``) and writes
-raw example shards per split, ``clip_stats.jsonl`` and ``dead_letter.jsonl``; bad clips are
-reported there and the job continues. The second analyses the raw training shards with
+raw example shards per split (uncompressed: they are read back once and deleted, and gzip would
+cost more CPU per clip than reading them), ``clip_stats.jsonl`` and ``dead_letter.jsonl``; bad
+clips are reported there and the job continues. The second analyses the raw training shards with
 tf.Transform (``transform.py``), writes the transform graph and the transformed shards of every
 split. Splitting the work at files means no stage ever holds the dataset: each read streams from
 disk and the analysers are combiners. Runner and options pass straight through, so the same code
@@ -16,6 +17,8 @@ a one-element check job proves it starts workers that import the project, within
 (``worker_check.py``).
 The two pipelines are built by ``featurize_pipeline`` and ``transform_pipeline``, so a runner's
 job graph can be inspected without running it (a Dataflow dry run, see ``docs/runners.md``).
+Each pass's wall time, its transforms' worker-seconds and the DoFns' own timings (``timings.py``)
+are returned in ``FeaturizeResult.timings`` and written to the report.
 """
 
 import dataclasses
@@ -38,7 +41,6 @@ from components.artifacts.names import (
     DEAD_LETTER,
     DEAD_LETTER_FILE,
     EXAMPLES_DIR,
-    SHARD_SUFFIX,
     SPLITS,
     TRANSFORM_GRAPH_DIR,
 )
@@ -50,12 +52,14 @@ from components.featurize import (
     outputs,
     progress,
     remote,
+    timings,
     transform,
     worker_check,
 )
 from components.featurize.config import FeaturizeConfig
 
 RAW_DIR = outputs.RAW_DIR
+RAW_SUFFIX = outputs.RAW_SUFFIX
 TRANSFORM_SCRATCH = "beam-temp-transform"  # under a remote output; cleared like Beam's own
 
 
@@ -71,6 +75,7 @@ class FeaturizeResult:
     dead_letter_examples: list[dict] = field(default_factory=list)
     feature_sets: list[str] = field(default_factory=list)
     pretrained: list[dict] = field(default_factory=list)
+    timings: dict[str, dict] = field(default_factory=dict)
 
     @property
     def dead_letter_total(self) -> int:
@@ -99,8 +104,11 @@ def build_featurize(pipeline: beam.Pipeline, manifest_path: str, output_dir: str
     ).with_outputs(DEAD_LETTER, CLIP_STATS, main="clips")
     keyed = (
         decoded.clips
-        | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=cfg.batch_size)
-        | "Features" >> beam.ParDo(clips.ComputeFeatures(cfg.feature_sets))
+        # Fixed batches: adaptive ones (from 1 clip up) averaged 2.3 clips, each paying the
+        # featurizer's per-call costs (timings' batch_clips).
+        | "Batch"
+        >> beam.BatchElements(min_batch_size=cfg.batch_size, max_batch_size=cfg.batch_size)
+        | "Features" >> beam.ParDo(clips.ComputeFeatures(cfg.feature_sets, _tf_threads(cfg)))
     )
     by_split = keyed | "BySplit" >> beam.Partition(lambda kv, _: SPLITS.index(kv[0]), len(SPLITS))
     for split, examples in zip(SPLITS, by_split, strict=True):
@@ -109,7 +117,7 @@ def build_featurize(pipeline: beam.Pipeline, manifest_path: str, output_dir: str
             | f"Values{split}" >> beam.Values()
             | f"WriteRaw{split}"
             >> beam.io.WriteToTFRecord(
-                os.path.join(output_dir, RAW_DIR, split, "part"), file_name_suffix=SHARD_SUFFIX
+                os.path.join(output_dir, RAW_DIR, split, "part"), file_name_suffix=RAW_SUFFIX
             )
         )
     for tag in (DEAD_LETTER, CLIP_STATS):  # <tag>.jsonl
@@ -148,7 +156,7 @@ def transform_pipeline(
     ``scratch`` is tf.Transform's temporary folder (``_transform_scratch``).
     """
     raw_patterns = {
-        split: os.path.join(output_dir, RAW_DIR, split, f"*{SHARD_SUFFIX}") for split in SPLITS
+        split: os.path.join(output_dir, RAW_DIR, split, f"*{RAW_SUFFIX}") for split in SPLITS
     }
     prefixes = {split: os.path.join(output_dir, EXAMPLES_DIR, split, "part") for split in SPLITS}
     pipeline = _pipeline(cfg)
@@ -173,6 +181,10 @@ def _run_to_end(pipeline: beam.Pipeline) -> beam.runners.runner.PipelineResult:
     with pipeline:
         pass
     return pipeline.result
+
+
+def _tf_threads(cfg: FeaturizeConfig) -> int:
+    return local_workers.tf_threads(cfg.runner, beam_args(cfg), local_workers.usable_cores())
 
 
 @contextmanager
@@ -249,8 +261,10 @@ def run(
     outputs.clear_all(output_dir, transform_graph_dir)  # no shard of an earlier run survives
     total = _count_records(manifest_path)
     logging.info("featurize: %d clips of %s, with %s", total, manifest_path, cfg.runner)
+    first_started = time.monotonic()
     with progress.watching(total):
         first = _run_to_end(featurize_pipeline(manifest_path, output_dir, cfg))
+    passes = {"featurize": timings.summarize(first, time.monotonic() - first_started)}
     clips_per_split = {split: _counters(first, "clips_").get(split, 0) for split in SPLITS}
     dead_letter = _counters(first, "dead_letter_")
     logging.info(
@@ -266,8 +280,10 @@ def run(
             f"see {os.path.join(output_dir, DEAD_LETTER_FILE)}"
         )
     logging.info("featurize: fitting tf.Transform on %d training clips", clips_per_split["train"])
+    second_started = time.monotonic()
     with _transform_scratch(output_dir) as scratch:
-        _run_to_end(transform_pipeline(output_dir, transform_graph_dir, cfg, scratch))
+        second = _run_to_end(transform_pipeline(output_dir, transform_graph_dir, cfg, scratch))
+    passes["transform"] = timings.summarize(second, time.monotonic() - second_started)
     if not cfg.keep_raw:
         tf.io.gfile.rmtree(os.path.join(output_dir, RAW_DIR))
     result = FeaturizeResult(
@@ -279,6 +295,7 @@ def run(
         dead_letter_examples=files.read_jsonl(os.path.join(output_dir, DEAD_LETTER_FILE))[:20],
         feature_sets=list(cfg.feature_sets),
         pretrained=weight_files(cfg.feature_sets),
+        timings=passes,
     )
     shards.write_feature_sets(output_dir, cfg.feature_sets)
     files.write_json(os.path.join(output_dir, outputs.REPORT_FILE), result.summary())

@@ -6,12 +6,16 @@ otherwise, which leaves all but one core idle. ``local_beam_args`` adds
 the caller set either option (``--direct_num_workers=1`` restores one worker). Cores are the
 CPUs the scheduler allows this process, capped by a cgroup v2 CPU quota (a Kubernetes CPU limit),
 so a pod limited to 2 CPUs on a 64-core node starts 2 workers, not 64. Remote runners (Dataflow,
-Flink, Spark) get the arguments unchanged.
+Flink, Spark) get the arguments unchanged. ``tf_threads`` gives each local worker process its
+share of the cores for TensorFlow: left at TF's default, every one of two workers on two cores
+starts a pool of two busy threads, and the four fight over the two cores.
 """
 
 import math
 import os
 from collections.abc import Sequence
+
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 LOCAL_RUNNERS = frozenset({"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner"})
 _CPU_MAX = "/sys/fs/cgroup/cpu.max"
@@ -39,3 +43,19 @@ def local_beam_args(runner: str, beam_args: Sequence[str], cores: int) -> tuple[
         return tuple(beam_args)
     parallel = ("--direct_running_mode=multi_processing", f"--direct_num_workers={cores}")
     return (*parallel, *beam_args)
+
+
+def tf_threads(runner: str, beam_args: Sequence[str], cores: int) -> int:
+    """TensorFlow threads for each worker process of a run with ``beam_args`` (0: TF's default).
+
+    A local multi-process run shares ``cores`` among its worker processes; a single-process
+    local run (in memory, or worker threads sharing one TF runtime) and a remote runner, whose
+    machines this process cannot see, keep TF's default.
+    """
+    if runner not in LOCAL_RUNNERS:
+        return 0
+    options = PipelineOptions(list(beam_args)).view_as(DirectOptions)
+    if options.direct_running_mode != "multi_processing":
+        return 0
+    workers = options.direct_num_workers or cores  # Beam: 0 workers means one per core
+    return max(1, cores // workers)

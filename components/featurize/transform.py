@@ -11,6 +11,8 @@ unchanged to validation and test here and inside the served model, so nothing co
 evaluation data leaks into training.
 """
 
+import time
+
 import apache_beam as beam
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -30,6 +32,7 @@ from components.audio.features import (
     MN04_LOG_MEL,
     YAMNET_EMBEDDING,
 )
+from components.featurize import timings
 
 
 def scale_rows_to_0_1(flat: tf.Tensor, shape: tuple[int, int]) -> tf.Tensor:
@@ -138,5 +141,8 @@ class EncodeRecordBatch(beam.DoFn):
         """Yields one serialized example per row of the record batch."""
         if self._encoder is None:
             self._encoder = example_coder.RecordBatchToExamplesEncoder(schema)
+        started = time.perf_counter()
         record_batch, _ = batch_and_passthrough
-        yield from self._encoder.encode(record_batch)
+        encoded = self._encoder.encode(record_batch)
+        timings.record("encode_transformed_us", time.perf_counter() - started)
+        yield from encoded

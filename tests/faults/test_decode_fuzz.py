@@ -108,6 +108,7 @@ def test_mutated_files_are_featurized_or_dead_lettered(tmp_path, quiet, fault_re
     assert accepted and len(reasons) >= 3, reasons
     compute = clips.ComputeFeatures(feature_sets.DEFAULT)
     compute.setup()
+    compute.start_bundle()  # as Beam calls it before the bundle's batches
     for start in range(0, len(accepted), 16):
         for _, serialized in compute.process(accepted[start : start + 16]):
             example = waveform.tf.train.Example.FromString(serialized)

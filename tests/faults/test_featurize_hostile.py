@@ -21,7 +21,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.artifacts.names import SHARD_SUFFIX
 from components.featurize import core
 from tests.helpers import hostile, wavs
 
@@ -120,9 +119,9 @@ def write_manifest(path: Path, clips: dict[str, Path]) -> str:
 
 
 def featurized_ids(directory: Path) -> set[str]:
-    files = glob.glob(str(directory / core.RAW_DIR / "*" / f"*{SHARD_SUFFIX}"))
+    files = glob.glob(str(directory / core.RAW_DIR / "*" / f"*{core.RAW_SUFFIX}"))
     ids = set()
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+    for record in tf.data.TFRecordDataset(files):
         example = tf.train.Example.FromString(record.numpy())
         ids.add(example.features.feature["clip_id"].bytes_list.value[0].decode())
     return ids

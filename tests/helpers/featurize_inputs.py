@@ -2,7 +2,8 @@
 
 ``write_manifest`` writes the WAVs and their ``manifest.jsonl`` (training clips in pairs from
 one recording; broken ones: empty, not audio, silent, missing); ``read_split`` and
-``read_split_from`` parse example shards back into numpy arrays per feature.
+``read_split_from`` parse example shards (the raw ones uncompressed) back into numpy arrays per
+feature.
 """
 
 import glob
@@ -15,6 +16,7 @@ import tensorflow as tf
 
 from components.artifacts import shards
 from components.audio import examples
+from components.featurize.outputs import RAW_SUFFIX
 from tests.helpers.audio import tone
 
 RATES = [8000, 16000, 22050, 44100, 48000]
@@ -71,9 +73,9 @@ def read_split(directory, split) -> list[dict]:
 def read_split_from(raw_dir, split) -> list[dict]:
     """The examples of ``split`` under a folder of split folders (e.g. ``raw/``) of featurize's
     output (which records the feature sets)."""
-    files = sorted(glob.glob(os.path.join(raw_dir, split, "*.tfrecord.gz")))
+    files = sorted(glob.glob(os.path.join(raw_dir, split, f"*{RAW_SUFFIX}")))
     spec = _spec(os.path.dirname(os.path.normpath(str(raw_dir))))
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").map(
+    dataset = tf.data.TFRecordDataset(files).map(  # featurize's own intermediate: uncompressed
         lambda record: tf.io.parse_single_example(record, spec)
     )
     return [{k: v.numpy() for k, v in example.items()} for example in dataset]

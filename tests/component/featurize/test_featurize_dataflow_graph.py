@@ -54,9 +54,9 @@ def jobs(tmp_path_factory):
         # The second job reads the first one's raw shards, and Beam checks at construction that
         # its file patterns match something: in a dry run nothing is read, so empty files do.
         for split in SPLITS:
-            bucket.blob(f"work/featurized/raw/{split}/part-00000.tfrecord.gz").upload_from_string(
-                b""
-            )
+            bucket.blob(
+                f"work/featurized/raw/{split}/part-00000{core.RAW_SUFFIX}"
+            ).upload_from_string(b"")
         cfg = core.FeaturizeConfig(
             runner="DataflowRunner", beam_args=DATAFLOW_ARGS, sdk_container_image=IMAGE
         )

@@ -66,6 +66,29 @@ def test_prepare_pads_short_and_trims_long_clips():
     assert np.abs(long[-1000:]).max() > 0.1
 
 
+def test_rate_preparer_gives_each_clip_what_prepare_gives_it_alone():
+    # clips of three rates interleaved, shorter and longer than 5 s (one longer than the
+    # samples a 5 s clip needs, one of a single sample): row i is prepare(clip i) in its order
+    rng = np.random.default_rng(0)
+    rates = [44100, 8000, 44100, 22050, 8000, 44100]
+    seconds = [0.3, 7.0, 5.0, 2.0, 1 / 8000, 9.0]
+    monos = [
+        rng.standard_normal(round(s * r)).astype(np.float32)
+        for s, r in zip(seconds, rates, strict=True)
+    ]
+    prepared = waveform.RatePreparer()(monos, rates).numpy()
+    assert prepared.shape == (len(monos), waveform.CLIP_SAMPLES)
+    for row, mono, rate in zip(prepared, monos, rates, strict=True):
+        np.testing.assert_allclose(row, waveform.prepare(mono, rate), rtol=0, atol=1e-6)
+
+
+def test_rate_preparer_rejects_unsupported_rates_and_mismatched_lists():
+    with pytest.raises(ValueError, match="unsupported sample rate 12345"):
+        waveform.RatePreparer()([tone(440.0, 1.0, 12345)], [12345])
+    with pytest.raises(ValueError, match="2 clips but 1 rates"):
+        waveform.RatePreparer()([tone(440.0, 1.0, 8000)] * 2, [8000])
+
+
 def test_prepare_rejects_unsupported_rate():
     with pytest.raises(ValueError, match="unsupported sample rate 12345"):
         waveform.prepare(tone(440.0, 1.0, 12345), 12345)

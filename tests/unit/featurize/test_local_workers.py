@@ -1,10 +1,11 @@
-"""A local Beam run gets one worker process per usable core; remote runners are left alone."""
+"""A local Beam run gets one worker process per usable core, and each its share of them for
+TensorFlow; remote runners are left alone."""
 
 import os
 
 import pytest
 
-from components.featurize.local_workers import local_beam_args, usable_cores
+from components.featurize.local_workers import local_beam_args, tf_threads, usable_cores
 
 PARALLEL = ("--direct_running_mode=multi_processing", "--direct_num_workers=4")
 
@@ -38,3 +39,20 @@ def test_usable_cores_is_capped_by_a_cgroup_quota(tmp_path):
     cpu_max.write_text("max 100000\n")
     assert usable_cores(str(cpu_max)) == affinity
     assert usable_cores(str(tmp_path / "absent")) == affinity
+
+
+@pytest.mark.parametrize(
+    "runner, args, cores, threads",
+    [
+        ("FnApiRunner", PARALLEL, 4, 1),  # four workers on four cores: one thread each
+        ("FnApiRunner", ("--direct_running_mode=multi_processing", "--direct_num_workers=2"), 4, 2),
+        ("FnApiRunner", ("--direct_running_mode=multi_processing",), 2, 2),  # Beam: 1 worker
+        ("FnApiRunner", ("--direct_running_mode=multi_processing", "--direct_num_workers=0"), 2, 1),
+        ("FnApiRunner", ("--direct_running_mode=multi_processing", "--direct_num_workers=8"), 4, 1),
+        ("FnApiRunner", ("--direct_running_mode=in_memory",), 4, 0),
+        ("FnApiRunner", (), 4, 0),
+        ("DataflowRunner", PARALLEL, 4, 0),
+    ],
+)
+def test_local_worker_processes_share_the_cores_for_tensorflow(runner, args, cores, threads):
+    assert tf_threads(runner, args, cores) == threads
