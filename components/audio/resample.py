@@ -12,8 +12,8 @@ output channel and runs ~4x below the machine's speed, so ``block_matrix`` stack
 into one step to give it at least ``MIN_BLOCK_OUTPUTS`` (the same products, in the same order, so
 the result is identical). Where a cycle has many phases (22,050 → 32,000 Hz has 640, each reading
 34 of the frame's 475 inputs) the matrix is mostly zeros, so ``bands`` cuts its columns into runs
-of neighbouring phases and each run is one convolution over only the rows it reads: the same
-non-zero products, about a seventh of the work. ``resample_rows`` converts a batch of
+of neighbouring phases and each run is one matrix product over only the rows it reads: the
+same non-zero products, about a seventh of the work. ``resample_rows`` converts a batch of
 equal-length rows recorded at one rate in one step (the Beam featurizer's preparation and the
 trunks' input rates); each row's outputs are those of ``resample`` on that row alone. Filter
 tables are computed with NumPy once per supported rate and embedded as constants.
