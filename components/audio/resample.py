@@ -143,12 +143,25 @@ def _convolve(padded: tf.Tensor, source_rate: int, target_rate: int) -> tf.Tenso
         return tf.nn.conv1d(padded[:, :, None], tf.constant(runs[0][1][:, None, :]), step, "VALID")
     length = padded.shape[1] if padded.shape[1] is not None else tf.shape(padded)[1]
     num_frames = (length - 2 * pad) // step  # static when the length is
-    extended = tf.pad(padded, [[0, 0], [0, step]])  # a late run's last view reaches past the end
+    # Frame f's rows [first, first + size) are in row f + first // step of this view, and a
+    # run straddling two steps continues in the next row (zeros pad the view's last rows).
+    extended = tf.pad(padded, [[0, 0], [0, 2 * step]])
+    steps = tf.reshape(extended[:, : (num_frames + 2) * step], [-1, num_frames + 2, step])
     products = []
     for first, run in runs:
-        view = tf.reshape(extended[:, first : first + num_frames * step], [-1, step])
-        products.append(tf.matmul(view[:, : run.shape[0]], tf.constant(run)))
+        products.append(tf.matmul(_rows(steps, num_frames, first, run.shape[0]), tf.constant(run)))
     return tf.reshape(tf.concat(products, 1), [-1, num_frames, outputs])
+
+
+def _rows(steps: tf.Tensor, num_frames, first: int, size: int) -> tf.Tensor:
+    """``[rows·F, size]``: rows ``[first, first + size)`` of each frame, from the step view."""
+    step = steps.shape[2]
+    row, start = divmod(first, step)
+    parts = [steps[:, row : row + num_frames, start : start + size]]
+    if start + size > step:  # the run straddles two steps
+        parts.append(steps[:, row + 1 : row + 1 + num_frames, : start + size - step])
+    joined = parts[0] if len(parts) == 1 else tf.concat(parts, 2)
+    return tf.reshape(joined, [-1, size])
 
 
 def input_needed(num_output: int | tf.Tensor, source_rate: int, target_rate: int):
