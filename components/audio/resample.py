@@ -132,10 +132,11 @@ def _convolve(padded: tf.Tensor, source_rate: int, target_rate: int) -> tf.Tenso
     """``[rows, F·step + 2·pad]`` padded input → ``[rows, F, outputs]``: each frame × the matrix.
 
     One run (``bands``): a strided convolution, which computes the overlapping frames' products
-    without materialising them. Several: each run reads its rows of every frame, at most one
-    step long, as a slice of the input viewed as ``[F, step]`` (shifted to the run's first row),
-    and multiplies them by its columns: the same non-zero products as the convolution, in the
-    same order (the results are identical, measured), without the zeros.
+    without materialising them. Several: the input is viewed once as rows of one step each;
+    each run slices its rows of every frame (at most one step long) from that view, joining two
+    slices where they straddle a step, and multiplies them by its columns: the same non-zero
+    products as the convolution, in the same order (the results are identical, measured),
+    without the zeros, and only the rows each run reads are copied.
     """
     _, pad, step, outputs = block_matrix(source_rate, target_rate)
     runs = bands(source_rate, target_rate)
