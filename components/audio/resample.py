@@ -209,8 +209,8 @@ def resample(
         num_out = tf.minimum(num_out, max_output)
     # Input needed by the last frame (after the leading zeros); the rest is dropped before framing.
     needed = pad + input_needed(num_out, source_rate, target_rate)
-    padded = tf.pad(waveform, [[pad, 0]])[:needed]
-    padded = tf.pad(padded, [[0, tf.maximum(needed - tf.shape(padded)[0], 0)]])
+    head = waveform[: needed - pad]  # one pad: leading zeros, and trailing ones if too short
+    padded = tf.pad(head, [[pad, tf.maximum(needed - pad - tf.shape(head)[0], 0)]])
     # TF's CPU convolution crashes on one very long row (a segfault measured at 26.5M samples),
     # so a long input is a batch of parts of about PART_SAMPLES (``overlapping_parts``).
     part = max(1, PART_SAMPLES // step) * step
