@@ -22,6 +22,7 @@ work as Beam metrics (``timings.py``).
 import functools
 import logging
 import math
+import os
 import threading
 import time
 
@@ -161,6 +162,7 @@ class ComputeFeatures(beam.DoFn):
         super().__init__()
         self._keys = keys
         self._tf_threads = tf_threads
+        self._built_by = os.getpid()  # a worker thread of this process has no start-up of its own
 
     def setup(self) -> None:
         """Sets TF's threads, takes the process's preparation and featurizer for ``keys``."""
@@ -204,7 +206,7 @@ class ComputeFeatures(beam.DoFn):
         if not self._batches:
             timings.record("setup_us", self._setup_s)
             timings.record("first_batch_us", finished - started)
-            age = timings.process_age_s()
+            age = timings.process_age_s() if os.getpid() != self._built_by else None
             if age is not None:
                 timings.record("worker_start_us", age)
         self._batches += 1
