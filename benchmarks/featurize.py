@@ -31,7 +31,7 @@ Rates (a)-(c) are measured on ``--rate-clips`` clips spread evenly over the larg
 (the same mix of sources, rates and lengths as (d)); each also gets its CPU
 milliseconds per clip, which stay meaningful when other jobs share the cores (wall rates do
 not: the load average is printed at the start and the end). Usage: python
-benchmarks/featurize.py [--sizes 1000,4000] [--audio-dir DIR] [--rate-clips N]
+benchmarks/featurize.py [--sizes 1000,4000] [--audio-dir DIR] [--rate-clips N] [--beam-arg=FLAG]
 """
 
 import argparse
@@ -249,8 +249,8 @@ def bound_in_process(paths: list[str], queue) -> None:
     queue.put(bound_worker(paths))
 
 
-def beam_run(paths: list[str], folder: str, queue) -> None:
-    """featurize.core.run on a manifest of ``paths``; reports time, CPU, peak RSS, timings."""
+def beam_run(paths: list[str], folder: str, beam_args: tuple[str, ...], queue) -> None:
+    """featurize.core.run with ``beam_args`` on ``paths``; reports time, CPU, peak RSS, timings."""
     from components.artifacts.names import MANIFEST_FILE
     from components.featurize import core
 
@@ -262,7 +262,8 @@ def beam_run(paths: list[str], folder: str, queue) -> None:
             row = {"clip_id": str(index), "uri": path, "split": split, "label_index": index % 8}
             handle.write(json.dumps(row) + "\n")
     started, cpu = time.perf_counter(), os.times()
-    result = core.run(manifest, os.path.join(folder, "out"), core.FeaturizeConfig())
+    cfg = core.FeaturizeConfig(beam_args=beam_args)
+    result = core.run(manifest, os.path.join(folder, "out"), cfg)
     seconds, after = time.perf_counter() - started, os.times()
     cpu_s = sum(after[i] - cpu[i] for i in range(4))  # user + system, self + children
     driver_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -322,13 +323,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,4000", help="clips per Beam run, comma-separated")
     parser.add_argument("--audio-dir", default="", help="take clips from here (default: synthetic)")
     parser.add_argument("--rate-clips", type=int, default=1000, help="clips for rates (a)-(c)")
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        default=[],
+        help="Beam option for (d), repeatable (e.g. --beam-arg=--direct_num_workers=1)",
+    )
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(",") if size)
     count = max([*sizes, args.rate_clips])
     source = args.audio_dir or "synthetic: mostly 44.1 kHz, 1-10 s, 16-bit WAV"
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"{started}; cpus: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
-    print(f"clips: {count} ({source})")
+    print(f"clips: {count} ({source}); Beam options for (d): {args.beam_arg or 'the defaults'}")
     with tempfile.TemporaryDirectory() as folder:
         paths = find_clips(args.audio_dir, count) if args.audio_dir else make_clips(folder, count)
         sample = paths[:: max(1, len(paths) // args.rate_clips)][: args.rate_clips]
@@ -345,7 +352,8 @@ def main() -> None:
             ("(c) Beam DoFns, default feature sets, 1 process", timed_rate(beam_path, sample, 1)),
             ("(c) Beam DoFns, default feature sets, 2 processes", timed_rate(beam_path, sample, 2)),
         ]
-        beam_rows = [in_fresh_process(beam_run, paths[:size], folder) for size in sizes]
+        beam_args = tuple(args.beam_arg)
+        beam_rows = [in_fresh_process(beam_run, paths[:size], folder, beam_args) for size in sizes]
     print_bound(bound)
     print(f"{'path':<58} {'clips/s':>9} {'CPU ms/clip':>12}")
     for name, (rate, cpu_ms) in rows:

@@ -6,10 +6,11 @@ raw example shards per split (uncompressed: they are read back once and deleted,
 cost more CPU per clip than reading them), ``clip_stats.jsonl`` and ``dead_letter.jsonl``; bad
 clips are reported there and the job continues. The second analyses the raw training shards with
 tf.Transform (``transform.py``), writes the transform graph and the transformed shards of every
-split. Splitting the work at files means no stage ever holds the dataset: each read streams from
+split (GZIP, ``gzip_shards.py``). Splitting the work at files means no stage ever holds the dataset: each read streams from
 disk and the analysers are combiners. Runner and options pass straight through, so the same code
 runs on FnApiRunner here and on Dataflow, Flink or Spark (``--beam-arg`` flags); a local runner
-gets one worker process per usable core unless told otherwise (``local_workers.py``), a remote
+gets one worker thread per usable core unless told otherwise (``local_workers.py``: threads of
+this process, so both pipelines pay TensorFlow's start-up once), a remote
 one runs the project image and gets only URIs its workers can open (``remote.py``): every input,
 output and tf.Transform's scratch folder lies under the given locations, so on ``gs://`` nothing
 touches the local disk. Before an EXTERNAL worker pool (or a PROCESS environment) gets the jobs,
