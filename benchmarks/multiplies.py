@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from components.audio import (
+    feature_sets,
     features,
     mn04,
     mn04_frontend,
@@ -107,6 +108,25 @@ def yamnet_macs() -> int:
         )
         + network_macs(network, patch)
     )
+
+
+def served_macs(feature: str, source_rate: int) -> int | None:
+    """The served graph's MACs for one 5 s clip at ``source_rate`` up to its classifier.
+
+    Resampling to the prepared rate, then the feature set the classifier reads. The classifier
+    is not counted, so only features whose classifiers are small get a count: the embeddings
+    (a scikit-learn model or a dense head on 384 or 2,048 values; svc_mn04's RBF kernel over
+    1,315 support vectors is ~0.5 M) and the mean MFCC. ``None`` for the log-mel and MFCC
+    feature sets, read by convolutional networks that would be most of the work.
+    """
+    counts = {
+        feature_sets.MN04_EMBEDDING: mn04_macs,
+        feature_sets.YAMNET_EMBEDDING: yamnet_macs,
+        feature_sets.MEAN_MFCC: spectral_macs,
+    }
+    if feature not in counts:
+        return None
+    return resample_macs(source_rate, WAVEFORM_RATE, waveform.CLIP_SAMPLES) + counts[feature]()
 
 
 def core_macs_per_s(dtype: tf.DType = tf.float32, size: int = 1024, seconds: float = 1.0) -> float:

@@ -22,7 +22,10 @@ with a broken ``fmt `` chunk): p50/p99 and clips/s of the good requests, errors 
 afterwards. A case the served graph refuses shows its errors and the first message. Prints p50/p99
 latency, clips/s, CPU milliseconds per clip (the process's CPU time, which stays meaningful when
 other jobs share the cores; in-process cases only, a gRPC row counts the client) and errors per
-case.
+case. Last, (g) the multiply bound (``multiplies.served_macs``): one core's measured MAC rate
+over the served path's MACs for one clip, the most clips/s one core could reach, against one
+clip's measured clips/s and clips per CPU-second, as ratios (a model whose classifier is a
+network gets no bound).
 Usage: python benchmarks/serve.py
 [--model-base DIR] [--family F] [--intra-op-threads N] [--inter-op-threads N]
 """
@@ -39,6 +42,7 @@ import time
 
 import numpy as np
 
+WAV_RATE = 44_100  # the test clip's rate: a common recorder rate, resampled in the graph
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
@@ -273,7 +277,7 @@ def warmup_wav(seconds: float = 5.0) -> bytes:
     """A ``seconds`` chirp at 44.1 kHz as a 16-bit WAV (the deploy step's warmup signal)."""
     from components.deploy import warmup
 
-    return warmup.wav_bytes(warmup.chirp(44100, seconds), 44100)
+    return warmup.wav_bytes(warmup.chirp(WAV_RATE, seconds), WAV_RATE)
 
 
 def session_signature(version_dir: str, config):
@@ -327,6 +331,7 @@ def main() -> None:
         version_dir = os.path.join(version_dir, max(os.listdir(version_dir), key=int))
         served = tf.saved_model.load(version_dir)
         model = served_model(version_dir) if args.model_base else None
+        card = version_card(version_dir)
         wav = warmup_wav()
         clip = warmup.chirp(22050)[None]
         by_wav = served.signatures[DEFAULT_SIGNATURE]
@@ -349,13 +354,13 @@ def main() -> None:
             (name, measure(call, size, args.requests, args.seconds)) for name, call, size in cases
         ]
         for seconds in (30, 300):
-            long_wav = tf.constant([encode(warmup.chirp(44100, seconds), 44100)])
+            long_wav = tf.constant([encode(warmup.chirp(WAV_RATE, seconds), WAV_RATE)])
             row = measure(lambda w=long_wav: by_wav(audio_wav=w), 1, args.long_requests, 600, 1)
             results.append((f"in-process {seconds} s 44.1k", row))
-        stereo = np.stack([warmup.chirp(44100), warmup.chirp(44100)[::-1]], axis=1)
+        stereo = np.stack([warmup.chirp(WAV_RATE), warmup.chirp(WAV_RATE)[::-1]], axis=1)
         for name, container, subtype, channels in WAV_VARIANTS:
-            samples = stereo if channels == 2 else warmup.chirp(44100)
-            variant = tf.constant([encode(samples, 44100, container, subtype)])
+            samples = stereo if channels == 2 else warmup.chirp(WAV_RATE)
+            variant = tf.constant([encode(samples, WAV_RATE, container, subtype)])
             row = measure(lambda v=variant: by_wav(audio_wav=v), 1, args.variant_requests, 60)
             results.append((f"in-process {name}", row))
         server, target, rest_url = start_dev_server(model_base, rest=True)
@@ -383,20 +388,47 @@ def main() -> None:
             server.wait(30)
     print_table(results, model or f"{args.family} (untrained, seed configuration)")
     print_mixed(mixed)
+    print(multiply_bound(card.get("model", {}).get("feature", "?"), results[0][1]))
 
 
-def served_model(version_dir: str) -> str:
-    """``<model> (version N of <version_dir>'s base)``, from the version's model card."""
+def version_card(version_dir: str) -> dict:
+    """The version's model card (``{}`` for a version published without one)."""
     import json
 
     from components.artifacts.names import ASSETS_EXTRA_DIR, VERSION_CARD_JSON
 
     card_path = os.path.join(version_dir, ASSETS_EXTRA_DIR, VERSION_CARD_JSON)
-    name = "a model without a card"
-    if os.path.exists(card_path):
-        with open(card_path) as handle:
-            name = json.load(handle)["model"]["name"]
+    if not os.path.exists(card_path):
+        return {}
+    with open(card_path) as handle:
+        return json.load(handle)
+
+
+def served_model(version_dir: str) -> str:
+    """``<model> (version N of <version_dir>'s base)``, from the version's model card."""
+    name = version_card(version_dir).get("model", {}).get("name", "a model without a card")
     return f"{name} (version {os.path.basename(version_dir)} of {version_dir})"
+
+
+def multiply_bound(feature: str, one_clip: dict) -> str:
+    """One clip's measured rate against the served path's multiply-count bound on one core."""
+    import tensorflow as tf
+
+    from benchmarks import multiplies
+
+    macs = multiplies.served_macs(feature, WAV_RATE)
+    if macs is None:
+        return f"no multiply bound for a {feature} model (its classifier is a network, not counted)"
+    core = multiplies.core_macs_per_s(tf.float32)
+    bound = core / macs
+    per_cpu_s, clips_per_s = 1000 / one_clip["cpu_ms/clip"], one_clip["clips_per_s"]
+    return (
+        f"multiply bound: one core {core / 1e9:.1f} GMAC/s float32 (1024^3 matmul); the served "
+        f"path of {feature} is {macs / 1e6:.1f} MMAC per 5 s {WAV_RATE} Hz clip (resampling "
+        f"and features; the classifier not counted), at most {bound:.0f} clips/s per core. "
+        f"One clip in-process: {clips_per_s:.1f} clips/s ({clips_per_s / bound:.0%} of the "
+        f"bound), {per_cpu_s:.1f} clips per CPU-second ({per_cpu_s / bound:.0%})"
+    )
 
 
 def print_table(results: list[tuple[str, dict]], model: str) -> None:

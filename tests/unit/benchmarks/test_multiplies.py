@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import multiplies
+from components.audio import feature_sets, waveform
 from components.audio.resample import bands, block_matrix
 
 
@@ -32,3 +33,14 @@ def test_resampling_counts_each_run_of_phases_per_step():
 def test_a_cores_rate_is_a_positive_number_of_products_per_cpu_second():
     rate = multiplies.core_macs_per_s(tf.float32, size=64, seconds=0.05)
     assert 1e6 < rate < 1e13
+
+
+def test_the_served_path_counts_resampling_and_features_unless_a_network_classifies():
+    resampling = multiplies.resample_macs(44100, waveform.SAMPLE_RATE, waveform.CLIP_SAMPLES)
+    assert resampling > 0
+    served = multiplies.served_macs(feature_sets.MEAN_MFCC, 44100)
+    assert served == resampling + multiplies.spectral_macs()
+    prepared = multiplies.served_macs(feature_sets.MEAN_MFCC, waveform.SAMPLE_RATE)
+    assert prepared == served - resampling  # a clip at the prepared rate is not resampled
+    assert multiplies.served_macs(feature_sets.LOG_MEL, 44100) is None  # a CNN reads it
+    assert multiplies.served_macs(feature_sets.MN04_LOG_MEL, 44100) is None
