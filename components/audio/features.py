@@ -4,9 +4,10 @@ This is the single implementation of the study's three feature sets. The Beam jo
 ``compute`` on batches of prepared waveforms and the exported serving signature calls the very
 same function, so training and serving cannot drift. The parameters are librosa's as the study
 used them (22,050 Hz, ``n_fft`` 2048, hop 512, centred frames padded with zeros, periodic Hann
-window, 128 Slaney mel bands, ``power_to_db`` with ``ref=1``, ``amin=1e-10``, ``top_db=80``,
-32 orthonormal DCT-II coefficients); librosa is the reference in the parity tests, not a runtime
-dependency. Shapes follow librosa: bands first, frames second (128×216, 32×216).
+window, 128 Slaney mel bands (applied by ``melbank``), ``power_to_db`` with ``ref=1``,
+``amin=1e-10``, ``top_db=80``, 32 orthonormal DCT-II coefficients); librosa is the reference in
+the parity tests, not a runtime dependency. Shapes follow librosa: bands first, frames second
+(128×216, 32×216).
 """
 
 import functools
@@ -14,7 +15,7 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from components.audio import mn04_frontend
+from components.audio import melbank, mn04_frontend
 from components.audio.feature_sets import (
     LOG_MEL,
     MEAN_MFCC,
@@ -114,8 +115,7 @@ def log_mel_spectrogram(waveforms: tf.Tensor) -> tf.Tensor:
         pad_end=False,
     )
     power = tf.math.square(tf.math.real(spectrum)) + tf.math.square(tf.math.imag(spectrum))
-    mel = tf.matmul(power, tf.constant(mel_filterbank().T))  # [batch, frames, mels]
-    return tf.transpose(power_to_db(mel), [0, 2, 1])
+    return power_to_db(melbank.apply(power, mel_filterbank()))
 
 
 @functools.cache

@@ -5,7 +5,8 @@ description: pre-emphasis ``y[n] = x[n + 1] − 0.97·x[n]`` (a valid two-tap fi
 shorter), a centred STFT (reflect padding of ``N_FFT // 2`` each side) with 1,024-point frames
 every 320 samples (10 ms) under an 800-sample symmetric Hann window zero-padded to 1,024 in the
 middle, the power spectrum, 128 Kaldi mel bands from 0 to 15 kHz (``kaldi_mel_matrix``, built
-here with NumPy and embedded as a constant; its last column, the Nyquist bin, is zero),
+here with NumPy and embedded as a constant; its last column, the Nyquist bin, is zero; applied
+by ``melbank``, over only the bins each run of bands weighs),
 ``log(mel + 1e-5)`` and the fixed normalisation ``(x + 4.5) / 5``. Input is ``[batch, samples]``
 float32 (every waveform of a batch the same length); output ``[batch, 128, frames]``, bands first
 as in ``features.py``, with ``frames = num_frames(samples)``.
@@ -15,6 +16,8 @@ import functools
 
 import numpy as np
 import tensorflow as tf
+
+from components.audio import melbank
 
 SAMPLE_RATE = 32_000
 PREEMPHASIS = 0.97
@@ -120,7 +123,5 @@ def log_mel(waveforms: tf.Tensor) -> tf.Tensor:
         MIN_SAMPLES,
         message=f"mn04's front end needs at least {MIN_SAMPLES} samples (reflect padding)",
     )
-    power = power_spectrogram(preemphasis(waveforms))
-    mel = tf.matmul(power, tf.constant(kaldi_mel_matrix().T))  # [batch, frames, mels]
-    normalised = (tf.math.log(mel + LOG_OFFSET) + NORM_SHIFT) / NORM_SCALE
-    return tf.transpose(normalised, [0, 2, 1])
+    mel = melbank.apply(power_spectrogram(preemphasis(waveforms)), kaldi_mel_matrix())
+    return (tf.math.log(mel + LOG_OFFSET) + NORM_SHIFT) / NORM_SCALE
