@@ -132,10 +132,11 @@ def _convolve(padded: tf.Tensor, source_rate: int, target_rate: int) -> tf.Tenso
     """``[rows, F·step + 2·pad]`` padded input → ``[rows, F, outputs]``: each frame × the matrix.
 
     One run (``bands``): a strided convolution, which computes the overlapping frames' products
-    without materialising them. Several: each run reads its rows of every frame, at most one
-    step long, as a slice of the input viewed as ``[F, step]`` (shifted to the run's first row),
-    and multiplies them by its columns: the same non-zero products as the convolution, in the
-    same order (the results are identical, measured), without the zeros.
+    without materialising them. Several: the input is viewed once as rows of one step each;
+    each run slices its rows of every frame (at most one step long) from that view, joining two
+    slices where they straddle a step, and multiplies them by its columns: the same non-zero
+    products as the convolution, in the same order (the results are identical, measured),
+    without the zeros, and only the rows each run reads are copied.
     """
     _, pad, step, outputs = block_matrix(source_rate, target_rate)
     runs = bands(source_rate, target_rate)
@@ -143,12 +144,25 @@ def _convolve(padded: tf.Tensor, source_rate: int, target_rate: int) -> tf.Tenso
         return tf.nn.conv1d(padded[:, :, None], tf.constant(runs[0][1][:, None, :]), step, "VALID")
     length = padded.shape[1] if padded.shape[1] is not None else tf.shape(padded)[1]
     num_frames = (length - 2 * pad) // step  # static when the length is
-    extended = tf.pad(padded, [[0, 0], [0, step]])  # a late run's last view reaches past the end
+    # Frame f's rows [first, first + size) are in row f + first // step of this view, and a
+    # run straddling two steps continues in the next row (zeros pad the view's last rows).
+    extended = tf.pad(padded, [[0, 0], [0, 2 * step]])
+    steps = tf.reshape(extended[:, : (num_frames + 2) * step], [-1, num_frames + 2, step])
     products = []
     for first, run in runs:
-        view = tf.reshape(extended[:, first : first + num_frames * step], [-1, step])
-        products.append(tf.matmul(view[:, : run.shape[0]], tf.constant(run)))
+        products.append(tf.matmul(_rows(steps, num_frames, first, run.shape[0]), tf.constant(run)))
     return tf.reshape(tf.concat(products, 1), [-1, num_frames, outputs])
+
+
+def _rows(steps: tf.Tensor, num_frames, first: int, size: int) -> tf.Tensor:
+    """``[rows·F, size]``: rows ``[first, first + size)`` of each frame, from the step view."""
+    step = steps.shape[2]
+    row, start = divmod(first, step)
+    parts = [steps[:, row : row + num_frames, start : start + size]]
+    if start + size > step:  # the run straddles two steps
+        parts.append(steps[:, row + 1 : row + 1 + num_frames, : start + size - step])
+    joined = parts[0] if len(parts) == 1 else tf.concat(parts, 2)
+    return tf.reshape(joined, [-1, size])
 
 
 def input_needed(num_output: int | tf.Tensor, source_rate: int, target_rate: int):
@@ -195,8 +209,8 @@ def resample(
         num_out = tf.minimum(num_out, max_output)
     # Input needed by the last frame (after the leading zeros); the rest is dropped before framing.
     needed = pad + input_needed(num_out, source_rate, target_rate)
-    padded = tf.pad(waveform, [[pad, 0]])[:needed]
-    padded = tf.pad(padded, [[0, tf.maximum(needed - tf.shape(padded)[0], 0)]])
+    head = waveform[: needed - pad]  # one pad: leading zeros, and trailing ones if too short
+    padded = tf.pad(head, [[pad, tf.maximum(needed - pad - tf.shape(head)[0], 0)]])
     # TF's CPU convolution crashes on one very long row (a segfault measured at 26.5M samples),
     # so a long input is a batch of parts of about PART_SAMPLES (``overlapping_parts``).
     part = max(1, PART_SAMPLES // step) * step
