@@ -156,7 +156,7 @@ def tf_worker(paths: list[str], study_features: bool) -> tuple[int, float, float
                 value.numpy()
 
     else:
-        compute = clips.ComputeFeatures(feature_sets.DEFAULT, tf_threads=1)  # as the Beam job
+        compute = clips.ComputeFeatures(feature_sets.DEFAULT, tf_threads=1)  # one per process
         compute.setup()
         compute.start_bundle()
 
