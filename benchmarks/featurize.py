@@ -19,16 +19,19 @@ beside what it is compared with:
       resample + the default feature sets, mn04's embedding included, + tf.Example encoding in
       batches of 32), one and two processes with one TF thread each (both cores);
   (d) featurize.core.run (Beam, both passes, tf.Transform, every usable core: the pipeline's
-      default) on each of ``--sizes`` clips, with wall time, its rate as a share of (c)'s
-      two-process rate, its CPU seconds, the peak RSS of the driver and of its largest worker
-      process (neither should grow with the number of clips: the job streams), the job's fixed
+      default: worker threads in the driver process) on each of ``--sizes`` clips, with wall
+      time, its rate as a share of (c)'s two-process rate, its CPU milliseconds per clip as a
+      multiple of (c)'s, the peak RSS of the driver (which holds the worker threads) and of its
+      largest child process, if any (neither should grow with the number of clips: the job
+      streams; a child forked by the driver counts the driver's pages in its peak), the job's fixed
       overhead (the intercept of the line through the two largest sizes' (clips, seconds)), and
       where the largest run's time went: each pass's wall time, the workers' seconds per
       transform, the DoFns' own milliseconds per clip, batch and bundle sizes, worker start-up.
-Rates (a)-(c) are measured on the first ``--rate-clips`` clips; each also gets its CPU
+Rates (a)-(c) are measured on ``--rate-clips`` clips spread evenly over the largest run's clips
+(the same mix of sources, rates and lengths as (d)); each also gets its CPU
 milliseconds per clip, which stay meaningful when other jobs share the cores (wall rates do
 not: the load average is printed at the start and the end). Usage: python
-benchmarks/featurize.py [--sizes 1000,4000] [--audio-dir DIR] [--rate-clips N]
+benchmarks/featurize.py [--sizes 1000,4000] [--audio-dir DIR] [--rate-clips N] [--beam-arg=FLAG]
 """
 
 import argparse
@@ -153,7 +156,7 @@ def tf_worker(paths: list[str], study_features: bool) -> tuple[int, float, float
                 value.numpy()
 
     else:
-        compute = clips.ComputeFeatures(feature_sets.DEFAULT, tf_threads=1)  # as the Beam job
+        compute = clips.ComputeFeatures(feature_sets.DEFAULT, tf_threads=1)  # one per process
         compute.setup()
         compute.start_bundle()
 
@@ -246,8 +249,8 @@ def bound_in_process(paths: list[str], queue) -> None:
     queue.put(bound_worker(paths))
 
 
-def beam_run(paths: list[str], folder: str, queue) -> None:
-    """featurize.core.run on a manifest of ``paths``; reports time, CPU, peak RSS, timings."""
+def beam_run(paths: list[str], folder: str, beam_args: tuple[str, ...], queue) -> None:
+    """featurize.core.run with ``beam_args`` on ``paths``; reports time, CPU, peak RSS, timings."""
     from components.artifacts.names import MANIFEST_FILE
     from components.featurize import core
 
@@ -259,13 +262,14 @@ def beam_run(paths: list[str], folder: str, queue) -> None:
             row = {"clip_id": str(index), "uri": path, "split": split, "label_index": index % 8}
             handle.write(json.dumps(row) + "\n")
     started, cpu = time.perf_counter(), os.times()
-    result = core.run(manifest, os.path.join(folder, "out"), core.FeaturizeConfig())
+    cfg = core.FeaturizeConfig(beam_args=beam_args)
+    result = core.run(manifest, os.path.join(folder, "out"), cfg)
     seconds, after = time.perf_counter() - started, os.times()
     cpu_s = sum(after[i] - cpu[i] for i in range(4))  # user + system, self + children
     driver_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     clips = sum(result.clips_per_split.values())
-    queue.put((clips, seconds, cpu_s, driver_mb, worker_mb, result.timings))
+    queue.put((clips, seconds, cpu_s, driver_mb, child_mb, result.timings))
 
 
 def print_bound(bound: dict) -> None:
@@ -319,16 +323,22 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,4000", help="clips per Beam run, comma-separated")
     parser.add_argument("--audio-dir", default="", help="take clips from here (default: synthetic)")
     parser.add_argument("--rate-clips", type=int, default=1000, help="clips for rates (a)-(c)")
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        default=[],
+        help="Beam option for (d), repeatable (e.g. --beam-arg=--direct_num_workers=1)",
+    )
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(",") if size)
     count = max([*sizes, args.rate_clips])
     source = args.audio_dir or "synthetic: mostly 44.1 kHz, 1-10 s, 16-bit WAV"
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"{started}; cpus: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
-    print(f"clips: {count} ({source})")
+    print(f"clips: {count} ({source}); Beam options for (d): {args.beam_arg or 'the defaults'}")
     with tempfile.TemporaryDirectory() as folder:
         paths = find_clips(args.audio_dir, count) if args.audio_dir else make_clips(folder, count)
-        sample = paths[: args.rate_clips]
+        sample = paths[:: max(1, len(paths) // args.rate_clips)][: args.rate_clips]
         bound = in_fresh_process(bound_in_process, sample[: 4 * BATCH])
         study, beam_path = (
             functools.partial(tf_worker, study_features=True),
@@ -342,20 +352,22 @@ def main() -> None:
             ("(c) Beam DoFns, default feature sets, 1 process", timed_rate(beam_path, sample, 1)),
             ("(c) Beam DoFns, default feature sets, 2 processes", timed_rate(beam_path, sample, 2)),
         ]
-        beam_rows = [in_fresh_process(beam_run, paths[:size], folder) for size in sizes]
+        beam_args = tuple(args.beam_arg)
+        beam_rows = [in_fresh_process(beam_run, paths[:size], folder, beam_args) for size in sizes]
     print_bound(bound)
     print(f"{'path':<58} {'clips/s':>9} {'CPU ms/clip':>12}")
     for name, (rate, cpu_ms) in rows:
         print(f"{name:<58} {rate:>9.1f} {cpu_ms:>12.2f}")
     print(f"(b) / (a) on 2 processes: {rows[3][1][0] / rows[1][1][0]:.2f}x the librosa reference")
     print(f"(b) 2 processes / 1 process: {rows[3][1][0] / rows[2][1][0]:.2f}x")
-    dofns_rate = rows[5][1][0]
-    for clips, seconds, cpu_s, driver_mb, worker_mb, _ in beam_rows:
+    dofns_rate, dofns_cpu_ms = rows[5][1]
+    for clips, seconds, cpu_s, driver_mb, child_mb, _ in beam_rows:
         name = f"(d) Beam featurize end to end, {clips} clips"
         print(
             f"{name:<58} {clips / seconds:>9.1f} {cpu_s / clips * 1e3:>12.2f}   {seconds:.1f} s, "
-            f"{clips / seconds / dofns_rate:.0%} of (c) on 2 processes, "
-            f"peak RSS driver {driver_mb:.0f} MB, largest worker {worker_mb:.0f} MB"
+            f"{clips / seconds / dofns_rate:.0%} of (c) on 2 processes, CPU per clip "
+            f"{cpu_s / clips * 1e3 / dofns_cpu_ms:.2f}x (c)'s, peak RSS driver {driver_mb:.0f} MB, "
+            f"largest child {child_mb:.0f} MB"
         )
     if len(beam_rows) > 1:
         (small, small_s, *_), (large, large_s, *_) = beam_rows[-2:]

@@ -146,12 +146,16 @@ class RatePreparer:
 
     def _prepare(self, rate: int) -> tf.types.experimental.PolymorphicFunction:
         if rate not in self._by_rate:
-            self._by_rate[rate] = tf.function(
-                functools.partial(prepare_rows, sample_rate=rate),
-                input_signature=[
-                    tf.TensorSpec([None, samples_needed(rate)], tf.float32),
-                    tf.TensorSpec([None], tf.int64),
-                ],
+            # setdefault: threads that miss the same rate at once share one function (one trace)
+            self._by_rate.setdefault(
+                rate,
+                tf.function(
+                    functools.partial(prepare_rows, sample_rate=rate),
+                    input_signature=[
+                        tf.TensorSpec([None, samples_needed(rate)], tf.float32),
+                        tf.TensorSpec([None], tf.int64),
+                    ],
+                ),
             )
         return self._by_rate[rate]
 

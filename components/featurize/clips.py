@@ -11,16 +11,20 @@ its reason, and facts about every good clip (duration, rate, loudness...) leave 
 graph call (``waveform.RatePreparer``, traced per rate present), and featurizes them with the
 shared ``Featurizer`` (the feature sets the pipeline asks for) in one more: a TF function call
 costs ~0.6 ms here, as much as resampling a clip. Both functions are built once per process
-(``preparer``, ``compiled``) and shared by every Beam job and DoFn instance in it, so memory stays
-flat however many clips and jobs flow through. ``ComputeFeatures`` runs TensorFlow on
-``tf_threads`` threads (``local_workers.tf_threads``: the cores divided among the local worker
-processes, so two workers on two cores do not run four busy pools), and both DoFns time their
+(``preparer``, ``compiled``, under one lock: the local runner's worker threads set up at once)
+and shared by every Beam job, DoFn instance and worker thread in it, so memory stays flat however
+many clips and jobs flow through. ``ComputeFeatures`` runs TensorFlow on
+``tf_threads`` threads (``local_workers.tf_threads``: in a multi-process local run, the cores
+divided among the worker processes, so two workers on two cores do not run four busy pools; worker
+threads share their process's pools), and both DoFns time their
 work as Beam metrics (``timings.py``).
 """
 
 import functools
 import logging
 import math
+import os
+import threading
 import time
 
 import apache_beam as beam
@@ -128,6 +132,9 @@ def _augment_frames(sample_rate: int) -> int:
     return max(waveform.samples_needed(sample_rate), AUGMENT_MAX_SECONDS * sample_rate)
 
 
+_BUILDING = threading.Lock()  # worker threads build the process's functions once, not each
+
+
 @functools.cache
 def preparer() -> waveform.RatePreparer:
     """The process's preparation (mono, 22,050 Hz, 5 s), one traced function per rate seen."""
@@ -156,13 +163,15 @@ class ComputeFeatures(beam.DoFn):
         super().__init__()
         self._keys = keys
         self._tf_threads = tf_threads
+        self._built_by = os.getpid()  # a worker thread of this process has no start-up of its own
 
     def setup(self) -> None:
         """Sets TF's threads, takes the process's preparation and featurizer for ``keys``."""
         started = time.perf_counter()
         _set_tf_threads(self._tf_threads)
-        self._prepare = preparer()
-        self._compute = compiled(self._keys)
+        with _BUILDING:
+            self._prepare = preparer()
+            self._compute = compiled(self._keys)
         self._setup_s = time.perf_counter() - started
         self._batches = 0
 
@@ -198,7 +207,7 @@ class ComputeFeatures(beam.DoFn):
         if not self._batches:
             timings.record("setup_us", self._setup_s)
             timings.record("first_batch_us", finished - started)
-            age = timings.process_age_s()
+            age = timings.process_age_s() if os.getpid() != self._built_by else None
             if age is not None:
                 timings.record("worker_start_us", age)
         self._batches += 1

@@ -1,20 +1,20 @@
 """featurize: manifest → sharded TFRecords of scaled log-mel, MFCC, mean-MFCC, and a dead letter.
 
 Two Beam pipelines run back to back with the same runner and options. The first streams every
-manifest record through decode → mono → 22,050 Hz → 5 s → features (``clips.py``) and writes
-raw example shards per split (uncompressed: they are read back once and deleted, and gzip would
-cost more CPU per clip than reading them), ``clip_stats.jsonl`` and ``dead_letter.jsonl``; bad
-clips are reported there and the job continues. The second analyses the raw training shards with
-tf.Transform (``transform.py``), writes the transform graph and the transformed shards of every
-split. Splitting the work at files means no stage ever holds the dataset: each read streams from
-disk and the analysers are combiners. Runner and options pass straight through, so the same code
-runs on FnApiRunner here and on Dataflow, Flink or Spark (``--beam-arg`` flags); a local runner
-gets one worker process per usable core unless told otherwise (``local_workers.py``), a remote
-one runs the project image and gets only URIs its workers can open (``remote.py``): every input,
-output and tf.Transform's scratch folder lies under the given locations, so on ``gs://`` nothing
-touches the local disk. Before an EXTERNAL worker pool (or a PROCESS environment) gets the jobs,
-a one-element check job proves it starts workers that import the project, within a deadline
-(``worker_check.py``).
+manifest record through decode → mono → 22,050 Hz → 5 s → features (``clips.py``) and writes raw
+example shards per split (uncompressed: they are read back once and deleted, and gzip would cost
+more CPU per clip than reading them), ``clip_stats.jsonl`` and ``dead_letter.jsonl``; bad clips are
+reported there and the job continues. The second analyses the raw training shards with tf.Transform
+(``transform.py``), writes the transform graph and the transformed shards of every split (GZIP,
+``gzip_shards.py``). Splitting the work at files means no stage ever holds the dataset: each read
+streams from disk and the analysers are combiners. Runner and options pass straight through, so the
+same code runs on FnApiRunner here and on Dataflow, Flink or Spark (``--beam-arg`` flags); a local
+runner gets one worker thread per usable core unless told otherwise (``local_workers.py``: threads
+of this process, so both pipelines pay TensorFlow's start-up once), a remote one runs the project
+image and gets only URIs its workers can open (``remote.py``): every input, output and
+tf.Transform's scratch folder lies under the given locations, so on ``gs://`` nothing touches the
+local disk. Before an EXTERNAL worker pool (or a PROCESS environment) gets the jobs, a one-element
+check job proves it starts workers that import the project, within a deadline (``worker_check.py``).
 The two pipelines are built by ``featurize_pipeline`` and ``transform_pipeline``, so a runner's
 job graph can be inspected without running it (a Dataflow dry run, see ``docs/runners.md``).
 Each pass's wall time, its transforms' worker-seconds and the DoFns' own timings (``timings.py``)

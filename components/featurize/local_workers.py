@@ -1,14 +1,19 @@
 """Beam options that make a local run use every core this process may use.
 
-Beam's local runners (FnApiRunner, DirectRunner) run one worker in one process unless told
-otherwise, which leaves all but one core idle. ``local_beam_args`` adds
-``--direct_running_mode=multi_processing --direct_num_workers=<cores>`` for a local runner unless
-the caller set either option (``--direct_num_workers=1`` restores one worker). Cores are the
-CPUs the scheduler allows this process, capped by a cgroup v2 CPU quota (a Kubernetes CPU limit),
-so a pod limited to 2 CPUs on a 64-core node starts 2 workers, not 64. Remote runners (Dataflow,
-Flink, Spark) get the arguments unchanged. ``tf_threads`` gives each local worker process its
-share of the cores for TensorFlow: left at TF's default, every one of two workers on two cores
-starts a pool of two busy threads, and the four fight over the two cores.
+Beam's local runners (FnApiRunner, DirectRunner) run one worker unless told otherwise, which
+leaves all but one core idle. ``local_beam_args`` adds ``--direct_running_mode=multi_threading
+--direct_num_workers=<cores>`` for a local runner unless the caller set either option
+(``--direct_num_workers=1`` restores one worker, ``--direct_running_mode=multi_processing`` one
+process per worker). Threads, not processes: the featurizer's work is TensorFlow ops, which run
+outside Python's lock, so worker threads in this process use every core while paying the start-up
+(importing TensorFlow, loading the pretrained trunks, tracing the featurizer) once, and not once
+per worker process and pipeline (docs/benchmarks.md). Cores are the CPUs the scheduler allows
+this process, capped by a cgroup v2 CPU quota (a Kubernetes CPU limit), so a pod limited to 2
+CPUs on a 64-core node starts 2 workers, not 64. Remote runners (Dataflow, Flink, Spark) get the
+arguments unchanged. ``tf_threads`` gives each worker process of a multi-process run its share
+of the cores for TensorFlow: left at TF's default, every one of two worker processes on two cores
+starts a pool of two busy threads, and the four fight over the two cores (worker threads share
+their process's one pool).
 """
 
 import math
@@ -35,13 +40,13 @@ def usable_cores(cpu_max_path: str = _CPU_MAX) -> int:
 
 
 def local_beam_args(runner: str, beam_args: Sequence[str], cores: int) -> tuple[str, ...]:
-    """``beam_args`` plus multi-process options for ``cores`` workers on a local runner."""
+    """``beam_args`` plus options for ``cores`` worker threads on a local runner."""
     chosen = any(
         arg.startswith(("--direct_running_mode", "--direct_num_workers")) for arg in beam_args
     )
     if runner not in LOCAL_RUNNERS or chosen or cores < 2:
         return tuple(beam_args)
-    parallel = ("--direct_running_mode=multi_processing", f"--direct_num_workers={cores}")
+    parallel = ("--direct_running_mode=multi_threading", f"--direct_num_workers={cores}")
     return (*parallel, *beam_args)
 
 
@@ -49,8 +54,8 @@ def tf_threads(runner: str, beam_args: Sequence[str], cores: int) -> int:
     """TensorFlow threads for each worker process of a run with ``beam_args`` (0: TF's default).
 
     A local multi-process run shares ``cores`` among its worker processes; a single-process
-    local run (in memory, or worker threads sharing one TF runtime) and a remote runner, whose
-    machines this process cannot see, keep TF's default.
+    local run (in memory, or worker threads sharing one TF runtime, the default) and a remote
+    runner, whose machines this process cannot see, keep TF's default.
     """
     if runner not in LOCAL_RUNNERS:
         return 0

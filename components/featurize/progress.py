@@ -2,13 +2,14 @@
 
 Every ``DecodeClip`` counts the clips it has handled (decoded or dead-lettered) and, at most every
 ``EVERY_S`` seconds, logs ``featurize: worker <id> handled <n> clips`` on this module's logger (a
-line for ``ClipProgress``, not for people: the command line shows the root logger's lines). A
-worker in this process logs straight there; a worker process of the multi-process FnApiRunner
-logs through Beam's logging service, which this process re-logs (``Worker: <log entry>``, on the
-``local_job_service`` logger) with the same words inside. ``watching(total)`` listens to both for
-the length of the pass and logs the sum, ``featurize: 400/1240 clips``, at most every ``EVERY_S``
-seconds (and when the sum reaches the total). A remote runner's workers log to their own
-service (Dataflow's console shows their progress); nothing comes back here for them.
+line for ``ClipProgress``, not for people: the command line shows the root logger's lines). A worker
+thread in this process (the local default) logs straight there; a worker process of the
+multi-process FnApiRunner logs through Beam's logging service, which this process re-logs (``Worker:
+<log entry>``, on the ``local_job_service`` logger) with the same words inside. ``watching(total)``
+passes both loggers' INFO lines for the length of the pass, whatever the root logger's level,
+listens to them and logs the sum, ``featurize: 400/1240 clips``, at most every ``EVERY_S`` seconds
+(and when the sum reaches the total). A remote runner's workers log to their own service (Dataflow's
+console shows their progress); nothing comes back here for them.
 """
 
 import contextlib
@@ -70,12 +71,15 @@ class ClipProgress(logging.Handler):
 def watching(total: int) -> Iterator[ClipProgress]:
     """Logs the workers' summed progress over ``total`` clips while the block runs."""
     progress = ClipProgress(total)
-    root, forwarded = logging.getLogger(), logging.getLogger(BEAM_WORKER_LOGGER)
-    level = forwarded.level
-    forwarded.setLevel(logging.INFO)  # the workers' INFO lines must reach root's handlers
+    root = logging.getLogger()
+    workers = (logging.getLogger(BEAM_WORKER_LOGGER), _WORKERS)  # other processes', this one's
+    levels = [logger.level for logger in workers]
+    for logger in workers:
+        logger.setLevel(logging.INFO)  # the workers' INFO lines must reach root's handlers
     root.addHandler(progress)
     try:
         yield progress
     finally:
         root.removeHandler(progress)
-        forwarded.setLevel(level)
+        for logger, level in zip(workers, levels, strict=True):
+            logger.setLevel(level)

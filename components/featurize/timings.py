@@ -5,8 +5,10 @@ in microseconds (``record``): ``decode_us`` per clip (read, decode, clip statist
 ``resample_us`` (to 22,050 Hz and 5 s), ``features_us`` (every feature set, pretrained trunks
 included) and ``encode_us`` (``tf.Example`` serialization) with ``batch_clips``, the clips of each
 featurizer call; once per worker process ``worker_start_us`` (from the process's start to its
-first batch's examples), of which ``setup_us`` builds the featurizer and ``first_batch_us`` runs
-the first batch (tracing included); and ``encode_transformed_us`` per record batch of the
+first batch's examples; none for the local default's worker threads, which run in the process that
+built the job), and per feature DoFn instance ``setup_us``, building the featurizer (once per
+process: later instances take it ready), and ``first_batch_us``, running the first batch (tracing
+included); and ``encode_transformed_us`` per record batch of the
 transform pass. Runners that report Beam's per-transform execution time (FnApiRunner here;
 Dataflow shows the same in its console) add the worker-seconds of every top-level transform,
 the splits' copies of a transform summed (``WriteRaw`` for ``WriteRawtrain`` ...). ``summarize``

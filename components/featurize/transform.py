@@ -33,6 +33,7 @@ from components.audio.features import (
     YAMNET_EMBEDDING,
 )
 from components.featurize import timings
+from components.featurize.gzip_shards import WriteGzipTFRecord
 
 
 def scale_rows_to_0_1(flat: tf.Tensor, shape: tuple[int, int]) -> tf.Tensor:
@@ -123,10 +124,7 @@ def build(
         _ = (
             transformed
             | f"Encode{split}" >> beam.ParDo(EncodeRecordBatch(), metadata.schema)
-            | f"Write{split}"
-            >> beam.io.WriteToTFRecord(
-                output_prefixes[split], file_name_suffix=SHARD_SUFFIX, num_shards=num_shards
-            )
+            | f"Write{split}" >> WriteGzipTFRecord(output_prefixes[split], SHARD_SUFFIX, num_shards)
         )
 
 

@@ -1,7 +1,7 @@
 """kill -9 mid-step, then rerun: identical outputs, and no partial model version ever visible.
 
 Featurize: the step's command line (what the KFP component runs) featurizes the serving tests'
-24-clip manifest in a child process group. It is SIGKILLed (the whole group: the Beam worker
+24-clip manifest in a child process group. It is SIGKILLed (the whole group: any Beam worker
 processes too, as a pod's deletion would) twice: once when the first Beam job has begun
 writing (its temporary shard folders appear under ``raw/<split>/``), once when the tf.Transform
 job has begun writing (``transform_graph/`` or ``examples/`` appears). A third run completes;

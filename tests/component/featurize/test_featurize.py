@@ -161,7 +161,7 @@ def test_a_local_run_uses_every_usable_core_by_default():
     cores = local_workers.usable_cores()
     if cores < 2:
         pytest.skip("one usable core: a local run has one worker")
-    assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_processing", cores)
+    assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_threading", cores)
     one = core.FeaturizeConfig(beam_args=("--direct_num_workers=1",))
     assert _options(one).view_as(DirectOptions).direct_num_workers == 1
 

@@ -1,5 +1,5 @@
-"""A local Beam run gets one worker process per usable core, and each its share of them for
-TensorFlow; remote runners are left alone."""
+"""A local Beam run gets one worker thread per usable core; worker processes, when asked for,
+each get their share of the cores for TensorFlow; remote runners are left alone."""
 
 import os
 
@@ -7,12 +7,13 @@ import pytest
 
 from components.featurize.local_workers import local_beam_args, tf_threads, usable_cores
 
+THREADS = ("--direct_running_mode=multi_threading", "--direct_num_workers=4")
 PARALLEL = ("--direct_running_mode=multi_processing", "--direct_num_workers=4")
 
 
 @pytest.mark.parametrize("runner", ["FnApiRunner", "DirectRunner"])
 def test_local_runners_get_a_worker_per_core(runner):
-    assert local_beam_args(runner, ("--x=1",), 4) == (*PARALLEL, "--x=1")
+    assert local_beam_args(runner, ("--x=1",), 4) == (*THREADS, "--x=1")
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,7 @@ def test_local_runners_get_a_worker_per_core(runner):
         ("FlinkRunner", (), 4),
         ("FnApiRunner", ("--direct_num_workers=1",), 4),
         ("FnApiRunner", ("--direct_running_mode=in_memory",), 4),
+        ("FnApiRunner", ("--direct_running_mode=multi_processing",), 4),
         ("FnApiRunner", (), 1),
     ],
 )
@@ -50,6 +52,7 @@ def test_usable_cores_is_capped_by_a_cgroup_quota(tmp_path):
         ("FnApiRunner", ("--direct_running_mode=multi_processing", "--direct_num_workers=0"), 2, 1),
         ("FnApiRunner", ("--direct_running_mode=multi_processing", "--direct_num_workers=8"), 4, 1),
         ("FnApiRunner", ("--direct_running_mode=in_memory",), 4, 0),
+        ("FnApiRunner", THREADS, 4, 0),  # worker threads share one TF runtime
         ("FnApiRunner", (), 4, 0),
         ("DataflowRunner", PARALLEL, 4, 0),
     ],
