@@ -47,7 +47,18 @@ def _bin_spans(matrix: np.ndarray) -> list[tuple[int, int]]:
 
 
 def groups(matrix: np.ndarray, runs: int = RUNS) -> tuple[BandRun, ...]:
-    """Cuts the bands of a ``[bands, bins]`` filterbank into at most ``runs`` cheapest runs."""
+    """Cuts the bands of a ``[bands, bins]`` filterbank into at most ``runs`` cheapest runs.
+
+    Memoised on the matrix's values: ``apply`` runs inside traced functions, where AutoGraph
+    would otherwise convert this search's loops into its own (seconds per trace, measured).
+    """
+    matrix = np.ascontiguousarray(matrix, np.float32)
+    return _groups(matrix.shape, matrix.tobytes(), runs)
+
+
+@functools.cache  # a cached function is called unconverted, as plain Python
+def _groups(shape: tuple[int, int], weights: bytes, runs: int) -> tuple[BandRun, ...]:
+    matrix = np.frombuffer(weights, np.float32).reshape(shape)
     spans = _bin_spans(matrix)
     count = len(spans)
 

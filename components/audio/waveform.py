@@ -155,6 +155,7 @@ class RatePreparer:
                         tf.TensorSpec([None, samples_needed(rate)], tf.float32),
                         tf.TensorSpec([None], tf.int64),
                     ],
+                    autograph=False,  # plain TF ops: nothing for AutoGraph to convert
                 ),
             )
         return self._by_rate[rate]
