@@ -4,13 +4,13 @@ The bound a benchmark sets its throughput against: ``core_macs_per_s`` times a l
 (or bfloat16) matrix product on one TensorFlow thread, the best rate this core reaches on
 dense arithmetic; ``bound = core rate / MACs per clip`` is the clips/s one core could not
 exceed if every multiply ran at that rate, and measured / bound is how close the path gets.
-Counted as the graphs execute them, not as an ideal algorithm would: the resampler's products
-are those of its runs of phases (``resample.bands``: each run's rows, zeros inside a run
-included), the mel filterbanks are dense products. An N-point real FFT counts 1.25·N·log2(N)
-MACs (the usual 2.5·N·log2(N) flops); element-wise work (windows, powers, logs) counts one per
-value. A network (a trunk as built from its provisioned weights, before ``frozen.py`` turns them
-into constants) counts each convolution's, depthwise convolution's and dense layer's products,
-read from the layers' output shapes on a real input.
+Counted as the graphs execute them, not as an ideal algorithm would: the resampler's products are
+those of its runs of phases (``resample.bands``: each run's rows, zeros inside a run included), the
+mel filterbanks' those of ``melbank``'s runs of bands (YAMNet's a dense product). An N-point real
+FFT counts 1.25·N·log2(N) MACs (the usual 2.5·N·log2(N) flops); element-wise work (windows, powers,
+logs) counts one per value. A network (a trunk as built from its provisioned weights, before
+``frozen.py`` turns them into constants) counts each convolution's, depthwise convolution's and
+dense layer's products, read from the layers' output shapes on a real input.
 """
 
 import math
@@ -22,6 +22,7 @@ import tensorflow as tf
 from components.audio import (
     feature_sets,
     features,
+    melbank,
     mn04,
     mn04_frontend,
     mn04_weights,
@@ -44,17 +45,23 @@ def resample_macs(source_rate: int, target_rate: int, num_output: int) -> int:
     return per_step * -(-num_output // outputs)
 
 
-def stft_macs(frames: int, window: int, n_fft: int, mels: int) -> int:
-    """Window, real FFT, power and a dense mel product over ``frames`` frames."""
+def stft_macs(frames: int, window: int, n_fft: int, mel_weights: int) -> int:
+    """Window, real FFT, power and a mel product of ``mel_weights`` per frame, ``frames`` frames."""
     bins = n_fft // 2 + 1
     fft = 1.25 * n_fft * math.log2(n_fft)
-    return int(frames * (window + fft + 2 * bins + bins * mels))
+    return int(frames * (window + fft + 2 * bins + mel_weights))
+
+
+def banded_weights(matrix: np.ndarray) -> int:
+    """Weights ``melbank.apply`` multiplies per frame: those of its runs of bands."""
+    return sum(run.size for run in melbank.groups(matrix))
 
 
 def spectral_macs() -> int:
     """log-mel, MFCC and mean-MFCC of a prepared clip (one STFT; the DCT on the log-mel)."""
     frames, mels = features.NUM_FRAMES, features.N_MELS
-    stft = stft_macs(frames, features.N_FFT, features.N_FFT, mels)
+    mel_weights = banded_weights(features.mel_filterbank())
+    stft = stft_macs(frames, features.N_FFT, features.N_FFT, mel_weights)
     return stft + frames * mels + features.N_MFCC * mels * frames + features.N_MFCC * frames
 
 
@@ -85,7 +92,12 @@ def mn04_macs() -> int:
     frames = mn04_frontend.num_frames(samples)
     return (
         resample_macs(WAVEFORM_RATE, mn04_frontend.SAMPLE_RATE, samples)
-        + stft_macs(frames, mn04_frontend.N_FFT, mn04_frontend.N_FFT, mn04_frontend.N_MELS)
+        + stft_macs(
+            frames,
+            mn04_frontend.N_FFT,
+            mn04_frontend.N_FFT,
+            banded_weights(mn04_frontend.kaldi_mel_matrix()),
+        )
         + network_macs(network, np.zeros((1, mn04_frontend.N_MELS, frames), np.float32))
     )
 
@@ -104,7 +116,7 @@ def yamnet_macs() -> int:
             frames,
             yamnet_frontend.WINDOW_SAMPLES,
             yamnet_frontend.FFT_LENGTH,
-            yamnet_frontend.MEL_BANDS,
+            (yamnet_frontend.FFT_LENGTH // 2 + 1) * yamnet_frontend.MEL_BANDS,  # a dense product
         )
         + network_macs(network, patch)
     )
