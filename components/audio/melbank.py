@@ -17,8 +17,8 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-# Runs of bands: each costs a slice and a product, so more runs only pay while they save more
-# (measured on mn04's front end in the served graph: 3 beat 2 and 4).
+# Runs of bands: each costs a slice and a product, so more only pay while they save more (in the
+# served graph 3 and 2 measured within the noise of each other; 3 multiply a third fewer weights).
 RUNS = 3
 
 
