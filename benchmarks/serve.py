@@ -330,8 +330,8 @@ def main() -> None:
         version_dir = os.path.join(model_base, SERVED_MODEL_NAME)
         version_dir = os.path.join(version_dir, max(os.listdir(version_dir), key=int))
         served = tf.saved_model.load(version_dir)
-        model = served_model(version_dir) if args.model_base else None
         card = version_card(version_dir)
+        model = served_model(version_dir, card) if args.model_base else None
         wav = warmup_wav()
         clip = warmup.chirp(22050)[None]
         by_wav = served.signatures[DEFAULT_SIGNATURE]
@@ -404,9 +404,9 @@ def version_card(version_dir: str) -> dict:
         return json.load(handle)
 
 
-def served_model(version_dir: str) -> str:
-    """``<model> (version N of <version_dir>'s base)``, from the version's model card."""
-    name = version_card(version_dir).get("model", {}).get("name", "a model without a card")
+def served_model(version_dir: str, card: dict) -> str:
+    """``<model> (version N of <version_dir>'s base)``, from the version's model ``card``."""
+    name = card.get("model", {}).get("name", "a model without a card")
     return f"{name} (version {os.path.basename(version_dir)} of {version_dir})"
 
 
