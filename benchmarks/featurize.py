@@ -30,8 +30,12 @@ beside what it is compared with:
 Rates (a)-(c) are measured on ``--rate-clips`` clips spread evenly over the largest run's clips
 (the same mix of sources, rates and lengths as (d)); each also gets its CPU
 milliseconds per clip, which stay meaningful when other jobs share the cores (wall rates do
-not: the load average is printed at the start and the end). Usage: python
-benchmarks/featurize.py [--sizes 1000,4000] [--audio-dir DIR] [--rate-clips N] [--beam-arg=FLAG]
+not: the load average is printed at the start and the end). They are measured in ``--rounds``
+rounds, each round running every path once in turn, and each figure is the median over the
+rounds; the ratios ((b) / (a), (b)'s scaling) are the medians of each round's own ratio, so a
+drift of the machine's speed (this shared VM's moves by a third within minutes) is not read as a
+difference between the paths. Usage: python benchmarks/featurize.py [--sizes 1000,4000]
+[--audio-dir DIR] [--rate-clips N] [--rounds N] [--beam-arg=FLAG]
 """
 
 import argparse
@@ -51,6 +55,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 RATES = [44100] * 6 + [48000, 22050, 16000]
 BATCH = 32
+LIBROSA_1, LIBROSA_2 = "(a) librosa reference, 1 process", "(a) librosa reference, 2 processes"
+STUDY_1 = "(b) TF featurizer, study's features, 1 process"
+STUDY_2 = "(b) TF featurizer, study's features, 2 processes"
+DOFNS_2 = "(c) Beam DoFns, default feature sets, 2 processes"
 
 
 def make_clips(folder: str, count: int) -> list[str]:
@@ -182,6 +190,27 @@ def timed_rate(worker, paths: list[str], processes: int) -> tuple[float, float]:
         results = pool.map(worker, chunks, chunksize=1)
     clips = sum(done for done, _, _ in results)
     return clips / max(wall for _, wall, _ in results), sum(c for *_, c in results) / clips * 1e3
+
+
+def alternated_rates(paths: list[str], runs: dict, rounds: int) -> tuple[dict, list[dict]]:
+    """Each of ``runs`` (``name: (worker, processes)``) once per round, in turn, ``rounds`` times.
+
+    Returns ``({name: (median clips/s, median CPU ms per clip)}, [{name: clips/s} per round])``.
+    """
+    per_round = []
+    for _ in range(rounds):
+        per_round.append({name: timed_rate(w, paths, procs) for name, (w, procs) in runs.items()})
+    medians = {
+        name: tuple(float(np.median([done[name][i] for done in per_round])) for i in (0, 1))
+        for name in runs
+    }
+    return medians, [{name: done[name][0] for name in runs} for done in per_round]
+
+
+def median_ratio(per_round: list[dict], numerator: str, denominator: str) -> str:
+    """The median of each round's ``numerator / denominator`` rate, with the rounds' range."""
+    ratios = [done[numerator] / done[denominator] for done in per_round]
+    return f"{np.median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
 
 
 def bound_worker(paths: list[str]) -> dict:
@@ -323,6 +352,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,4000", help="clips per Beam run, comma-separated")
     parser.add_argument("--audio-dir", default="", help="take clips from here (default: synthetic)")
     parser.add_argument("--rate-clips", type=int, default=1000, help="clips for rates (a)-(c)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternated rounds of (a)-(c)")
     parser.add_argument(
         "--beam-arg",
         action="append",
@@ -344,23 +374,26 @@ def main() -> None:
             functools.partial(tf_worker, study_features=True),
             functools.partial(tf_worker, study_features=False),
         )
-        rows = [
-            ("(a) librosa reference, 1 process", timed_rate(librosa_worker, sample, 1)),
-            ("(a) librosa reference, 2 processes", timed_rate(librosa_worker, sample, 2)),
-            ("(b) TF featurizer, study's features, 1 process", timed_rate(study, sample, 1)),
-            ("(b) TF featurizer, study's features, 2 processes", timed_rate(study, sample, 2)),
-            ("(c) Beam DoFns, default feature sets, 1 process", timed_rate(beam_path, sample, 1)),
-            ("(c) Beam DoFns, default feature sets, 2 processes", timed_rate(beam_path, sample, 2)),
-        ]
+        runs = {
+            LIBROSA_1: (librosa_worker, 1),
+            LIBROSA_2: (librosa_worker, 2),
+            STUDY_1: (study, 1),
+            STUDY_2: (study, 2),
+            "(c) Beam DoFns, default feature sets, 1 process": (beam_path, 1),
+            DOFNS_2: (beam_path, 2),
+        }
+        rates, per_round = alternated_rates(sample, runs, args.rounds)
         beam_args = tuple(args.beam_arg)
         beam_rows = [in_fresh_process(beam_run, paths[:size], folder, beam_args) for size in sizes]
     print_bound(bound)
+    print(f"(a)-(c): median of {args.rounds} alternated rounds")
     print(f"{'path':<58} {'clips/s':>9} {'CPU ms/clip':>12}")
-    for name, (rate, cpu_ms) in rows:
+    for name, (rate, cpu_ms) in rates.items():
         print(f"{name:<58} {rate:>9.1f} {cpu_ms:>12.2f}")
-    print(f"(b) / (a) on 2 processes: {rows[3][1][0] / rows[1][1][0]:.2f}x the librosa reference")
-    print(f"(b) 2 processes / 1 process: {rows[3][1][0] / rows[2][1][0]:.2f}x")
-    dofns_rate, dofns_cpu_ms = rows[5][1]
+    print(f"(b) / (a) on 2 processes: {median_ratio(per_round, STUDY_2, LIBROSA_2)}")
+    print(f"(b) / (a) on 1 process: {median_ratio(per_round, STUDY_1, LIBROSA_1)}")
+    print(f"(b) 2 processes / 1 process: {median_ratio(per_round, STUDY_2, STUDY_1)}")
+    dofns_rate, dofns_cpu_ms = rates[DOFNS_2]
     for clips, seconds, cpu_s, driver_mb, child_mb, _ in beam_rows:
         name = f"(d) Beam featurize end to end, {clips} clips"
         print(

@@ -97,15 +97,14 @@ def mel_filterbank(
 
 
 def power_to_db(power: tf.Tensor) -> tf.Tensor:
-    """``librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=80)`` per example (axis 0)."""
+    """``librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=80)`` of one clip's spectrogram."""
     db = 10.0 * tf.math.log(tf.maximum(power, AMIN)) / tf.math.log(10.0)
-    peak = tf.reduce_max(db, axis=list(range(1, len(power.shape))), keepdims=True)
-    return tf.maximum(db, peak - TOP_DB)
+    return tf.maximum(db, tf.reduce_max(db) - TOP_DB)
 
 
-def log_mel_spectrogram(waveforms: tf.Tensor) -> tf.Tensor:
-    """Log-mel spectrograms in dB, ``[batch, N_MELS, NUM_FRAMES]``, of ``[batch, CLIP_SAMPLES]``."""
-    centred = tf.pad(waveforms, [[0, 0], [N_FFT // 2, N_FFT // 2]])
+def log_mel_spectrogram(waveform: tf.Tensor) -> tf.Tensor:
+    """The log-mel spectrogram in dB, ``[N_MELS, NUM_FRAMES]``, of one ``[CLIP_SAMPLES]`` clip."""
+    centred = tf.pad(waveform, [[N_FFT // 2, N_FFT // 2]])
     spectrum = tf.signal.stft(
         centred,
         frame_length=N_FFT,
@@ -134,15 +133,18 @@ def dct_matrix(n_mels: int = N_MELS, n_mfcc: int = N_MFCC) -> np.ndarray:
 
 
 def mfcc_from_log_mel(log_mel: tf.Tensor) -> tf.Tensor:
-    """First ``N_MFCC`` orthonormal DCT-II coefficients over mel bands: ``[batch, 32, frames]``."""
-    return tf.einsum("km,bmt->bkt", tf.constant(dct_matrix()), log_mel)
+    """The first ``N_MFCC`` orthonormal DCT-II coefficients of one clip's bands, ``[32, frames]``.
+
+    One 2-D product: as an ``einsum`` over a batch of one it cost 0.15 ms a clip more.
+    """
+    return tf.matmul(tf.constant(dct_matrix()), log_mel)
 
 
 def _compute_clip(waveform: tf.Tensor) -> dict[str, tf.Tensor]:
     """The three feature sets of one prepared clip ``[CLIP_SAMPLES]``."""
-    log_mel = log_mel_spectrogram(waveform[None])
+    log_mel = log_mel_spectrogram(waveform)
     mfcc = mfcc_from_log_mel(log_mel)
-    return {LOG_MEL: log_mel[0], MFCC: mfcc[0], MEAN_MFCC: tf.reduce_mean(mfcc[0], axis=-1)}
+    return {LOG_MEL: log_mel, MFCC: mfcc, MEAN_MFCC: tf.reduce_mean(mfcc, axis=-1)}
 
 
 def compute(waveforms: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -152,7 +154,10 @@ def compute(waveforms: tf.Tensor) -> dict[str, tf.Tensor]:
     where a whole batch's stream through memory. Measured on one TF thread (how each local Beam
     worker runs), 224 real clips in batches of 32, on a loaded 2-core machine: 2.2 CPU ms per
     clip against 3.1 for the whole batch at once; on two threads about equal (2.7 and 2.9). The
-    result is the same to the bit, and does not depend on the batch.
+    loop reads each clip from the batch as it goes: ``tf.map_fn`` first copies the whole batch
+    into a list of clips, and with its ops on ``[1, ...]`` slices it measured 2.20 CPU ms a clip
+    against 1.89 for this loop (one TF thread, idle, 7 alternated rounds). The result does not
+    depend on the batch.
 
     Args:
         waveforms: ``[batch, CLIP_SAMPLES]`` float32 clips at ``SAMPLE_RATE``.
@@ -161,11 +166,16 @@ def compute(waveforms: tf.Tensor) -> dict[str, tf.Tensor]:
         ``{LOG_MEL: [batch, 128, 216], MFCC: [batch, 32, 216], MEAN_MFCC: [batch, 32]}``.
     """
     waveforms = tf.ensure_shape(tf.convert_to_tensor(waveforms, tf.float32), [None, CLIP_SAMPLES])
-    return tf.map_fn(
-        _compute_clip,
-        waveforms,
-        fn_output_signature={
-            key: tf.TensorSpec(FEATURE_SHAPES[key], tf.float32)
-            for key in (LOG_MEL, MFCC, MEAN_MFCC)
-        },
-    )
+    count = tf.shape(waveforms)[0]
+    keys = (LOG_MEL, MFCC, MEAN_MFCC)
+    arrays = [
+        tf.TensorArray(tf.float32, size=count, element_shape=FEATURE_SHAPES[key]) for key in keys
+    ]
+
+    def one_clip(index: tf.Tensor, *arrays: tf.TensorArray) -> tuple:
+        computed = _compute_clip(waveforms[index])
+        pairs = zip(arrays, keys, strict=True)
+        return (index + 1, *(array.write(index, computed[key]) for array, key in pairs))
+
+    _, *arrays = tf.while_loop(lambda index, *_: index < count, one_clip, (0, *arrays))
+    return {key: array.stack() for key, array in zip(keys, arrays, strict=True)}

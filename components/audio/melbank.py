@@ -87,7 +87,7 @@ def _groups(shape: tuple[int, int], weights: bytes, runs: int) -> tuple[BandRun,
 
 
 def apply(power: tf.Tensor, matrix: np.ndarray, runs: int = RUNS) -> tf.Tensor:
-    """``[batch, bands, frames]`` band energies of a ``[batch, frames, bins]`` power spectrogram.
+    """``[..., bands, frames]`` band energies of a ``[..., frames, bins]`` power spectrogram.
 
     Equal to ``transpose(power @ matrix.T)`` up to float32 rounding (the same non-zero terms).
     """

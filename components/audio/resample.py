@@ -145,9 +145,11 @@ def _convolve(padded: tf.Tensor, source_rate: int, target_rate: int) -> tf.Tenso
     length = padded.shape[1] if padded.shape[1] is not None else tf.shape(padded)[1]
     num_frames = (length - 2 * pad) // step  # static when the length is
     # Frame f's rows [first, first + size) are in row f + first // step of this view, and a
-    # run straddling two steps continues in the next row (zeros pad the view's last rows).
-    extended = tf.pad(padded, [[0, 0], [0, 2 * step]])
-    steps = tf.reshape(extended[:, : (num_frames + 2) * step], [-1, num_frames + 2, step])
+    # run straddling two steps continues in the next row (zeros pad the view's last rows). The
+    # input is F·step + 2·pad long (as every caller pads it) and pad < step where there are
+    # several runs, so one pad makes it exactly F + 2 steps: no slice copies it again.
+    extended = tf.pad(padded, [[0, 0], [0, 2 * (step - pad)]])
+    steps = tf.reshape(extended, [-1, num_frames + 2, step])
     products = []
     for first, run in runs:
         products.append(tf.matmul(_rows(steps, num_frames, first, run.shape[0]), tf.constant(run)))
@@ -244,7 +246,9 @@ def overlapping_parts(padded: tf.Tensor, part: int, overlap: int) -> tf.Tensor:
     return tf.concat([body, heads], 1)
 
 
-def resample_rows(rows: tf.Tensor, source_rate: int, target_rate: int) -> tf.Tensor:
+def resample_rows(
+    rows: tf.Tensor, source_rate: int, target_rate: int, max_output: int | None = None
+) -> tf.Tensor:
     """``resample`` of every row of a batch of equal, statically known length, in one step.
 
     The same filter and products as ``resample`` on each row, as one strided convolution over
@@ -255,19 +259,24 @@ def resample_rows(rows: tf.Tensor, source_rate: int, target_rate: int) -> tf.Ten
             ``PART_SAMPLES`` (longer waveforms go through ``resample``).
         source_rate: Their rate in Hz.
         target_rate: Wanted rate in Hz.
+        max_output: If given, only the first ``max_output`` outputs of each row are computed
+            (and only the input they read is padded and copied).
 
     Returns:
-        ``[batch, output_length(samples)]`` float32.
+        ``[batch, output_length(samples)]`` float32, or ``[batch, max_output]`` if fewer.
     """
     rows = tf.convert_to_tensor(rows, tf.float32)
     samples = rows.shape[1]
     if samples is None or samples > PART_SAMPLES:
         raise ValueError(f"rows of {samples} samples: resample_rows needs a static length ≤ 2**22")
     if source_rate == target_rate:
-        return rows
+        return rows if max_output is None else rows[:, :max_output]
     _, pad, _, _ = block_matrix(source_rate, target_rate)
     num_out = output_length(samples, source_rate, target_rate)
+    if max_output is not None:
+        num_out = min(num_out, max_output)
     needed = pad + input_needed(num_out, source_rate, target_rate)
-    padded = tf.pad(rows, [[0, 0], [pad, max(needed - pad - samples, 0)]])[:, :needed]
+    kept = min(samples, needed - pad)  # a slice of every sample copies nothing
+    padded = tf.pad(rows[:, :kept], [[0, 0], [pad, needed - pad - kept]])
     out = _convolve(padded, source_rate, target_rate)
     return tf.reshape(out, [-1, out.shape[1] * out.shape[2]])[:, :num_out]

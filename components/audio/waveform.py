@@ -113,11 +113,15 @@ def prepare_rows(rows: tf.Tensor, lengths: tf.Tensor, sample_rate: int) -> tf.Te
     rows = tf.ensure_shape(
         tf.convert_to_tensor(rows, tf.float32), [None, samples_needed(sample_rate)]
     )
-    out = resample_rows(rows, sample_rate, SAMPLE_RATE)[:, :CLIP_SAMPLES]
+    out = resample_rows(rows, sample_rate, SAMPLE_RATE, max_output=CLIP_SAMPLES)
     valid = tf.minimum(
         output_length(tf.cast(lengths, tf.int64), sample_rate, SAMPLE_RATE), CLIP_SAMPLES
     )
-    return tf.where(tf.sequence_mask(valid, CLIP_SAMPLES), out, 0.0)
+    return tf.cond(  # most clips fill the clip: no mask to build and apply (two passes)
+        tf.reduce_all(tf.equal(valid, CLIP_SAMPLES)),
+        lambda: out,
+        lambda: tf.where(tf.sequence_mask(valid, CLIP_SAMPLES), out, 0.0),
+    )
 
 
 def pad_rows(monos: Sequence[np.ndarray], width: int) -> tuple[np.ndarray, np.ndarray]:
