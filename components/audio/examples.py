@@ -7,10 +7,12 @@ augmented copy of that recording shares), ``label``, and the feature sets featur
 transform graph and the serving signature all take their feature spec from here.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
+import pyarrow as pa
 import tensorflow as tf
+from tfx_bsl.coders import example_coder
 
 from components.audio import feature_sets
 from components.audio.features import FEATURE_SHAPES
@@ -37,15 +39,32 @@ def feature_spec(keys: Iterable[str] = FEATURE_KEYS) -> dict[str, tf.io.FixedLen
     return spec
 
 
-def encode(clip_id: str, source_id: str, label: int, features: dict[str, np.ndarray]) -> bytes:
-    """Serializes one clip's feature sets (every key of ``features``) as a ``tf.train.Example``."""
-    fields = {
-        CLIP_ID: tf.train.Feature(bytes_list=tf.train.BytesList(value=[clip_id.encode()])),
-        SOURCE_ID: tf.train.Feature(bytes_list=tf.train.BytesList(value=[source_id.encode()])),
-        LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
+def encode_batch(
+    clip_ids: Sequence[str],
+    source_ids: Sequence[str],
+    labels: Sequence[int],
+    features: dict[str, np.ndarray],
+) -> list[bytes]:
+    """Serializes a batch of clips as ``tf.train.Example``s, one per row of ``features``' arrays.
+
+    ``features`` maps each feature set to ``[batch, ...]`` float32 rows (flattened here). The
+    rows become an Arrow record batch without a copy, which tfx_bsl's C++ encoder (the one the
+    transform pass uses) serializes; building the protos in Python cost ~1.3 CPU ms a clip for
+    the default feature sets, and held Python's lock while the other worker threads waited.
+    """
+    columns = {
+        CLIP_ID: pa.array([[clip_id.encode()] for clip_id in clip_ids], pa.list_(pa.binary())),
+        SOURCE_ID: pa.array([[source.encode()] for source in source_ids], pa.list_(pa.binary())),
+        LABEL: pa.array([[int(label)] for label in labels], pa.list_(pa.int64())),
     }
     for key in feature_sets.check(features):
-        # a list is ~7x faster for protobuf to take in than an ndarray (read element by element)
-        values = np.asarray(features[key], dtype=np.float32).reshape(-1).tolist()
-        fields[key] = tf.train.Feature(float_list=tf.train.FloatList(value=values))
-    return tf.train.Example(features=tf.train.Features(feature=fields)).SerializeToString()
+        rows = np.asarray(features[key], dtype=np.float32).reshape(len(labels), -1)
+        offsets = np.arange(0, rows.size + 1, rows.shape[1], dtype=np.int32)
+        columns[key] = pa.ListArray.from_arrays(offsets, rows.reshape(-1))
+    return example_coder.RecordBatchToExamples(pa.RecordBatch.from_pydict(columns))
+
+
+def encode(clip_id: str, source_id: str, label: int, features: dict[str, np.ndarray]) -> bytes:
+    """Serializes one clip's feature sets (every key of ``features``) as a ``tf.train.Example``."""
+    rows = {key: np.asarray(values, dtype=np.float32)[None] for key, values in features.items()}
+    return encode_batch([clip_id], [source_id], [label], rows)[0]

@@ -187,18 +187,13 @@ class ComputeFeatures(beam.DoFn):
         prepared_at = time.perf_counter()
         computed = {key: value.numpy() for key, value in self._compute(prepared).items()}
         computed_at = time.perf_counter()
-        encoded = [
-            (
-                clip["split"],
-                examples.encode(
-                    clip["clip_id"],
-                    clip["source_id"],
-                    clip["label"],
-                    {key: values[row] for key, values in computed.items()},
-                ),
-            )
-            for row, clip in enumerate(batch)
-        ]
+        records = examples.encode_batch(
+            [clip["clip_id"] for clip in batch],
+            [clip["source_id"] for clip in batch],
+            [clip["label"] for clip in batch],
+            computed,
+        )
+        encoded = [(clip["split"], record) for clip, record in zip(batch, records, strict=True)]
         finished = time.perf_counter()
         timings.record("resample_us", prepared_at - started)
         timings.record("features_us", computed_at - prepared_at)

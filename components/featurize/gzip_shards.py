@@ -1,10 +1,13 @@
-"""Beam's TFRecord shards, GZIP-compressed by TensorFlow's writer at zlib's fastest level.
+"""Beam's TFRecord shards, GZIP-compressed by TensorFlow's writer with Huffman coding only.
 
 ``WriteToTFRecord`` compresses ``.gz`` shards in Python at zlib's default level (6), which cost
 the transform pass more than any other of its stages (docs/benchmarks.md): examples of float
-features barely compress, and level 1 leaves them within a few per cent of level 6's size.
+features barely compress. What they do compress comes mostly from coding their bytes (a float's
+exponent byte takes few values), not from repeated strings, so zlib's ``Z_HUFFMAN_ONLY``
+strategy skips the string search: measured on 300 real examples (121 MB), 3.5 CPU ms an example
+and 80 % of the raw size, against 9.1 ms and 71 % at level 1 with the default strategy.
 ``WriteGzipTFRecord`` writes the same records as ``WriteToTFRecord`` would, to the same shard
-names, through ``tf.io.TFRecordWriter`` at ``COMPRESSION_LEVEL``: the files are ordinary GZIP
+names, through ``tf.io.TFRecordWriter`` with ``COMPRESSION_STRATEGY``: the files are ordinary GZIP
 TFRecords (every reader opens them as before, and their records are byte for byte the same),
 written by C++ and on any file system TensorFlow reaches (``gs://`` included). Beam's file sink
 still names the shards, writes them to a temporary folder and renames them when the job
@@ -18,6 +21,7 @@ from apache_beam.io.filebasedsink import FileBasedSink
 from apache_beam.io.filesystem import CompressionTypes
 
 COMPRESSION_LEVEL = 1
+COMPRESSION_STRATEGY = 2  # zlib's Z_HUFFMAN_ONLY
 
 
 class _GzipTFRecordSink(FileBasedSink):
@@ -35,7 +39,9 @@ class _GzipTFRecordSink(FileBasedSink):
     def open(self, temp_path: str) -> tf.io.TFRecordWriter:
         """A TFRecord writer on ``temp_path`` (the sink's ``close`` closes it)."""
         options = tf.io.TFRecordOptions(
-            compression_type="GZIP", compression_level=COMPRESSION_LEVEL
+            compression_type="GZIP",
+            compression_level=COMPRESSION_LEVEL,
+            compression_strategy=COMPRESSION_STRATEGY,
         )
         return tf.io.TFRecordWriter(temp_path, options)
 
