@@ -270,6 +270,8 @@ def _scan(sound: soundfile.SoundFile, keep_frames, limits: DecodeLimits) -> Deco
     keep = declared if keep_frames is None else keep_frames(rate)
     keep = declared if keep is None else min(int(keep), declared)
     block = max(1, limits.block_samples // channels)
+    # Integer PCM decodes to finite samples within full scale: no NaN to look for.
+    integer_pcm = str(sound.subtype).startswith("PCM_")
     kept: list[np.ndarray] = []
     kept_frames = frames = non_finite = 0
     audible = False
@@ -285,20 +287,20 @@ def _scan(sound: soundfile.SoundFile, keep_frames, limits: DecodeLimits) -> Deco
         if samples.shape[0] == 0:
             break
         frames += samples.shape[0]
-        finite = np.count_nonzero(np.isfinite(samples))
+        finite = samples.size if integer_pcm else np.count_nonzero(np.isfinite(samples))
         if finite < samples.size:
             non_finite += samples.size - finite
             continue  # the file will be refused; keep counting for the detail
-        audible = audible or bool(np.any(samples))
-        # Channel average row by row, as a whole-file read would compute it.
-        mono = samples[:, 0] if channels == 1 else samples.mean(axis=1, dtype=np.float32)
         loudest = float(np.max(np.abs(samples)))
         if loudest > limits.max_peak:
             raise AudioDecodeError(
                 "out_of_range", f"a sample of magnitude {loudest:.3g} > limit {limits.max_peak:g}"
             )
+        audible = audible or loudest > 0.0
+        # Channel average row by row, as a whole-file read would compute it.
+        mono = samples[:, 0] if channels == 1 else samples.mean(axis=1, dtype=np.float32)
         sum_squares += float(np.sum(np.square(mono, dtype=np.float64)))
-        peak = max(peak, float(np.max(np.abs(mono))))
+        peak = max(peak, loudest if channels == 1 else float(np.max(np.abs(mono))))
         if kept_frames < keep:
             kept.append(mono[: keep - kept_frames].copy())
             kept_frames += kept[-1].size
