@@ -292,6 +292,7 @@ def beam_run(paths: list[str], folder: str, beam_args: tuple[str, ...], queue) -
             handle.write(json.dumps(row) + "\n")
     started, cpu = time.perf_counter(), os.times()
     cfg = core.FeaturizeConfig(beam_args=beam_args)
+    core.use_worker_thread_pools(cfg)  # as the component and the CLI do
     result = core.run(manifest, os.path.join(folder, "out"), cfg)
     seconds, after = time.perf_counter() - started, os.times()
     cpu_s = sum(after[i] - cpu[i] for i in range(4))  # user + system, self + children

@@ -83,6 +83,7 @@ def _featurize(args: argparse.Namespace, config: FeaturizeConfig) -> int:
     """Featurize a manifest with Beam + tf.Transform into TFRecords."""
     from components.featurize import core
 
+    core.use_worker_thread_pools(config)
     return emit(core.run(args.manifest, args.output, config).summary())
 
 

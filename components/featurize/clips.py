@@ -36,7 +36,7 @@ from components.artifacts.names import CLIP_STATS, DEAD_LETTER
 from components.audio import examples, waveform
 from components.audio.decode import DEFAULT_LIMITS, AudioDecodeError, DecodeLimits, decode_file
 from components.audio.featurizer import Featurizer
-from components.featurize import timings
+from components.featurize import local_workers, timings
 from components.featurize.progress import ClipCounter
 
 # Augmentation (pitch shift, noise) sees at most this much of a clip, FSD50K's longest: enough for
@@ -218,10 +218,5 @@ class ComputeFeatures(beam.DoFn):
 
 def _set_tf_threads(threads: int) -> None:
     """Runs TF ops on ``threads`` threads (intra-op) and one graph node at a time (inter-op)."""
-    if not threads:
-        return
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError as error:  # TF already ran an op in this process
-        logging.warning("featurize: TensorFlow's threads stay as they were (%s)", error)
+    if threads:
+        local_workers.set_tf_threads(threads, 1)

@@ -66,6 +66,7 @@ def featurize(
         beam_args=tuple(beam_args),
         sdk_container_image=sdk_container_image,
     )
+    core.use_worker_thread_pools(config)
     manifest_dir = remote.beam_location(manifest.uri, manifest.path)
     examples_dir = remote.beam_location(examples.uri, examples.path)
     graph_dir = remote.beam_location(transform_graph.uri, transform_graph.path)

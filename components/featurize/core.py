@@ -183,6 +183,20 @@ def _run_to_end(pipeline: beam.Pipeline) -> beam.runners.runner.PipelineResult:
     return pipeline.result
 
 
+def use_worker_thread_pools(cfg: FeaturizeConfig) -> None:
+    """Sizes this process's TF pools for ``cfg``'s local worker threads, if it runs them.
+
+    ``local_workers.worker_thread_pools``; TF fixes its pools at its first op, so a process that
+    will featurize calls this before running anything else (the component and the CLI do). A
+    process that then goes on to other TF work keeps these pools.
+    """
+    pools = local_workers.worker_thread_pools(
+        cfg.runner, cfg.beam_args, local_workers.usable_cores()
+    )
+    if pools is not None:
+        local_workers.set_tf_threads(*pools)
+
+
 def _tf_threads(cfg: FeaturizeConfig) -> int:
     return local_workers.tf_threads(cfg.runner, beam_args(cfg), local_workers.usable_cores())
 

@@ -12,14 +12,20 @@ this process, capped by a cgroup v2 CPU quota (a Kubernetes CPU limit), so a pod
 CPUs on a 64-core node starts 2 workers, not 64. Remote runners (Dataflow, Flink, Spark) get the
 arguments unchanged. ``tf_threads`` gives each worker process of a multi-process run its share
 of the cores for TensorFlow: left at TF's default, every one of two worker processes on two cores
-starts a pool of two busy threads, and the four fight over the two cores (worker threads share
-their process's one pool).
+starts a pool of two busy threads, and the four fight over the two cores. Worker threads share
+their process's pools, which ``worker_thread_pools`` sizes for them: one thread per op and as
+many ops at once as there are workers, so two workers do not each split every op over both cores
+and wait on each other's pieces (measured: 4,000 real clips in 42.8 and 41.8 s against 49.8 and
+43.8 s with TF's default, alternated). A process sets its pools before its first TF op, so the
+featurize component and command set them (``core.use_worker_thread_pools``) before the job.
 """
 
+import logging
 import math
 import os
 from collections.abc import Sequence
 
+import tensorflow as tf
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 LOCAL_RUNNERS = frozenset({"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner"})
@@ -64,3 +70,30 @@ def tf_threads(runner: str, beam_args: Sequence[str], cores: int) -> int:
         return 0
     workers = options.direct_num_workers or cores  # Beam: 0 workers means one per core
     return max(1, cores // workers)
+
+
+def worker_thread_pools(
+    runner: str, beam_args: Sequence[str], cores: int
+) -> tuple[int, int] | None:
+    """TF's ``(intra-op, inter-op)`` threads for a local run's worker threads, or None.
+
+    None: not a local run with worker threads (a remote runner, worker processes, one worker),
+    whose process keeps TF's default.
+    """
+    if runner not in LOCAL_RUNNERS:
+        return None
+    args = local_beam_args(runner, beam_args, cores)
+    options = PipelineOptions(list(args)).view_as(DirectOptions)
+    workers = options.direct_num_workers or cores  # Beam: 0 workers means one per core
+    if options.direct_running_mode != "multi_threading" or workers < 2:
+        return None
+    return 1, workers
+
+
+def set_tf_threads(intra_op: int, inter_op: int) -> None:
+    """Sizes this process's TF thread pools; once TF has run an op they stay (a warning says so)."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    except RuntimeError as error:  # TF already ran an op in this process
+        logging.warning("featurize: TensorFlow's threads stay as they were (%s)", error)

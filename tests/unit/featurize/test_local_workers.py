@@ -1,11 +1,19 @@
-"""A local Beam run gets one worker thread per usable core; worker processes, when asked for,
-each get their share of the cores for TensorFlow; remote runners are left alone."""
+"""A local Beam run gets one worker thread per usable core, and its process one TF thread per
+op and one op per worker; worker processes, when asked for, each get their share of the cores
+for TensorFlow; remote runners are left alone."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 
-from components.featurize.local_workers import local_beam_args, tf_threads, usable_cores
+from components.featurize.local_workers import (
+    local_beam_args,
+    tf_threads,
+    usable_cores,
+    worker_thread_pools,
+)
 
 THREADS = ("--direct_running_mode=multi_threading", "--direct_num_workers=4")
 PARALLEL = ("--direct_running_mode=multi_processing", "--direct_num_workers=4")
@@ -59,3 +67,34 @@ def test_usable_cores_is_capped_by_a_cgroup_quota(tmp_path):
 )
 def test_local_worker_processes_share_the_cores_for_tensorflow(runner, args, cores, threads):
     assert tf_threads(runner, args, cores) == threads
+
+
+@pytest.mark.parametrize(
+    "runner, args, cores, pools",
+    [
+        ("FnApiRunner", (), 4, (1, 4)),  # the default: four worker threads, one op each
+        ("FnApiRunner", THREADS, 8, (1, 4)),
+        ("FnApiRunner", PARALLEL, 4, None),  # worker processes: tf_threads sizes theirs
+        ("FnApiRunner", ("--direct_num_workers=1",), 4, None),
+        ("FnApiRunner", (), 1, None),  # one core: one worker
+        ("DataflowRunner", (), 4, None),
+    ],
+)
+def test_worker_threads_get_one_thread_per_op_and_one_op_per_worker(runner, args, cores, pools):
+    assert worker_thread_pools(runner, args, cores) == pools
+
+
+def test_the_featurize_process_sizes_its_pools_before_its_first_op():
+    script = (
+        "import tensorflow as tf\n"
+        "from components.featurize import core, local_workers\n"
+        "core.use_worker_thread_pools(core.FeaturizeConfig())\n"
+        "tf.constant(1.0) + 1.0\n"
+        "print(tf.config.threading.get_intra_op_parallelism_threads(),"
+        " tf.config.threading.get_inter_op_parallelism_threads(), local_workers.usable_cores())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    intra, inter, cores = map(int, done.stdout.split()[-3:])
+    assert (intra, inter) == ((1, cores) if cores > 1 else (0, 0))
