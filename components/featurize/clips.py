@@ -13,11 +13,12 @@ shared ``Featurizer`` (the feature sets the pipeline asks for) in one more: a TF
 costs ~0.6 ms here, as much as resampling a clip. Both functions are built once per process
 (``preparer``, ``compiled``, under one lock: the local runner's worker threads set up at once)
 and shared by every Beam job, DoFn instance and worker thread in it, so memory stays flat however
-many clips and jobs flow through. ``ComputeFeatures`` runs TensorFlow on
+many clips and jobs flow through; it encodes the batch's examples in one call of tfx_bsl's C++
+encoder (``examples.encode_batch``). ``ComputeFeatures`` runs TensorFlow on
 ``tf_threads`` threads (``local_workers.tf_threads``: in a multi-process local run, the cores
 divided among the worker processes, so two workers on two cores do not run four busy pools; worker
-threads share their process's pools), and both DoFns time their
-work as Beam metrics (``timings.py``).
+threads share their process's pools, which ``local_workers.worker_thread_pools`` sizes), and both
+DoFns time their work as Beam metrics (``timings.py``).
 """
 
 import functools
