@@ -208,7 +208,7 @@ def alternated_rates(paths: list[str], runs: dict, rounds: int) -> tuple[dict, l
 
 
 def median_ratio(per_round: list[dict], numerator: str, denominator: str) -> str:
-    """The median of each round's ``numerator / denominator`` rate, with the rounds' range."""
+    """The median of each round's ``numerator / denominator`` rate, and every round's."""
     ratios = [done[numerator] / done[denominator] for done in per_round]
     return f"{np.median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
 
