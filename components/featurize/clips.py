@@ -170,7 +170,8 @@ class ComputeFeatures(beam.DoFn):
     def setup(self) -> None:
         """Sets TF's threads, takes the process's preparation and featurizer for ``keys``."""
         started = time.perf_counter()
-        _set_tf_threads(self._tf_threads)
+        if self._tf_threads:  # one op at a time per worker process, on its share of the cores
+            local_workers.set_tf_threads(self._tf_threads, 1)
         with _BUILDING:
             self._prepare = preparer()
             self._compute = compiled(self._keys)
@@ -215,9 +216,3 @@ class ComputeFeatures(beam.DoFn):
         beam.metrics.Metrics.distribution(timings.NAMESPACE, "bundle_clips").update(
             self._bundle_clips
         )
-
-
-def _set_tf_threads(threads: int) -> None:
-    """Runs TF ops on ``threads`` threads (intra-op) and one graph node at a time (inter-op)."""
-    if threads:
-        local_workers.set_tf_threads(threads, 1)

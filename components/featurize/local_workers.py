@@ -65,10 +65,9 @@ def tf_threads(runner: str, beam_args: Sequence[str], cores: int) -> int:
     """
     if runner not in LOCAL_RUNNERS:
         return 0
-    options = PipelineOptions(list(beam_args)).view_as(DirectOptions)
-    if options.direct_running_mode != "multi_processing":
+    mode, workers = _running_mode(beam_args, cores)
+    if mode != "multi_processing":
         return 0
-    workers = options.direct_num_workers or cores  # Beam: 0 workers means one per core
     return max(1, cores // workers)
 
 
@@ -82,12 +81,16 @@ def worker_thread_pools(
     """
     if runner not in LOCAL_RUNNERS:
         return None
-    args = local_beam_args(runner, beam_args, cores)
-    options = PipelineOptions(list(args)).view_as(DirectOptions)
-    workers = options.direct_num_workers or cores  # Beam: 0 workers means one per core
-    if options.direct_running_mode != "multi_threading" or workers < 2:
+    mode, workers = _running_mode(local_beam_args(runner, beam_args, cores), cores)
+    if mode != "multi_threading" or workers < 2:
         return None
     return 1, workers
+
+
+def _running_mode(beam_args: Sequence[str], cores: int) -> tuple[str, int]:
+    """A local run's ``(direct_running_mode, workers)`` as Beam reads ``beam_args``."""
+    options = PipelineOptions(list(beam_args)).view_as(DirectOptions)
+    return options.direct_running_mode, options.direct_num_workers or cores  # 0: one per core
 
 
 def set_tf_threads(intra_op: int, inter_op: int) -> None:
