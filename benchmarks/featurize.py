@@ -53,6 +53,8 @@ import soundfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.rounds import alternated, median_ratio  # noqa: E402
+
 RATES = [44100] * 6 + [48000, 22050, 16000]
 BATCH = 32
 LIBROSA_1, LIBROSA_2 = "(a) librosa reference, 1 process", "(a) librosa reference, 2 processes"
@@ -197,20 +199,13 @@ def alternated_rates(paths: list[str], runs: dict, rounds: int) -> tuple[dict, l
 
     Returns ``({name: (median clips/s, median CPU ms per clip)}, [{name: clips/s} per round])``.
     """
-    per_round = []
-    for _ in range(rounds):
-        per_round.append({name: timed_rate(w, paths, procs) for name, (w, procs) in runs.items()})
+    measures = {name: functools.partial(timed_rate, w, paths, p) for name, (w, p) in runs.items()}
+    per_round = alternated(measures, rounds)
     medians = {
         name: tuple(float(np.median([done[name][i] for done in per_round])) for i in (0, 1))
         for name in runs
     }
     return medians, [{name: done[name][0] for name in runs} for done in per_round]
-
-
-def median_ratio(per_round: list[dict], numerator: str, denominator: str) -> str:
-    """The median of each round's ``numerator / denominator`` rate, and every round's."""
-    ratios = [done[numerator] / done[denominator] for done in per_round]
-    return f"{np.median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
 
 
 def bound_worker(paths: list[str]) -> dict:

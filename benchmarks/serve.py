@@ -25,12 +25,16 @@ other jobs share the cores; in-process cases only, a gRPC row counts the client)
 case. Last, (g) the multiply bound (``multiplies.served_macs``): one core's measured MAC rate
 over the served path's MACs for one clip, the most clips/s one core could reach, against one
 clip's measured clips/s and clips per CPU-second, as ratios (a model whose classifier is a
-network gets no bound).
+network gets no bound). With ``--baseline-model-base``, (h) compares one clip in-process with the
+newest version under that base (e.g. the model the served one replaces), in ``--rounds``
+alternated rounds (``rounds.py``): each round's clips/s and p99 of both, and their ratio.
 Usage: python benchmarks/serve.py
 [--model-base DIR] [--family F] [--intra-op-threads N] [--inter-op-threads N]
+[--baseline-model-base DIR] [--rounds N]
 """
 
 import argparse
+import functools
 import io
 import os
 import socket
@@ -45,6 +49,8 @@ import numpy as np
 WAV_RATE = 44_100  # the test clip's rate: a common recorder rate, resampled in the graph
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from benchmarks.rounds import alternated, median_ratio  # noqa: E402
 
 
 def build_model_base(folder: str, family: str) -> str:
@@ -313,6 +319,9 @@ def main() -> None:
     parser.add_argument("--intra-op-threads", type=int, default=0, help=help)
     help = "TF inter-op threads in this process (0: TF's default)"
     parser.add_argument("--inter-op-threads", type=int, default=0, help=help)
+    help = "a model base whose newest version one clip in-process is compared with, alternated"
+    parser.add_argument("--baseline-model-base", default="", help=help)
+    parser.add_argument("--rounds", type=int, default=3, help="alternated rounds of (h)")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -320,15 +329,13 @@ def main() -> None:
     tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
 
-    from components.artifacts.names import SERVED_MODEL_NAME
     from components.artifacts.signature import DEFAULT_SIGNATURE, WAVEFORM_SIGNATURE
     from components.deploy import warmup
     from serving.client import GrpcClient, RestClient
 
     with tempfile.TemporaryDirectory() as folder:
         model_base = args.model_base or build_model_base(folder, args.family)
-        version_dir = os.path.join(model_base, SERVED_MODEL_NAME)
-        version_dir = os.path.join(version_dir, max(os.listdir(version_dir), key=int))
+        version_dir = newest_version(model_base)
         served = tf.saved_model.load(version_dir)
         card = version_card(version_dir)
         model = served_model(version_dir, card) if args.model_base else None
@@ -353,6 +360,13 @@ def main() -> None:
         results = [
             (name, measure(call, size, args.requests, args.seconds)) for name, call, size in cases
         ]
+        if args.baseline_model_base:
+            one_clip = functools.partial(
+                measure, batch=1, requests=args.requests, seconds=args.seconds
+            )
+            baseline = against_baseline(
+                by_wav, args.baseline_model_base, one, one_clip, args.rounds
+            )
         for seconds in (30, 300):
             long_wav = tf.constant([encode(warmup.chirp(WAV_RATE, seconds), WAV_RATE)])
             row = measure(lambda w=long_wav: by_wav(audio_wav=w), 1, args.long_requests, 600, 1)
@@ -389,6 +403,51 @@ def main() -> None:
     print_table(results, model or f"{args.family} (untrained, seed configuration)")
     print_mixed(mixed)
     print(multiply_bound(card.get("model", {}).get("feature", "?"), results[0][1]))
+    if args.baseline_model_base:
+        print("\n".join(baseline))
+
+
+def newest_version(model_base: str) -> str:
+    """The folder of the newest version of the served model under ``model_base``."""
+    from components.artifacts.names import SERVED_MODEL_NAME
+
+    versions = os.path.join(model_base, SERVED_MODEL_NAME)
+    return os.path.join(versions, max(os.listdir(versions), key=int))
+
+
+def against_baseline(served, baseline_base: str, clip, measure_one, rounds: int) -> list[str]:
+    """(h) One clip in-process, the served model and a baseline's in alternated rounds.
+
+    ``served`` is the served model's ``serving_default`` signature, ``clip`` a ``[1]`` string
+    tensor of WAV bytes and ``measure_one(call)`` the closed loop every case runs. The baseline
+    is the newest version under ``baseline_base``, loaded in this process with the same thread
+    settings. Returns the lines to print: each model's clips/s and p99 in every round, and the
+    ratio of clips/s as the median of each round's own ratio.
+    """
+    import tensorflow as tf
+
+    from components.artifacts.signature import DEFAULT_SIGNATURE
+
+    baseline_dir = newest_version(baseline_base)
+    baseline = tf.saved_model.load(baseline_dir).signatures[DEFAULT_SIGNATURE]
+    per_round = alternated(
+        {
+            "served": lambda: measure_one(lambda: served(audio_wav=clip)),
+            "baseline": lambda: measure_one(lambda: baseline(audio_wav=clip)),
+        },
+        rounds,
+    )
+    lines = [
+        f"(h) one 5 s clip in-process, {rounds} alternated rounds against the baseline "
+        f"{served_model(baseline_dir, version_card(baseline_dir))}:"
+    ]
+    for name in ("served", "baseline"):
+        rates = ", ".join(f"{done[name]['clips_per_s']:.1f}" for done in per_round)
+        p99s = ", ".join(f"{done[name]['p99_ms']:.1f}" for done in per_round)
+        lines.append(f"  {name:9s} clips/s {rates}; p99 ms {p99s}")
+    rates = [{name: row["clips_per_s"] for name, row in done.items()} for done in per_round]
+    lines.append(f"  served / baseline clips/s: {median_ratio(rates, 'served', 'baseline')}")
+    return lines
 
 
 def version_card(version_dir: str) -> dict:
