@@ -14,9 +14,11 @@ the result is identical). Where a cycle has many phases (22,050 → 32,000 Hz ha
 34 of the frame's 475 inputs) the matrix is mostly zeros, so ``bands`` cuts its columns into runs
 of neighbouring phases and each run is one matrix product over only the rows it reads: the
 same non-zero products, about a seventh of the work. ``resample_rows`` converts a batch of
-equal-length rows recorded at one rate in one step (the Beam featurizer's preparation and the
-trunks' input rates); each row's outputs are those of ``resample`` on that row alone. Filter
-tables are computed with NumPy once per supported rate and embedded as constants.
+equal-length rows recorded at one rate in one step (the trunks' input rates); each row's outputs
+are those of ``resample`` on that row alone. ``resample_padded_rows`` does the same for rows its
+caller has already padded as ``padded_input`` lays them out (the Beam featurizer's preparation
+builds them so in NumPy). Filter tables are computed with NumPy once per supported rate and
+embedded as constants.
 """
 
 import functools
@@ -246,6 +248,32 @@ def overlapping_parts(padded: tf.Tensor, part: int, overlap: int) -> tf.Tensor:
     return tf.concat([body, heads], 1)
 
 
+def padded_input(num_output: int, source_rate: int, target_rate: int) -> tuple[int, int]:
+    """``(lead, width)`` of a row padded as ``resample`` pads it for its first ``num_output``.
+
+    ``lead`` zeros come first, then the input (at most ``width - lead`` samples are read), then
+    zeros to ``width``: the layout ``resample_padded_rows`` takes.
+    """
+    if source_rate == target_rate:
+        return 0, num_output
+    _, pad, _, _ = block_matrix(source_rate, target_rate)
+    return pad, pad + input_needed(num_output, source_rate, target_rate)
+
+
+def resample_padded_rows(
+    padded: tf.Tensor, source_rate: int, target_rate: int, num_output: int
+) -> tf.Tensor:
+    """The first ``num_output`` outputs of each row of ``[batch, width]`` padded rows.
+
+    The rows are laid out as ``padded_input(num_output, ...)`` says (a caller that builds them
+    so, in NumPy, saves the copy ``resample_rows`` makes to pad them).
+    """
+    if source_rate == target_rate:
+        return padded[:, :num_output]
+    out = _convolve(padded, source_rate, target_rate)
+    return tf.reshape(out, [-1, out.shape[1] * out.shape[2]])[:, :num_output]
+
+
 def resample_rows(
     rows: tf.Tensor, source_rate: int, target_rate: int, max_output: int | None = None
 ) -> tf.Tensor:
@@ -271,12 +299,10 @@ def resample_rows(
         raise ValueError(f"rows of {samples} samples: resample_rows needs a static length ≤ 2**22")
     if source_rate == target_rate:
         return rows if max_output is None else rows[:, :max_output]
-    _, pad, _, _ = block_matrix(source_rate, target_rate)
     num_out = output_length(samples, source_rate, target_rate)
     if max_output is not None:
         num_out = min(num_out, max_output)
-    needed = pad + input_needed(num_out, source_rate, target_rate)
-    kept = min(samples, needed - pad)  # a slice of every sample copies nothing
-    padded = tf.pad(rows[:, :kept], [[0, 0], [pad, needed - pad - kept]])
-    out = _convolve(padded, source_rate, target_rate)
-    return tf.reshape(out, [-1, out.shape[1] * out.shape[2]])[:, :num_out]
+    lead, width = padded_input(num_out, source_rate, target_rate)
+    kept = min(samples, width - lead)  # a slice of every sample copies nothing
+    padded = tf.pad(rows[:, :kept], [[0, 0], [lead, width - lead - kept]])
+    return resample_padded_rows(padded, source_rate, target_rate, num_out)
