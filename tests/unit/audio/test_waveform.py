@@ -82,6 +82,33 @@ def test_rate_preparer_gives_each_clip_what_prepare_gives_it_alone():
         np.testing.assert_allclose(row, waveform.prepare(mono, rate), rtol=0, atol=1e-6)
 
 
+def test_rows_are_laid_out_as_the_resampler_reads_them_and_shared_with_tensorflow():
+    lead, width = waveform.row_layout(44100)
+    assert width - lead == waveform.samples_needed(44100) and lead > 0
+    short, long = np.ones(1000, np.float32), np.arange(width, dtype=np.float32)
+    rows, lengths = waveform.pad_rows([short, long], width, lead)
+    assert rows.ctypes.data % waveform.TF_ALIGNMENT == 0 and lengths.tolist() == [
+        1000,
+        width - lead,
+    ]
+    assert not rows[:, :lead].any() and not rows[0, lead + 1000 :].any()
+    assert (rows[0, lead : lead + 1000] == 1).all() and (
+        rows[1, lead:] == long[: width - lead]
+    ).all()
+    shared = waveform.shared_tensor(rows)
+    rows[0, 0] = 7.0  # the tensor reads the same memory: no copy was made
+    assert shared.numpy()[0, 0] == 7.0
+
+
+def test_a_misaligned_array_is_copied_not_shared():
+    buffer = np.zeros(1024 + 16, np.float32)
+    start = (-buffer.ctypes.data % waveform.TF_ALIGNMENT) // 4 + 1  # 4 bytes past a boundary
+    rows = buffer[start : start + 1024].reshape(8, 128)
+    copied = waveform.shared_tensor(rows)
+    rows[0, 0] = 7.0
+    assert copied.numpy()[0, 0] == 0.0 and float(tf.reduce_sum(copied)) == 0.0
+
+
 def test_rate_preparer_rejects_unsupported_rates_and_mismatched_lists():
     with pytest.raises(ValueError, match="unsupported sample rate 12345"):
         waveform.RatePreparer()([tone(440.0, 1.0, 12345)], [12345])
