@@ -87,7 +87,7 @@ def network_macs(network, example: np.ndarray) -> int:
 
 def mn04_macs() -> int:
     """mn04's embedding of a prepared clip: to 32 kHz, its front end, its trunk."""
-    network = mn04.fold_batch_norm(mn04.build_network(mn04_weights.load()))
+    network = mn04.inference_network(mn04_weights.load())
     samples = output_length(waveform.CLIP_SAMPLES, WAVEFORM_RATE, mn04_frontend.SAMPLE_RATE)
     frames = mn04_frontend.num_frames(samples)
     return (

@@ -90,7 +90,7 @@ class Mn04Embedding(tf.Module):
         """The frozen trunk, BN folded, from a checkpoint (the provisioned one if ``None``)."""
         super().__init__()
         state_dict = mn04_weights.load() if state_dict is None else state_dict
-        network = mn04.fold_batch_norm(mn04.build_network(state_dict))
+        network = mn04.inference_network(state_dict)
         self.network = frozen.freeze(
             lambda log_mel: network(log_mel, training=False)[mn04.EMBEDDING],
             tf.TensorSpec([None, mn04_frontend.N_MELS, None]),

@@ -100,6 +100,26 @@ def test_folded_batch_norm_computes_the_same_function(state_dict):
         np.testing.assert_allclose(got[key], expected[key], atol=2e-5)
 
 
+@pytest.mark.parametrize("with_logits", [False, True])
+def test_the_inference_network_folds_as_it_loads_to_the_bit(state_dict, with_logits):
+    folded = mn04.fold_batch_norm(mn04.build_network(state_dict, with_logits=with_logits))
+    direct = mn04.inference_network(state_dict, with_logits=with_logits)
+    assert [layer.name for layer in direct.layers] == [layer.name for layer in folded.layers]
+    assert direct.trainable_weights == []
+    for ours, theirs in zip(direct.weights, folded.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
+def test_the_inference_network_names_checkpoint_mismatches(state_dict):
+    damaged = dict(state_dict)
+    del damaged["features.3.block.1.1.running_var"]
+    damaged["features.7.block.1.0.weight"] = np.zeros((96, 1, 5, 5), np.float32)
+    with pytest.raises(mn04.CheckpointMismatch) as raised:
+        mn04.inference_network(damaged)
+    assert "missing features.3.block.1.1.running_var" in str(raised.value)
+    assert "features.7.block.1.0 → block07_depthwise" in str(raised.value)
+
+
 # --- parity with the official model ---------------------------------------------------------
 
 
