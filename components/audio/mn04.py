@@ -354,18 +354,19 @@ def load_checkpoint(
         network.get_layer(name).set_weights(values)
 
 
-def _expected_shapes(network: keras.Model, param: _Param) -> list[tuple[int, ...]]:
-    """The shapes of ``param``'s checkpoint tensors, in Keras layout, as ``network`` holds them.
+def _expected_shapes(
+    layers: Mapping[str, keras.layers.Layer], param: _Param
+) -> list[tuple[int, ...]]:
+    """The shapes of ``param``'s checkpoint tensors, in Keras layout, as ``layers`` hold them.
 
     A network built without batch norms (``_architecture(batch_norm=False)``) has none of the
     ``*_bn`` layers and a bias beside each kernel: a norm's four vectors then have the bias's
     shape, and a convolution's checkpoint tensor is its kernel alone.
     """
-    names = {layer.name for layer in network.layers}
-    if param.kind == "bn" and param.layer not in names:
-        bias = network.get_layer(param.layer.removesuffix("_bn")).weights[1]
+    if param.kind == "bn" and param.layer not in layers:
+        bias = layers[param.layer.removesuffix("_bn")].weights[1]
         return [tuple(bias.shape)] * 4
-    shapes = [tuple(w.shape) for w in network.get_layer(param.layer).weights]
+    shapes = [tuple(w.shape) for w in layers[param.layer].weights]
     return shapes[:1] if param.kind in ("conv", "depthwise") else shapes
 
 
@@ -374,6 +375,7 @@ def _checked_weights(
 ) -> dict[str, list[np.ndarray]]:
     """``load_checkpoint``'s values by layer name (``*_bn`` included), every tensor checked."""
     params = [p for p in _params() if with_logits or not p.module.startswith("classifier.")]
+    layers = {layer.name: layer for layer in network.layers}
     used: set[str] = set()
     problems: list[str] = []
     assignments: dict[str, list[np.ndarray]] = {}
@@ -387,7 +389,7 @@ def _checked_weights(
         values = _keras_weights(
             param.kind, {n.rsplit(".", 1)[1]: np.asarray(state_dict[n]) for n in names}
         )
-        expected = _expected_shapes(network, param)
+        expected = _expected_shapes(layers, param)
         if [v.shape for v in values] != expected:
             problems.append(
                 f"{param.module} → {param.layer}: shapes {[v.shape for v in values]}, "
