@@ -198,7 +198,7 @@ def use_worker_thread_pools(cfg: FeaturizeConfig) -> None:
 
 
 def _tf_threads(cfg: FeaturizeConfig) -> int:
-    return local_workers.tf_threads(cfg.runner, beam_args(cfg), local_workers.usable_cores())
+    return local_workers.tf_threads(cfg.runner, cfg.beam_args, local_workers.usable_cores())
 
 
 @contextmanager

@@ -59,13 +59,14 @@ def local_beam_args(runner: str, beam_args: Sequence[str], cores: int) -> tuple[
 def tf_threads(runner: str, beam_args: Sequence[str], cores: int) -> int:
     """TensorFlow threads for each worker process of a run with ``beam_args`` (0: TF's default).
 
-    A local multi-process run shares ``cores`` among its worker processes; a single-process
-    local run (in memory, or worker threads sharing one TF runtime, the default) and a remote
-    runner, whose machines this process cannot see, keep TF's default.
+    ``beam_args`` are the caller's, as ``worker_thread_pools`` takes them (localised here). A
+    local multi-process run shares ``cores`` among its worker processes; a single-process local
+    run (in memory, or worker threads sharing one TF runtime, the default) and a remote runner,
+    whose machines this process cannot see, keep TF's default.
     """
     if runner not in LOCAL_RUNNERS:
         return 0
-    mode, workers = _running_mode(beam_args, cores)
+    mode, workers = _running_mode(local_beam_args(runner, beam_args, cores), cores)
     if mode != "multi_processing":
         return 0
     return max(1, cores // workers)
