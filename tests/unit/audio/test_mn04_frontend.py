@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.audio import mn04_frontend
+from components.audio import melbank, mn04_frontend
 from tests.helpers.audio import tone
 from tests.helpers.paths import SHARED
 
@@ -93,3 +93,19 @@ def test_batch_rows_are_independent():
     batched = mn04_frontend.log_mel(np.stack([a, b])).numpy()
     np.testing.assert_allclose(batched[1], mn04_frontend.log_mel(b[None]).numpy()[0], atol=1e-6)
     assert np.abs(batched[0] - batched[1]).max() > 0.1
+
+
+@pytest.mark.parametrize("samples", [514, 515, 9536, 160_000, 160_321])
+def test_log_mel_of_two_halves_equals_the_whole_stfts_to_the_bit(samples):
+    waveforms = (0.1 * np.random.default_rng(samples).standard_normal((2, samples))).astype(
+        np.float32
+    )
+    padded = mn04_frontend.centred(mn04_frontend.preemphasis(waveforms))
+    whole = mn04_frontend.power_spectrogram(padded)
+    halves = [mn04_frontend.power_spectrogram(span) for span in mn04_frontend.frame_halves(padded)]
+    frames = int(whole.shape[1])
+    assert [int(half.shape[1]) for half in halves] == [frames // 2, frames - frames // 2]
+    np.testing.assert_array_equal(np.concatenate(halves, axis=1), whole.numpy())
+    mel = melbank.apply(whole, mn04_frontend.kaldi_mel_matrix())
+    expected = (tf.math.log(mel + 1e-5) + 4.5) / 5
+    np.testing.assert_array_equal(mn04_frontend.log_mel(waveforms).numpy(), expected.numpy())
